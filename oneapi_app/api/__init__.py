@@ -1,0 +1,59 @@
+"""The FastAPI backend: /api management routes, the /v1 relay, error envelopes and middleware.
+
+``create_api(runtime)`` builds it. In ``oneapi serve --api-only`` it is the whole server and owns the
+lifespan; in the full appliance Reflex mounts its frontend under it (see oneapi_app.py) and Reflex's
+lifespan starts the runtime.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+
+from ..errors import InvalidURL
+from ..middleware import GunzipRequestMiddleware, RequestIdMiddleware
+from ..relay import routes as relay_routes
+from ..runtime import Runtime
+from . import status
+from .envelopes import install_error_handlers
+
+ROUTERS: list[APIRouter] = [status.router, relay_routes.router]
+
+
+def _fallback_router() -> APIRouter:
+    """Unknown /v1 and /api paths get the JSON 404 (not the dashboard's page)."""
+    router = APIRouter(include_in_schema=False)
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+
+    async def invalid_url(request: Request) -> None:
+        raise InvalidURL(request.method, request.url.path)
+
+    for prefix in ("/v1", "/api"):
+        router.add_api_route(prefix, invalid_url, methods=methods)
+        router.add_api_route(prefix + "/{rest:path}", invalid_url, methods=methods)
+    return router
+
+
+def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
+    lifespan = None
+    if own_lifespan:
+        @asynccontextmanager
+        async def lifespan(_app: FastAPI):
+            async with runtime.lifespan():
+                yield
+
+    api = FastAPI(title="One API", version=runtime.version, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    api.state.runtime = runtime
+    install_error_handlers(api)
+    for router in ROUTERS:
+        api.include_router(router)
+    api.include_router(_fallback_router())
+    # Relay clients (browser chat apps) call /v1 from any origin with a bearer key: no cookies needed.
+    api.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                       allow_headers=["*"], expose_headers=["X-Oneapi-Request-Id"])
+    api.add_middleware(GunzipRequestMiddleware)
+    api.add_middleware(RequestIdMiddleware)
+    return api

@@ -1,0 +1,72 @@
+"""One error renderer per envelope: OpenAI ``{"error": {...}}`` under /v1, ``{success, message}`` under /api.
+
+Installed on the FastAPI app by ``api.create_api``; no route builds an error body by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import AppError, InvalidURL
+
+log = logging.getLogger(__name__)
+
+
+def request_id(request: Request) -> str:
+    return request.scope.get("state", {}).get("request_id", "")
+
+
+def is_api_path(request: Request) -> bool:
+    path = request.url.path
+    return path == "/api" or path.startswith("/api/")
+
+
+def api_failure(message: str, status: int = 200) -> JSONResponse:
+    return JSONResponse({"success": False, "message": message}, status_code=status)
+
+
+def api_success(data: object = None, message: str = "") -> dict:
+    return {"success": True, "message": message, "data": data}
+
+
+def render_app_error(request: Request, exc: AppError) -> JSONResponse:
+    # Unknown paths answer one-api's OpenAI-shaped 404 under /api too (scripts match on it).
+    if is_api_path(request) and not isinstance(exc, InvalidURL):
+        return api_failure(exc.message, status=exc.status if exc.status in (401, 403, 429) else 200)
+    return JSONResponse(exc.openai_body(request_id(request)), status_code=exc.status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
+    return "invalid request: " + "; ".join(parts)
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    @api.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return render_app_error(request, exc)
+
+    @api.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return render_app_error(request, AppError(_validation_message(exc), status=400,
+                                                  type="invalid_request_error", code="invalid_request"))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code in (404, 405):
+            return render_app_error(request, InvalidURL(request.method, request.url.path))
+        return render_app_error(request, AppError(str(exc.detail), status=exc.status_code))
+
+    @api.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s (request id %s)", request.method, request.url.path, request_id(request))
+        return render_app_error(request, AppError("internal error, see the server log", status=500,
+                                                  code="internal_error"))

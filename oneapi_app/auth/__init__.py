@@ -1,0 +1,1 @@
+"""Authentication: passwords (bcrypt), sessions, OAuth."""

@@ -1,0 +1,147 @@
+"""The ``oneapi`` command: serve, migrate, build, version."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .settings import Settings, SettingsError, load_settings
+
+
+def _configure_logging(settings: Settings) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if settings.log_dir:
+        settings.log_dir.mkdir(parents=True, exist_ok=True)
+        name = "oneapi.log" if settings.only_one_log_file else time.strftime("oneapi-%Y%m%d.log")
+        handlers.append(logging.FileHandler(settings.log_dir / name, encoding="utf-8"))
+    logging.basicConfig(
+        level=logging.DEBUG if settings.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def _apply_tz(settings: Settings) -> None:
+    if settings.tz:
+        os.environ["TZ"] = settings.tz
+        time.tzset()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "port", None) is not None:
+        overrides["port"] = args.port
+    if getattr(args, "log_dir", None):
+        overrides["log_dir"] = Path(args.log_dir).resolve()
+    return load_settings(config_file=args.config, **overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _apply_tz(settings)
+    _configure_logging(settings)
+    # The server process (and Reflex's config) read the same settings through these two variables.
+    os.environ["PORT"] = str(settings.port)
+    if args.config:
+        os.environ["ONEAPI_CONFIG"] = str(Path(args.config).resolve())
+
+    import uvicorn
+
+    if args.api_only:
+        from .api import create_api
+        from .runtime import Runtime
+
+        app: object = create_api(Runtime(settings), own_lifespan=True)
+        factory = False
+    else:
+        from . import frontend
+
+        if not frontend.is_built():
+            logging.getLogger("oneapi").info("building the dashboard (first start)...")
+            frontend.build(settings.port)
+        os.environ.update(frontend.serving_env(settings.port))
+        os.chdir(frontend.PROJECT_ROOT)
+        app, factory = "oneapi_app.oneapi_app:app", True
+    config = uvicorn.Config(
+        app,
+        factory=factory,
+        host=args.host,
+        port=settings.port,
+        lifespan="on",
+        log_level="debug" if settings.debug else "info",
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+        access_log=settings.debug,
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _configure_logging(settings)
+    from .migrations import migrate
+
+    for report in migrate(settings):
+        print(report)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from . import frontend
+
+    frontend.build(settings.port)
+    print(f"dashboard built in {frontend.WEB_DIR / 'build' / 'client'}")
+    return 0
+
+
+def cmd_version(_args: argparse.Namespace) -> int:
+    print(__version__)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oneapi", description="One API: an OpenAI-compatible LLM gateway.")
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", metavar="FILE", help="KEY=VALUE settings file (default: <data dir>/oneapi.env)")
+        return p
+
+    serve = with_config(sub.add_parser("serve", help="run the appliance (dashboard + API on one port)"))
+    serve.add_argument("--port", type=int, help="listen port (default: PORT or 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
+    serve.add_argument("--api-only", action="store_true", help="relay and /api only, no dashboard")
+    serve.add_argument("--log-dir", help="also write logs to files in this directory")
+    serve.set_defaults(func=cmd_serve)
+    with_config(sub.add_parser("migrate", help="bring the database schema to the latest version")).set_defaults(func=cmd_migrate)
+    build = with_config(sub.add_parser("build", help="build the dashboard frontend"))
+    build.add_argument("--port", type=int, help="the port the appliance will publish (default: PORT or 3000)")
+    build.set_defaults(func=cmd_build)
+    sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"oneapi: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""Pure ASGI middleware for every route: the request id header and gzip request bodies."""
+
+from __future__ import annotations
+
+import random
+import time
+import zlib
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = b"x-oneapi-request-id"
+MAX_BODY = 64 * 1024 * 1024
+
+
+def new_request_id() -> str:
+    """yyyyMMddHHmmss + nanoseconds of the second + 8 random digits, as one-api."""
+    ns = time.time_ns()
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y%m%d%H%M%S", time.localtime(seconds)) + f"{nanos:09d}" + f"{random.randrange(10**8):08d}"
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (REQUEST_ID_HEADER, request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class GunzipRequestMiddleware:
+    """Accept ``Content-Encoding: gzip`` request bodies (one-api does), bounded to MAX_BODY bytes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not any(
+            k == b"content-encoding" and v.strip().lower() == b"gzip" for k, v in scope["headers"]
+        ):
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        try:
+            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            body = decoder.decompress(b"".join(chunks), MAX_BODY)
+            if decoder.unconsumed_tail:
+                raise ValueError("too large")
+        except (zlib.error, ValueError):
+            await _plain_error(send, 400, b'{"error":{"message":"invalid gzip request body","type":"one_api_error","param":"","code":"invalid_gzip_body"}}')
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        scope = {**scope, "headers": headers}
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _plain_error(send: Send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,116 @@
+"""Schema migrations: upgrade to head on a master node; adopt an existing one-api database.
+
+An existing one-api database (its tables present, no ``alembic_version``) is adopted without touching its
+rows: tables or columns that older one-api versions lacked are added, then it is stamped at the initial
+revision and upgraded like any other database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.schema import CreateColumn
+
+from . import models
+from .db import create_sync_db_engine
+from .settings import DatabaseURL, Settings
+
+log = logging.getLogger(__name__)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INITIAL_REVISION = "0001"
+
+
+@dataclass
+class MigrationReport:
+    database: str
+    role: str
+    adopted: bool
+    added: list[str]
+    before: str | None
+    after: str | None
+
+    def __str__(self) -> str:
+        what = "adopted an existing one-api database, " if self.adopted else ""
+        extra = f" (added {', '.join(self.added)})" if self.added else ""
+        return f"{self.database} [{self.role}]: {what}{self.before or 'empty'} -> {self.after}{extra}"
+
+
+def alembic_config(connection: Connection, role: str) -> Config:
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    cfg.attributes["connection"] = connection
+    cfg.attributes["role"] = role
+    return cfg
+
+
+def head_revision() -> str:
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    return ScriptDirectory.from_config(cfg).get_current_head() or ""
+
+
+def _targets(settings: Settings) -> list[tuple[DatabaseURL, str]]:
+    log_url = settings.log_database
+    if log_url is None:
+        return [(settings.database, "both")]
+    return [(settings.database, "main"), (log_url, "log")]
+
+
+def tables_for(role: str) -> tuple[str, ...]:
+    return {"main": models.MAIN_TABLES, "log": models.LOG_TABLES}.get(role, models.MAIN_TABLES + models.LOG_TABLES)
+
+
+def migrate(settings: Settings) -> list[MigrationReport]:
+    """Bring every configured database to the head revision. Safe to run at every start."""
+    reports = []
+    for url, role in _targets(settings):
+        engine = create_sync_db_engine(url, settings)
+        try:
+            with engine.begin() as conn:
+                reports.append(_migrate_one(conn, url, role))
+        finally:
+            engine.dispose()
+    return reports
+
+
+def _migrate_one(conn: Connection, url: DatabaseURL, role: str) -> MigrationReport:
+    cfg = alembic_config(conn, role)
+    existing = set(inspect(conn).get_table_names())
+    before = MigrationContext.configure(conn).get_current_revision()
+    adopted, added = False, []
+    if before is None and existing & set(tables_for(role)):
+        adopted = True
+        added = _adopt_legacy(conn, role, existing)
+        command.stamp(cfg, INITIAL_REVISION)
+        log.warning("adopted an existing one-api database at %s (rows untouched)", url.display)
+    command.upgrade(cfg, "head")
+    after = MigrationContext.configure(conn).get_current_revision()
+    return MigrationReport(url.display, role, adopted, added, before, after)
+
+
+def _adopt_legacy(conn: Connection, role: str, existing: set[str]) -> list[str]:
+    """Add what older one-api versions lacked: missing tables and columns (never drops or alters)."""
+    added: list[str] = []
+    inspector = inspect(conn)
+    for name in tables_for(role):
+        table = models.metadata.tables[name]
+        if name not in existing:
+            table.create(conn)
+            added.append(name)
+            continue
+        present = {c["name"] for c in inspector.get_columns(name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            ddl = CreateColumn(column).compile(dialect=conn.dialect)
+            ddl_text = str(ddl).replace(" NOT NULL", "").replace(" AUTOINCREMENT", "")
+            conn.execute(text(f"ALTER TABLE {conn.dialect.identifier_preparer.quote(name)} ADD COLUMN {ddl_text}"))
+            added.append(f"{name}.{column.name}")
+    return added

@@ -1,0 +1,23 @@
+"""SQLModel tables with one-api's table and column names, so an existing one-api database opens as is."""
+
+from sqlmodel import SQLModel
+
+from .ability import Ability
+from .channel import Channel, ChannelPublic, ChannelStatus
+from .log import Log, LogType
+from .option import Option
+from .redemption import Redemption, RedemptionStatus
+from .token import Token, TokenPublic, TokenStatus
+from .types import now
+from .user import Role, User, UserPublic, UserStatus
+
+metadata = SQLModel.metadata
+# The logs table may live in its own database (LOG_SQL_DSN).
+MAIN_TABLES = ("users", "tokens", "channels", "abilities", "redemptions", "options")
+LOG_TABLES = ("logs",)
+
+__all__ = [
+    "Ability", "Channel", "ChannelPublic", "ChannelStatus", "Log", "LogType", "Option", "Redemption",
+    "RedemptionStatus", "Role", "Token", "TokenPublic", "TokenStatus", "User", "UserPublic", "UserStatus",
+    "metadata", "now", "MAIN_TABLES", "LOG_TABLES",
+]

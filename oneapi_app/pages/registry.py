@@ -1,0 +1,53 @@
+"""The @page decorator: one registry of dashboard pages, their navigation entries and role guards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import reflex as rx
+
+from ..models import Role
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    route: str
+    title: str
+    render: Callable[[], rx.Component]
+    nav_label: str | None
+    icon: str
+    min_role: int  # 0: public; 1: logged-in users; 10: admins; 100: root
+    on_load: tuple
+
+
+PAGES: list[PageSpec] = []
+
+
+def page(route: str, title: str, *, nav: str | None = None, icon: str = "circle", min_role: int = Role.GUEST,
+         on_load: tuple = ()) -> Callable[[Callable[[], rx.Component]], Callable[[], rx.Component]]:
+    """Register a dashboard page. ``min_role`` > 0 sends visitors without that role to /login."""
+
+    def register(render: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
+        PAGES.append(PageSpec(route, title, render, nav, icon, int(min_role), tuple(on_load)))
+        return render
+
+    return register
+
+
+def nav_entries() -> list[PageSpec]:
+    return [spec for spec in PAGES if spec.nav_label]
+
+
+def add_pages(app: rx.App) -> None:
+    from .components.layout import shell
+    from .state import SessionState
+
+    for spec in PAGES:
+        guard = [SessionState.require_role(spec.min_role)] if spec.min_role > Role.GUEST else []
+        app.add_page(
+            lambda spec=spec: shell(spec.render()),
+            route=spec.route,
+            title=f"{spec.title} - One API",
+            on_load=[SessionState.refresh, *guard, *spec.on_load],
+        )

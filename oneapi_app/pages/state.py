@@ -1,0 +1,86 @@
+"""Dashboard session state: who is logged in. Secrets never reach the browser (backend vars start with _)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ..appliance import runtime
+from ..models import Role, User, UserStatus
+from ..services.users import authenticate
+
+
+class SessionState(rx.State):
+    _user_id: int = 0
+    username: str = ""
+    display_name: str = ""
+    role: int = 0
+    system_name: str = "One API"
+
+    @rx.var
+    def logged_in(self) -> bool:
+        return self.role >= Role.COMMON
+
+    @rx.var
+    def is_admin(self) -> bool:
+        return self.role >= Role.ADMIN
+
+    @rx.event
+    async def refresh(self):
+        """Re-read the user on each page load: a disabled or deleted user is logged out at once."""
+        rt = runtime()
+        self.system_name = rt.options.SystemName
+        if not self._user_id:
+            return
+        async with rt.db.session() as session:
+            user = await session.get(User, self._user_id)
+        if user is None or user.status != UserStatus.ENABLED:
+            self._forget()
+        else:
+            self._remember(user)
+
+    @rx.event
+    def require_role(self, min_role: int):
+        if self.role < min_role:
+            return rx.redirect("/login")
+
+    def _remember(self, user: User) -> None:
+        self._user_id = user.id or 0
+        self.username = user.username
+        self.display_name = user.display_name or user.username
+        self.role = user.role
+
+    def _forget(self) -> None:
+        self._user_id, self.username, self.display_name, self.role = 0, "", "", 0
+
+    @rx.event
+    def logout(self):
+        self._forget()
+        return rx.redirect("/login")
+
+
+class LoginState(SessionState):
+    error: str = ""
+    busy: bool = False
+
+    @rx.event
+    async def submit(self, form: dict):
+        username = str(form.get("username", "")).strip()
+        password = str(form.get("password", ""))
+        if not username or not password:
+            self.error = "Enter a username (or email) and a password."
+            return
+        rt = runtime()
+        if not rt.options.PasswordLoginEnabled:
+            self.error = "Password login is disabled by the administrator."
+            return
+        self.busy = True
+        yield
+        async with rt.db.session() as session:
+            user = await authenticate(session, username, password)
+        self.busy = False
+        if user is None:
+            self.error = "Wrong username or password, or the account is disabled."
+            return
+        self.error = ""
+        self._remember(user)
+        yield rx.redirect("/")

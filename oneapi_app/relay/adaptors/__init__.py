@@ -1,0 +1,1 @@
+"""Provider adaptors: pure translators behind one Adaptor protocol (one module per provider)."""

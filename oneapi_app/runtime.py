@@ -1,0 +1,107 @@
+"""The running appliance: settings, database, Redis, the shared HTTP client, options and background work.
+
+One Runtime per process, created by the entry point and started by the ASGI lifespan (FastAPI's in
+``--api-only`` mode, Reflex's in the full appliance). Routes reach it as ``request.app.state.runtime``
+through ``api.deps``; nothing else holds these objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from redis.asyncio import Redis
+
+from . import __version__
+from .background import Background
+from .db import Database
+from .migrations import migrate
+from .services.options import Options, load_options
+from .services.users import ensure_root_user
+from .settings import Settings, ensure_session_secret
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.version = __version__
+        self.started_at = int(time.time())
+        self.options = Options()
+        self.background = Background()
+        self._db: Database | None = None
+        self._http: httpx.AsyncClient | None = None
+        self.redis: Redis | None = None
+        self.started = False
+
+    # -- accessors that fail loudly when used outside the lifespan ---------------------------------
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("the runtime is not started (use it inside the app lifespan)")
+        return self._db
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            raise RuntimeError("the runtime is not started (use it inside the app lifespan)")
+        return self._http
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.settings = settings = ensure_session_secret(self.settings)
+        if settings.is_master:
+            for report in await asyncio.to_thread(migrate, settings):
+                log.info("migrations: %s", report)
+        self._db = Database.open(settings)
+        async with self.db.session() as session:
+            await ensure_root_user(session, settings)
+            self.options = await load_options(session)
+        if settings.redis_enabled:
+            self.redis = _open_redis(settings)
+            await self.redis.ping()
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.relay_timeout or None, connect=10.0),
+            proxy=settings.relay_proxy or None,
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
+            follow_redirects=False,
+        )
+        self.started = True
+        log.info("One API %s started (database %s)", self.version, self.db.url.display)
+
+    async def stop(self) -> None:
+        await self.background.close(timeout=self.settings.shutdown_timeout)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+        self.started = False
+        log.info("One API stopped")
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[Runtime]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+
+def _open_redis(settings: Settings) -> Redis:
+    if settings.redis_master_name:
+        from redis.asyncio.sentinel import Sentinel
+
+        hosts = [tuple(part.strip().rsplit(":", 1)) for part in settings.redis_conn_string.split(",")]
+        sentinel = Sentinel([(h, int(p)) for h, p in hosts], password=settings.redis_password or None)
+        return sentinel.master_for(settings.redis_master_name, password=settings.redis_password or None)
+    return Redis.from_url(settings.redis_conn_string)

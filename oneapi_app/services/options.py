@@ -1,0 +1,196 @@
+"""Runtime options that admins edit (the ``options`` table), behind one typed model.
+
+Keys and defaults are one-api's. Values are stored as strings (``"true"``, ``"500000"``, JSON...). Unknown
+keys are kept too, so a one-api database's extra options survive.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..errors import ConfigError
+from ..models import Option
+
+DEFAULT_EMAIL_WHITELIST = "gmail.com,163.com,126.com,qq.com,outlook.com,hotmail.com,icloud.com,yahoo.com,foxmail.com"
+DEFAULT_GROUP_RATIO = '{"default":1,"vip":1,"svip":1}'
+THEMES = ("default", "berry", "air")
+
+
+class Options(BaseModel):
+    """Every known option with its type and one-api's default. Field names are the option keys."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    # Booleans.
+    PasswordLoginEnabled: bool = True
+    PasswordRegisterEnabled: bool = True
+    EmailVerificationEnabled: bool = False
+    GitHubOAuthEnabled: bool = False
+    OidcEnabled: bool = False
+    WeChatAuthEnabled: bool = False
+    TurnstileCheckEnabled: bool = False
+    RegisterEnabled: bool = True
+    AutomaticDisableChannelEnabled: bool = False
+    AutomaticEnableChannelEnabled: bool = False
+    ApproximateTokenEnabled: bool = False
+    LogConsumeEnabled: bool = True
+    DisplayInCurrencyEnabled: bool = True
+    DisplayTokenStatEnabled: bool = True
+    EmailDomainRestrictionEnabled: bool = False
+    # Numbers.
+    ChannelDisableThreshold: float = 5
+    SMTPPort: int = 587
+    QuotaForNewUser: int = 0
+    QuotaForInviter: int = 0
+    QuotaForInvitee: int = 0
+    QuotaRemindThreshold: int = 1000
+    PreConsumedQuota: int = 500
+    QuotaPerUnit: float = 500000
+    RetryTimes: int = 0
+    # Strings.
+    EmailDomainWhitelist: str = DEFAULT_EMAIL_WHITELIST
+    SMTPServer: str = ""
+    SMTPFrom: str = ""
+    SMTPAccount: str = ""
+    SMTPToken: str = ""
+    Notice: str = ""
+    About: str = ""
+    HomePageContent: str = ""
+    Footer: str = ""
+    SystemName: str = "One API"
+    Logo: str = ""
+    ServerAddress: str = "http://localhost:3000"
+    GitHubClientId: str = ""
+    GitHubClientSecret: str = ""
+    LarkClientId: str = ""
+    LarkClientSecret: str = ""
+    OidcClientId: str = ""
+    OidcClientSecret: str = ""
+    OidcWellKnown: str = ""
+    OidcAuthorizationEndpoint: str = ""
+    OidcTokenEndpoint: str = ""
+    OidcUserinfoEndpoint: str = ""
+    WeChatServerAddress: str = ""
+    WeChatServerToken: str = ""
+    WeChatAccountQRCodeImageURL: str = ""
+    MessagePusherAddress: str = ""
+    MessagePusherToken: str = ""
+    TurnstileSiteKey: str = ""
+    TurnstileSecretKey: str = ""
+    TopUpLink: str = ""
+    ChatLink: str = ""
+    Theme: str = "default"
+    # JSON maps. An empty ModelRatio/CompletionRatio means "the built-in table only" (see pricing).
+    ModelRatio: str = "{}"
+    GroupRatio: str = DEFAULT_GROUP_RATIO
+    CompletionRatio: str = "{}"
+
+    @classmethod
+    def known_keys(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
+
+    @staticmethod
+    def is_secret(key: str) -> bool:
+        """Keys never returned by GET /api/option (one-api's rule, plus TurnstileSecretKey which it leaks)."""
+        return key.endswith(("Token", "Secret", "SecretKey"))
+
+    def group_ratios(self) -> dict[str, float]:
+        return json.loads(self.GroupRatio or "{}")
+
+
+def to_db_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _parse(key: str, raw: str) -> Any:
+    """Turn a stored string into the field's type; raise ConfigError with a clear message."""
+    field = Options.model_fields.get(key)
+    if field is None:
+        return raw
+    kind = field.annotation
+    text = raw.strip()
+    if kind is bool:
+        if text.lower() in ("true", "1"):
+            return True
+        if text.lower() in ("false", "0", ""):
+            return False
+        raise ConfigError(f"{key}: expected true or false, got {raw!r}")
+    if kind in (int, float):
+        try:
+            number = float(text) if text else 0.0
+        except ValueError:
+            raise ConfigError(f"{key}: expected a number, got {raw!r}") from None
+        if kind is int:
+            if not number.is_integer():
+                raise ConfigError(f"{key}: expected an integer, got {raw!r}")
+            return int(number)
+        return number
+    if key in ("ModelRatio", "GroupRatio", "CompletionRatio"):
+        try:
+            parsed = json.loads(text or "{}")
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{key}: invalid JSON ({exc.msg} at position {exc.pos})") from None
+        if not isinstance(parsed, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in parsed.values()
+        ):
+            raise ConfigError(f"{key}: expected a JSON object of names to numbers")
+        return text or "{}"
+    if key == "Theme" and text not in THEMES:
+        raise ConfigError(f"Theme: expected one of {', '.join(THEMES)}, got {raw!r}")
+    return raw
+
+
+def options_from_rows(rows: dict[str, str]) -> Options:
+    values: dict[str, Any] = {}
+    for key, raw in rows.items():
+        try:
+            values[key] = _parse(key, raw)
+        except ConfigError:
+            continue  # a bad stored value keeps the default rather than stopping the appliance
+    try:
+        return Options(**values)
+    except ValidationError:
+        return Options()
+
+
+async def load_options(session: AsyncSession) -> Options:
+    rows = (await session.exec(select(Option))).all()
+    return options_from_rows({row.key: row.value or "" for row in rows})
+
+
+def _upsert(dialect_name: str, key: str, value: str):
+    table = Option.__table__
+    if dialect_name == "postgresql":
+        stmt = postgresql.insert(table).values(key=key, value=value)
+        return stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+    if dialect_name in ("mysql", "mariadb"):
+        return mysql.insert(table).values(key=key, value=value).on_duplicate_key_update(value=value)
+    stmt = sqlite.insert(table).values(key=key, value=value)
+    return stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+
+
+async def update_option(session: AsyncSession, current: Options, key: str, raw: str) -> Options:
+    """Validate and store one option; return the new typed Options. Raises ConfigError on bad input."""
+    key = key.strip()
+    if not key or len(key) > 191:
+        raise ConfigError("option key must be 1-191 characters")
+    parsed = _parse(key, raw)
+    data = current.model_dump()
+    data[key] = parsed
+    try:
+        updated = Options(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"{key}: {exc.errors()[0]['msg']}") from None
+    await session.execute(_upsert(session.bind.dialect.name, key, to_db_value(parsed)))
+    await session.commit()
+    return updated

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# One command on a fresh machine: set up (venv, packages, bun from npm, dashboard build) and run the appliance.
+#   ./run.sh                 -> http://localhost:3000 (dashboard + API on one port)
+#   ./run.sh --api-only      -> relay and /api only
+#   ./run.sh setup           -> set up only (used by .ci/run and the Dockerfile)
+# Settings come from the environment (one-api's names) or a KEY=VALUE file (--config FILE, or data/oneapi.env).
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+
+setup() {
+  if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+  fi
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[test]"
+  if [ ! -x .tools/bun/node_modules/.bin/bun ]; then
+    command -v npm >/dev/null || { echo "run.sh: npm is needed to install bun (apt-get install -y npm)" >&2; exit 1; }
+    npm install --silent --no-fund --no-audit --prefix .tools/bun bun@1.4.5
+  fi
+}
+
+if [ "${1:-}" = "setup" ]; then
+  setup
+  exit 0
+fi
+setup
+if [ "${1:-}" != "--api-only" ] && [ "${ONEAPI_SKIP_BUILD:-}" != "1" ]; then
+  .venv/bin/oneapi build
+fi
+exec .venv/bin/oneapi serve "$@"
