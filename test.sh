@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The test command: the whole suite against real SQLite, PostgreSQL, MariaDB and Redis, and the dashboard in
-# headless Chromium. Run ./run.sh setup once first (./.ci/run does both).
+# The test command, on a fresh machine too: sets up what is missing (venv, packages, bun, Chromium), then runs
+# the whole suite against real SQLite, PostgreSQL, MariaDB and Redis, and the dashboard in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")"
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+fi
+./run.sh setup
 exec timeout 900 .venv/bin/python -m pytest "$@"

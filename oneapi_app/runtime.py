@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from . import __version__
 from .background import Background
+from .changes import Changes
 from .db import Database
 from .migrations import migrate
 from .services.options import Options, load_options
@@ -34,6 +35,7 @@ class Runtime:
         self.started_at = int(time.time())
         self.options = Options()
         self.background = Background()
+        self.changes = Changes()
         self._db: Database | None = None
         self._http: httpx.AsyncClient | None = None
         self.redis: Redis | None = None

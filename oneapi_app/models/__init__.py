@@ -3,11 +3,11 @@
 from sqlmodel import SQLModel
 
 from .ability import Ability
-from .channel import Channel, ChannelPublic, ChannelStatus
+from .channel import Channel, ChannelCreate, ChannelPublic, ChannelStatus, ChannelUpdate
 from .log import Log, LogType
 from .option import Option
 from .redemption import Redemption, RedemptionStatus
-from .token import Token, TokenPublic, TokenStatus
+from .token import Token, TokenCreate, TokenPublic, TokenStatus, TokenUpdate
 from .types import now
 from .user import Role, User, UserPublic, UserStatus
 
@@ -17,7 +17,7 @@ MAIN_TABLES = ("users", "tokens", "channels", "abilities", "redemptions", "optio
 LOG_TABLES = ("logs",)
 
 __all__ = [
-    "Ability", "Channel", "ChannelPublic", "ChannelStatus", "Log", "LogType", "Option", "Redemption",
-    "RedemptionStatus", "Role", "Token", "TokenPublic", "TokenStatus", "User", "UserPublic", "UserStatus",
+    "Ability", "Channel", "ChannelCreate", "ChannelPublic", "ChannelStatus", "ChannelUpdate", "Log", "LogType", "Option", "Redemption",
+    "RedemptionStatus", "Role", "Token", "TokenCreate", "TokenPublic", "TokenStatus", "TokenUpdate", "User", "UserPublic", "UserStatus",
     "metadata", "now", "MAIN_TABLES", "LOG_TABLES",
 ]

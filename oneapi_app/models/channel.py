@@ -65,3 +65,24 @@ class ChannelPublic(ChannelBase):
     balance: float
     balance_updated_time: int
     used_quota: int
+
+
+class ChannelCreate(ChannelBase):
+    key: str
+
+
+class ChannelUpdate(SQLModel):
+    """Fields an edit may change; None keeps the stored value (an empty key keeps the old key)."""
+
+    type: int | None = None
+    key: str | None = None
+    name: str | None = None
+    weight: int | None = None
+    base_url: str | None = None
+    other: str | None = None
+    models: str | None = None
+    group: str | None = None
+    model_mapping: str | None = None
+    priority: int | None = None
+    config: str | None = None
+    system_prompt: str | None = None

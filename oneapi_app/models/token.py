@@ -59,3 +59,16 @@ class TokenPublic(TokenBase):
     created_time: int
     accessed_time: int
     used_quota: int
+
+
+class TokenCreate(TokenBase):
+    pass
+
+
+class TokenUpdate(SQLModel):
+    name: str | None = None
+    expired_time: int | None = None
+    remain_quota: int | None = None
+    unlimited_quota: bool | None = None
+    models: str | None = None
+    subnet: str | None = None

@@ -1,0 +1,119 @@
+"""Channels and their abilities. Abilities are always rebuilt in the same transaction as the channel change,
+so they never point at a missing channel (one-api's ``/channel/disabled`` leaves orphans)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import col, delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..errors import BadRequest, NotFound
+from ..models import Ability, Channel, ChannelCreate, ChannelStatus, ChannelUpdate, now
+
+
+def split_list(value: str | None) -> list[str]:
+    """A comma list, trimmed, empty items dropped, duplicates removed in order (one-api trims nothing)."""
+    seen: dict[str, None] = {}
+    for item in (value or "").split(","):
+        item = item.strip()
+        if item:
+            seen.setdefault(item, None)
+    return list(seen)
+
+
+def _validate(channel: Channel) -> None:
+    if channel.model_mapping and channel.model_mapping.strip() not in ("", "{}"):
+        try:
+            mapping = json.loads(channel.model_mapping)
+        except json.JSONDecodeError:
+            raise BadRequest("model_mapping must be a JSON object like {\"asked-model\": \"upstream-model\"}") from None
+        if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+            raise BadRequest("model_mapping must map model names to model names")
+    if channel.config and channel.config.strip():
+        try:
+            if not isinstance(json.loads(channel.config), dict):
+                raise ValueError
+        except ValueError:
+            raise BadRequest("config must be a JSON object") from None
+    if len(channel.group or "") > 32:
+        raise BadRequest("group must be at most 32 characters")
+    channel.models = ",".join(split_list(channel.models))
+    channel.group = ",".join(split_list(channel.group)) or "default"
+
+
+async def rebuild_abilities(session: AsyncSession, channel: Channel) -> None:
+    """Replace the channel's abilities: one row per (group, model), enabled iff the channel is enabled."""
+    await session.exec(delete(Ability).where(col(Ability.channel_id) == channel.id))  # type: ignore[call-overload]
+    enabled = channel.status == ChannelStatus.ENABLED
+    for group in split_list(channel.group):
+        for model in split_list(channel.models):
+            session.add(Ability(group=group, model=model, channel_id=channel.id, enabled=enabled,
+                                priority=channel.priority or 0))
+
+
+async def create_channels(session: AsyncSession, data: ChannelCreate) -> list[Channel]:
+    """Create one channel per non-empty line of ``data.key`` (batch mode), with their abilities."""
+    keys = [line.strip() for line in data.key.split("\n") if line.strip()]
+    if not keys:
+        raise BadRequest("the channel key is empty")
+    created = []
+    for key in keys:
+        channel = Channel.model_validate(data.model_dump() | {"key": key, "created_time": now(),
+                                                              "status": ChannelStatus.ENABLED})
+        _validate(channel)
+        session.add(channel)
+        await session.flush()
+        await rebuild_abilities(session, channel)
+        created.append(channel)
+    await session.commit()
+    return created
+
+
+async def get_channel(session: AsyncSession, channel_id: int) -> Channel:
+    channel = await session.get(Channel, channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} does not exist")
+    return channel
+
+
+async def update_channel(session: AsyncSession, channel_id: int, data: ChannelUpdate) -> Channel:
+    channel = await get_channel(session, channel_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if not changes.get("key"):
+        changes.pop("key", None)  # an empty key keeps the old one
+    for field, value in changes.items():
+        setattr(channel, field, value)
+    _validate(channel)
+    session.add(channel)
+    await rebuild_abilities(session, channel)
+    await session.commit()
+    return channel
+
+
+async def set_channel_status(session: AsyncSession, channel_id: int, status: ChannelStatus) -> Channel:
+    channel = await get_channel(session, channel_id)
+    channel.status = int(status)
+    session.add(channel)
+    await session.exec(update(Ability).where(col(Ability.channel_id) == channel_id)  # type: ignore[call-overload]
+                       .values(enabled=status == ChannelStatus.ENABLED))
+    await session.commit()
+    return channel
+
+
+async def delete_channel(session: AsyncSession, channel_id: int) -> None:
+    channel = await get_channel(session, channel_id)
+    await session.exec(delete(Ability).where(col(Ability.channel_id) == channel_id))  # type: ignore[call-overload]
+    await session.delete(channel)
+    await session.commit()
+
+
+async def delete_disabled_channels(session: AsyncSession) -> int:
+    """Delete every disabled channel and its abilities (no orphans). Returns the number of channels."""
+    disabled = [ChannelStatus.MANUALLY_DISABLED, ChannelStatus.AUTO_DISABLED]
+    ids = (await session.exec(select(Channel.id).where(col(Channel.status).in_(disabled)))).all()
+    if ids:
+        await session.exec(delete(Ability).where(col(Ability.channel_id).in_(ids)))  # type: ignore[call-overload]
+        await session.exec(delete(Channel).where(col(Channel.id).in_(ids)))  # type: ignore[call-overload]
+    await session.commit()
+    return len(ids)

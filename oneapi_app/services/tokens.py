@@ -1,0 +1,67 @@
+"""Tokens: the ``sk-`` keys users create. Quota changes are atomic SQL updates, never read-modify-write."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..errors import BadRequest, NotFound
+from ..models import Token, TokenCreate, TokenStatus, TokenUpdate, now
+from . import keys
+from .channels import split_list
+
+
+def normalize_subnets(value: str | None) -> str:
+    """Validate a comma list of CIDRs (or single addresses); return it normalized."""
+    nets = []
+    for item in split_list(value):
+        try:
+            nets.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise BadRequest(f"invalid subnet {item!r}: expected CIDR notation like 192.168.1.0/24") from None
+    return ",".join(nets)
+
+
+def _validate(token: Token) -> None:
+    if len(token.name.encode("utf-8")) > 30:
+        raise BadRequest("token name must be at most 30 bytes")
+    if token.remain_quota < 0:
+        raise BadRequest("remain_quota must not be negative")
+    if token.expired_time != -1 and token.expired_time < 0:
+        raise BadRequest("expired_time must be -1 (never) or a unix timestamp")
+    token.subnet = normalize_subnets(token.subnet)
+    token.models = ",".join(split_list(token.models)) or None
+
+
+async def create_token(session: AsyncSession, user_id: int, data: TokenCreate) -> Token:
+    t = now()
+    token = Token.model_validate(data.model_dump() | {"user_id": user_id, "key": keys.token_key(), "created_time": t,
+                                                      "accessed_time": t, "status": TokenStatus.ENABLED})
+    _validate(token)
+    session.add(token)
+    await session.commit()
+    return token
+
+
+async def get_token(session: AsyncSession, token_id: int, user_id: int | None = None) -> Token:
+    token = await session.get(Token, token_id)
+    if token is None or (user_id is not None and token.user_id != user_id):
+        raise NotFound(f"token {token_id} does not exist")
+    return token
+
+
+async def update_token(session: AsyncSession, token_id: int, data: TokenUpdate, user_id: int | None = None) -> Token:
+    token = await get_token(session, token_id, user_id)
+    for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(token, field, value)
+    _validate(token)
+    session.add(token)
+    await session.commit()
+    return token
+
+
+async def delete_token(session: AsyncSession, token_id: int, user_id: int | None = None) -> None:
+    token = await get_token(session, token_id, user_id)
+    await session.delete(token)
+    await session.commit()
