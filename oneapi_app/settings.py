@@ -72,6 +72,9 @@ class Settings:
     user_content_request_timeout: int = 30
     global_api_rate_limit: int = 480
     global_web_rate_limit: int = 240
+    github_base_url: str = "https://github.com"  # GitHub OAuth endpoints (overridable for GitHub Enterprise)
+    github_api_base_url: str = "https://api.github.com"
+    critical_rate_limit: int = 20  # login/register/reset/oauth per IP per 20 minutes (0 = off)
     enable_metric: bool = False
     metric_queue_size: int = 10
     metric_success_rate_threshold: float = 0.8
@@ -202,6 +205,9 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "USER_CONTENT_REQUEST_TIMEOUT": ("user_content_request_timeout", _int),
     "GLOBAL_API_RATE_LIMIT": ("global_api_rate_limit", _int),
     "GLOBAL_WEB_RATE_LIMIT": ("global_web_rate_limit", _int),
+    "CRITICAL_RATE_LIMIT": ("critical_rate_limit", _int),
+    "GITHUB_BASE_URL": ("github_base_url", _url),
+    "GITHUB_API_BASE_URL": ("github_api_base_url", _url),
     "ENABLE_METRIC": ("enable_metric", _bool),
     "METRIC_QUEUE_SIZE": ("metric_queue_size", lambda n, r: _int(n, r, minimum=1)),
     "METRIC_SUCCESS_RATE_THRESHOLD": ("metric_success_rate_threshold", _float),

@@ -16,10 +16,13 @@ from ..errors import InvalidURL
 from ..middleware import GunzipRequestMiddleware, RequestIdMiddleware
 from ..relay import routes as relay_routes
 from ..runtime import Runtime
-from . import status
+from . import account, channels, logs, oauth, options, redemptions, status, tokens, users
 from .envelopes import install_error_handlers
 
-ROUTERS: list[APIRouter] = [status.router, relay_routes.router]
+ROUTERS: list[APIRouter] = [
+    status.router, account.router, users.router, tokens.router, channels.router, redemptions.router, logs.router,
+    options.router, oauth.router, relay_routes.router,
+]
 
 
 def _fallback_router() -> APIRouter:

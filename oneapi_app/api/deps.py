@@ -1,15 +1,38 @@
-"""FastAPI dependencies: the runtime and its parts, for routes. (CurrentUser/AdminUser join with accounts.)"""
+"""FastAPI dependencies: the runtime and its parts, the web session, and the role gates of /api.
+
+Auth as one-api: the session cookie wins, else ``Authorization: <access token>`` (``Bearer `` stripped).
+Unlike one-api the user row is re-read on every request, so a disabled or deleted user (or a demoted admin)
+loses access at once, sessions included.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..auth import sessions
+from ..auth.ratelimit import SlidingWindow
+from ..auth.turnstile import verify as turnstile_verify
+from ..errors import AppError
+from ..models import Role, User, UserStatus
 from ..runtime import Runtime
 from ..services.options import Options
+
+NOT_LOGGED_IN = "无权进行此操作，未登录且未提供 access token"
+BAD_ACCESS_TOKEN = "无权进行此操作，access token 无效"
+BANNED = "用户已被封禁"
+NO_PERMISSION = "无权进行此操作，权限不足"
+
+
+class RateLimited(AppError):
+    status = 429
+
+    def __init__(self) -> None:
+        super().__init__("too many requests from this address, try again later")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -32,3 +55,120 @@ def get_options(runtime: RuntimeDep) -> Options:
 
 
 OptionsDep = Annotated[Options, Depends(get_options)]
+
+
+class WebSession:
+    """The signed cookie of this request; ``save()`` (re)writes it on the response."""
+
+    def __init__(self, request: Request, response: Response, secret: str) -> None:
+        self.request = request
+        self.response = response
+        self.secret = secret
+        self.data: dict[str, Any] = sessions.read_session(request, secret)
+
+    def save(self) -> None:
+        self._drop_pending_cookie()
+        sessions.write_session(self.response, self.request, self.secret, self.data)
+
+    def clear(self) -> None:
+        self.data = {}
+        self._drop_pending_cookie()
+        sessions.clear_session(self.response, self.request)
+
+    def login(self, user: User) -> None:
+        keep = {k: v for k, v in self.data.items() if k == "turnstile"}
+        self.data = keep | {"id": user.id, "username": user.username, "role": user.role, "status": user.status}
+        self.save()
+
+    def _drop_pending_cookie(self) -> None:
+        prefix = f"{sessions.COOKIE_NAME}=".encode()
+        self.response.raw_headers[:] = [
+            (k, v) for k, v in self.response.raw_headers if not (k == b"set-cookie" and v.startswith(prefix))
+        ]
+
+
+def get_web_session(request: Request, response: Response, runtime: RuntimeDep) -> WebSession:
+    return WebSession(request, response, runtime.settings.session_secret)
+
+
+WebSessionDep = Annotated[WebSession, Depends(get_web_session)]
+
+
+async def _resolve_user(request: Request, web: WebSession, session: AsyncSession) -> User:
+    user_id = web.data.get("id")
+    if isinstance(user_id, int) and user_id > 0:
+        user = await session.get(User, user_id)
+        if user is None or user.status != UserStatus.ENABLED:
+            web.clear()
+            raise AppError(BANNED, status=200)
+        return user
+    header = request.headers.get("authorization", "").strip()
+    if not header:
+        raise AppError(NOT_LOGGED_IN, status=401)
+    token = header.removeprefix("Bearer ").strip()
+    user = None
+    if 0 < len(token) <= 64:
+        user = (await session.exec(select(User).where(User.access_token == token))).first()
+    if user is None or not user.username:
+        raise AppError(BAD_ACCESS_TOKEN, status=200)
+    if user.status != UserStatus.ENABLED:
+        raise AppError(BANNED, status=200)
+    return user
+
+
+def require_role(min_role: int):
+    async def dependency(request: Request, web: WebSessionDep, session: SessionDep) -> User:
+        user = await _resolve_user(request, web, session)
+        if user.role < min_role:
+            raise AppError(NO_PERMISSION, status=200)
+        return user
+
+    dependency.__name__ = f"require_role_{min_role}"
+    return dependency
+
+
+CurrentUser = Annotated[User, Depends(require_role(Role.COMMON))]
+AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+RootUser = Annotated[User, Depends(require_role(Role.ROOT))]
+
+
+def client_ip(request: Request) -> str:
+    # gin's ClientIP trusts X-Forwarded-For; the appliance sits behind its own proxy, so do the same.
+    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+    if forwarded:
+        return forwarded[:64]
+    return request.client.host if request.client else ""
+
+
+def _critical_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
+    limiter = getattr(request.app.state, "critical_limiter", None)
+    if limiter is None:
+        limit = 0 if runtime.settings.debug else runtime.settings.critical_rate_limit
+        limiter = SlidingWindow(limit, 20 * 60, redis=runtime.redis)
+        request.app.state.critical_limiter = limiter
+    return limiter
+
+
+async def critical_rate_limit(request: Request, runtime: RuntimeDep) -> None:
+    if not await _critical_limiter(request, runtime).allow("CT", client_ip(request)):
+        raise RateLimited()
+
+
+CriticalRateLimit = Depends(critical_rate_limit)
+
+
+async def turnstile_check(request: Request, runtime: RuntimeDep, web: WebSessionDep) -> None:
+    """When TurnstileCheckEnabled: the ``turnstile`` query parameter must verify; success is remembered."""
+    options = runtime.options
+    if not options.TurnstileCheckEnabled or web.data.get("turnstile"):
+        return
+    response_token = request.query_params.get("turnstile", "")
+    if not response_token:
+        raise AppError("Turnstile token 为空", status=200)
+    if not await turnstile_verify(runtime.http, options.TurnstileSecretKey, response_token, client_ip(request)):
+        raise AppError("Turnstile 校验失败，请刷新重试！", status=200)
+    web.data["turnstile"] = True
+    web.save()
+
+
+TurnstileCheck = Depends(turnstile_check)

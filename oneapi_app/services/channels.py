@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from sqlmodel import col, delete, select, update
+from sqlmodel import col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..errors import BadRequest, NotFound
@@ -117,3 +117,26 @@ async def delete_disabled_channels(session: AsyncSession) -> int:
         await session.exec(delete(Channel).where(col(Channel.id).in_(ids)))  # type: ignore[call-overload]
     await session.commit()
     return len(ids)
+
+
+PAGE_SIZE = 10
+
+
+async def list_channels(session: AsyncSession, page: int) -> list[Channel]:
+    stmt = select(Channel).order_by(col(Channel.id).desc()).offset(page * PAGE_SIZE).limit(PAGE_SIZE)
+    return list((await session.exec(stmt)).all())
+
+
+async def search_channels(session: AsyncSession, keyword: str) -> list[Channel]:
+    keyword = keyword.strip()
+    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    conditions = [col(Channel.name).like(escaped, escape="\\")]
+    if keyword.isdigit() and len(keyword) < 16:
+        conditions.append(Channel.id == int(keyword))
+    stmt = select(Channel).where(or_(*conditions)).order_by(col(Channel.id).desc()).limit(100)
+    return list((await session.exec(stmt)).all())
+
+
+async def all_models(session: AsyncSession) -> list[str]:
+    """Every model some channel serves (abilities), sorted."""
+    return sorted((await session.exec(select(Ability.model).distinct())).all())

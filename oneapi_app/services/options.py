@@ -20,6 +20,7 @@ from ..models import Option
 DEFAULT_EMAIL_WHITELIST = "gmail.com,163.com,126.com,qq.com,outlook.com,hotmail.com,icloud.com,yahoo.com,foxmail.com"
 DEFAULT_GROUP_RATIO = '{"default":1,"vip":1,"svip":1}'
 THEMES = ("default", "berry", "air")
+INTERNAL_PREFIXES = ("verification:",)
 
 
 class Options(BaseModel):
@@ -165,7 +166,12 @@ def options_from_rows(rows: dict[str, str]) -> Options:
 
 async def load_options(session: AsyncSession) -> Options:
     rows = (await session.exec(select(Option))).all()
-    return options_from_rows({row.key: row.value or "" for row in rows})
+    return options_from_rows({row.key: row.value or "" for row in rows if not is_internal(row.key)})
+
+
+def is_internal(key: str) -> bool:
+    """Rows of the options table that are not options (verification codes, see services/verification.py)."""
+    return key.startswith(INTERNAL_PREFIXES)
 
 
 def _upsert(dialect_name: str, key: str, value: str):

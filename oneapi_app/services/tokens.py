@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from sqlmodel import col, desc, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..errors import BadRequest, NotFound
@@ -65,3 +66,41 @@ async def delete_token(session: AsyncSession, token_id: int, user_id: int | None
     token = await get_token(session, token_id, user_id)
     await session.delete(token)
     await session.commit()
+
+
+PAGE_SIZE = 10
+TOKEN_ORDERS = {"remain_quota": Token.remain_quota, "used_quota": Token.used_quota}
+
+
+async def list_tokens(session: AsyncSession, user_id: int, page: int, order: str = "") -> list[Token]:
+    column = TOKEN_ORDERS.get(order)
+    stmt = select(Token).where(Token.user_id == user_id)
+    stmt = stmt.order_by(desc(column), desc(Token.id)) if column is not None else stmt.order_by(desc(Token.id))
+    return list((await session.exec(stmt.offset(page * PAGE_SIZE).limit(PAGE_SIZE))).all())
+
+
+async def search_tokens(session: AsyncSession, user_id: int, keyword: str) -> list[Token]:
+    escaped = keyword.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    stmt = (select(Token).where(Token.user_id == user_id, col(Token.name).like(escaped, escape="\\"))
+            .order_by(desc(Token.id)).limit(100))
+    return list((await session.exec(stmt)).all())
+
+
+def _refuse_enabling_spent(token: Token) -> None:
+    if token.expired_time != -1 and token.expired_time <= now():
+        raise BadRequest("令牌已过期，无法启用，请先修改令牌过期时间，或者设置为永不过期")
+    if not token.unlimited_quota and token.remain_quota <= 0:
+        raise BadRequest("令牌可用额度已用尽，无法启用，请先修改令牌剩余额度，或者设置为无限额度")
+
+
+async def set_token_status(session: AsyncSession, token_id: int, status: int, user_id: int | None = None) -> Token:
+    """The status-only toggle: enabling an expired or exhausted token is refused."""
+    token = await get_token(session, token_id, user_id)
+    if status not in (TokenStatus.ENABLED, TokenStatus.DISABLED):
+        raise BadRequest("status must be 1 (enabled) or 2 (disabled)")
+    if status == TokenStatus.ENABLED:
+        _refuse_enabling_spent(token)
+    token.status = status
+    session.add(token)
+    await session.commit()
+    return token

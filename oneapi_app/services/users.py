@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlmodel import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, desc, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..auth.passwords import hash_password, verify_password
-from ..models import Role, Token, TokenStatus, User, UserStatus, now
+from ..db import Database
+from ..errors import AppError, BadRequest, NotFound
+from ..models import LogType, Role, Token, TokenStatus, User, UserStatus, now
 from ..settings import Settings
 from . import keys
+from .logs import format_quota, record
+from .options import Options
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +72,294 @@ async def authenticate(session: AsyncSession, login: str, password: str) -> User
     if not ok or user is None or user.status != UserStatus.ENABLED:
         return None
     return user
+
+
+# --- accounts: creation, edits, role rules --------------------------------------------------------------
+
+PAGE_SIZE = 10
+USER_ORDERS = {"quota": User.quota, "used_quota": User.used_quota, "request_count": User.request_count}
+
+
+def check_username(username: str) -> str:
+    username = (username or "").strip()
+    if not username or len(username) > 12:
+        raise BadRequest("用户名长度必须在 1-12 个字符之间 (username must be 1-12 characters)")
+    if any(ch.isspace() or ord(ch) < 32 for ch in username):
+        raise BadRequest("username must not contain spaces or control characters")
+    return username
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or not 8 <= len(password) <= 20:
+        raise BadRequest("密码长度必须在 8-20 个字符之间 (password must be 8-20 characters)")
+    return password
+
+
+def check_display_name(name: str) -> str:
+    if len(name or "") > 20:
+        raise BadRequest("显示名称过长 (display name must be at most 20 characters)")
+    return name or ""
+
+
+async def _unique_aff_code(session: AsyncSession) -> str:
+    for _ in range(20):
+        code = keys.aff_code()
+        if (await session.exec(select(User.id).where(User.aff_code == code))).first() is None:
+            return code
+    return keys.random_string(8)
+
+
+async def username_taken(session: AsyncSession, username: str) -> bool:
+    return (await session.exec(select(User.id).where(User.username == username))).first() is not None
+
+
+async def create_user(db: Database, session: AsyncSession, options: Options, *, username: str, password: str,
+                      display_name: str = "", email: str = "", aff_code: str = "", github_id: str = "",
+                      oidc_id: str = "", lark_id: str = "", wechat_id: str = "") -> User:
+    """Insert a common user with one-api's signup rewards and default token; system logs for the rewards."""
+    username = check_username(username)
+    check_password(password)
+    display_name = check_display_name(display_name) or username
+    if len(email or "") > 50:
+        raise BadRequest("email must be at most 50 characters")
+    if await username_taken(session, username):
+        raise BadRequest("用户名已被占用 (username already taken)")
+    inviter = None
+    if aff_code:
+        inviter = (await session.exec(select(User).where(User.aff_code == aff_code.strip(),
+                                                         User.status == UserStatus.ENABLED))).first()
+    user = User(username=username, password=await asyncio.to_thread(hash_password, password),
+                display_name=display_name, email=email or "", role=Role.COMMON, status=UserStatus.ENABLED,
+                quota=options.QuotaForNewUser, access_token=keys.uuid_hex(), aff_code=await _unique_aff_code(session),
+                inviter_id=inviter.id if inviter else 0, github_id=github_id, oidc_id=oidc_id, lark_id=lark_id,
+                wechat_id=wechat_id)
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise BadRequest("用户名已被占用 (username already taken)") from None
+    if inviter is not None and options.QuotaForInvitee > 0:
+        await add_quota(session, user.id, options.QuotaForInvitee)
+    if inviter is not None and options.QuotaForInviter > 0:
+        await add_quota(session, inviter.id, options.QuotaForInviter)
+    session.add(Token(user_id=user.id, key=keys.token_key(), status=TokenStatus.ENABLED, name="default",
+                      created_time=now(), accessed_time=now(), expired_time=-1, remain_quota=0, unlimited_quota=True))
+    await session.commit()
+    await session.refresh(user)
+    fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)  # noqa: E731
+    if options.QuotaForNewUser > 0:
+        await record(db, user_id=user.id, type=LogType.SYSTEM, username=user.username,
+                     content=f"新用户注册赠送 {fmt(options.QuotaForNewUser)}")
+    if inviter is not None and options.QuotaForInvitee > 0:
+        await record(db, user_id=user.id, type=LogType.SYSTEM, username=user.username,
+                     content=f"使用邀请码赠送 {fmt(options.QuotaForInvitee)}")
+    if inviter is not None and options.QuotaForInviter > 0:
+        await record(db, user_id=inviter.id, type=LogType.SYSTEM, username=inviter.username,
+                     content=f"邀请用户赠送 {fmt(options.QuotaForInviter)}")
+    return user
+
+
+async def add_quota(session: AsyncSession, user_id: int, delta: int) -> None:
+    """Atomic in the database: UPDATE users SET quota = quota + :delta (never read-modify-write)."""
+    await session.exec(update(User).where(col(User.id) == user_id)  # type: ignore[call-overload]
+                       .values(quota=User.quota + delta))
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None or user.status == UserStatus.DELETED:
+        raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+async def list_users(session: AsyncSession, page: int, order: str = "") -> list[User]:
+    column = USER_ORDERS.get(order)
+    stmt = select(User).where(User.status != UserStatus.DELETED)
+    stmt = stmt.order_by(desc(column), desc(User.id)) if column is not None else stmt.order_by(desc(User.id))
+    return list((await session.exec(stmt.offset(page * PAGE_SIZE).limit(PAGE_SIZE))).all())
+
+
+async def search_users(session: AsyncSession, keyword: str) -> list[User]:
+    keyword = keyword.strip()
+    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    conditions = [col(User.username).like(escaped, escape="\\"), col(User.email).like(escaped, escape="\\"),
+                  col(User.display_name).like(escaped, escape="\\")]
+    if keyword.isdigit() and len(keyword) < 16:
+        conditions.append(User.id == int(keyword))
+    stmt = select(User).where(User.status != UserStatus.DELETED, or_(*conditions)).order_by(desc(User.id)).limit(100)
+    return list((await session.exec(stmt)).all())
+
+
+def _outranks(actor: User, target_role: int) -> bool:
+    return actor.role == Role.ROOT or actor.role > target_role
+
+
+async def get_user_for(session: AsyncSession, actor: User, user_id: int) -> User:
+    user = await get_user(session, user_id)
+    if not _outranks(actor, user.role):
+        raise AppError("无权获取同级或更高等级用户的信息", status=200)
+    return user
+
+
+async def update_user_by_admin(db: Database, session: AsyncSession, actor: User, options: Options, user_id: int,
+                               changes: dict) -> User:
+    """PUT /api/user/: only the fields given; role rules as one-api (nobody edits or grants >= own role unless
+    root); a quota change writes a manage log."""
+    user = await get_user(session, user_id)
+    if not _outranks(actor, user.role):
+        raise AppError("无权更新同权限等级或更高权限等级的用户信息", status=200)
+    new_role = changes.get("role")
+    if new_role is not None:
+        if new_role not in (Role.COMMON, Role.ADMIN, Role.ROOT):
+            raise BadRequest("role must be 1 (common), 10 (admin) or 100 (root)")
+        if not _outranks(actor, new_role) or (new_role == Role.ROOT) != (user.role == Role.ROOT):
+            raise AppError("无权将其他用户权限等级提升到大于等于自己的权限等级", status=200)
+    old_quota = user.quota
+    if changes.get("username") is not None:
+        name = check_username(changes["username"])
+        if name != user.username and await username_taken(session, name):
+            raise BadRequest("用户名已被占用 (username already taken)")
+        user.username = name
+    if changes.get("password"):
+        user.password = await asyncio.to_thread(hash_password, check_password(changes["password"]))
+    if changes.get("display_name") is not None:
+        user.display_name = check_display_name(changes["display_name"])
+    if changes.get("email") is not None:
+        user.email = changes["email"]
+    if changes.get("group") is not None:
+        group = changes["group"].strip()
+        if not group or len(group) > 32:
+            raise BadRequest("group must be 1-32 characters")
+        user.group = group
+    if new_role is not None:
+        user.role = new_role
+    if changes.get("quota") is not None:
+        user.quota = changes["quota"]
+    session.add(user)
+    await session.commit()
+    if user.quota != old_quota:
+        fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)  # noqa: E731
+        await record(db, user_id=user.id, type=LogType.MANAGE, username=user.username,
+                     content=f"管理员将用户额度从 {fmt(old_quota)}修改为 {fmt(user.quota)}")
+    return user
+
+
+async def manage_user(session: AsyncSession, actor: User, username: str, action: str) -> User:
+    user = (await session.exec(select(User).where(User.username == username,
+                                                  User.status != UserStatus.DELETED))).first()
+    if user is None:
+        raise AppError("用户不存在", status=200)
+    if not _outranks(actor, user.role):
+        raise AppError("无权更新同权限等级或更高权限等级的用户信息", status=200)
+    if action == "disable":
+        if user.role == Role.ROOT:
+            raise AppError("无法禁用超级管理员用户", status=200)
+        user.status = UserStatus.DISABLED
+    elif action == "enable":
+        user.status = UserStatus.ENABLED
+    elif action == "delete":
+        if user.role == Role.ROOT:
+            raise AppError("无法删除超级管理员用户", status=200)
+        _soft_delete(user)
+    elif action == "promote":
+        if actor.role != Role.ROOT:
+            raise AppError("普通管理员用户无法提升其他用户为管理员", status=200)
+        if user.role >= Role.ADMIN:
+            raise AppError("该用户已经是管理员", status=200)
+        user.role = Role.ADMIN
+    elif action == "demote":
+        if user.role == Role.ROOT:
+            raise AppError("无法降级超级管理员用户", status=200)
+        if user.role == Role.COMMON:
+            raise AppError("该用户已经是普通用户", status=200)
+        user.role = Role.COMMON
+    else:
+        raise BadRequest("action must be one of disable, enable, delete, promote, demote")
+    session.add(user)
+    await session.commit()
+    return user
+
+
+def _soft_delete(user: User) -> None:
+    """one-api's soft delete: status 3 and the username freed; the access token stops working too."""
+    user.status = UserStatus.DELETED
+    user.username = f"deleted_{keys.uuid_hex()}"
+    user.access_token = None
+
+
+async def delete_user_by_admin(session: AsyncSession, actor: User, user_id: int) -> None:
+    user = await get_user(session, user_id)
+    if actor.role <= user.role:
+        raise AppError("无权删除同权限等级或更高权限等级的用户", status=200)
+    _soft_delete(user)
+    session.add(user)
+    await session.commit()
+
+
+async def delete_self(session: AsyncSession, user: User) -> None:
+    if user.role == Role.ROOT:
+        raise AppError("不能删除超级管理员账户", status=200)
+    _soft_delete(user)
+    session.add(user)
+    await session.commit()
+
+
+async def update_self(session: AsyncSession, user: User, changes: dict) -> User:
+    if changes.get("username") is not None:
+        name = check_username(changes["username"])
+        if name != user.username and await username_taken(session, name):
+            raise BadRequest("用户名已被占用 (username already taken)")
+        user.username = name
+    if changes.get("password"):
+        user.password = await asyncio.to_thread(hash_password, check_password(changes["password"]))
+    if changes.get("display_name") is not None:
+        user.display_name = check_display_name(changes["display_name"])
+    session.add(user)
+    await session.commit()
+    return user
+
+
+async def new_access_token(session: AsyncSession, user: User) -> str:
+    user.access_token = keys.uuid_hex()
+    session.add(user)
+    await session.commit()
+    return user.access_token
+
+
+async def ensure_aff_code(session: AsyncSession, user: User) -> str:
+    if not user.aff_code:
+        user.aff_code = await _unique_aff_code(session)
+        session.add(user)
+        await session.commit()
+    return user.aff_code
+
+
+async def top_up(db: Database, session: AsyncSession, options: Options, user_id: int, quota: int,
+                 remark: str = "") -> User:
+    """POST /api/topup (payment systems): atomic quota increase and a top-up log."""
+    if quota <= 0:
+        raise BadRequest("quota must be a positive integer")
+    user = await get_user(session, user_id)
+    await add_quota(session, user_id, quota)
+    await session.commit()
+    await session.refresh(user)
+    text = remark or f"通过 API 充值 {format_quota(quota, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)}"
+    await record(db, user_id=user_id, type=LogType.TOPUP, username=user.username, content=text, quota=quota)
+    return user
+
+
+async def find_by_field(session: AsyncSession, field: str, value: str) -> User | None:
+    column = getattr(User, field)
+    return (await session.exec(select(User).where(column == value, User.status != UserStatus.DELETED))).first()
+
+
+async def next_numbered_username(session: AsyncSession, prefix: str) -> str:
+    """one-api names OAuth users ``<prefix>_<max id + 1>``."""
+    max_id = (await session.exec(select(func.max(User.id)))).one() or 0
+    candidate = f"{prefix}_{max_id + 1}"
+    n = max_id + 1
+    while await username_taken(session, candidate):
+        n += 1
+        candidate = f"{prefix}_{n}"
+    return candidate

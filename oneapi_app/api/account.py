@@ -1,0 +1,237 @@
+"""Accounts: login, logout, registration, email verification and password reset, the user's own profile,
+access token, affiliate code, top-up by code, dashboard data and models."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+from sqlmodel import col, distinct, select
+
+from ..auth.passwords import hash_password
+from ..errors import AppError
+from ..models import Ability, User, UserPublic
+from ..services import logs as log_service
+from ..services import mail, redemptions, users
+from ..services.channel_registry import default_models
+from ..services.verification import EMAIL_VERIFICATION, PASSWORD_RESET, CodeStore, new_code, new_reset_token
+from .common import Body
+from .deps import CriticalRateLimit, CurrentUser, OptionsDep, RuntimeDep, SessionDep, TurnstileCheck, WebSessionDep
+from .envelopes import api_success
+
+router = APIRouter(prefix="/api", tags=["account"])
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+Email = Annotated[str, Query(max_length=50)]
+
+
+def login_data(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role,
+            "status": user.status}
+
+
+def public_user(user: User) -> dict:
+    return UserPublic.model_validate(user, from_attributes=True).model_dump()
+
+
+class LoginBody(Body):
+    username: str = Field(default="", max_length=50)
+    password: str = Field(default="", max_length=72)
+
+
+@router.post("/user/login", dependencies=[CriticalRateLimit])
+async def login(body: LoginBody, runtime: RuntimeDep, session: SessionDep, web: WebSessionDep) -> dict:
+    if not runtime.options.PasswordLoginEnabled:
+        raise AppError("管理员关闭了密码登录", status=200)
+    if not body.username or not body.password:
+        raise AppError("无效的参数 (username and password are required)", status=200)
+    user = await users.authenticate(session, body.username, body.password)
+    if user is None:
+        raise AppError("用户名或密码错误，或用户已被封禁", status=200)
+    web.login(user)
+    return api_success(login_data(user))
+
+
+@router.get("/user/logout")
+async def logout(web: WebSessionDep) -> dict:
+    web.clear()
+    return api_success(None)
+
+
+class RegisterBody(Body):
+    username: str = Field(max_length=12)
+    password: str = Field(max_length=20)
+    display_name: str = Field(default="", max_length=20)
+    email: str = Field(default="", max_length=50)
+    verification_code: str = Field(default="", max_length=64)
+    aff_code: str = Field(default="", max_length=32)
+
+
+@router.post("/user/register", dependencies=[CriticalRateLimit, TurnstileCheck])
+async def register(body: RegisterBody, runtime: RuntimeDep, session: SessionDep) -> dict:
+    options = runtime.options
+    if not options.RegisterEnabled:
+        raise AppError("管理员关闭了新用户注册", status=200)
+    if not options.PasswordRegisterEnabled:
+        raise AppError("管理员关闭了通过密码进行注册，请使用第三方账户验证的形式进行注册", status=200)
+    email = ""
+    if options.EmailVerificationEnabled:
+        email = body.email.strip()
+        if not email or not body.verification_code:
+            raise AppError("管理员开启了邮箱验证，请输入邮箱地址和验证码", status=200)
+        if not await CodeStore(runtime.db, runtime.redis).check(EMAIL_VERIFICATION, email, body.verification_code):
+            raise AppError("验证码错误或已过期", status=200)
+    await users.create_user(runtime.db, session, options, username=body.username, password=body.password,
+                            display_name=body.display_name, email=email, aff_code=body.aff_code)
+    return api_success(None)
+
+
+def _check_email(options, email: str) -> str:
+    email = email.strip()
+    if not EMAIL_RE.match(email):
+        raise AppError("无效的邮箱地址 (invalid email address)", status=200)
+    if options.EmailDomainRestrictionEnabled:
+        domain = email.rpartition("@")[2].lower()
+        allowed = {d.strip().lower() for d in options.EmailDomainWhitelist.split(",") if d.strip()}
+        if domain not in allowed:
+            raise AppError("管理员启用了邮箱域名白名单，您的邮箱地址的域名不在白名单中", status=200)
+    return email
+
+
+@router.get("/verification", dependencies=[CriticalRateLimit, TurnstileCheck])
+async def send_verification(runtime: RuntimeDep, session: SessionDep, email: Email = "") -> dict:
+    options = runtime.options
+    email = _check_email(options, email)
+    if await users.find_by_field(session, "email", email) is not None:
+        raise AppError("邮箱地址已被占用", status=200)
+    code = new_code()
+    await CodeStore(runtime.db, runtime.redis).put(EMAIL_VERIFICATION, email, code)
+    html = (f"<p>您好，你正在进行{options.SystemName}邮箱验证。</p><p>您的验证码为: <strong>{code}</strong></p>"
+            "<p>验证码 10 分钟内有效，如果不是本人操作，请忽略。</p>")
+    await mail.send_email(options, email, f"{options.SystemName}邮箱验证邮件", html)
+    return api_success(None)
+
+
+@router.get("/reset_password", dependencies=[CriticalRateLimit, TurnstileCheck])
+async def send_password_reset(runtime: RuntimeDep, session: SessionDep, email: Email = "") -> dict:
+    options = runtime.options
+    email = email.strip()
+    if not EMAIL_RE.match(email):
+        raise AppError("无效的邮箱地址 (invalid email address)", status=200)
+    if await users.find_by_field(session, "email", email) is None:
+        raise AppError("该邮箱地址未注册", status=200)
+    token = new_reset_token()
+    await CodeStore(runtime.db, runtime.redis).put(PASSWORD_RESET, email, token)
+    link = f"{options.ServerAddress.rstrip('/')}/user/reset?{urlencode({'email': email, 'token': token})}"
+    html = (f"<p>您好，你正在进行{options.SystemName}密码重置。</p><p>点击 <a href='{link}'>此处</a> 进行密码重置。</p>"
+            f"<p>如果链接无法点击，请尝试复制以下链接到浏览器中打开：<br>{link}</p><p>重置链接 10 分钟内有效。</p>")
+    await mail.send_email(options, email, f"{options.SystemName}密码重置", html)
+    return api_success(None)
+
+
+class ResetBody(Body):
+    email: str = Field(max_length=50)
+    token: str = Field(max_length=64)
+
+
+@router.post("/user/reset", dependencies=[CriticalRateLimit])
+async def reset_password(body: ResetBody, runtime: RuntimeDep, session: SessionDep) -> dict:
+    email = body.email.strip()
+    if not email or not body.token:
+        raise AppError("无效的参数", status=200)
+    if not await CodeStore(runtime.db, runtime.redis).check(PASSWORD_RESET, email, body.token):
+        raise AppError("重置链接非法或已过期", status=200)
+    user = await users.find_by_field(session, "email", email)
+    if user is None:
+        raise AppError("该邮箱地址未注册", status=200)
+    password = secrets.token_hex(6)
+    user.password = await asyncio.to_thread(hash_password, password)
+    session.add(user)
+    await session.commit()
+    return api_success(password)
+
+
+# --- the user's own account ---------------------------------------------------------------------------
+
+@router.get("/user/self")
+async def get_self(user: CurrentUser) -> dict:
+    return api_success(public_user(user))
+
+
+class SelfUpdate(Body):
+    username: str | None = Field(default=None, max_length=12)
+    password: str | None = Field(default=None, max_length=20)
+    display_name: str | None = Field(default=None, max_length=20)
+
+
+@router.put("/user/self")
+async def update_self(body: SelfUpdate, user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+    await users.update_self(session, user, body.model_dump(exclude_unset=True))
+    await runtime.changes.publish("user", user.id)
+    return api_success(None)
+
+
+@router.delete("/user/self")
+async def delete_self(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, web: WebSessionDep) -> dict:
+    await users.delete_self(session, user)
+    await runtime.changes.publish("user", user.id)
+    web.clear()
+    return api_success(None)
+
+
+@router.get("/user/token")
+async def new_access_token(user: CurrentUser, session: SessionDep) -> dict:
+    return api_success(await users.new_access_token(session, user))
+
+
+@router.get("/user/aff")
+async def aff_code(user: CurrentUser, session: SessionDep) -> dict:
+    return api_success(await users.ensure_aff_code(session, user))
+
+
+class RedeemBody(Body):
+    key: str = Field(default="", max_length=64)
+
+
+@router.post("/user/topup")
+async def redeem(body: RedeemBody, user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+    quota = await redemptions.redeem(runtime.db, session, runtime.options, user, body.key)
+    await runtime.changes.publish("user", user.id)
+    return api_success(quota)
+
+
+@router.get("/user/dashboard")
+async def dashboard(user: CurrentUser, runtime: RuntimeDep) -> dict:
+    return api_success(await log_service.dashboard(runtime.db, user.id))
+
+
+@router.get("/user/available_models")
+async def available_models(user: CurrentUser, session: SessionDep) -> dict:
+    stmt = select(distinct(Ability.model)).where(col(Ability.group) == user.group, col(Ability.enabled).is_(True))
+    return api_success(sorted((await session.exec(stmt)).all()))
+
+
+@router.get("/models")
+async def models_by_type(user: CurrentUser) -> dict:
+    return api_success(default_models())
+
+
+@router.get("/oauth/email/bind")
+async def bind_email(user: CurrentUser, runtime: RuntimeDep, session: SessionDep,
+                     email: Email = "", code: Annotated[str, Query(max_length=64)] = "") -> dict:
+    email = _check_email(runtime.options, email)
+    if not await CodeStore(runtime.db, runtime.redis).check(EMAIL_VERIFICATION, email, code):
+        raise AppError("验证码错误或已过期", status=200)
+    other = await users.find_by_field(session, "email", email)
+    if other is not None and other.id != user.id:
+        raise AppError("邮箱地址已被占用", status=200)
+    user.email = email
+    session.add(user)
+    await session.commit()
+    return api_success(None)
+
+

@@ -1,0 +1,62 @@
+"""Admin redemption codes: create up to 100 at once, list/search/edit/disable/delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+
+from ..services import redemptions
+from .common import MAX_ID, Body, Id, Keyword, Page
+from .deps import AdminUser, SessionDep
+from .envelopes import api_success
+
+router = APIRouter(prefix="/api", tags=["redemptions"])
+
+
+@router.get("/redemption/")
+async def list_redemptions(admin: AdminUser, session: SessionDep, p: Page = 0) -> dict:
+    return api_success([r.model_dump() for r in await redemptions.list_redemptions(session, p)])
+
+
+@router.get("/redemption/search")
+async def search_redemptions(admin: AdminUser, session: SessionDep, keyword: Keyword = "") -> dict:
+    return api_success([r.model_dump() for r in await redemptions.search_redemptions(session, keyword)])
+
+
+@router.get("/redemption/{redemption_id}")
+async def get_redemption(redemption_id: Id, admin: AdminUser, session: SessionDep) -> dict:
+    return api_success((await redemptions.get_redemption(session, redemption_id)).model_dump())
+
+
+class RedemptionBody(Body):
+    name: str = Field(max_length=20)
+    quota: int = Field(default=100, ge=1, le=2**53 - 1)
+    count: int = Field(default=1, ge=1, le=redemptions.MAX_BATCH)
+
+
+@router.post("/redemption/")
+async def create_redemptions(body: RedemptionBody, admin: AdminUser, session: SessionDep) -> dict:
+    return api_success(await redemptions.create_redemptions(session, admin.id, body.name, body.quota, body.count))
+
+
+class RedemptionUpdateBody(Body):
+    id: int = Field(ge=1, le=MAX_ID)
+    status: int | None = Field(default=None, ge=1, le=3)
+    name: str | None = Field(default=None, max_length=20)
+    quota: int | None = Field(default=None, ge=1, le=2**53 - 1)
+
+
+@router.put("/redemption/")
+async def update_redemption(body: RedemptionUpdateBody, admin: AdminUser, session: SessionDep,
+                            status_only: Annotated[str, Query(max_length=10)] = "") -> dict:
+    row = await redemptions.update_redemption(session, body.id, status_only=bool(status_only), status=body.status,
+                                              name=body.name, quota=body.quota)
+    return api_success(row.model_dump())
+
+
+@router.delete("/redemption/{redemption_id}")
+async def delete_redemption(redemption_id: Id, admin: AdminUser, session: SessionDep) -> dict:
+    await redemptions.delete_redemption(session, redemption_id)
+    return api_success(None)

@@ -1,0 +1,127 @@
+"""OAuth 2 login providers with authlib: GitHub and OIDC (endpoints from the well-known document or the
+options). Each provider knows its endpoints, how to read the user's stable id, name and email."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+
+import httpx
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.common.errors import AuthlibBaseError
+
+from ..errors import AppError
+from ..services.options import Options
+from ..settings import Settings
+
+STATE_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_state() -> str:
+    """12 characters, as one-api's /api/oauth/state."""
+    return "".join(secrets.choice(STATE_ALPHABET) for _ in range(12))
+
+
+@dataclass
+class Endpoints:
+    authorize: str
+    token: str
+    userinfo: str
+
+
+@dataclass
+class ExternalUser:
+    id: str
+    username: str = ""
+    display_name: str = ""
+    email: str = ""
+
+
+class OAuthError(AppError):
+    status = 200
+
+
+@dataclass
+class Provider:
+    name: str  # "github" | "oidc": the users column is f"{name}_id", new usernames f"{name}_<n>"
+    client_id: str
+    client_secret: str
+    scope: str
+    endpoints: Endpoints
+    redirect_uri: str
+
+    def client(self, **kwargs) -> AsyncOAuth2Client:
+        return AsyncOAuth2Client(self.client_id, self.client_secret, scope=self.scope,
+                                 redirect_uri=self.redirect_uri, token_endpoint_auth_method="client_secret_post",
+                                 timeout=20, **kwargs)
+
+    def authorization_url(self, state: str) -> str:
+        client = self.client()
+        url, _ = client.create_authorization_url(self.endpoints.authorize, state=state)
+        return url
+
+    async def fetch_user(self, code: str) -> ExternalUser:
+        if not code:
+            raise OAuthError("无效的参数 (code is required)")
+        async with self.client() as client:
+            try:
+                token = await client.fetch_token(self.endpoints.token, code=code, grant_type="authorization_code",
+                                                 headers={"Accept": "application/json"})
+            except (AuthlibBaseError, httpx.HTTPError, ValueError) as exc:
+                raise OAuthError(f"{self.name} code exchange failed: {exc}") from None
+            if not token.get("access_token"):
+                raise OAuthError(f"{self.name} code exchange failed: no access token")
+            try:
+                reply = await client.get(self.endpoints.userinfo, headers={"Accept": "application/json"})
+                data = reply.json() if reply.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                data = None
+        if not isinstance(data, dict):
+            raise OAuthError(f"{self.name}: could not read the user")
+        return self.parse_user(data)
+
+    def parse_user(self, data: dict) -> ExternalUser:
+        if self.name == "github":
+            login = str(data.get("login") or "")
+            if not login:
+                raise OAuthError("返回值非法，用户字段为空，请稍后重试！")
+            return ExternalUser(id=login, display_name=str(data.get("name") or "GitHub User"),
+                                email=str(data.get("email") or ""))
+        sub = str(data.get("sub") or "")
+        if not sub:
+            raise OAuthError("返回值非法，用户字段为空，请稍后重试！")
+        return ExternalUser(id=sub, username=str(data.get("preferred_username") or ""),
+                            display_name=str(data.get("name") or data.get("preferred_username") or "OIDC User"),
+                            email=str(data.get("email") or ""))
+
+
+def github(options: Options, settings: Settings) -> Provider:
+    if not options.GitHubOAuthEnabled:
+        raise OAuthError("管理员未开启通过 GitHub 登录以及注册")
+    base = settings.github_base_url.rstrip("/")
+    api = settings.github_api_base_url.rstrip("/")
+    return Provider("github", options.GitHubClientId, options.GitHubClientSecret, "user:email",
+                    Endpoints(f"{base}/login/oauth/authorize", f"{base}/login/oauth/access_token", f"{api}/user"),
+                    redirect_uri=f"{options.ServerAddress.rstrip('/')}/oauth/github")
+
+
+async def oidc(options: Options, http: httpx.AsyncClient) -> Provider:
+    if not options.OidcEnabled:
+        raise OAuthError("管理员未开启通过 OIDC 登录以及注册")
+    endpoints = Endpoints(options.OidcAuthorizationEndpoint, options.OidcTokenEndpoint, options.OidcUserinfoEndpoint)
+    if options.OidcWellKnown and not all((endpoints.authorize, endpoints.token, endpoints.userinfo)):
+        try:
+            reply = await http.get(options.OidcWellKnown, timeout=20)
+            doc = reply.json()
+        except (httpx.HTTPError, ValueError):
+            raise OAuthError("could not read the OIDC well-known document") from None
+        if not isinstance(doc, dict):
+            raise OAuthError("the OIDC well-known document is not a JSON object")
+        endpoints = Endpoints(endpoints.authorize or str(doc.get("authorization_endpoint") or ""),
+                              endpoints.token or str(doc.get("token_endpoint") or ""),
+                              endpoints.userinfo or str(doc.get("userinfo_endpoint") or ""))
+    if not all((endpoints.authorize, endpoints.token, endpoints.userinfo)):
+        raise OAuthError("OIDC endpoints are not configured (set OidcWellKnown or the three endpoints)")
+    return Provider("oidc", options.OidcClientId, options.OidcClientSecret, "openid profile email", endpoints,
+                    redirect_uri=f"{options.ServerAddress.rstrip('/')}/oauth/oidc")

@@ -1,0 +1,59 @@
+"""Per-IP sliding-window rate limits (one-api's critical limit: 20 requests per 20 minutes on login etc.).
+
+With Redis configured the window lives there (a sorted set per IP), so every node counts the same requests;
+otherwise in process memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import deque
+
+from redis.asyncio import Redis
+
+
+class SlidingWindow:
+    def __init__(self, limit: int, duration: float, *, redis: Redis | None = None, prefix: str = "rateLimit:") -> None:
+        self.limit = limit
+        self.duration = duration
+        self.redis = redis
+        self.prefix = prefix
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = asyncio.Lock()
+
+    async def allow(self, mark: str, ip: str) -> bool:
+        """Record a request from ``ip``; False when it is over the limit (the refused request is not counted)."""
+        if self.limit <= 0:
+            return True
+        key = f"{self.prefix}{mark}{ip}"
+        if self.redis is not None:
+            return await self._allow_redis(key)
+        now = time.monotonic()
+        async with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and now - hits[0] >= self.duration:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            if len(self._hits) > 100_000:  # bound memory: drop idle windows
+                for k in [k for k, v in self._hits.items() if not v or now - v[-1] >= self.duration]:
+                    del self._hits[k]
+            return True
+
+    async def _allow_redis(self, key: str) -> bool:
+        now = time.time()
+        assert self.redis is not None
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, 0, now - self.duration)
+            pipe.zcard(key)
+            _, count = await pipe.execute()
+        if count >= self.limit:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {f"{now}:{uuid.uuid4().hex[:8]}": now})
+            pipe.expire(key, int(self.duration) + 1)
+            await pipe.execute()
+        return True

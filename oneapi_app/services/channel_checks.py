@@ -1,0 +1,308 @@
+"""Channel test (one, or all in the background with visible progress) and upstream balance queries.
+
+The test sends one-api's request shape (a non-stream chat completion with TEST_PROMPT) to OpenAI-compatible
+upstreams; the balance query knows the types of one-api's list. Both write through the channel services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from weakref import WeakKeyDictionary
+
+import httpx
+from sqlmodel import col, select, update
+
+from ..errors import AppError
+from ..models import Ability, Channel, ChannelStatus, LogType, now
+from .channel_registry import default_base_url
+from .logs import record
+
+log = logging.getLogger(__name__)
+
+# Substrings / types / codes that make one-api disable a channel (spec §2).
+DISABLE_TYPES = {"insufficient_quota", "authentication_error", "permission_error", "forbidden"}
+DISABLE_CODES = {"invalid_api_key", "account_deactivated"}
+DISABLE_MESSAGES = ("your access was terminated", "violation of our policies", "your credit balance is too low",
+                    "organization has been disabled", "credit", "balance", "permission denied",
+                    "organization has been restricted", "api key not valid", "api key expired", "已欠费")
+
+
+@dataclass
+class TestResult:
+    success: bool
+    message: str
+    time: float
+    status: int = 0
+    error_type: str = ""
+    error_code: str = ""
+
+    def should_disable(self) -> bool:
+        if self.success:
+            return False
+        if self.status == 401 or self.error_type in DISABLE_TYPES or self.error_code in DISABLE_CODES:
+            return True
+        lowered = self.message.lower()
+        return any(s in lowered for s in DISABLE_MESSAGES)
+
+
+def _mapping(channel: Channel) -> dict:
+    import json
+
+    try:
+        value = json.loads(channel.model_mapping or "{}")
+        return value if isinstance(value, dict) else {}
+    except ValueError:
+        return {}
+
+
+def pick_test_model(channel: Channel, asked: str) -> str:
+    models = [m.strip() for m in (channel.models or "").split(",") if m.strip()]
+    if asked and asked in (channel.models or ""):
+        return asked
+    return models[0] if models else (asked or "gpt-3.5-turbo")
+
+
+def _chat_url(channel: Channel) -> str:
+    base = (channel.base_url or default_base_url(channel.type) or "https://api.openai.com").rstrip("/")
+    if channel.type == 50:  # OpenAI-compatible: base + path minus /v1
+        return base + "/chat/completions"
+    return base + "/v1/chat/completions"
+
+
+async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str) -> tuple[TestResult, str]:
+    model = pick_test_model(channel, asked_model)
+    upstream_model = _mapping(channel).get(model, model)
+    body = {"model": upstream_model, "messages": [{"role": "user", "content": prompt}]}
+    headers = {"Authorization": f"Bearer {channel.key}", "Content-Type": "application/json"}
+    if channel.type == 3:
+        headers = {"api-key": channel.key, "Content-Type": "application/json"}
+    started = time.perf_counter()
+    try:
+        reply = await http.post(_chat_url(channel), json=body, headers=headers, timeout=60)
+    except httpx.HTTPError as exc:
+        return TestResult(False, f"request failed: {type(exc).__name__}: {exc}", time.perf_counter() - started), model
+    elapsed = time.perf_counter() - started
+    try:
+        data = reply.json()
+    except ValueError:
+        data = None
+    if reply.status_code != 200 or not isinstance(data, dict):
+        error = data.get("error") if isinstance(data, dict) else None
+        error = error if isinstance(error, dict) else {}
+        fallback = data.get("message") if isinstance(data, dict) else ""
+        message = str(error.get("message") or fallback or "") or f"bad response status code {reply.status_code}"
+        return TestResult(False, message, elapsed, reply.status_code, str(error.get("type") or ""),
+                          str(error.get("code") or "")), model
+    if isinstance(data.get("error"), dict):
+        error = data["error"]
+        return TestResult(False, str(error.get("message", "upstream error")), elapsed, reply.status_code,
+                          str(error.get("type") or ""), str(error.get("code") or "")), model
+    try:
+        content = data["choices"][0]["message"]["content"]
+        if not isinstance(content, str) or not isinstance(data.get("usage"), dict):
+            raise TypeError
+    except (KeyError, IndexError, TypeError):
+        return TestResult(False, "the upstream answer has no usage or no choices[0].message.content", elapsed,
+                          reply.status_code), model
+    return TestResult(True, content, elapsed, reply.status_code), model
+
+
+async def test_channel(runtime, channel_id: int, asked_model: str = "") -> TestResult:
+    """GET /api/channel/test/:id — test, store test_time and response_time, write a type-5 log (no billing)."""
+    async with runtime.db.session() as session:
+        channel = await session.get(Channel, channel_id)
+        if channel is None:
+            raise AppError(f"channel {channel_id} does not exist", status=200)
+        result, model = await run_test(runtime.http, channel, asked_model, runtime.settings.test_prompt)
+        await session.exec(update(Channel).where(col(Channel.id) == channel_id)  # type: ignore[call-overload]
+                           .values(test_time=now(), response_time=int(result.time * 1000) if result.success else 0))
+        await session.commit()
+    await record(runtime.db, user_id=0, type=LogType.TEST, channel_id=channel_id, model_name=model,
+                 elapsed_time=int(result.time * 1000),
+                 content=f"渠道 #{channel_id} 测试{'成功' if result.success else '失败'}：{result.message[:200]}")
+    return result
+
+
+async def _set_status(runtime, channel_id: int, status: ChannelStatus) -> None:
+    async with runtime.db.session() as session:
+        await session.exec(update(Channel).where(col(Channel.id) == channel_id)  # type: ignore[call-overload]
+                           .values(status=int(status)))
+        await session.exec(update(Ability).where(col(Ability.channel_id) == channel_id)  # type: ignore[call-overload]
+                           .values(enabled=status == ChannelStatus.ENABLED))
+        await session.commit()
+    await runtime.changes.publish("channels")
+
+
+# --- test all in the background -----------------------------------------------------------------------
+
+@dataclass
+class TestAllProgress:
+    running: bool = False
+    scope: str = "all"
+    total: int = 0
+    done: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    disabled: list[int] = field(default_factory=list)
+    enabled: list[int] = field(default_factory=list)
+    started_at: int = 0
+    finished_at: int = 0
+
+    def snapshot(self) -> dict:
+        return asdict(self)
+
+
+_progress: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def progress(runtime) -> TestAllProgress:
+    if runtime not in _progress:
+        _progress[runtime] = TestAllProgress()
+    return _progress[runtime]
+
+
+def start_test_all(runtime, scope: str = "all") -> TestAllProgress:
+    """Single-flight: a second start while one runs is refused (one-api: 测试已在运行中)."""
+    if scope not in ("all", "disabled"):
+        raise AppError("scope must be all or disabled", status=200)
+    state = progress(runtime)
+    if state.running:
+        raise AppError("测试已在运行中", status=200)
+    new = TestAllProgress(running=True, scope=scope, started_at=now())
+    _progress[runtime] = new
+    runtime.background.spawn(_test_all(runtime, new), name="channel-test-all")
+    return new
+
+
+async def _test_all(runtime, state: TestAllProgress) -> None:
+    try:
+        async with runtime.db.session() as session:
+            stmt = select(Channel.id)
+            if state.scope == "disabled":
+                stmt = stmt.where(col(Channel.status) != ChannelStatus.ENABLED)
+            ids = list((await session.exec(stmt.order_by(Channel.id))).all())
+        state.total = len(ids)
+        for index, channel_id in enumerate(ids):
+            if index and runtime.settings.polling_interval:
+                await asyncio.sleep(runtime.settings.polling_interval)
+            await _test_one_in_all(runtime, state, channel_id)
+            state.done += 1
+    finally:
+        state.running = False
+        state.finished_at = now()
+
+
+async def _test_one_in_all(runtime, state: TestAllProgress, channel_id: int) -> None:
+    async with runtime.db.session() as session:
+        channel = await session.get(Channel, channel_id)
+    if channel is None:
+        return
+    was_enabled = channel.status == ChannelStatus.ENABLED
+    try:
+        result = await test_channel(runtime, channel_id)
+    except Exception:
+        log.exception("testing channel %s failed", channel_id)
+        state.failed += 1
+        return
+    state.succeeded += result.success
+    state.failed += not result.success
+    options = runtime.options
+    threshold = options.ChannelDisableThreshold
+    too_slow = result.success and threshold and result.time > threshold
+    if was_enabled and options.AutomaticDisableChannelEnabled and (result.should_disable() or too_slow):
+        await _set_status(runtime, channel_id, ChannelStatus.AUTO_DISABLED)
+        state.disabled.append(channel_id)
+    elif not was_enabled and result.success and options.AutomaticEnableChannelEnabled \
+            and channel.status == ChannelStatus.AUTO_DISABLED:
+        # Unlike one-api, a channel an admin disabled by hand stays disabled.
+        await _set_status(runtime, channel_id, ChannelStatus.ENABLED)
+        state.enabled.append(channel_id)
+
+
+# --- balance ----------------------------------------------------------------------------------------------
+
+class BalanceNotSupported(AppError):
+    status = 200
+
+
+async def _get_json(http: httpx.AsyncClient, url: str, headers: dict) -> dict:
+    try:
+        reply = await http.get(url, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        raise AppError(f"balance request failed: {type(exc).__name__}: {exc}", status=200) from None
+    if reply.status_code != 200:
+        raise AppError(f"balance request failed: status code {reply.status_code}", status=200)
+    try:
+        data = reply.json()
+    except ValueError:
+        raise AppError("balance request failed: the upstream answer is not JSON", status=200) from None
+    if not isinstance(data, dict):
+        raise AppError("balance request failed: unexpected answer", status=200)
+    return data
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise AppError(f"balance request failed: unexpected value {value!r}", status=200) from None
+
+
+async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
+    """The upstream balance in USD (DeepSeek: as reported, CNY), per one-api's list of types."""
+    bearer = {"Authorization": f"Bearer {channel.key}"}
+    base = (channel.base_url or default_base_url(channel.type) or "").rstrip("/")
+    t = channel.type
+    if t in (1, 8):
+        base = base or "https://api.openai.com"
+        sub = await _get_json(http, f"{base}/v1/dashboard/billing/subscription", bearer)
+        today = datetime.now(UTC).date()
+        start = today.replace(day=1) if sub.get("has_payment_method") else today - timedelta(days=100)
+        usage = await _get_json(http, f"{base}/v1/dashboard/billing/usage?start_date={start}&end_date={today}", bearer)
+        return _number(sub.get("hard_limit_usd", 0)) - _number(usage.get("total_usage", 0)) / 100
+    if t == 4:
+        data = await _get_json(http, f"{base or 'https://api.closeai-proxy.xyz'}/dashboard/billing/credit_grants", bearer)
+        return _number(data.get("total_available"))
+    if t == 5:
+        data = await _get_json(http, f"https://api.openai-sb.com/sb-api/user/status?api_key={channel.key}", {})
+        return _number((data.get("data") or {}).get("credit"))
+    if t == 10:
+        data = await _get_json(http, "https://aiproxy.io/api/report/getUserOverview", {"Api-Key": channel.key})
+        if not data.get("success", True):
+            raise AppError(f"balance request failed: {data.get('message', '')}", status=200)
+        return _number((data.get("data") or {}).get("totalPoints"))
+    if t in (12, 13):
+        host = "api2gpt" if t == 12 else "aigc2d"
+        data = await _get_json(http, f"https://api.{host}.com/dashboard/billing/credit_grants", bearer)
+        return _number(data.get("total_remaining" if t == 12 else "total_available"))
+    if t == 44:
+        data = await _get_json(http, "https://api.siliconflow.cn/v1/user/info", bearer)
+        return _number((data.get("data") or {}).get("totalBalance"))
+    if t == 36:
+        data = await _get_json(http, "https://api.deepseek.com/user/balance", bearer)
+        infos = data.get("balance_infos") or []
+        for info in infos:
+            if info.get("currency") == "CNY":
+                return _number(info.get("total_balance"))
+        return _number(infos[0].get("total_balance")) if infos else 0.0
+    if t == 20:
+        data = await _get_json(http, "https://openrouter.ai/api/v1/credits", bearer)
+        inner = data.get("data") or {}
+        return _number(inner.get("total_credits")) - _number(inner.get("total_usage"))
+    raise BalanceNotSupported("尚未实现 (balance query is not supported for this channel type)")
+
+
+async def update_balance(runtime, channel_id: int) -> float:
+    async with runtime.db.session() as session:
+        channel = await session.get(Channel, channel_id)
+        if channel is None:
+            raise AppError(f"channel {channel_id} does not exist", status=200)
+        balance = await query_balance(runtime.http, channel)
+        await session.exec(update(Channel).where(col(Channel.id) == channel_id)  # type: ignore[call-overload]
+                           .values(balance=balance, balance_updated_time=now()))
+        await session.commit()
+    return balance

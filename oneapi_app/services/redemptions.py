@@ -1,0 +1,135 @@
+"""Redemption codes: creation in batches, edits, and redeeming as one transaction that credits a code once.
+
+Redeeming starts with the conditional write ``UPDATE redemptions SET status = used WHERE key = :k AND
+status = unused``: the database lets exactly one of any number of concurrent attempts match the row (row lock
+on PostgreSQL/MySQL, the single writer on SQLite, whose busy timeout makes the others wait rather than fail),
+and only that attempt adds the quota, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import col, desc, or_, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..db import Database
+from ..errors import AppError, BadRequest, NotFound
+from ..models import LogType, Redemption, RedemptionStatus, User, now
+from . import keys
+from .logs import format_quota, record
+from .options import Options
+from .users import add_quota
+
+PAGE_SIZE = 10
+MAX_BATCH = 100
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 20:
+        raise BadRequest("兑换码名称长度必须在1-20之间 (name must be 1-20 characters)")
+    return name
+
+
+def _check_quota(quota: int) -> int:
+    if quota <= 0:
+        raise BadRequest("quota must be a positive integer")
+    return quota
+
+
+async def create_redemptions(session: AsyncSession, creator_id: int, name: str, quota: int, count: int) -> list[str]:
+    name, quota = _check_name(name), _check_quota(quota)
+    if not 1 <= count <= MAX_BATCH:
+        raise BadRequest(f"一次兑换码批量生成的个数不能大于 {MAX_BATCH} (count must be 1-{MAX_BATCH})")
+    created = now()
+    codes = [keys.uuid_hex() for _ in range(count)]
+    for code in codes:
+        session.add(Redemption(user_id=creator_id, key=code, status=RedemptionStatus.UNUSED, name=name, quota=quota,
+                               created_time=created))
+    await session.commit()
+    return codes
+
+
+async def get_redemption(session: AsyncSession, redemption_id: int) -> Redemption:
+    row = await session.get(Redemption, redemption_id)
+    if row is None:
+        raise NotFound(f"redemption {redemption_id} does not exist")
+    return row
+
+
+async def list_redemptions(session: AsyncSession, page: int) -> list[Redemption]:
+    stmt = select(Redemption).order_by(desc(Redemption.id)).offset(page * PAGE_SIZE).limit(PAGE_SIZE)
+    return list((await session.exec(stmt)).all())
+
+
+async def search_redemptions(session: AsyncSession, keyword: str) -> list[Redemption]:
+    keyword = keyword.strip()
+    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    conditions = [col(Redemption.name).like(escaped, escape="\\")]
+    if keyword.isdigit() and len(keyword) < 16:
+        conditions.append(Redemption.id == int(keyword))
+    stmt = select(Redemption).where(or_(*conditions)).order_by(desc(Redemption.id)).limit(100)
+    return list((await session.exec(stmt)).all())
+
+
+async def update_redemption(session: AsyncSession, redemption_id: int, *, status_only: bool, status: int | None,
+                            name: str | None, quota: int | None) -> Redemption:
+    row = await get_redemption(session, redemption_id)
+    if status_only:
+        if status not in (RedemptionStatus.UNUSED, RedemptionStatus.DISABLED):
+            raise BadRequest("status must be 1 (enabled) or 2 (disabled)")
+        if row.status == RedemptionStatus.USED:
+            raise BadRequest("该兑换码已被使用 (a used code cannot be re-enabled or disabled)")
+        # Conditional, so a code being redeemed right now is not flipped back to unused.
+        result = await session.exec(update(Redemption)  # type: ignore[call-overload]
+                                    .where(col(Redemption.id) == redemption_id,
+                                           col(Redemption.status) != RedemptionStatus.USED)
+                                    .values(status=status))
+        if not result.rowcount:
+            await session.rollback()
+            raise BadRequest("该兑换码已被使用")
+    else:
+        if name is not None:
+            row.name = _check_name(name)
+        if quota is not None:
+            row.quota = _check_quota(quota)
+        session.add(row)
+    await session.commit()
+    await session.refresh(row)
+    return row
+
+
+async def delete_redemption(session: AsyncSession, redemption_id: int) -> None:
+    row = await get_redemption(session, redemption_id)
+    await session.delete(row)
+    await session.commit()
+
+
+async def redeem(db: Database, session: AsyncSession, options: Options, user: User, key: str) -> int:
+    """Credit the code's quota to ``user`` once; return the quota added."""
+    key = (key or "").strip()
+    if not key:
+        raise AppError("请输入兑换码！", status=200)
+    if len(key) > 64:
+        raise AppError("无效的兑换码", status=200)
+    claim = await session.exec(update(Redemption)  # type: ignore[call-overload]
+                               .where(col(Redemption.key) == key, col(Redemption.status) == RedemptionStatus.UNUSED)
+                               .values(status=RedemptionStatus.USED, redeemed_time=now()))
+    if claim.rowcount != 1:
+        await session.rollback()
+        status = (await session.exec(select(Redemption.status).where(Redemption.key == key))).first()
+        if status is None:
+            raise AppError("无效的兑换码", status=200)
+        if status == RedemptionStatus.DISABLED:
+            raise AppError("该兑换码已被禁用", status=200)
+        raise AppError("该兑换码已被使用", status=200)
+    quota = (await session.exec(select(Redemption.quota).where(Redemption.key == key))).one()
+    await add_quota(session, user.id, quota)
+    await session.commit()
+    await record(db, user_id=user.id, type=LogType.TOPUP, username=user.username, quota=quota,
+                 content=f"通过兑换码充值 {format_quota(quota, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)}")
+    return quota
+
+
+async def count_redemptions(session: AsyncSession) -> int:
+    return int((await session.exec(select(func.count()).select_from(Redemption))).one())
