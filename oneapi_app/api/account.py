@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from pydantic import Field
-from sqlmodel import col, distinct, select
+from sqlmodel import col, select
 
 from ..auth.passwords import hash_password
 from ..errors import AppError
@@ -211,7 +211,7 @@ async def dashboard(user: CurrentUser, runtime: RuntimeDep) -> dict:
 
 @router.get("/user/available_models")
 async def available_models(user: CurrentUser, session: SessionDep) -> dict:
-    stmt = select(distinct(Ability.model)).where(col(Ability.group) == user.group, col(Ability.enabled).is_(True))
+    stmt = select(Ability.model).where(col(Ability.group) == user.group, col(Ability.enabled).is_(True)).distinct()
     return api_success(sorted((await session.exec(stmt)).all()))
 
 
