@@ -1,0 +1,214 @@
+import asyncio
+import json
+import sys
+import types
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from oneapi_app.models import Ability, ChannelStatus
+
+from .conftest import ROOT, set_option
+
+
+async def create(client, **fields) -> dict:
+    body = {"type": 1, "key": "sk-upstream", "name": "c", "models": "gpt-4o,gpt-4o-mini", "group": "default"} | fields
+    r = await client.post("/api/channel/", json=body, headers=ROOT)
+    assert r.json()["success"], r.json()
+    rows = (await client.get("/api/channel/", headers=ROOT)).json()["data"]
+    return rows[0]
+
+
+def fake_upstream(monkeypatch, runtime, handler) -> list[httpx.Request]:
+    seen = []
+
+    def wrapped(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handler(request)
+
+    monkeypatch.setattr(runtime, "_http", httpx.AsyncClient(transport=httpx.MockTransport(wrapped)))
+    return seen
+
+
+async def test_crud_batch_and_no_keys(client, runtime):
+    r = await client.post("/api/channel/", json={"type": 1, "key": "k1\nk2\n\nk3", "name": "batch",
+                                                 "models": "gpt-4o", "group": "default"}, headers=ROOT)
+    assert r.json()["success"] and len(r.json()["data"]) == 3
+    rows = (await client.get("/api/channel/", headers=ROOT)).json()["data"]
+    assert len(rows) == 3 and all("key" not in c for c in rows)
+    one = (await client.get(f"/api/channel/{rows[0]['id']}", headers=ROOT)).json()["data"]
+    assert "key" not in one and one["name"] == "batch"
+    found = (await client.get("/api/channel/search?keyword=bat", headers=ROOT)).json()["data"]
+    assert len(found) == 3 and all("key" not in c for c in found)
+    r = await client.put("/api/channel/", json={"id": one["id"], "key": "", "models": "o1,o3-mini", "priority": 5},
+                         headers=ROOT)
+    assert r.json()["success"] and r.json()["data"]["models"] == "o1,o3-mini" and "key" not in r.json()["data"]
+    async with runtime.db.session() as s:
+        from oneapi_app.models import Channel
+
+        abilities = (await s.exec(select(Ability).where(Ability.channel_id == one["id"]))).all()
+        assert {(a.model, a.priority) for a in abilities} == {("o1", 5), ("o3-mini", 5)}
+        assert (await s.get(Channel, one["id"])).key in ("k1", "k2", "k3")
+    models = (await client.get("/api/channel/models", headers=ROOT)).json()
+    assert models["object"] == "list" and {m["id"] for m in models["data"]} == {"gpt-4o", "o1", "o3-mini"}
+    r = await client.put("/api/channel/", json={"id": one["id"], "model_mapping": "{bad"}, headers=ROOT)
+    assert not r.json()["success"] and "model_mapping" in r.json()["message"]
+    assert not (await client.put("/api/channel/", json={"id": 999999, "name": "x"}, headers=ROOT)).json()["success"]
+
+
+async def test_status_toggle_and_delete_disabled_leaves_no_orphans(client, runtime):
+    a = await create(client, name="a")
+    b = await create(client, name="b")
+    r = await client.put("/api/channel/", json={"id": a["id"], "status": 2}, headers=ROOT)
+    assert r.json()["data"]["status"] == ChannelStatus.MANUALLY_DISABLED
+    async with runtime.db.session() as s:
+        rows = (await s.exec(select(Ability).where(Ability.channel_id == a["id"]))).all()
+        assert rows and not any(x.enabled for x in rows)
+    r = await client.delete("/api/channel/disabled", headers=ROOT)
+    assert r.json() == {"success": True, "message": "", "data": 1}
+    async with runtime.db.session() as s:
+        assert (await s.exec(select(Ability).where(Ability.channel_id == a["id"]))).all() == []
+        assert len((await s.exec(select(Ability).where(Ability.channel_id == b["id"]))).all()) == 2
+    assert (await client.delete(f"/api/channel/{b['id']}", headers=ROOT)).json()["success"]
+    async with runtime.db.session() as s:
+        assert (await s.exec(select(Ability))).all() == []
+    assert not (await client.delete(f"/api/channel/{b['id']}", headers=ROOT)).json()["success"]
+
+
+async def test_test_one_channel(client, runtime, monkeypatch):
+    channel = await create(client, base_url="https://upstream.test", models="gpt-4o,gpt-4o-mini",
+                           model_mapping=json.dumps({"gpt-4o-mini": "mini-upstream"}))
+
+    def handler(request):
+        body = json.loads(request.content)
+        assert request.headers["authorization"] == "Bearer sk-upstream"
+        assert body["messages"] == [{"role": "user", "content": runtime.settings.test_prompt}]
+        assert "max_tokens" not in body
+        return httpx.Response(200, json={"choices": [{"message": {"role": "assistant", "content": body["model"]}}],
+                                         "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}})
+
+    seen = fake_upstream(monkeypatch, runtime, handler)
+    r = await client.get(f"/api/channel/test/{channel['id']}?model=gpt-4o-mini", headers=ROOT)
+    body = r.json()
+    assert body["success"] and body["message"] == "mini-upstream" and body["modelName"] == "gpt-4o-mini"
+    assert isinstance(body["time"], float)
+    assert str(seen[0].url) == "https://upstream.test/v1/chat/completions"
+    r = await client.get(f"/api/channel/test/{channel['id']}", headers=ROOT)
+    assert r.json()["message"] == "gpt-4o"  # first model of the channel
+    row = (await client.get(f"/api/channel/{channel['id']}", headers=ROOT)).json()["data"]
+    assert row["test_time"] > 0
+    logs = (await client.get("/api/log/?type=5", headers=ROOT)).json()["data"]
+    assert len(logs) == 2 and logs[0]["channel"] == channel["id"]
+    assert not (await client.get("/api/channel/test/999999", headers=ROOT)).json()["success"]
+
+
+async def test_test_all_in_background_with_progress_and_auto_disable(client, runtime, monkeypatch):
+    good = await create(client, name="good", base_url="https://good.test")
+    bad = await create(client, name="bad", base_url="https://bad.test")
+    manual = await create(client, name="manual", base_url="https://good.test")
+    await client.put("/api/channel/", json={"id": manual["id"], "status": 2}, headers=ROOT)
+    release = asyncio.Event()
+
+    async def slow_handler(request):
+        await release.wait()
+        if request.url.host == "bad.test":
+            return httpx.Response(401, json={"error": {"message": "Incorrect API key", "type": "invalid_request_error",
+                                                       "code": "invalid_api_key"}})
+        return httpx.Response(200, json={"choices": [{"message": {"content": "ok"}}], "usage": {"total_tokens": 1}})
+
+    monkeypatch.setattr(runtime, "_http", httpx.AsyncClient(transport=httpx.MockTransport(slow_handler)))
+    await set_option(client, "AutomaticDisableChannelEnabled", "true")
+    await set_option(client, "AutomaticEnableChannelEnabled", "true")
+    r = await client.get("/api/channel/test", headers=ROOT)
+    assert r.json()["success"] and r.json()["data"]["running"]
+    r = await client.get("/api/channel/test?scope=all", headers=ROOT)
+    assert r.json() == {"success": False, "message": "测试已在运行中"}
+    progress = (await client.get("/api/channel/test/progress", headers=ROOT)).json()["data"]
+    assert progress["running"] and progress["done"] == 0
+    release.set()
+    for _ in range(500):
+        progress = (await client.get("/api/channel/test/progress", headers=ROOT)).json()["data"]
+        if not progress["running"]:
+            break
+        await asyncio.sleep(0.01)
+    assert progress["total"] == 3 and progress["done"] == 3 and progress["succeeded"] == 2
+    assert progress["disabled"] == [bad["id"]] and progress["enabled"] == []
+    statuses = {c["name"]: c["status"] for c in (await client.get("/api/channel/", headers=ROOT)).json()["data"]}
+    assert statuses == {"good": 1, "bad": ChannelStatus.AUTO_DISABLED, "manual": ChannelStatus.MANUALLY_DISABLED}
+    # Auto-enable revives the auto-disabled one once it answers, never the manually disabled one.
+    monkeypatch.setattr(runtime, "_http", httpx.AsyncClient(transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, json={"choices": [{"message": {"content": "ok"}}], "usage": {}}))))
+    r = await client.get("/api/channel/test?scope=disabled", headers=ROOT)
+    assert r.json()["success"]
+    for _ in range(500):
+        progress = (await client.get("/api/channel/test/progress", headers=ROOT)).json()["data"]
+        if not progress["running"]:
+            break
+        await asyncio.sleep(0.01)
+    assert progress["total"] == 2 and progress["enabled"] == [bad["id"]]
+    statuses = {c["name"]: c["status"] for c in (await client.get("/api/channel/", headers=ROOT)).json()["data"]}
+    assert statuses == {"good": 1, "bad": 1, "manual": ChannelStatus.MANUALLY_DISABLED} and good["id"] != bad["id"]
+
+
+BALANCE_CASES = [
+    (4, "https://api.closeai-proxy.xyz/dashboard/billing/credit_grants", {"total_available": 12.5}, 12.5),
+    (5, "https://api.openai-sb.com/sb-api/user/status?api_key=sk-upstream", {"data": {"credit": "3.25"}}, 3.25),
+    (10, "https://aiproxy.io/api/report/getUserOverview", {"success": True, "data": {"totalPoints": 7}}, 7.0),
+    (12, "https://api.api2gpt.com/dashboard/billing/credit_grants", {"total_remaining": 4}, 4.0),
+    (13, "https://api.aigc2d.com/dashboard/billing/credit_grants", {"total_available": 5}, 5.0),
+    (44, "https://api.siliconflow.cn/v1/user/info", {"data": {"totalBalance": "9.5"}}, 9.5),
+    (36, "https://api.deepseek.com/user/balance",
+     {"balance_infos": [{"currency": "CNY", "total_balance": "110.00"}]}, 110.0),
+    (20, "https://openrouter.ai/api/v1/credits", {"data": {"total_credits": 10, "total_usage": 2.5}}, 7.5),
+]
+
+
+@pytest.mark.parametrize(("type_id", "url", "answer", "expected"), BALANCE_CASES)
+async def test_balance_per_type(client, runtime, monkeypatch, type_id, url, answer, expected):
+    channel = await create(client, type=type_id, base_url="")
+    seen = fake_upstream(monkeypatch, runtime, lambda request: httpx.Response(200, json=answer))
+    r = await client.get(f"/api/channel/update_balance/{channel['id']}", headers=ROOT)
+    assert r.json() == {"success": True, "message": "", "balance": expected}
+    assert str(seen[0].url) == url
+    row = (await client.get(f"/api/channel/{channel['id']}", headers=ROOT)).json()["data"]
+    assert row["balance"] == expected and row["balance_updated_time"] > 0
+
+
+async def test_balance_openai_subscription_minus_usage(client, runtime, monkeypatch):
+    channel = await create(client, type=1, base_url="https://oa.test")
+
+    def handler(request):
+        if request.url.path == "/v1/dashboard/billing/subscription":
+            return httpx.Response(200, json={"hard_limit_usd": 100, "has_payment_method": True})
+        assert request.url.params["start_date"].endswith("-01")
+        return httpx.Response(200, json={"total_usage": 2500})
+
+    fake_upstream(monkeypatch, runtime, handler)
+    r = await client.get(f"/api/channel/update_balance/{channel['id']}", headers=ROOT)
+    assert r.json()["balance"] == 75.0
+    fake_upstream(monkeypatch, runtime, lambda request: httpx.Response(500, text="oops"))
+    r = await client.get(f"/api/channel/update_balance/{channel['id']}", headers=ROOT)
+    assert r.status_code == 200 and not r.json()["success"] and "500" in r.json()["message"]
+    other = await create(client, type=14, name="anthropic")
+    r = await client.get(f"/api/channel/update_balance/{other['id']}", headers=ROOT)
+    assert not r.json()["success"] and "尚未实现" in r.json()["message"]
+    assert (await client.get("/api/channel/update_balance", headers=ROOT)).json()["success"]
+
+
+async def test_channel_types_come_from_the_relay_registry(client, monkeypatch):
+    fake = types.ModuleType("oneapi_app.relay.channel_types")
+    fake.TYPES = {1: ("OpenAI", "https://api.openai.com"), 14: ("Anthropic", "https://api.anthropic.com")}
+    monkeypatch.setitem(sys.modules, "oneapi_app.relay.channel_types", fake)
+    r = await client.get("/api/channel/types", headers=ROOT)
+    assert r.json()["data"] == [{"id": 1, "name": "OpenAI", "default_base_url": "https://api.openai.com"},
+                                {"id": 14, "name": "Anthropic", "default_base_url": "https://api.anthropic.com"}]
+
+
+async def test_channel_changes_are_announced(client, runtime):
+    seen = []
+    runtime.changes.subscribe("channels", seen.append)
+    c = await create(client)
+    await client.put("/api/channel/", json={"id": c["id"], "status": 2}, headers=ROOT)
+    await client.delete(f"/api/channel/{c['id']}", headers=ROOT)
+    assert len(seen) == 3
