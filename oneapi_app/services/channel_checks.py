@@ -83,7 +83,8 @@ async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, 
     started = time.perf_counter()
     try:
         reply = await http.post(_chat_url(channel), json=body, headers=headers, timeout=60)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        # Unreachable upstream, or a key / base URL that cannot even form a request.
         return TestResult(False, f"request failed: {type(exc).__name__}: {exc}", time.perf_counter() - started), model
     elapsed = time.perf_counter() - started
     try:
@@ -232,7 +233,7 @@ class BalanceNotSupported(AppError):
 async def _get_json(http: httpx.AsyncClient, url: str, headers: dict) -> dict:
     try:
         reply = await http.get(url, headers=headers, timeout=30)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
         raise AppError(f"balance request failed: {type(exc).__name__}: {exc}", status=200) from None
     if reply.status_code != 200:
         raise AppError(f"balance request failed: status code {reply.status_code}", status=200)

@@ -212,3 +212,12 @@ async def test_channel_changes_are_announced(client, runtime):
     await client.put("/api/channel/", json={"id": c["id"], "status": 2}, headers=ROOT)
     await client.delete(f"/api/channel/{c['id']}", headers=ROOT)
     assert len(seen) == 3
+
+
+async def test_a_key_that_cannot_form_a_request_is_a_failed_test_not_a_500(client):
+    channel = await create(client, key="clé-non-ascii", base_url="https://upstream.test")
+    r = await client.get(f"/api/channel/test/{channel['id']}", headers=ROOT)
+    assert r.status_code == 200 and r.json()["success"] is False and "request failed" in r.json()["message"]
+    bad_url = await create(client, base_url="ht!tp://bad url", name="u")
+    r = await client.get(f"/api/channel/update_balance/{bad_url['id']}", headers=ROOT)
+    assert r.status_code == 200 and r.json()["success"] is False
