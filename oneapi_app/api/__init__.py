@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from ..errors import InvalidURL
@@ -17,6 +17,7 @@ from ..middleware import GunzipRequestMiddleware, RequestIdMiddleware
 from ..relay import routes as relay_routes
 from ..runtime import Runtime
 from . import account, channels, logs, oauth, options, redemptions, status, tokens, users
+from .common import reject_nul_in_url
 from .envelopes import install_error_handlers
 
 ROUTERS: list[APIRouter] = [
@@ -52,7 +53,8 @@ def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
     api.state.runtime = runtime
     install_error_handlers(api)
     for router in ROUTERS:
-        api.include_router(router)
+        guards = [Depends(reject_nul_in_url)] if router.prefix == "/api" else []
+        api.include_router(router, dependencies=guards)
     api.include_router(_fallback_router())
     # Relay clients (browser chat apps) call /v1 from any origin with a bearer key: no cookies needed.
     api.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],

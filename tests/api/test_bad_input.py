@@ -1,0 +1,69 @@
+"""Malformed JSON, wrong types, over-long strings, negative quotas, unknown ids: success:false with a clear
+message, never a 500 — on SQLite and on PostgreSQL (which refuses NUL characters and out-of-range ints)."""
+
+import httpx
+import pytest
+
+from oneapi_app.api import create_api
+from oneapi_app.runtime import Runtime
+
+from .conftest import ROOT, ROOT_ACCESS_TOKEN
+
+CASES = [
+    ("POST", "/api/token/", b"{not json", "JSON"),
+    ("POST", "/api/token/", b'{"name": 5, "remain_quota": "lots"}', "remain_quota"),
+    ("POST", "/api/token/", b'{"name": "' + b"x" * 31 + b'"}', "name"),
+    ("POST", "/api/token/", b'{"name": "t", "remain_quota": -1}', "remain_quota"),
+    ("POST", "/api/token/", b'{"name": "t", "remain_quota": 99999999999999999999999}', "remain_quota"),
+    ("POST", "/api/token/", b'{"name": "a\\u0000b"}', "NUL"),
+    ("PUT", "/api/token/", b'{"id": 999999, "name": "x"}', "does not exist"),
+    ("PUT", "/api/token/", b'{"id": -3}', "id"),
+    ("POST", "/api/topup", b'{"user_id": 1, "quota": -100}', "quota"),
+    ("POST", "/api/topup", b'{"user_id": "me", "quota": 1}', "user_id"),
+    ("POST", "/api/redemption/", b'{"name": "r", "quota": 1, "count": 0}', "count"),
+    ("POST", "/api/redemption/", b'[1, 2]', "invalid request"),
+    ("PUT", "/api/user/", b'{"id": 999999, "quota": 5}', "does not exist"),
+    ("PUT", "/api/user/", b'{"id": 1, "quota": -5}', "quota"),
+    ("POST", "/api/user/manage", b'{"username": "nobody", "action": "disable"}', "用户不存在"),
+    ("POST", "/api/channel/", b'{"key": "", "models": "a"}', "key"),
+    ("POST", "/api/channel/", b'{"key": "k", "config": "[1]"}', "config"),
+    ("PUT", "/api/channel/", b'{"id": 99999999999999999999}', "id"),
+    ("PUT", "/api/option/", b'{"key": "", "value": "x"}', "key"),
+    ("POST", "/api/user/login", b'{"username": ["a"], "password": "x"}', "username"),
+    ("POST", "/api/user/register", b'{"username": "' + "名".encode() * 13 + b'", "password": "password1"}',
+     "username"),
+    ("GET", "/api/user/99999999999999999999999", None, "user_id"),
+    ("GET", "/api/token/abc", None, "token_id"),
+    ("GET", "/api/channel/0", None, "channel_id"),
+    ("GET", "/api/redemption/999999", None, "does not exist"),
+    ("GET", "/api/log/?p=-1", None, "p"),
+    ("GET", "/api/log/?type=9", None, "type"),
+    ("GET", "/api/user/search?keyword=a%00b", None, "NUL"),
+    ("GET", "/api/log/?start_timestamp=99999999999999999999", None, "start_timestamp"),
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_client(request, make_settings):
+    env = {"INITIAL_ROOT_ACCESS_TOKEN": ROOT_ACCESS_TOKEN}
+    if request.param == "postgresql":
+        env["SQL_DSN"] = request.getfixturevalue("postgres_dsn")
+    runtime = Runtime(make_settings(**env))
+    async with runtime.lifespan():
+        api = create_api(runtime)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://testserver") as c:
+            yield c
+
+
+async def test_bad_input_is_a_clear_failure(any_client):
+    problems = []
+    for method, url, body, expected in CASES:
+        headers = dict(ROOT, **({"Content-Type": "application/json"} if body is not None else {}))
+        r = await any_client.request(method, url, content=body, headers=headers)
+        try:
+            data = r.json()
+        except ValueError:
+            data = {}
+        if r.status_code >= 500 or data.get("success") is not False or expected not in data.get("message", ""):
+            problems.append((method, url, r.status_code, data))
+    assert problems == []
