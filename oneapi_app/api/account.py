@@ -83,6 +83,8 @@ async def register(body: RegisterBody, runtime: RuntimeDep, session: SessionDep)
         email = body.email.strip()
         if not email or not body.verification_code:
             raise AppError("管理员开启了邮箱验证，请输入邮箱地址和验证码", status=200)
+        if await users.find_by_field(session, "email", email) is not None:
+            raise AppError("邮箱地址已被占用", status=200)
         if not await CodeStore(runtime.db, runtime.redis).check(EMAIL_VERIFICATION, email, body.verification_code):
             raise AppError("验证码错误或已过期", status=200)
     await users.create_user(runtime.db, session, options, username=body.username, password=body.password,
