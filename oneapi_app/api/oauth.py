@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import RedirectResponse
@@ -20,7 +21,7 @@ from ..errors import AppError
 from ..models import User, UserStatus
 from ..services import users
 from .account import login_data
-from .deps import CriticalRateLimit, RuntimeDep, SessionDep, WebSessionDep
+from .deps import CriticalRateLimit, CurrentUser, RuntimeDep, SessionDep, WebSessionDep
 from .envelopes import api_success
 
 router = APIRouter(prefix="/api", tags=["oauth"])
@@ -44,23 +45,41 @@ async def _provider(name: str, runtime) -> oauth.Provider:
 
 @router.get("/oauth/{provider}/authorize", dependencies=[CriticalRateLimit])
 async def authorize(provider: Annotated[str, Path(max_length=20)], runtime: RuntimeDep, web: WebSessionDep):
-    if provider not in ("github", "oidc"):
+    if provider not in ("github", "oidc", "lark"):
         raise AppError(f"unknown OAuth provider {provider!r}", status=200)
-    p = await _provider(provider, runtime)
     state = oauth.new_state()
+    if provider == "lark":
+        options = runtime.options
+        if not options.LarkClientId:
+            raise AppError("管理员未开启通过飞书登录以及注册", status=200)
+        redirect = f"{options.ServerAddress.rstrip('/')}/oauth/lark"
+        url = f"{oauth.LARK_AUTHORIZE}?{urlencode({'redirect_uri': redirect, 'app_id': options.LarkClientId, 'state': state})}"
+    else:
+        url = (await _provider(provider, runtime)).authorization_url(state)
     web.data["oauth_state"] = state
-    response = RedirectResponse(p.authorization_url(state), status_code=302)
+    response = RedirectResponse(url, status_code=302)
     session_cookie.write_session(response, web.request, web.secret, web.data)
     return response
 
 
-async def _callback(name: str, code: str, state: str, runtime, session, web) -> dict:
+def _check_state(web, state: str) -> None:
     expected = web.data.get("oauth_state")
     if not state or not isinstance(expected, str) or not secrets.compare_digest(state, expected):
         raise AppError("state is empty or not same", status=403)
-    provider = await _provider(name, runtime)
-    external = await provider.fetch_user(code)
+
+
+async def _callback(name: str, code: str, state: str, runtime, session, web) -> dict:
+    _check_state(web, state)
+    if name == "lark":
+        external = await oauth.lark_user(runtime.options, runtime.http, code)
+    else:
+        provider = await _provider(name, runtime)
+        external = await provider.fetch_user(code)
     web.data.pop("oauth_state", None)  # single use
+    return await _login_or_bind(name, external, runtime, session, web)
+
+
+async def _login_or_bind(name: str, external: oauth.ExternalUser, runtime, session, web) -> dict:
     column = f"{name}_id"
     owner = await users.find_by_field(session, column, external.id)
     current_id = web.data.get("id")
@@ -80,7 +99,11 @@ async def _callback(name: str, code: str, state: str, runtime, session, web) -> 
         if not runtime.options.RegisterEnabled:
             raise AppError("管理员关闭了新用户注册", status=200)
         username = external.username
-        if not username or len(username) > 12 or await users.username_taken(session, username):
+        try:
+            username = users.check_username(username) if username else ""
+        except AppError:
+            username = ""
+        if not username or await users.username_taken(session, username):
             username = await users.next_numbered_username(session, name)
         owner = await users.create_user(
             runtime.db, session, runtime.options, username=username, password=secrets.token_hex(10),
@@ -102,3 +125,28 @@ async def github_callback(runtime: RuntimeDep, session: SessionDep, web: WebSess
 async def oidc_callback(runtime: RuntimeDep, session: SessionDep, web: WebSessionDep, code: Code = "",
                         state: State = "") -> dict:
     return await _callback("oidc", code, state, runtime, session, web)
+
+
+@router.get("/oauth/lark", dependencies=[CriticalRateLimit])
+async def lark_callback(runtime: RuntimeDep, session: SessionDep, web: WebSessionDep, code: Code = "",
+                        state: State = "") -> dict:
+    return await _callback("lark", code, state, runtime, session, web)
+
+
+@router.get("/oauth/wechat", dependencies=[CriticalRateLimit])
+async def wechat_login(runtime: RuntimeDep, session: SessionDep, web: WebSessionDep, code: Code = "") -> dict:
+    wechat_id = await oauth.wechat_user_id(runtime.options, runtime.http, code)
+    return await _login_or_bind("wechat", oauth.ExternalUser(id=wechat_id, display_name="WeChat User"), runtime,
+                                session, web)
+
+
+@router.get("/oauth/wechat/bind", dependencies=[CriticalRateLimit])
+async def wechat_bind(user: CurrentUser, runtime: RuntimeDep, session: SessionDep, code: Code = "") -> dict:
+    wechat_id = await oauth.wechat_user_id(runtime.options, runtime.http, code)
+    owner = await users.find_by_field(session, "wechat_id", wechat_id)
+    if owner is not None and owner.id != user.id:
+        raise AppError("该微信账号已被绑定", status=200)
+    user.wechat_id = wechat_id
+    session.add(user)
+    await session.commit()
+    return api_success(None)

@@ -125,3 +125,51 @@ async def oidc(options: Options, http: httpx.AsyncClient) -> Provider:
         raise OAuthError("OIDC endpoints are not configured (set OidcWellKnown or the three endpoints)")
     return Provider("oidc", options.OidcClientId, options.OidcClientSecret, "openid profile email", endpoints,
                     redirect_uri=f"{options.ServerAddress.rstrip('/')}/oauth/oidc")
+
+
+# --- Lark (Feishu) and WeChat: not standard enough for authlib, plain HTTP calls --------------------------
+
+LARK_AUTHORIZE = "https://open.feishu.cn/open-apis/authen/v1/index"
+LARK_TOKEN = "https://open.feishu.cn/open-apis/authen/v2/oauth/token"
+LARK_USERINFO = "https://passport.feishu.cn/suite/passport/oauth/userinfo"
+
+
+async def lark_user(options: Options, http: httpx.AsyncClient, code: str) -> ExternalUser:
+    if not options.LarkClientId:
+        raise OAuthError("管理员未开启通过飞书登录以及注册")
+    if not code:
+        raise OAuthError("无效的参数 (code is required)")
+    body = {"grant_type": "authorization_code", "client_id": options.LarkClientId,
+            "client_secret": options.LarkClientSecret, "code": code,
+            "redirect_uri": f"{options.ServerAddress.rstrip('/')}/oauth/lark"}
+    try:
+        token = (await http.post(LARK_TOKEN, json=body, timeout=20)).json()
+        access = token.get("access_token") if isinstance(token, dict) else None
+        if not access:
+            raise OAuthError("lark code exchange failed: no access token")
+        info = (await http.get(LARK_USERINFO, headers={"Authorization": f"Bearer {access}"}, timeout=20)).json()
+    except (httpx.HTTPError, ValueError, UnicodeError) as exc:
+        raise OAuthError(f"lark request failed: {type(exc).__name__}") from None
+    if not isinstance(info, dict) or not info.get("open_id"):
+        raise OAuthError("返回值非法，用户字段为空，请稍后重试！")
+    return ExternalUser(id=str(info["open_id"]), display_name=str(info.get("name") or "Lark User"))
+
+
+async def wechat_user_id(options: Options, http: httpx.AsyncClient, code: str) -> str:
+    """The WeChat id for a code typed by the user, from the WeChat server (one-api's wechat-server)."""
+    if not options.WeChatAuthEnabled:
+        raise OAuthError("管理员未开启通过微信登录以及注册")
+    if not code:
+        raise OAuthError("无效的参数 (code is required)")
+    url = f"{options.WeChatServerAddress.rstrip('/')}/api/wechat/user"
+    try:
+        reply = (await http.get(url, params={"code": code}, headers={"Authorization": options.WeChatServerToken},
+                                timeout=10)).json()
+    except (httpx.HTTPError, ValueError, UnicodeError) as exc:
+        raise OAuthError(f"wechat server request failed: {type(exc).__name__}") from None
+    if not isinstance(reply, dict) or not reply.get("success"):
+        message = reply.get("message") if isinstance(reply, dict) else ""
+        raise OAuthError(str(message or "验证码错误或已过期"))
+    if not reply.get("data"):
+        raise OAuthError("验证码错误或已过期")
+    return str(reply["data"])

@@ -120,3 +120,65 @@ async def test_oidc_login_with_well_known_discovery(client, runtime, provider):
     assert user.oidc_id == "sub-42" and user.email == "olivia@example.com"
     r = await client.get("/api/oauth/oidc", params=query)
     assert r.status_code == 403  # the state is single use
+
+
+def fake_http(monkeypatch, runtime, handler):
+    monkeypatch.setattr(runtime, "_http", httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+
+
+async def test_lark_login(client, runtime, monkeypatch):
+    await set_option(client, "ServerAddress", "https://gw.example.com")
+    await set_option(client, "LarkClientId", "cli_a")
+    await set_option(client, "LarkClientSecret", "lark-secret")
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        if request.url.host == "open.feishu.cn":
+            import json
+
+            body = json.loads(request.content)
+            assert body["code"] == "lark-code" and body["client_secret"] == "lark-secret"
+            assert body["redirect_uri"] == "https://gw.example.com/oauth/lark"
+            return httpx.Response(200, json={"code": 0, "access_token": "u-token"})
+        assert request.headers["authorization"] == "Bearer u-token"
+        return httpx.Response(200, json={"open_id": "ou_1", "name": "Lark Person"})
+
+    fake_http(monkeypatch, runtime, handler)
+    r = await client.get("/api/oauth/lark/authorize")
+    location = urlsplit(r.headers["location"])
+    state = parse_qs(location.query)["state"][0]
+    assert location.netloc == "open.feishu.cn" and parse_qs(location.query)["app_id"] == ["cli_a"]
+    r = await client.get("/api/oauth/lark", params={"code": "lark-code", "state": "wrong-state1"})
+    assert r.status_code == 403
+    r = await client.get("/api/oauth/lark", params={"code": "lark-code", "state": state})
+    assert r.json()["success"] and r.json()["data"]["username"] == "lark_2"
+    assert (await get_user(runtime, "lark_2")).lark_id == "ou_1"
+
+
+async def test_wechat_login_and_bind(client, runtime, monkeypatch, common):
+    def handler(request):
+        assert request.headers["authorization"] == "wx-token"
+        code = request.url.params["code"]
+        if code == "good":
+            return httpx.Response(200, json={"success": True, "message": "", "data": "wx-openid-1"})
+        if code == "other":
+            return httpx.Response(200, json={"success": True, "message": "", "data": "wx-openid-2"})
+        return httpx.Response(200, json={"success": False, "message": "验证码错误或已过期"})
+
+    fake_http(monkeypatch, runtime, handler)
+    r = await client.get("/api/oauth/wechat", params={"code": "good"})
+    assert r.json() == {"success": False, "message": "管理员未开启通过微信登录以及注册"}
+    await set_option(client, "WeChatServerAddress", "https://wx.test")
+    await set_option(client, "WeChatServerToken", "wx-token")
+    await set_option(client, "WeChatAuthEnabled", "true")
+    r = await client.get("/api/oauth/wechat", params={"code": "bad"})
+    assert r.json() == {"success": False, "message": "验证码错误或已过期"}
+    r = await client.get("/api/oauth/wechat", params={"code": "good"})
+    assert r.json()["success"] and r.json()["data"]["username"] == "wechat_3"
+    client.cookies.clear()
+    r = await client.get("/api/oauth/wechat/bind", params={"code": "good"}, headers=common.headers)
+    assert r.json() == {"success": False, "message": "该微信账号已被绑定"}
+    r = await client.get("/api/oauth/wechat/bind", params={"code": "other"}, headers=common.headers)
+    assert r.json()["success"]
+    assert (await get_user(runtime, "alice")).wechat_id == "wx-openid-2"
