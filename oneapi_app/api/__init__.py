@@ -16,13 +16,13 @@ from ..errors import InvalidURL
 from ..middleware import GunzipRequestMiddleware, RequestIdMiddleware
 from ..relay import routes as relay_routes
 from ..runtime import Runtime
-from . import account, channels, logs, oauth, options, redemptions, status, tokens, users
+from . import account, channels, logs, oauth, options, redemptions, status, tokens, users, web_session
 from .common import reject_nul_in_url
 from .envelopes import install_error_handlers
 
 ROUTERS: list[APIRouter] = [
-    status.router, account.router, users.router, tokens.router, channels.router, redemptions.router, logs.router,
-    options.router, oauth.router, relay_routes.router,
+    status.router, account.router, web_session.router, users.router, tokens.router, channels.router,
+    redemptions.router, logs.router, options.router, oauth.router, relay_routes.router,
 ]
 
 

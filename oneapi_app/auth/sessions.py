@@ -75,3 +75,17 @@ def write_session(response: Response, request: Request, secret: str, payload: di
 
 def clear_session(response: Response, request: Request) -> None:
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=is_https(request))
+
+
+def user_id_from_cookie_header(secret: str, cookie_header: str) -> int:
+    """The user id of a valid session cookie in a raw ``Cookie:`` header (the dashboard's websocket has one)."""
+    from http.cookies import CookieError, SimpleCookie
+
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header or "")
+    except CookieError:
+        return 0
+    morsel = jar.get(COOKIE_NAME)
+    user_id = unsign(secret, morsel.value if morsel else None).get("id")
+    return user_id if isinstance(user_id, int) and user_id > 0 else 0

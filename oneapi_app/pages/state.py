@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
 
+from ..api.web_session import issue_ticket
 from ..appliance import runtime
+from ..auth.sessions import user_id_from_cookie_header
 from ..models import Role, User, UserStatus
 from ..services.users import authenticate
 
@@ -29,6 +33,9 @@ class SessionState(rx.State):
         """Re-read the user on each page load: a disabled or deleted user is logged out at once."""
         rt = runtime()
         self.system_name = rt.options.SystemName
+        if not self._user_id:
+            # The session cookie /api sets (HttpOnly) reaches the backend with the websocket's headers.
+            self._user_id = user_id_from_cookie_header(rt.settings.session_secret, self.router.headers.cookie)
         if not self._user_id:
             return
         async with rt.db.session() as session:
@@ -55,7 +62,8 @@ class SessionState(rx.State):
     @rx.event
     def logout(self):
         self._forget()
-        return rx.redirect("/login")
+        # A full page load, so the server clears the HttpOnly session cookie too.
+        return rx.call_script("window.location.assign('/api/user/session/end?next=/login')")
 
 
 class LoginState(SessionState):
@@ -83,4 +91,6 @@ class LoginState(SessionState):
             return
         self.error = ""
         self._remember(user)
-        yield rx.redirect("/")
+        # Hand the login to the server, which sets the same HttpOnly session cookie as /api/user/login.
+        ticket = await issue_ticket(rt, user.id)
+        yield rx.call_script(f"window.location.assign({json.dumps('/api/user/session?ticket=' + ticket + '&next=/')})")

@@ -15,7 +15,8 @@ ROUTES = {
     ("GET", "/api/verification"): PUBLIC, ("GET", "/api/reset_password"): PUBLIC, ("POST", "/api/user/reset"): PUBLIC,
     ("GET", "/api/oauth/state"): PUBLIC, ("GET", "/api/oauth/{provider}/authorize"): PUBLIC,
     ("GET", "/api/oauth/github"): PUBLIC, ("GET", "/api/oauth/oidc"): PUBLIC, ("GET", "/api/oauth/lark"): PUBLIC,
-    ("GET", "/api/oauth/wechat"): PUBLIC, ("GET", "/api/oauth/wechat/bind"): USER,
+    ("GET", "/api/oauth/wechat"): PUBLIC, ("GET", "/api/user/session"): PUBLIC,
+    ("GET", "/api/user/session/end"): PUBLIC, ("GET", "/api/oauth/wechat/bind"): USER,
     ("GET", "/api/user/self"): USER, ("PUT", "/api/user/self"): USER, ("DELETE", "/api/user/self"): USER,
     ("GET", "/api/user/token"): USER, ("GET", "/api/user/aff"): USER, ("POST", "/api/user/topup"): USER,
     ("GET", "/api/user/dashboard"): USER, ("GET", "/api/user/available_models"): USER, ("GET", "/api/models"): USER,
@@ -73,7 +74,8 @@ async def test_role_matrix(runtime):
         clients[name] = c
     levels = {"anonymous": 0, "common": USER, "admin": ADMIN, "root": ROOT_ONLY}
     # Self-destructive routes last.
-    order = sorted(ROUTES, key=lambda k: (k == ("GET", "/api/user/logout"), k == ("DELETE", "/api/user/self")))
+    last = [("DELETE", "/api/user/self"), ("GET", "/api/user/logout"), ("GET", "/api/user/session/end")]
+    order = sorted(ROUTES, key=lambda k: last.index(k) + 1 if k in last else 0)
     failures = []
     try:
         for method, path in order:
