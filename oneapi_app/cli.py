@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -54,6 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    _GracefulServer = _graceful_server_class()
     if args.api_only:
         from .api import create_api
         from .runtime import Runtime
@@ -80,9 +82,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=settings.debug,
         ws="websockets-sansio",
     )
-    server = uvicorn.Server(config)
+    server = _GracefulServer(config)
     server.run()
     return 0 if server.started else 1
+
+
+def _graceful_server_class():
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """SIGTERM/SIGINT: stop accepting, let in-flight requests finish, run the lifespan shutdown (which
+        flushes background writers), then exit 0 -- uvicorn itself would re-raise the signal (exit 143)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
