@@ -66,9 +66,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from . import frontend
 
         if not frontend.is_built():
-            logging.getLogger("oneapi").info("building the dashboard (first start)...")
+            logging.getLogger("oneapi").info("building the dashboard (first start, or its sources changed)...")
             frontend.build(settings.port)
-        os.environ.update(frontend.serving_env(settings.port))
+        os.environ.update(frontend.serving_env(settings.port, settings.data_dir))
         os.chdir(frontend.PROJECT_ROOT)
         app, factory = "oneapi_app.oneapi_app:app", True
     config = uvicorn.Config(
