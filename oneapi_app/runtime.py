@@ -73,8 +73,15 @@ class Runtime:
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
             follow_redirects=False,
         )
+        self.background.every(settings.sync_frequency, self.reload_options, "sync-options")
         self.started = True
         log.info("One API %s started (database %s)", self.version, self.db.url.display)
+
+    async def reload_options(self) -> None:
+        """Re-read the options table (other nodes may have changed it); runs every SYNC_FREQUENCY seconds."""
+        async with self.db.session() as session:
+            self.options = await load_options(session)
+        await self.changes.publish("options")
 
     async def stop(self) -> None:
         await self.background.close(timeout=self.settings.shutdown_timeout)

@@ -70,3 +70,38 @@ async def test_options_update_validates_and_persists(runtime):
     assert loaded.RetryTimes == 3 and loaded.RegisterEnabled is False
     assert loaded.group_ratios() == {"default": 1, "vip": 0.5}
     assert loaded.model_extra == {"CustomThing": "x"}
+
+
+async def test_periodic_job_runs_and_stops_at_close():
+    bg = Background()
+    runs = []
+
+    async def job():
+        runs.append(1)
+
+    bg.every(0.01, job, "tick")
+    while len(runs) < 3:
+        await asyncio.sleep(0.01)
+    await bg.close(timeout=5)  # returns promptly: the loop watches `stopping`
+    assert bg.pending == 0
+
+
+async def test_options_reload_picks_up_changes_from_other_nodes(runtime):
+    from oneapi_app.models import Option
+
+    seen = []
+    runtime.changes.subscribe("options", lambda key: seen.append(key))
+    async with runtime.db.session() as s:  # as another node would write it
+        s.add(Option(key="SystemName", value="Other Node Name"))
+        await s.commit()
+    await runtime.reload_options()
+    assert runtime.options.SystemName == "Other Node Name" and seen == [None]
+
+
+async def test_sqlite_runs_in_wal_mode_with_busy_timeout(runtime):
+    from sqlalchemy import text
+
+    async with runtime.db.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 3000
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
