@@ -70,7 +70,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             frontend.build(settings.port)
         os.environ.update(frontend.serving_env(settings.port, settings.data_dir))
         os.chdir(frontend.PROJECT_ROOT)
-        app, factory = "oneapi_app.oneapi_app:app", True
+        app, factory = "oneapi_app.oneapi_app:server_app", True
     config = uvicorn.Config(
         app,
         factory=factory,

@@ -17,7 +17,9 @@ from .servers import running_server
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+        # Reach the appliance by another host name, as on a NAS (http://nas.local:3000).
+        "--host-resolver-rules=MAP nas.local 127.0.0.1"]
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,8 @@ def test_one_port_serves_dashboard_and_api(appliance):
 
 
 def test_shell_renders_and_login_works(appliance, browser, tmp_path: Path):
+    """Driven through http://nas.local:<port>: the dashboard's websocket must follow the page's origin."""
+    appliance = appliance.replace("127.0.0.1", "nas.local")
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(20000)
@@ -70,6 +74,15 @@ def test_shell_renders_and_login_works(appliance, browser, tmp_path: Path):
     expect(page).to_have_url(appliance + "/login")
     expect(page.locator("#login-link")).to_be_visible()
     context.close()
+
+
+def test_cors_open_on_relay_closed_on_api(appliance):
+    foreign = {"Origin": "https://chat.example", "Access-Control-Request-Method": "POST",
+               "Access-Control-Request-Headers": "authorization,content-type"}
+    r = httpx.options(f"{appliance}/v1/chat/completions", headers=foreign)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+    r = httpx.get(f"{appliance}/api/status", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
 
 
 def test_about_page(appliance, browser):

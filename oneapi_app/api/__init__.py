@@ -10,10 +10,9 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 
 from ..errors import InvalidURL
-from ..middleware import GunzipRequestMiddleware, RequestIdMiddleware
+from ..middleware import GunzipRequestMiddleware, RelayCORSMiddleware, RequestIdMiddleware
 from ..relay import routes as relay_routes
 from ..runtime import Runtime
 from . import status
@@ -51,9 +50,7 @@ def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
     for router in ROUTERS:
         api.include_router(router)
     api.include_router(_fallback_router())
-    # Relay clients (browser chat apps) call /v1 from any origin with a bearer key: no cookies needed.
-    api.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                       allow_headers=["*"], expose_headers=["X-Oneapi-Request-Id"])
+    api.add_middleware(RelayCORSMiddleware)
     api.add_middleware(GunzipRequestMiddleware)
     api.add_middleware(RequestIdMiddleware)
     return api
