@@ -55,6 +55,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from .migrations import has_schema
+
+    if not settings.is_master and not has_schema(settings):
+        print(f"oneapi: the database {settings.database.display} has no One API schema: start the master node "
+              "first or run `oneapi migrate`", file=sys.stderr)
+        return 2
     _GracefulServer = _graceful_server_class()
     if args.api_only:
         from .api import create_api
@@ -68,7 +74,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not frontend.is_built():
             logging.getLogger("oneapi").info("building the dashboard (first start, or its sources changed)...")
             frontend.build(settings.port)
-        os.environ.update(frontend.serving_env(settings.port, settings.data_dir))
+        redis_url = "" if settings.redis_master_name else settings.redis_conn_string
+        os.environ.update(frontend.serving_env(settings.port, settings.data_dir, redis_url))
         os.chdir(frontend.PROJECT_ROOT)
         app, factory = "oneapi_app.oneapi_app:server_app", True
     config = uvicorn.Config(

@@ -65,10 +65,13 @@ def build(port: int) -> None:
     FINGERPRINT.write_text(fingerprint + "\n")
 
 
-def serving_env(port: int, data_dir: Path) -> dict[str, str]:
+def serving_env(port: int, data_dir: Path, redis_url: str = "") -> dict[str, str]:
     """Variables that make the Reflex app serve the prebuilt frontend on the API's port, without bun.
-    Dashboard sessions (Reflex state) are kept in the data dir, so they survive restarts."""
+    Dashboard sessions (Reflex state) are kept in the data dir, so they survive restarts -- or in Redis when
+    the nodes share one (REDIS_CONN_STRING as a URL), so any node can serve any dashboard session."""
+    extra = {"REFLEX_REDIS_URL": redis_url} if redis_url else {}
     return {
+        **extra,
         "REFLEX_STATES_WORKDIR": str(data_dir / "dashboard-states"),
         "REFLEX_ENV_MODE": "prod",
         "__REFLEX_SKIP_COMPILE": "true",

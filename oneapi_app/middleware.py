@@ -105,3 +105,24 @@ class RelayCORSMiddleware:
             await self.cors(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+API_PREFIXES = ("/api/", "/api", *RELAY_PREFIXES, "/openapi.json")
+
+
+class FrontendRedirectMiddleware:
+    """FRONTEND_BASE_URL on a slave or API-only node: dashboard paths answer 301 to the main site."""
+
+    def __init__(self, app: ASGIApp, base_url: str) -> None:
+        self.app = app
+        self.base_url = base_url.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(API_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        location = (self.base_url + scope["path"] + ("?" + query.decode("latin-1") if query else "")).encode()
+        await send({"type": "http.response.start", "status": 301,
+                    "headers": [(b"location", location), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})

@@ -4,6 +4,8 @@ the request id header, gzip request bodies, bootstrap of the root account."""
 import gzip
 import re
 
+import httpx
+
 from sqlmodel import select
 
 from oneapi_app.auth.passwords import verify_password
@@ -87,3 +89,31 @@ async def test_root_bootstrap_with_initial_tokens(make_settings):
     async with rt2.lifespan():
         async with rt2.db.session() as s:
             assert len((await s.exec(select(User))).all()) == 1
+
+
+async def test_frontend_base_url_redirects_dashboard_paths_on_api_nodes(make_settings):
+    from oneapi_app.api import create_api
+    from oneapi_app.runtime import Runtime
+
+    from oneapi_app.migrations import migrate
+
+    settings = make_settings(FRONTEND_BASE_URL="https://dash.example.com/", NODE_TYPE="slave")
+    migrate(settings)  # a slave does not migrate: the master did
+    rt = Runtime(settings)
+    api = create_api(rt, own_lifespan=True)
+    async with rt.lifespan():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://node") as c:
+            r = await c.get("/tokens?p=2")
+            assert r.status_code == 301 and r.headers["location"] == "https://dash.example.com/tokens?p=2"
+            assert (await c.get("/v1/nope")).status_code == 404
+
+
+async def test_slave_on_an_empty_database_says_what_to_do(make_settings):
+    import pytest
+
+    from oneapi_app.runtime import Runtime, StartupError
+
+    rt = Runtime(make_settings(NODE_TYPE="slave"))
+    with pytest.raises(StartupError, match="start the master node first or run `oneapi migrate`"):
+        async with rt.lifespan():
+            pass

@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 
 from ..errors import InvalidURL
-from ..middleware import GunzipRequestMiddleware, RelayCORSMiddleware, RequestIdMiddleware
+from ..middleware import (FrontendRedirectMiddleware, GunzipRequestMiddleware, RelayCORSMiddleware,
+                          RequestIdMiddleware)
 from ..relay import routes as relay_routes
 from ..runtime import Runtime
 from . import status
@@ -51,6 +52,9 @@ def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
         api.include_router(router)
     api.include_router(_fallback_router())
     api.add_middleware(RelayCORSMiddleware)
+    settings = runtime.settings
+    if settings.frontend_base_url and (own_lifespan or not settings.is_master):
+        api.add_middleware(FrontendRedirectMiddleware, base_url=settings.frontend_base_url)
     api.add_middleware(GunzipRequestMiddleware)
     api.add_middleware(RequestIdMiddleware)
     return api
