@@ -27,6 +27,8 @@ def _configure_logging(settings: Settings) -> None:
         handlers=handlers,
         force=True,
     )
+    # Alembic's own chatter; the runtime logs one line per database migrated.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _apply_tz(settings: Settings) -> None:
