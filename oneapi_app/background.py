@@ -16,6 +16,31 @@ class Background:
         self._tasks: set[asyncio.Task] = set()
         self._flushers: list[Callable[[], Awaitable[None]]] = []
         self.closing = False
+        self._stopping: asyncio.Event | None = None
+
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set when shutdown begins: long-running loops wait on it and return."""
+        if self._stopping is None:
+            self._stopping = asyncio.Event()
+        return self._stopping
+
+    def every(self, interval: float, job: Callable[[], Awaitable[None]], name: str) -> asyncio.Task:
+        """Run ``job`` every ``interval`` seconds until shutdown; a failing run is logged, the loop goes on."""
+
+        async def loop() -> None:
+            while not self.stopping.is_set():
+                try:
+                    await asyncio.wait_for(self.stopping.wait(), timeout=interval)
+                    return
+                except TimeoutError:
+                    pass
+                try:
+                    await job()
+                except Exception:
+                    log.exception("periodic job %s failed", name)
+
+        return self.spawn(loop(), name)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
         if self.closing:
@@ -41,6 +66,7 @@ class Background:
 
     async def close(self, timeout: float = 30.0) -> None:
         self.closing = True
+        self.stopping.set()
         if self._tasks:
             done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             for task in pending:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ def _configure_logging(settings: Settings) -> None:
         handlers=handlers,
         force=True,
     )
+    # Alembic's own chatter; the runtime logs one line per database migrated.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _apply_tz(settings: Settings) -> None:
@@ -54,6 +57,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from .migrations import has_schema
+
+    if not settings.is_master and not has_schema(settings):
+        print(f"oneapi: the database {settings.database.display} has no One API schema: start the master node "
+              "first or run `oneapi migrate`", file=sys.stderr)
+        return 2
+    _GracefulServer = _graceful_server_class()
     if args.api_only:
         from .api import create_api
         from .runtime import Runtime
@@ -64,11 +74,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from . import frontend
 
         if not frontend.is_built():
-            logging.getLogger("oneapi").info("building the dashboard (first start)...")
+            logging.getLogger("oneapi").info("building the dashboard (first start, or its sources changed)...")
             frontend.build(settings.port)
-        os.environ.update(frontend.serving_env(settings.port))
+        redis_url = "" if settings.redis_master_name else settings.redis_conn_string
+        os.environ.update(frontend.serving_env(settings.port, settings.data_dir, redis_url))
         os.chdir(frontend.PROJECT_ROOT)
-        app, factory = "oneapi_app.oneapi_app:app", True
+        app, factory = "oneapi_app.oneapi_app:server_app", True
     config = uvicorn.Config(
         app,
         factory=factory,
@@ -80,9 +91,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=settings.debug,
         ws="websockets-sansio",
     )
-    server = uvicorn.Server(config)
+    server = _GracefulServer(config)
     server.run()
     return 0 if server.started else 1
+
+
+def _graceful_server_class():
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """SIGTERM/SIGINT: stop accepting, let in-flight requests finish, run the lifespan shutdown (which
+        flushes background writers), then exit 0 -- uvicorn itself would re-raise the signal (exit 143)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

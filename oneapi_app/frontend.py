@@ -6,6 +6,7 @@ keeps every Reflex/bun cache inside ``.tools`` so nothing is fetched from elsewh
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ TOOLS = PROJECT_ROOT / ".tools"
 BUN_BIN = TOOLS / "bun" / "node_modules" / ".bin"
 WEB_DIR = PROJECT_ROOT / ".web"
 BUILD_MARKER = WEB_DIR / "build" / "client" / "index.html"
+FINGERPRINT = WEB_DIR / "build" / "oneapi-fingerprint"
 
 
 def reflex_env(port: int, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -32,8 +34,23 @@ def reflex_env(port: int, base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def source_fingerprint() -> str:
+    """A hash of what the dashboard is built from: pages, their state, rxconfig, assets, the Reflex version."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(version("reflex").encode())
+    package = PROJECT_ROOT / "oneapi_app"
+    files = [PROJECT_ROOT / "rxconfig.py", *sorted(package.rglob("*.py")), *sorted((PROJECT_ROOT / "assets").rglob("*"))]
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def is_built() -> bool:
-    return BUILD_MARKER.is_file()
+    """True when a build exists and was made from the current sources."""
+    return BUILD_MARKER.is_file() and FINGERPRINT.is_file() and FINGERPRINT.read_text().strip() == source_fingerprint()
 
 
 def build(port: int) -> None:
@@ -41,18 +58,25 @@ def build(port: int) -> None:
     if shutil.which("bun", path=str(BUN_BIN)) is None:
         raise SystemExit(f"bun is missing in {BUN_BIN}: run ./run.sh (it installs bun from the npm registry)")
     cmd = [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--env", "prod"]
+    fingerprint = source_fingerprint()
     result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=reflex_env(port))
-    if result.returncode != 0 or not is_built():
+    if result.returncode != 0 or not BUILD_MARKER.is_file():
         raise SystemExit(f"the dashboard build failed (exit {result.returncode})")
+    FINGERPRINT.write_text(fingerprint + "\n")
 
 
-def serving_env(port: int) -> dict[str, str]:
-    """Variables that make the Reflex app serve the prebuilt frontend on the API's port, without bun."""
+def serving_env(port: int, data_dir: Path, redis_url: str = "") -> dict[str, str]:
+    """Variables that make the Reflex app serve the prebuilt frontend on the API's port, without bun.
+    Dashboard sessions (Reflex state) are kept in the data dir, so they survive restarts -- or in Redis when
+    the nodes share one (REDIS_CONN_STRING as a URL), so any node can serve any dashboard session."""
+    extra = {"REFLEX_REDIS_URL": redis_url} if redis_url else {}
     return {
+        **extra,
+        "REFLEX_STATES_WORKDIR": str(data_dir / "dashboard-states"),
         "REFLEX_ENV_MODE": "prod",
         "__REFLEX_SKIP_COMPILE": "true",
         "__REFLEX_MOUNT_FRONTEND_COMPILED_APP": "true",
         "REFLEX_TELEMETRY_ENABLED": "false",
-        "REFLEX_DIR": str(TOOLS / "reflex"),
+        "REFLEX_DIR": str(data_dir / "reflex"),
         "PORT": str(port),
     }

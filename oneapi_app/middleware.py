@@ -6,6 +6,7 @@ import random
 import time
 import zlib
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = b"x-oneapi-request-id"
@@ -85,3 +86,43 @@ async def _plain_error(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+RELAY_PREFIXES = ("/v1/", "/v1", "/dashboard/billing/")
+
+
+class RelayCORSMiddleware:
+    """Open CORS on the relay paths only (any origin, bearer keys, no cookies), as one-api's relay does.
+    /api and the dashboard stay same-origin: no CORS headers for foreign origins."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(app, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                                   allow_headers=["*"], expose_headers=["X-Oneapi-Request-Id"])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(RELAY_PREFIXES):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+API_PREFIXES = ("/api/", "/api", *RELAY_PREFIXES, "/openapi.json")
+
+
+class FrontendRedirectMiddleware:
+    """FRONTEND_BASE_URL on a slave or API-only node: dashboard paths answer 301 to the main site."""
+
+    def __init__(self, app: ASGIApp, base_url: str) -> None:
+        self.app = app
+        self.base_url = base_url.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(API_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        location = (self.base_url + scope["path"] + ("?" + query.decode("latin-1") if query else "")).encode()
+        await send({"type": "http.response.start", "status": 301,
+                    "headers": [(b"location", location), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})

@@ -67,6 +67,16 @@ def tables_for(role: str) -> tuple[str, ...]:
     return {"main": models.MAIN_TABLES, "log": models.LOG_TABLES}.get(role, models.MAIN_TABLES + models.LOG_TABLES)
 
 
+def has_schema(settings: Settings) -> bool:
+    """True when the main database holds One API's tables (what a slave node needs before it starts)."""
+    engine = create_sync_db_engine(settings.database, settings)
+    try:
+        with engine.connect() as conn:
+            return "users" in inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+
 def migrate(settings: Settings) -> list[MigrationReport]:
     """Bring every configured database to the head revision. Safe to run at every start."""
     reports = []

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from redis.asyncio import Redis
+from sqlalchemy import inspect
 
 from . import __version__
 from .background import Background
@@ -26,6 +27,10 @@ from .services.users import ensure_root_user
 from .settings import Settings, ensure_session_secret
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The appliance cannot start; the message says what to do."""
 
 
 class Runtime:
@@ -61,6 +66,11 @@ class Runtime:
             for report in await asyncio.to_thread(migrate, settings):
                 log.info("migrations: %s", report)
         self._db = Database.open(settings)
+        if not settings.is_master and not await self._has_schema():
+            await self._db.close()
+            self._db = None
+            raise StartupError(f"the database {settings.database.display} has no One API schema: "
+                               "start the master node first or run `oneapi migrate`")
         async with self.db.session() as session:
             await ensure_root_user(session, settings)
             self.options = await load_options(session)
@@ -73,8 +83,20 @@ class Runtime:
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
             follow_redirects=False,
         )
+        self.background.every(settings.sync_frequency, self.reload_options, "sync-options")
         self.started = True
         log.info("One API %s started (database %s)", self.version, self.db.url.display)
+
+    async def _has_schema(self) -> bool:
+        async with self.db.engine.connect() as conn:
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        return "users" in tables
+
+    async def reload_options(self) -> None:
+        """Re-read the options table (other nodes may have changed it); runs every SYNC_FREQUENCY seconds."""
+        async with self.db.session() as session:
+            self.options = await load_options(session)
+        await self.changes.publish("options")
 
     async def stop(self) -> None:
         await self.background.close(timeout=self.settings.shutdown_timeout)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 
 from ..errors import InvalidURL
-from ..middleware import GunzipRequestMiddleware, RequestIdMiddleware
+from ..middleware import (FrontendRedirectMiddleware, GunzipRequestMiddleware, RelayCORSMiddleware,
+                          RequestIdMiddleware)
 from ..relay import routes as relay_routes
 from ..runtime import Runtime
 from . import account, channels, logs, oauth, options, redemptions, status, tokens, users, web_session
@@ -56,9 +56,10 @@ def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
         guards = [Depends(reject_nul_in_url)] if router.prefix == "/api" else []
         api.include_router(router, dependencies=guards)
     api.include_router(_fallback_router())
-    # Relay clients (browser chat apps) call /v1 from any origin with a bearer key: no cookies needed.
-    api.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                       allow_headers=["*"], expose_headers=["X-Oneapi-Request-Id"])
+    api.add_middleware(RelayCORSMiddleware)
+    settings = runtime.settings
+    if settings.frontend_base_url and (own_lifespan or not settings.is_master):
+        api.add_middleware(FrontendRedirectMiddleware, base_url=settings.frontend_base_url)
     api.add_middleware(GunzipRequestMiddleware)
     api.add_middleware(RequestIdMiddleware)
     return api

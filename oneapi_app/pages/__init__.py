@@ -1,3 +1,3 @@
 """Dashboard pages: one module per page with its small State, registered by @page."""
 
-from . import about, home, login  # noqa: F401
+from . import home, login, about  # noqa: F401  (import order = navigation order)

@@ -16,6 +16,7 @@ class HomeState(rx.State):
     content: str = ""
     notice: str = ""
     login_methods: list[str] = []
+    base_url: str = ""
 
     @rx.event
     def load(self):
@@ -25,6 +26,7 @@ class HomeState(rx.State):
         self.started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rt.started_at))
         self.content = o.HomePageContent
         self.notice = o.Notice
+        self.base_url = o.ServerAddress.rstrip("/") + "/v1"
         methods = ["password"] if o.PasswordLoginEnabled else []
         methods += [name for name, on in (("GitHub", o.GitHubOAuthEnabled), ("OIDC", o.OidcEnabled),
                                           ("WeChat", o.WeChatAuthEnabled)) if on]
@@ -38,7 +40,7 @@ def status_card() -> rx.Component:
             rx.text("Version: ", rx.code(HomeState.version, id="status-version")),
             rx.text("Started: ", HomeState.started),
             rx.text("Login methods: ", rx.foreach(HomeState.login_methods, lambda m: rx.badge(m, margin_right="4px"))),
-            rx.text("OpenAI-compatible base URL: ", rx.code("/v1")),
+            rx.text("OpenAI-compatible base URL: ", rx.code(HomeState.base_url)),
             spacing="2",
         ),
         max_width="560px",

@@ -197,6 +197,6 @@ async def update_option(session: AsyncSession, current: Options, key: str, raw: 
         updated = Options(**data)
     except ValidationError as exc:
         raise ConfigError(f"{key}: {exc.errors()[0]['msg']}") from None
-    await session.execute(_upsert(session.bind.dialect.name, key, to_db_value(parsed)))
+    await session.exec(_upsert(session.bind.dialect.name, key, to_db_value(parsed)))  # type: ignore[call-overload]
     await session.commit()
     return updated

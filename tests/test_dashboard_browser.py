@@ -1,0 +1,92 @@
+"""The full appliance in a real browser: `oneapi serve` (dashboard + API on one port) driven by headless
+Debian Chromium through Playwright. Covers the shell: layout, navigation, status card, login/logout."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from oneapi_app import __version__
+
+from .servers import running_server
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+        # Reach the appliance by another host name, as on a NAS (http://nas.local:3000).
+        "--host-resolver-rules=MAP nas.local 127.0.0.1"]
+
+
+@pytest.fixture(scope="module")
+def appliance(tmp_path_factory):
+    data = tmp_path_factory.mktemp("appliance") / "data"
+    with running_server(data) as (proc, base, log):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def test_one_port_serves_dashboard_and_api(appliance):
+    assert httpx.get(f"{appliance}/api/status").json()["data"]["version"] == __version__
+    page = httpx.get(f"{appliance}/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert httpx.get(f"{appliance}/v1/nope").status_code == 404  # the API's 404, not the dashboard's
+
+
+def test_shell_renders_and_login_works(appliance, browser, tmp_path: Path):
+    """Driven through http://nas.local:<port>: the dashboard's websocket must follow the page's origin."""
+    appliance = appliance.replace("127.0.0.1", "nas.local")
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(appliance + "/")
+    expect(page.locator("#status-card")).to_be_visible()
+    expect(page.locator("#status-version")).to_have_text(__version__)
+    expect(page.locator("#sidebar")).to_contain_text("Home")
+    expect(page.locator("#sidebar")).to_contain_text("About")
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "oneapi-home.png"))
+
+    page.locator("#login-link").click()
+    expect(page).to_have_url(appliance + "/login")
+    page.locator("#username").fill("root")
+    page.locator("#password").fill("wrong-password")
+    page.locator("#login-submit").click()
+    expect(page.locator("#login-error")).to_contain_text("Wrong username or password")
+
+    page.locator("#password").fill("123456")
+    page.locator("#login-submit").click()
+    expect(page.locator("#current-user")).to_have_text("Root User")
+    expect(page).to_have_url(appliance + "/")
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "oneapi-logged-in.png"))
+
+    page.locator("#logout").click()
+    expect(page).to_have_url(appliance + "/login")
+    expect(page.locator("#login-link")).to_be_visible()
+    context.close()
+
+
+def test_cors_open_on_relay_closed_on_api(appliance):
+    foreign = {"Origin": "https://chat.example", "Access-Control-Request-Method": "POST",
+               "Access-Control-Request-Headers": "authorization,content-type"}
+    r = httpx.options(f"{appliance}/v1/chat/completions", headers=foreign)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+    r = httpx.get(f"{appliance}/api/status", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+
+
+def test_about_page(appliance, browser):
+    page = browser.new_page()
+    page.goto(appliance + "/about")
+    expect(page.get_by_role("heading", name="About")).to_be_visible(timeout=20000)
+    page.close()

@@ -1,0 +1,107 @@
+"""Runtime lifecycle: background work is flushed at shutdown, Redis is used when configured, options load."""
+
+import asyncio
+
+import pytest
+
+from oneapi_app.background import Background
+from oneapi_app.errors import ConfigError
+from oneapi_app.runtime import Runtime
+from oneapi_app.services.options import load_options, update_option
+
+
+async def test_background_work_finishes_and_flushers_run_at_close():
+    bg = Background()
+    done, flushed = [], []
+
+    async def slow():
+        await asyncio.sleep(0.05)
+        done.append(1)
+
+    async def flush():
+        flushed.append(len(done))
+
+    bg.spawn(slow(), "slow")
+    bg.add_flusher(flush)
+    await bg.close(timeout=5)
+    assert done == [1] and flushed == [1]  # the task finished before the flusher ran
+    with pytest.raises(RuntimeError, match="shutting down"):
+        bg.spawn(slow(), "late")
+
+
+async def test_background_close_cancels_stuck_work_after_timeout():
+    bg = Background()
+    bg.spawn(asyncio.sleep(60), "stuck")
+    await bg.close(timeout=0.05)
+    assert bg.pending == 0
+
+
+async def test_runtime_with_redis(make_settings):
+    rt = Runtime(make_settings(REDIS_CONN_STRING="redis://127.0.0.1:6379/15"))
+    async with rt.lifespan():
+        assert rt.redis is not None
+        await rt.redis.set("oneapi-test:ping", "1", ex=5)
+        assert await rt.redis.get("oneapi-test:ping") == b"1"
+    assert rt.redis is None
+
+
+async def test_runtime_refuses_unreachable_redis(make_settings):
+    rt = Runtime(make_settings(REDIS_CONN_STRING="redis://127.0.0.1:1/0"))
+    with pytest.raises(Exception):
+        async with rt.lifespan():
+            pass
+
+
+async def test_options_update_validates_and_persists(runtime):
+    async with runtime.db.session() as s:
+        opts = await update_option(s, runtime.options, "RetryTimes", "3")
+        assert opts.RetryTimes == 3
+        opts = await update_option(s, opts, "RegisterEnabled", "false")
+        opts = await update_option(s, opts, "GroupRatio", '{"default":1,"vip":0.5}')
+        opts = await update_option(s, opts, "CustomThing", "x")
+        with pytest.raises(ConfigError, match="RetryTimes: expected a number"):
+            await update_option(s, opts, "RetryTimes", "two")
+        with pytest.raises(ConfigError, match="GroupRatio: invalid JSON"):
+            await update_option(s, opts, "GroupRatio", "{oops")
+        with pytest.raises(ConfigError, match="Theme"):
+            await update_option(s, opts, "Theme", "neon")
+    async with runtime.db.session() as s:
+        loaded = await load_options(s)
+    assert loaded.RetryTimes == 3 and loaded.RegisterEnabled is False
+    assert loaded.group_ratios() == {"default": 1, "vip": 0.5}
+    assert loaded.model_extra == {"CustomThing": "x"}
+
+
+async def test_periodic_job_runs_and_stops_at_close():
+    bg = Background()
+    runs = []
+
+    async def job():
+        runs.append(1)
+
+    bg.every(0.01, job, "tick")
+    while len(runs) < 3:
+        await asyncio.sleep(0.01)
+    await bg.close(timeout=5)  # returns promptly: the loop watches `stopping`
+    assert bg.pending == 0
+
+
+async def test_options_reload_picks_up_changes_from_other_nodes(runtime):
+    from oneapi_app.models import Option
+
+    seen = []
+    runtime.changes.subscribe("options", lambda key: seen.append(key))
+    async with runtime.db.session() as s:  # as another node would write it
+        s.add(Option(key="SystemName", value="Other Node Name"))
+        await s.commit()
+    await runtime.reload_options()
+    assert runtime.options.SystemName == "Other Node Name" and seen == [None]
+
+
+async def test_sqlite_runs_in_wal_mode_with_busy_timeout(runtime):
+    from sqlalchemy import text
+
+    async with runtime.db.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 3000
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
