@@ -15,6 +15,7 @@ from ..services.users import authenticate
 
 class SessionState(rx.State):
     _user_id: int = 0
+    _logged_out_cookie: str = ""
     username: str = ""
     display_name: str = ""
     role: int = 0
@@ -33,9 +34,10 @@ class SessionState(rx.State):
         """Re-read the user on each page load: a disabled or deleted user is logged out at once."""
         rt = runtime()
         self.system_name = rt.options.SystemName
-        if not self._user_id:
+        cookie = self.router.headers.cookie
+        if not self._user_id and cookie and cookie != self._logged_out_cookie:
             # The session cookie /api sets (HttpOnly) reaches the backend with the websocket's headers.
-            self._user_id = user_id_from_cookie_header(rt.settings.session_secret, self.router.headers.cookie)
+            self._user_id = user_id_from_cookie_header(rt.settings.session_secret, cookie)
         if not self._user_id:
             return
         async with rt.db.session() as session:
@@ -61,9 +63,11 @@ class SessionState(rx.State):
 
     @rx.event
     def logout(self):
+        # The websocket keeps the headers of its connection: never log in again from that stale cookie.
+        self._logged_out_cookie = self.router.headers.cookie
         self._forget()
-        # A full page load, so the server clears the HttpOnly session cookie too.
-        return rx.call_script("window.location.assign('/api/user/session/end?next=/login')")
+        # The server clears the HttpOnly session cookie (a same-origin fetch stores its Set-Cookie).
+        return [rx.call_script("fetch('/api/user/logout', {credentials: 'same-origin'})"), rx.redirect("/login")]
 
 
 class LoginState(SessionState):
