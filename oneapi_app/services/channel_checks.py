@@ -18,7 +18,7 @@ from sqlmodel import col, select, update
 
 from ..errors import AppError
 from ..models import Ability, Channel, ChannelStatus, LogType, now
-from .channel_registry import default_base_url
+from .channel_registry import default_base_url, type_info
 from .logs import record
 
 log = logging.getLogger(__name__)
@@ -66,23 +66,46 @@ def pick_test_model(channel: Channel, asked: str) -> str:
     return models[0] if models else (asked or "gpt-3.5-turbo")
 
 
-def _chat_url(channel: Channel) -> str:
-    base = (channel.base_url or default_base_url(channel.type) or "https://api.openai.com").rstrip("/")
-    if channel.type == 50:  # OpenAI-compatible: base + path minus /v1
+def _config(channel: Channel) -> dict:
+    import json
+
+    try:
+        value = json.loads(channel.config or "{}")
+        return value if isinstance(value, dict) else {}
+    except ValueError:
+        return {}
+
+
+def _chat_url(channel: Channel, model: str) -> str:
+    """The chat-completions URL by the relay registry's URL rule (see relay/channel_types.py)."""
+    info = type_info(channel.type)
+    base = (channel.base_url or info["base_url"] or "https://api.openai.com").rstrip("/")
+    rule = info["url_rule"]
+    if channel.type == 3 or rule == "azure":
+        version = _config(channel).get("api_version") or channel.other or "2024-03-01-preview"
+        return f"{base}/openai/deployments/{model.replace('.', '')}/chat/completions?api-version={version}"
+    if channel.type == 50 or rule == "strip_v1":
         return base + "/chat/completions"
+    if rule.startswith("fixed:"):
+        return base + rule.removeprefix("fixed:") + "/chat/completions"
+    if rule == "minimax":
+        return base + "/v1/text/chatcompletion_v2"
     return base + "/v1/chat/completions"
 
 
 async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str) -> tuple[TestResult, str]:
     model = pick_test_model(channel, asked_model)
     upstream_model = _mapping(channel).get(model, model)
+    if type_info(channel.type)["family"] != "openai":
+        return TestResult(False, f"testing channels of type {channel.type} ({type_info(channel.type)['name']}) "
+                                 "needs its relay adaptor; only OpenAI-compatible types are tested here", 0.0), model
     body = {"model": upstream_model, "messages": [{"role": "user", "content": prompt}]}
     headers = {"Authorization": f"Bearer {channel.key}", "Content-Type": "application/json"}
     if channel.type == 3:
         headers = {"api-key": channel.key, "Content-Type": "application/json"}
     started = time.perf_counter()
     try:
-        reply = await http.post(_chat_url(channel), json=body, headers=headers, timeout=60)
+        reply = await http.post(_chat_url(channel, upstream_model), json=body, headers=headers, timeout=60)
     except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
         # Unreachable upstream, or a key / base URL that cannot even form a request.
         return TestResult(False, f"request failed: {type(exc).__name__}: {exc}", time.perf_counter() - started), model

@@ -1,6 +1,6 @@
 """The channel-type registry as the management side sees it, read from the relay's one place
-(``oneapi_app.relay.channel_types``). Tolerates the relay module's shape: ``TYPES`` maps a type id to a
-``(name, default_base_url)`` tuple or to an object with ``name``/``base_url`` (or ``default_base_url``)."""
+(``oneapi_app.relay.channel_types``). Reads its ``CHANNEL_TYPES`` (or ``TYPES``) table: a type id mapped to
+an object with ``name``/``base_url``, or to a ``(name, default_base_url)`` tuple."""
 
 from __future__ import annotations
 
@@ -27,10 +27,18 @@ def _entry(value: Any) -> tuple[str, str]:
     return str(name), str(base)
 
 
+def _table() -> dict:
+    module = _module()
+    for attr in ("CHANNEL_TYPES", "TYPES"):
+        table = getattr(module, attr, None)
+        if isinstance(table, dict):
+            return table
+    return {}
+
+
 def channel_types() -> list[dict]:
     """[{id, name, default_base_url}] sorted by id; empty when the relay registry is not installed."""
-    module = _module()
-    types = getattr(module, "TYPES", None) or {}
+    types = _table()
     rows = []
     for type_id, value in types.items():
         name, base = _entry(value)
@@ -39,8 +47,7 @@ def channel_types() -> list[dict]:
 
 
 def default_base_url(type_id: int) -> str:
-    module = _module()
-    value = (getattr(module, "TYPES", None) or {}).get(type_id)
+    value = _table().get(type_id)
     return _entry(value)[1] if value is not None else ""
 
 
@@ -55,3 +62,11 @@ def default_models() -> dict[str, list[str]]:
     if callable(func):
         return {str(k): list(v) for k, v in func().items()}
     return {}
+
+
+def type_info(type_id: int) -> dict:
+    """name, default base URL, API family ("openai" unless the relay says otherwise) and URL rule of a type."""
+    value = _table().get(type_id)
+    name, base = _entry(value) if value is not None else ("", "")
+    return {"name": name, "base_url": base, "family": str(getattr(value, "family", "openai") or "openai"),
+            "url_rule": str(getattr(value, "url_rule", "path") or "path")}

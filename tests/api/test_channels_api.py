@@ -221,3 +221,54 @@ async def test_a_key_that_cannot_form_a_request_is_a_failed_test_not_a_500(clien
     bad_url = await create(client, base_url="ht!tp://bad url", name="u")
     r = await client.get(f"/api/channel/update_balance/{bad_url['id']}", headers=ROOT)
     assert r.status_code == 200 and r.json()["success"] is False
+
+
+async def test_channel_types_read_the_relay_dataclass_table(client, monkeypatch):
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class ChannelType:
+        id: int
+        name: str
+        base_url: str = ""
+
+    fake = types.ModuleType("oneapi_app.relay.channel_types")
+    fake.CHANNEL_TYPES = {0: ChannelType(0, "Unknown"), 36: ChannelType(36, "DeepSeek", "https://api.deepseek.com")}
+    monkeypatch.setitem(sys.modules, "oneapi_app.relay.channel_types", fake)
+    r = await client.get("/api/channel/types", headers=ROOT)
+    assert r.json()["data"] == [{"id": 0, "name": "Unknown", "default_base_url": ""},
+                                {"id": 36, "name": "DeepSeek", "default_base_url": "https://api.deepseek.com"}]
+
+
+async def test_test_urls_follow_the_registry_rules(client, runtime, monkeypatch):
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class ChannelType:
+        id: int
+        name: str
+        base_url: str = ""
+        family: str = "openai"
+        url_rule: str = "path"
+
+    fake = types.ModuleType("oneapi_app.relay.channel_types")
+    fake.CHANNEL_TYPES = {40: ChannelType(40, "Doubao", "https://ark.test", url_rule="fixed:/api/v3"),
+                          41: ChannelType(41, "Novita", "https://novita.test/v3/openai", url_rule="strip_v1"),
+                          3: ChannelType(3, "Azure", "", url_rule="azure"),
+                          14: ChannelType(14, "Anthropic", "https://api.anthropic.com", family="native")}
+    monkeypatch.setitem(sys.modules, "oneapi_app.relay.channel_types", fake)
+    ok = {"choices": [{"message": {"content": "ok"}}], "usage": {"total_tokens": 1}}
+    seen = fake_upstream(monkeypatch, runtime, lambda request: httpx.Response(200, json=ok))
+    doubao = await create(client, type=40, base_url="", name="d")
+    novita = await create(client, type=41, base_url="", name="n")
+    azure = await create(client, type=3, base_url="https://az.test", name="a", models="gpt-4.1",
+                         config='{"api_version": "2024-10-21"}')
+    for channel in (doubao, novita, azure):
+        assert (await client.get(f"/api/channel/test/{channel['id']}", headers=ROOT)).json()["success"]
+    assert [str(r.url) for r in seen] == [
+        "https://ark.test/api/v3/chat/completions", "https://novita.test/v3/openai/chat/completions",
+        "https://az.test/openai/deployments/gpt-41/chat/completions?api-version=2024-10-21"]
+    assert seen[2].headers["api-key"] == "sk-upstream"
+    anthropic = await create(client, type=14, name="claude", models="claude-3-haiku")
+    r = await client.get(f"/api/channel/test/{anthropic['id']}", headers=ROOT)
+    assert r.json()["success"] is False and "adaptor" in r.json()["message"] and len(seen) == 3
