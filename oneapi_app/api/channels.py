@@ -20,7 +20,9 @@ router = APIRouter(prefix="/api", tags=["channels"])
 
 
 def public(channel: Channel) -> dict:
-    return ChannelPublic.model_validate(channel, from_attributes=True).model_dump()
+    data = ChannelPublic.model_validate(channel, from_attributes=True).model_dump()
+    data["config"] = channels.redact_config(data.get("config") or "")
+    return data
 
 
 @router.get("/channel/")

@@ -42,6 +42,37 @@ def _validate(channel: Channel) -> None:
     channel.group = ",".join(split_list(channel.group)) or "default"
 
 
+# Credentials inside the channel's config JSON (AWS secret key, Vertex AI service account): never shown, and an
+# edit that sends them back empty keeps the stored value (as an empty channel key does).
+SECRET_CONFIG_KEYS = ("sk", "vertex_ai_adc")
+
+
+def redact_config(config: str) -> str:
+    try:
+        data = json.loads(config or "{}")
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    for key in SECRET_CONFIG_KEYS:
+        if data.get(key):
+            data[key] = ""
+    return json.dumps(data, ensure_ascii=False) if data else (config or "")
+
+
+def keep_config_secrets(old: str, new: str) -> str:
+    try:
+        old_data, new_data = json.loads(old or "{}"), json.loads(new or "{}")
+    except ValueError:
+        return new
+    if not isinstance(old_data, dict) or not isinstance(new_data, dict):
+        return new
+    for key in SECRET_CONFIG_KEYS:
+        if old_data.get(key) and key in new_data and not new_data[key]:
+            new_data[key] = old_data[key]
+    return json.dumps(new_data, ensure_ascii=False)
+
+
 async def rebuild_abilities(session: AsyncSession, channel: Channel) -> None:
     """Replace the channel's abilities: one row per (group, model), enabled iff the channel is enabled."""
     await session.exec(delete(Ability).where(col(Ability.channel_id) == channel.id))  # type: ignore[call-overload]
@@ -82,6 +113,8 @@ async def update_channel(session: AsyncSession, channel_id: int, data: ChannelUp
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if not changes.get("key"):
         changes.pop("key", None)  # an empty key keeps the old one
+    if "config" in changes:
+        changes["config"] = keep_config_secrets(channel.config, changes["config"])
     for field, value in changes.items():
         setattr(channel, field, value)
     _validate(channel)

@@ -272,3 +272,20 @@ async def test_test_urls_follow_the_registry_rules(client, runtime, monkeypatch)
     anthropic = await create(client, type=14, name="claude", models="claude-3-haiku")
     r = await client.get(f"/api/channel/test/{anthropic['id']}", headers=ROOT)
     assert r.json()["success"] is False and "adaptor" in r.json()["message"] and len(seen) == 3
+
+
+async def test_config_credentials_are_never_shown_and_survive_edits(client, runtime):
+    config = '{"region": "us-east-1", "ak": "AKIA1", "sk": "very-secret"}'
+    channel = await create(client, type=33, name="aws", config=config)
+    shown = (await client.get(f"/api/channel/{channel['id']}", headers=ROOT)).json()["data"]
+    assert "very-secret" not in str(shown) and '"region": "us-east-1"' in shown["config"]
+    assert "very-secret" not in str((await client.get("/api/channel/", headers=ROOT)).json())
+    r = await client.put("/api/channel/", json={"id": channel["id"], "config": shown["config"].replace("us-east-1",
+                                                                                                      "eu-west-1")},
+                         headers=ROOT)
+    assert r.json()["success"] and "very-secret" not in str(r.json())
+    async with runtime.db.session() as s:
+        from oneapi_app.models import Channel
+
+        stored = json.loads((await s.get(Channel, channel["id"])).config)
+    assert stored == {"region": "eu-west-1", "ak": "AKIA1", "sk": "very-secret"}

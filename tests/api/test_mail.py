@@ -183,3 +183,18 @@ async def test_verification_rows_are_not_options(client, smtp):
     keys = [o["key"] for o in (await client.get("/api/option/", headers=ROOT)).json()["data"]]
     assert not any(k.startswith("verification:") for k in keys) and "SMTPServer" in keys
     assert "SMTPToken" not in keys and "TurnstileSecretKey" not in keys and "GitHubClientSecret" not in keys
+
+
+async def test_bind_email_with_a_code(client, smtp, common):
+    inbox, port = smtp
+    await configure_smtp(client, port)
+    assert (await client.get("/api/verification", params={"email": "alice2@example.com"})).json()["success"]
+    code = re.search(r"<strong>([0-9a-f]{6})</strong>", inbox.html()).group(1)
+    r = await client.get("/api/oauth/email/bind", params={"email": "alice2@example.com", "code": "zzzzzz"},
+                         headers=common.headers)
+    assert not r.json()["success"]
+    r = await client.get("/api/oauth/email/bind", params={"email": "alice2@example.com", "code": code},
+                         headers=common.headers)
+    assert r.json()["success"]
+    me = (await client.get("/api/user/self", headers=common.headers)).json()["data"]
+    assert me["email"] == "alice2@example.com"
