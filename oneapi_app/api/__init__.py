@@ -18,6 +18,7 @@ from ..relay import routes as relay_routes
 from ..runtime import Runtime
 from . import account, channels, logs, oauth, options, redemptions, status, tokens, users, web_session
 from .common import reject_nul_in_url
+from .deps import global_api_rate_limit
 from .envelopes import install_error_handlers
 
 ROUTERS: list[APIRouter] = [
@@ -53,7 +54,7 @@ def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
     api.state.runtime = runtime
     install_error_handlers(api)
     for router in ROUTERS:
-        guards = [Depends(reject_nul_in_url)] if router.prefix == "/api" else []
+        guards = [Depends(global_api_rate_limit), Depends(reject_nul_in_url)] if router.prefix == "/api" else []
         api.include_router(router, dependencies=guards)
     api.include_router(_fallback_router())
     api.add_middleware(RelayCORSMiddleware)

@@ -149,6 +149,21 @@ def _critical_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
     return limiter
 
 
+def _global_api_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
+    limiter = getattr(request.app.state, "global_api_limiter", None)
+    if limiter is None:
+        limit = 0 if runtime.settings.debug else runtime.settings.global_api_rate_limit
+        limiter = SlidingWindow(limit, 180, redis=runtime.redis)
+        request.app.state.global_api_limiter = limiter
+    return limiter
+
+
+async def global_api_rate_limit(request: Request, runtime: RuntimeDep) -> None:
+    """one-api's global API limit on /api: GLOBAL_API_RATE_LIMIT requests per IP per 3 minutes."""
+    if not await _global_api_limiter(request, runtime).allow("GA", client_ip(request)):
+        raise RateLimited()
+
+
 async def critical_rate_limit(request: Request, runtime: RuntimeDep) -> None:
     if not await _critical_limiter(request, runtime).allow("CT", client_ip(request)):
         raise RateLimited()

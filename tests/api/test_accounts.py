@@ -156,3 +156,19 @@ async def test_turnstile_checked_and_remembered(client, runtime, monkeypatch):
     r = await client.post("/api/user/register", json=body | {"username": "bob2"})
     assert r.json()["success"]  # remembered in the session
     assert len(calls) == 2 and b"secret=secret" in calls[0].content
+
+
+async def test_global_api_rate_limit(make_settings):
+    import httpx
+
+    from oneapi_app.api import create_api
+    from oneapi_app.runtime import Runtime
+
+    runtime = Runtime(make_settings(GLOBAL_API_RATE_LIMIT="5"))
+    async with runtime.lifespan():
+        api = create_api(runtime)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://t") as c:
+            codes = [(await c.get("/api/status")).status_code for _ in range(6)]
+            assert codes == [200] * 5 + [429]
+            assert (await c.get("/api/status", headers={"X-Forwarded-For": "192.0.2.1"})).status_code == 200
+            assert (await c.post("/v1/chat/completions", json={})).status_code != 429  # the relay has none

@@ -35,7 +35,8 @@ def _serve(app) -> tuple[uvicorn.Server, threading.Thread, int]:
 
 
 def test_schemathesis_finds_no_server_errors(make_settings, tmp_path: Path):
-    settings = make_settings(INITIAL_ROOT_ACCESS_TOKEN=ROOT_ACCESS_TOKEN, CRITICAL_RATE_LIMIT="0")
+    settings = make_settings(INITIAL_ROOT_ACCESS_TOKEN=ROOT_ACCESS_TOKEN, CRITICAL_RATE_LIMIT="0",
+                             GLOBAL_API_RATE_LIMIT="0")
     app = create_api(Runtime(settings), own_lifespan=True)
     server, thread, port = _serve(app)
     try:
