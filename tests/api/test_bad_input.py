@@ -1,5 +1,5 @@
 """Malformed JSON, wrong types, over-long strings, negative quotas, unknown ids: success:false with a clear
-message, never a 500 — on SQLite and on PostgreSQL (which refuses NUL characters and out-of-range ints)."""
+message, never a 500 — on SQLite, PostgreSQL (which refuses NUL characters and out-of-range ints) and MariaDB."""
 
 import httpx
 import pytest
@@ -43,11 +43,13 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 async def any_client(request, make_settings):
     env = {"INITIAL_ROOT_ACCESS_TOKEN": ROOT_ACCESS_TOKEN}
     if request.param == "postgresql":
         env["SQL_DSN"] = request.getfixturevalue("postgres_dsn")
+    elif request.param == "mysql":
+        env["SQL_DSN"] = request.getfixturevalue("mysql_dsn")
     runtime = Runtime(make_settings(**env))
     async with runtime.lifespan():
         api = create_api(runtime)
@@ -67,3 +69,24 @@ async def test_bad_input_is_a_clear_failure(any_client):
         if r.status_code >= 500 or data.get("success") is not False or expected not in data.get("message", ""):
             problems.append((method, url, r.status_code, data))
     assert problems == []
+
+
+async def test_searches_escape_wildcards_on_every_database(any_client):
+    h = ROOT
+    await any_client.post("/api/token/", json={"name": "a_b"}, headers=h)
+    await any_client.post("/api/token/", json={"name": "axb"}, headers=h)
+    await any_client.post("/api/redemption/", json={"name": "50%off", "quota": 1, "count": 1}, headers=h)
+    await any_client.post("/api/channel/", json={"key": "k", "name": "c\\d", "models": "m"}, headers=h)
+    names = [t["name"] for t in (await any_client.get("/api/token/search?keyword=a_", headers=h)).json()["data"]]
+    assert names == ["a_b"]
+    found = (await any_client.get("/api/redemption/search?keyword=50%25", headers=h)).json()["data"]
+    assert [r["name"] for r in found] == ["50%off"]
+    assert (await any_client.get("/api/redemption/search?keyword=5_", headers=h)).json()["data"] == []
+    found = (await any_client.get("/api/channel/search?keyword=c%5C", headers=h)).json()
+    assert found["success"] and [c["name"] for c in found["data"]] == ["c\\d"]
+    users = (await any_client.get("/api/user/search?keyword=ro", headers=h)).json()["data"]
+    assert [u["username"] for u in users] == ["root"]
+    logs = (await any_client.get("/api/log/search?keyword=%25", headers=h)).json()
+    assert logs["success"] and logs["data"] == []
+    assert (await any_client.get("/api/user/dashboard", headers=h)).json()["success"]
+    assert (await any_client.get("/api/log/stat", headers=h)).json()["data"] == {"quota": 0}

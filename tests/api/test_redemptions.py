@@ -51,11 +51,13 @@ async def test_redeem_credits_once_and_logs(client, runtime, common):
     assert row["status"] == RedemptionStatus.USED and row["redeemed_time"] > 0
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
 async def test_fifty_concurrent_redeems_credit_once(kind, make_settings, request):
     env = {}
     if kind == "postgresql":
         env["SQL_DSN"] = request.getfixturevalue("postgres_dsn")
+    elif kind == "mysql":
+        env["SQL_DSN"] = request.getfixturevalue("mysql_dsn")
     runtime = Runtime(make_settings(**env))
     async with runtime.lifespan():
         accounts = [await make_account(runtime, f"u{i}") for i in range(5)]
