@@ -171,9 +171,12 @@ class SelfUpdate(Body):
 
 
 @router.put("/user/self")
-async def update_self(body: SelfUpdate, user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+async def update_self(body: SelfUpdate, user: CurrentUser, session: SessionDep, runtime: RuntimeDep,
+                      web: WebSessionDep) -> dict:
     await users.update_self(session, user, body.model_dump(exclude_unset=True))
     await runtime.changes.publish("user", user.id)
+    if web.data.get("id") == user.id:
+        web.login(user)  # this session stays valid after its own password change; the others end
     return api_success(None)
 
 

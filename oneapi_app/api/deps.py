@@ -77,7 +77,8 @@ class WebSession:
 
     def login(self, user: User) -> None:
         keep = {k: v for k, v in self.data.items() if k == "turnstile"}
-        self.data = keep | {"id": user.id, "username": user.username, "role": user.role, "status": user.status}
+        self.data = keep | {"id": user.id, "username": user.username, "role": user.role, "status": user.status,
+                            "pw": sessions.password_stamp(self.secret, user.password)}
         self.save()
 
     def _drop_pending_cookie(self) -> None:
@@ -98,6 +99,9 @@ async def _resolve_user(request: Request, web: WebSession, session: AsyncSession
     user_id = web.data.get("id")
     if isinstance(user_id, int) and user_id > 0:
         user = await session.get(User, user_id)
+        if user is not None and not sessions.is_current(web.secret, web.data, user.password):
+            web.clear()  # the password changed since this session began
+            raise AppError(NOT_LOGGED_IN, status=401)
         if user is None or user.status != UserStatus.ENABLED:
             web.clear()
             raise AppError(BANNED, status=200)

@@ -77,15 +77,31 @@ def clear_session(response: Response, request: Request) -> None:
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=is_https(request))
 
 
-def user_id_from_cookie_header(secret: str, cookie_header: str) -> int:
-    """The user id of a valid session cookie in a raw ``Cookie:`` header (the dashboard's websocket has one)."""
+def password_stamp(secret: str, password_hash: str) -> str:
+    """A short keyed digest of the password hash, kept in the session: changing the password (or a reset)
+    ends every other session of the user."""
+    return hmac.new(secret.encode("utf-8"), b"oneapi-pw:" + (password_hash or "").encode("utf-8"),
+                    hashlib.sha256).hexdigest()[:16]
+
+
+def is_current(secret: str, payload: dict[str, Any], password_hash: str) -> bool:
+    stamp = payload.get("pw")
+    return isinstance(stamp, str) and hmac.compare_digest(stamp, password_stamp(secret, password_hash))
+
+
+def session_from_cookie_header(secret: str, cookie_header: str) -> dict[str, Any]:
+    """The payload of a valid session cookie in a raw ``Cookie:`` header (the dashboard's websocket has one)."""
     from http.cookies import CookieError, SimpleCookie
 
     jar = SimpleCookie()
     try:
         jar.load(cookie_header or "")
     except CookieError:
-        return 0
+        return {}
     morsel = jar.get(COOKIE_NAME)
-    user_id = unsign(secret, morsel.value if morsel else None).get("id")
+    return unsign(secret, morsel.value if morsel else None)
+
+
+def user_id_from_cookie_header(secret: str, cookie_header: str) -> int:
+    user_id = session_from_cookie_header(secret, cookie_header).get("id")
     return user_id if isinstance(user_id, int) and user_id > 0 else 0

@@ -8,7 +8,7 @@ import reflex as rx
 
 from ..api.web_session import issue_ticket
 from ..appliance import runtime
-from ..auth.sessions import user_id_from_cookie_header
+from ..auth.sessions import is_current, password_stamp, session_from_cookie_header
 from ..models import Role, User, UserStatus
 from ..services.users import authenticate
 
@@ -16,6 +16,7 @@ from ..services.users import authenticate
 class SessionState(rx.State):
     _user_id: int = 0
     _logged_out_cookie: str = ""
+    _pw_stamp: str = ""
     username: str = ""
     display_name: str = ""
     role: int = 0
@@ -34,15 +35,21 @@ class SessionState(rx.State):
         """Re-read the user on each page load: a disabled or deleted user is logged out at once."""
         rt = runtime()
         self.system_name = rt.options.SystemName
+        secret = rt.settings.session_secret
         cookie = self.router.headers.cookie
+        payload = {}
         if not self._user_id and cookie and cookie != self._logged_out_cookie:
             # The session cookie /api sets (HttpOnly) reaches the backend with the websocket's headers.
-            self._user_id = user_id_from_cookie_header(rt.settings.session_secret, cookie)
+            payload = session_from_cookie_header(secret, cookie)
+            self._user_id = payload.get("id") if isinstance(payload.get("id"), int) else 0
         if not self._user_id:
             return
         async with rt.db.session() as session:
             user = await session.get(User, self._user_id)
-        if user is None or user.status != UserStatus.ENABLED:
+        stamp = password_stamp(secret, user.password) if user is not None else ""
+        if payload and user is not None and not is_current(secret, payload, user.password):
+            user = None  # a cookie from before a password change
+        if user is None or user.status != UserStatus.ENABLED or (self._pw_stamp and self._pw_stamp != stamp):
             self._forget()
         else:
             self._remember(user)
@@ -53,13 +60,14 @@ class SessionState(rx.State):
             return rx.redirect("/login")
 
     def _remember(self, user: User) -> None:
+        self._pw_stamp = password_stamp(runtime().settings.session_secret, user.password)
         self._user_id = user.id or 0
         self.username = user.username
         self.display_name = user.display_name or user.username
         self.role = user.role
 
     def _forget(self) -> None:
-        self._user_id, self.username, self.display_name, self.role = 0, "", "", 0
+        self._user_id, self.username, self.display_name, self.role, self._pw_stamp = 0, "", "", 0, ""
 
     @rx.event
     def logout(self):

@@ -172,3 +172,20 @@ async def test_global_api_rate_limit(make_settings):
             assert codes == [200] * 5 + [429]
             assert (await c.get("/api/status", headers={"X-Forwarded-For": "192.0.2.1"})).status_code == 200
             assert (await c.post("/v1/chat/completions", json={})).status_code != 429  # the relay has none
+
+
+async def test_a_password_change_ends_the_other_sessions(client, runtime, common):
+    import httpx
+
+    from oneapi_app.api import create_api
+
+    api = create_api(runtime)
+    other = httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://testserver")
+    async with other:
+        assert (await other.post("/api/user/login", json={"username": "alice", "password": "password123"})).json()["success"]
+        assert (await client.post("/api/user/login", json={"username": "alice", "password": "password123"})).json()["success"]
+        r = await client.put("/api/user/self", json={"password": "changed-pass1"})
+        assert r.json()["success"]
+        assert (await client.get("/api/user/self")).json()["success"]  # this session goes on
+        r = await other.get("/api/user/self")
+        assert r.status_code == 401  # the other one ended
