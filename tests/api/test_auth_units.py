@@ -59,3 +59,36 @@ async def test_wrong_logins_do_the_same_bcrypt_work(runtime, monkeypatch):
         assert await user_service.authenticate(s, "root", "123456") is not None
     # One bcrypt check per attempt; an unknown user is checked against a dummy hash (hashed=None).
     assert calls == [False, True, True]
+
+
+async def test_two_nodes_on_one_redis_share_the_login_limit_and_codes(make_settings, tmp_path):
+    import httpx
+
+    from oneapi_app.api import create_api
+    from oneapi_app.runtime import Runtime
+    from oneapi_app.services.verification import PASSWORD_RESET, CodeStore
+
+    settings = make_settings(REDIS_CONN_STRING="redis://127.0.0.1:6379/15", SYNC_FREQUENCY="60",
+                             CRITICAL_RATE_LIMIT="4")
+    runtime = Runtime(settings)
+    async with runtime.lifespan():
+        assert runtime.redis is not None
+        ip = f"test-{uuid.uuid4().hex}"
+        nodes = [create_api(runtime), create_api(runtime)]  # each app has its own limiter object
+        clients = [httpx.AsyncClient(transport=httpx.ASGITransport(n), base_url="http://t",
+                                     headers={"X-Forwarded-For": ip}) for n in nodes]
+        try:
+            codes = []
+            for i in range(5):
+                r = await clients[i % 2].post("/api/user/login", json={"username": "x", "password": "y"})
+                codes.append(r.status_code)
+            assert codes == [200, 200, 200, 200, 429]
+            # A reset token stored by one node is accepted by another (Redis, not process memory).
+            await CodeStore(runtime.db, runtime.redis).put(PASSWORD_RESET, "nobody@example.com", "f" * 32)
+            assert await runtime.redis.get("verification:reset:nobody@example.com") is not None
+        finally:
+            for c in clients:
+                await c.aclose()
+            keys = [k async for k in runtime.redis.scan_iter(f"rateLimit:*{ip}")]
+            keys += [b"verification:reset:nobody@example.com"]
+            await runtime.redis.delete(*keys)
