@@ -3,9 +3,7 @@ access token, affiliate code, top-up by code, dashboard data and models."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import secrets
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -13,7 +11,6 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from sqlmodel import col, select
 
-from ..auth.passwords import hash_password
 from ..errors import AppError
 from ..models import Ability, User, UserPublic
 from ..services import logs as log_service
@@ -21,7 +18,7 @@ from ..services import mail, redemptions, users
 from ..services.channel_registry import default_models
 from ..services.verification import EMAIL_VERIFICATION, PASSWORD_RESET, CodeStore, new_code, new_reset_token
 from .common import Body
-from .deps import CriticalRateLimit, CurrentUser, OptionsDep, RuntimeDep, SessionDep, TurnstileCheck, WebSessionDep
+from .deps import CriticalRateLimit, CurrentUser, RuntimeDep, SessionDep, TurnstileCheck, WebSessionDep
 from .envelopes import api_success
 
 router = APIRouter(prefix="/api", tags=["account"])
@@ -150,10 +147,8 @@ async def reset_password(body: ResetBody, runtime: RuntimeDep, session: SessionD
     user = await users.find_by_field(session, "email", email)
     if user is None:
         raise AppError("该邮箱地址未注册", status=200)
-    password = secrets.token_hex(6)
-    user.password = await asyncio.to_thread(hash_password, password)
-    session.add(user)
-    await session.commit()
+    password = await users.reset_to_random_password(session, user)
+    await runtime.changes.publish("user", user.id)
     return api_success(password)
 
 
@@ -231,12 +226,7 @@ async def bind_email(user: CurrentUser, runtime: RuntimeDep, session: SessionDep
     email = _check_email(runtime.options, email)
     if not await CodeStore(runtime.db, runtime.redis).check(EMAIL_VERIFICATION, email, code):
         raise AppError("验证码错误或已过期", status=200)
-    other = await users.find_by_field(session, "email", email)
-    if other is not None and other.id != user.id:
-        raise AppError("邮箱地址已被占用", status=200)
-    user.email = email
-    session.add(user)
-    await session.commit()
+    await users.bind(session, user, "email", email)
     return api_success(None)
 
 

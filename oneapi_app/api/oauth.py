@@ -88,11 +88,7 @@ async def _login_or_bind(name: str, external: oauth.ExternalUser, runtime, sessi
         if me is None or me.status != UserStatus.ENABLED:
             web.clear()
             raise AppError("用户已被封禁", status=200)
-        if owner is not None and owner.id != me.id:
-            raise AppError(f"该 {name} 账户已被绑定", status=200)
-        setattr(me, column, external.id)
-        session.add(me)
-        await session.commit()
+        await users.bind(session, me, column, external.id)
         web.save()
         return api_success(None, message="bind")
     if owner is None:
@@ -143,10 +139,5 @@ async def wechat_login(runtime: RuntimeDep, session: SessionDep, web: WebSession
 @router.get("/oauth/wechat/bind", dependencies=[CriticalRateLimit])
 async def wechat_bind(user: CurrentUser, runtime: RuntimeDep, session: SessionDep, code: Code = "") -> dict:
     wechat_id = await oauth.wechat_user_id(runtime.options, runtime.http, code)
-    owner = await users.find_by_field(session, "wechat_id", wechat_id)
-    if owner is not None and owner.id != user.id:
-        raise AppError("该微信账号已被绑定", status=200)
-    user.wechat_id = wechat_id
-    session.add(user)
-    await session.commit()
+    await users.bind(session, user, "wechat_id", wechat_id)
     return api_success(None)

@@ -363,3 +363,29 @@ async def next_numbered_username(session: AsyncSession, prefix: str) -> str:
         n += 1
         candidate = f"{prefix}_{n}"
     return candidate
+
+
+async def reset_to_random_password(session: AsyncSession, user: User) -> str:
+    """Password reset confirmed: a random 12-hex password (one-api), returned once to the caller."""
+    password = keys.uuid_hex()[:12]
+    user.password = await asyncio.to_thread(hash_password, password)
+    session.add(user)
+    await session.commit()
+    return password
+
+
+BINDABLE = {"email": "邮箱地址已被占用", "github_id": "该 GitHub 账户已被绑定", "oidc_id": "该 OIDC 账户已被绑定",
+            "lark_id": "该飞书账户已被绑定", "wechat_id": "该微信账号已被绑定"}
+
+
+async def bind(session: AsyncSession, user: User, column: str, value: str) -> User:
+    """Attach an email or an external account to ``user``; refused when another user already has it."""
+    if column not in BINDABLE:
+        raise BadRequest(f"cannot bind {column}")
+    owner = await find_by_field(session, column, value)
+    if owner is not None and owner.id != user.id:
+        raise AppError(BINDABLE[column], status=200)
+    setattr(user, column, value)
+    session.add(user)
+    await session.commit()
+    return user

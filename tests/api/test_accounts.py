@@ -1,7 +1,7 @@
 from oneapi_app.models import LogType, Role, Token, UserStatus
 from sqlmodel import select
 
-from .conftest import ROOT, get_user, make_account, set_option
+from .conftest import ROOT, get_user, set_option
 
 
 async def test_login_by_username_or_email_sets_a_safe_session_cookie(client, common):
