@@ -289,3 +289,15 @@ async def test_config_credentials_are_never_shown_and_survive_edits(client, runt
 
         stored = json.loads((await s.get(Channel, channel["id"])).config)
     assert stored == {"region": "eu-west-1", "ak": "AKIA1", "sk": "very-secret"}
+
+
+async def test_available_models_follow_enabled_abilities_of_the_users_group(client, common):
+    await create(client, name="d", models="gpt-4o,o1", group="default")
+    vip = await create(client, name="v", models="claude-3-haiku", group="vip")
+    off = await create(client, name="off", models="zzz-model", group="default")
+    await client.put("/api/channel/", json={"id": off["id"], "status": 2}, headers=ROOT)
+    r = await client.get("/api/user/available_models", headers=common.headers)
+    assert r.json()["data"] == ["gpt-4o", "o1"]
+    await client.put("/api/user/", json={"id": common.id, "group": "vip"}, headers=ROOT)
+    r = await client.get("/api/user/available_models", headers=common.headers)
+    assert r.json()["data"] == ["claude-3-haiku"] and vip["group"] == "vip"
