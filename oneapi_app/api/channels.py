@@ -93,17 +93,17 @@ async def get_channel(channel_id: Id, admin: AdminUser, session: SessionDep) -> 
 
 class ChannelBody(Body):
     type: int = Field(default=1, ge=0, le=1000)
-    key: str = Field(max_length=100_000)
+    key: str = Field(max_length=16_000)
     name: str = Field(default="", max_length=100)
     weight: int | None = Field(default=0, ge=0, le=2**31)
-    base_url: str | None = Field(default="", max_length=1000)
-    other: str | None = Field(default=None, max_length=1000)
+    base_url: str | None = Field(default="", max_length=191)
+    other: str | None = Field(default=None, max_length=191)
     models: str = Field(default="", max_length=100_000)
     group: str = Field(default="default", max_length=32)
     model_mapping: str | None = Field(default="", max_length=1024)
     priority: int | None = Field(default=0, ge=-(2**31), le=2**31)
     config: str = Field(default="", max_length=100_000)
-    system_prompt: str | None = Field(default=None, max_length=100_000)
+    system_prompt: str | None = Field(default=None, max_length=16_000)
 
 
 @router.post("/channel/")
@@ -118,17 +118,17 @@ class ChannelUpdateBody(Body):
     id: int = Field(ge=1, le=MAX_ID)
     status: int | None = Field(default=None, ge=1, le=3)
     type: int | None = Field(default=None, ge=0, le=1000)
-    key: str | None = Field(default=None, max_length=100_000)
+    key: str | None = Field(default=None, max_length=16_000)
     name: str | None = Field(default=None, max_length=100)
     weight: int | None = Field(default=None, ge=0, le=2**31)
-    base_url: str | None = Field(default=None, max_length=1000)
-    other: str | None = Field(default=None, max_length=1000)
+    base_url: str | None = Field(default=None, max_length=191)
+    other: str | None = Field(default=None, max_length=191)
     models: str | None = Field(default=None, max_length=100_000)
     group: str | None = Field(default=None, max_length=32)
     model_mapping: str | None = Field(default=None, max_length=1024)
     priority: int | None = Field(default=None, ge=-(2**31), le=2**31)
     config: str | None = Field(default=None, max_length=100_000)
-    system_prompt: str | None = Field(default=None, max_length=100_000)
+    system_prompt: str | None = Field(default=None, max_length=16_000)
 
 
 @router.put("/channel/")

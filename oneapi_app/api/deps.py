@@ -7,6 +7,7 @@ loses access at once, sessions included.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -137,11 +138,21 @@ RootUser = Annotated[User, Depends(require_role(Role.ROOT))]
 
 
 def client_ip(request: Request) -> str:
-    # gin's ClientIP trusts X-Forwarded-For; the appliance sits behind its own proxy, so do the same.
+    """The caller's address for rate limits. X-Forwarded-For is believed only from a proxy on a loopback or
+    private address (gin trusts it from anyone, which lets a client pick its own rate-limit bucket)."""
+    peer = request.client.host if request.client else ""
     forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-    if forwarded:
+    if forwarded and _is_private(peer):
         return forwarded[:64]
-    return request.client.host if request.client else ""
+    return peer
+
+
+def _is_private(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host in ("testclient", "localhost")
+    return address.is_loopback or address.is_private
 
 
 def _critical_limiter(request: Request, runtime: Runtime) -> SlidingWindow:

@@ -32,6 +32,8 @@ def _validate(token: Token) -> None:
     if token.expired_time != -1 and token.expired_time < 0:
         raise BadRequest("expired_time must be -1 (never) or a unix timestamp")
     token.subnet = normalize_subnets(token.subnet)
+    if len(token.subnet) > 191:
+        raise BadRequest("subnet list too long (at most 191 characters)")
     token.models = ",".join(split_list(token.models)) or None
 
 

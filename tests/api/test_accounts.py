@@ -189,3 +189,18 @@ async def test_a_password_change_ends_the_other_sessions(client, runtime, common
         assert (await client.get("/api/user/self")).json()["success"]  # this session goes on
         r = await other.get("/api/user/self")
         assert r.status_code == 401  # the other one ended
+
+
+async def test_forwarded_for_is_not_believed_from_a_public_peer(runtime):
+    import httpx
+
+    from oneapi_app.api import create_api
+
+    transport = httpx.ASGITransport(create_api(runtime), client=("8.8.4.4", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        codes = []
+        for i in range(runtime.settings.critical_rate_limit + 1):
+            r = await c.post("/api/user/login", json={"username": "x", "password": "y"},
+                             headers={"X-Forwarded-For": f"198.51.100.{i}"})  # a new address each time
+            codes.append(r.status_code)
+    assert codes[-1] == 429 and set(codes[:-1]) == {200}
