@@ -84,6 +84,11 @@ class Runtime:
             follow_redirects=False,
         )
         self.background.every(settings.sync_frequency, self.reload_options, "sync-options")
+        if settings.channel_test_frequency:  # minutes, as one-api
+            from .services.channel_checks import periodic_test_all
+
+            self.background.every(settings.channel_test_frequency * 60, lambda: periodic_test_all(self),
+                                  "channel-test-all")
         self.started = True
         log.info("One API %s started (database %s)", self.version, self.db.url.display)
 

@@ -202,6 +202,12 @@ def start_test_all(runtime, scope: str = "all") -> TestAllProgress:
     return new
 
 
+async def periodic_test_all(runtime) -> None:
+    """CHANNEL_TEST_FREQUENCY: start a test of every channel unless one is already running."""
+    if not progress(runtime).running and not runtime.background.closing:
+        start_test_all(runtime, "all")
+
+
 async def _test_all(runtime, state: TestAllProgress) -> None:
     try:
         async with runtime.db.session() as session:
@@ -210,7 +216,10 @@ async def _test_all(runtime, state: TestAllProgress) -> None:
                 stmt = stmt.where(col(Channel.status) != ChannelStatus.ENABLED)
             ids = list((await session.exec(stmt.order_by(Channel.id))).all())
         state.total = len(ids)
+        stopping = getattr(runtime.background, "stopping", None)
         for index, channel_id in enumerate(ids):
+            if stopping is not None and stopping.is_set():
+                break  # shutting down: leave the rest for the next run
             if index and runtime.settings.polling_interval:
                 await asyncio.sleep(runtime.settings.polling_interval)
             await _test_one_in_all(runtime, state, channel_id)

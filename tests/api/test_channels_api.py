@@ -301,3 +301,20 @@ async def test_available_models_follow_enabled_abilities_of_the_users_group(clie
     await client.put("/api/user/", json={"id": common.id, "group": "vip"}, headers=ROOT)
     r = await client.get("/api/user/available_models", headers=common.headers)
     assert r.json()["data"] == ["claude-3-haiku"] and vip["group"] == "vip"
+
+
+async def test_channel_test_frequency_runs_test_all_periodically(make_settings, monkeypatch):
+    from oneapi_app.runtime import Runtime
+    from oneapi_app.services import channel_checks
+
+    runtime = Runtime(make_settings(CHANNEL_TEST_FREQUENCY="5"))
+    async with runtime.lifespan():
+        names = {task.get_name() for task in runtime.background._tasks}
+        assert "channel-test-all" in names
+        await channel_checks.periodic_test_all(runtime)
+        assert channel_checks.progress(runtime).running or channel_checks.progress(runtime).finished_at
+        for _ in range(200):
+            if not channel_checks.progress(runtime).running:
+                break
+            await asyncio.sleep(0.01)
+        assert channel_checks.progress(runtime).total == 0 and not channel_checks.progress(runtime).running
