@@ -20,6 +20,7 @@ from ..errors import AppError
 from ..models import Ability, Channel, ChannelStatus, LogType, now
 from .channel_registry import default_base_url, type_info
 from .logs import record
+from .notify import notify_root
 
 log = logging.getLogger(__name__)
 
@@ -246,14 +247,21 @@ async def _test_one_in_all(runtime, state: TestAllProgress, channel_id: int) -> 
     options = runtime.options
     threshold = options.ChannelDisableThreshold
     too_slow = result.success and threshold and result.time > threshold
+    label = f"「{channel.name}」（#{channel_id}）"
     if was_enabled and options.AutomaticDisableChannelEnabled and (result.should_disable() or too_slow):
         await _set_status(runtime, channel_id, ChannelStatus.AUTO_DISABLED)
         state.disabled.append(channel_id)
+        reason = f"响应时间 {result.time:.2f}s 超过阈值 {threshold}s" if too_slow else result.message
+        await notify_root(runtime, "渠道状态变更提醒", f"渠道{label}已被禁用，原因：{reason}")
+    elif was_enabled and too_slow:
+        await notify_root(runtime, "渠道状态变更提醒",
+                          f"渠道{label}测试超时（{result.time:.2f}s > {threshold}s），请手动处理")
     elif not was_enabled and result.success and options.AutomaticEnableChannelEnabled \
             and channel.status == ChannelStatus.AUTO_DISABLED:
         # Unlike one-api, a channel an admin disabled by hand stays disabled.
         await _set_status(runtime, channel_id, ChannelStatus.ENABLED)
         state.enabled.append(channel_id)
+        await notify_root(runtime, "渠道状态变更提醒", f"渠道{label}已被启用")
 
 
 # --- balance ----------------------------------------------------------------------------------------------

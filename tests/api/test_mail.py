@@ -198,3 +198,38 @@ async def test_bind_email_with_a_code(client, smtp, common):
     assert r.json()["success"]
     me = (await client.get("/api/user/self", headers=common.headers)).json()["data"]
     assert me["email"] == "alice2@example.com"
+
+
+async def test_root_notices_by_message_pusher_or_email(client, runtime, smtp, monkeypatch):
+    import json
+
+    import httpx
+
+    from oneapi_app.services.notify import notify_root
+
+    inbox, port = smtp
+    assert not await notify_root(runtime, "t", "no way to send")  # no pusher, no root email: logged only
+    await configure_smtp(client, port)
+    async with runtime.db.session() as s:
+        from oneapi_app.models import User
+
+        root = await s.get(User, 1)
+        root.email = "root@example.com"
+        s.add(root)
+        await s.commit()
+    assert await notify_root(runtime, "渠道状态变更提醒", "渠道 #3 已被禁用 <b>")
+    rcpt, message = inbox.messages[-1]
+    assert rcpt == ["root@example.com"] and message["Subject"] == "渠道状态变更提醒"
+    assert "&lt;b&gt;" in inbox.html()
+    seen = []
+
+    def pusher(request):
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={"success": True, "message": ""})
+
+    monkeypatch.setattr(runtime, "_http", httpx.AsyncClient(transport=httpx.MockTransport(pusher)))
+    await set_option(client, "MessagePusherAddress", "https://push.test/push/root")
+    await set_option(client, "MessagePusherToken", "push-token")
+    assert await notify_root(runtime, "title", "body")
+    assert seen == [{"title": "title", "description": "body", "content": "body", "token": "push-token"}]
+    assert len(inbox.messages) == 1
