@@ -21,6 +21,9 @@ from .background import Background
 from .changes import Changes
 from .db import Database
 from .migrations import migrate
+from .relay.upstream import Upstream
+from .services.cache import RelayCache
+from .services.log_writer import LogWriter
 from .services.options import Options, load_options
 from .services.users import ensure_root_user
 from .settings import Settings, ensure_session_secret
@@ -39,6 +42,10 @@ class Runtime:
         self._db: Database | None = None
         self._http: httpx.AsyncClient | None = None
         self.redis: Redis | None = None
+        # The relay's hot-path helpers: read cache, upstream client (aiohttp), batching settlement writer.
+        self.cache = RelayCache(self)
+        self.upstream = Upstream(settings)
+        self.log_writer = LogWriter(self)
         self.started = False
 
     # -- accessors that fail loudly when used outside the lifespan ---------------------------------
@@ -73,11 +80,15 @@ class Runtime:
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
             follow_redirects=False,
         )
+        self.cache.start()
+        await self.upstream.start()
+        self.log_writer.start()
         self.started = True
         log.info("One API %s started (database %s)", self.version, self.db.url.display)
 
     async def stop(self) -> None:
         await self.background.close(timeout=self.settings.shutdown_timeout)
+        await self.upstream.stop()
         if self._http is not None:
             await self._http.aclose()
             self._http = None

@@ -1,0 +1,130 @@
+"""The one background writer of settlements and consume logs: group commit, at least every 200 ms.
+
+Requests hand it a ``Settlement`` synchronously (no await, so a cancelled request still settles). A flush
+aggregates the batch into one UPDATE per token, user and channel (executemany) in one transaction, then
+inserts the log rows in one statement on the log database. A failed flush keeps the batch for the next
+try; the runtime's shutdown flush writes whatever is left, so a SIGTERM loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, text
+
+from ..models import Log, LogType
+from .billing import Settlement
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+FLUSH_INTERVAL = 0.2
+BATCH_WAKE = 512  # flush early when this many settlements wait
+
+_TOKENS = text("UPDATE tokens SET remain_quota = remain_quota - :d, used_quota = used_quota + :d WHERE id = :id")
+_TOKENS_UNLIMITED = text("UPDATE tokens SET used_quota = used_quota + :u WHERE id = :id")
+_USERS = text("UPDATE users SET quota = quota - :d, used_quota = used_quota + :u, "
+              "request_count = request_count + :n WHERE id = :id")
+_CHANNELS = text("UPDATE channels SET used_quota = used_quota + :u WHERE id = :id")
+
+
+class LogWriter:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._pending: list[Settlement] = []
+        self._pending_logs: list[dict] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = self.runtime.background.spawn(self._run(), name="relay-log-writer")
+        self.runtime.background.add_flusher(self.flush)
+
+    def submit(self, settlement: Settlement) -> None:
+        self._pending.append(settlement)
+        if len(self._pending) >= BATCH_WAKE:
+            self._wake.set()
+
+    @property
+    def backlog(self) -> int:
+        return len(self._pending) + len(self._pending_logs)
+
+    async def _run(self) -> None:
+        background = self.runtime.background
+        while not background.closing:
+            try:
+                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # keep the batch and the loop alive; the next tick retries
+                log.exception("writing settlements failed; will retry")
+        await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            if self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await self._apply(batch)
+                except BaseException:
+                    self._pending[:0] = batch
+                    raise
+                if self.runtime.options.LogConsumeEnabled:
+                    self._pending_logs.extend(_log_row(s) for s in batch if s.log is not None)
+            if self._pending_logs:
+                rows, self._pending_logs = self._pending_logs, []
+                try:
+                    async with self.runtime.db.log_engine.begin() as conn:
+                        await conn.execute(insert(Log.__table__), rows)
+                except BaseException:
+                    self._pending_logs[:0] = rows
+                    raise
+
+    async def _apply(self, batch: list[Settlement]) -> None:
+        tokens: dict[int, int] = defaultdict(int)
+        unlimited_tokens: dict[int, int] = defaultdict(int)
+        users: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        channels: dict[int, int] = defaultdict(int)
+        for s in batch:
+            if s.unlimited:
+                unlimited_tokens[s.token_id] += s.actual
+            else:
+                tokens[s.token_id] += s.delta
+            user = users[s.user_id]
+            user[0] += s.delta
+            user[1] += s.actual
+            user[2] += 1 if s.log is not None else 0
+            if s.channel_id and s.actual:
+                channels[s.channel_id] += s.actual
+        token_rows = [{"id": k, "d": v} for k, v in sorted(tokens.items()) if v]
+        unlimited_rows = [{"id": k, "u": v} for k, v in sorted(unlimited_tokens.items()) if v]
+        user_rows = [{"id": k, "d": v[0], "u": v[1], "n": v[2]} for k, v in sorted(users.items()) if any(v)]
+        channel_rows = [{"id": k, "u": v} for k, v in sorted(channels.items()) if v]
+        if not (token_rows or unlimited_rows or user_rows or channel_rows):
+            return
+        async with self.runtime.db.engine.begin() as conn:
+            for stmt, rows in ((_TOKENS, token_rows), (_TOKENS_UNLIMITED, unlimited_rows), (_USERS, user_rows),
+                               (_CHANNELS, channel_rows)):
+                if rows:
+                    await conn.execute(stmt, rows)
+
+
+def _log_row(s: Settlement) -> dict:
+    entry = s.log
+    assert entry is not None
+    return {
+        "user_id": entry.user_id, "created_at": entry.created_at, "type": int(LogType.CONSUME),
+        "content": entry.content, "username": entry.username, "token_name": entry.token_name,
+        "model_name": entry.model_name, "quota": s.actual, "prompt_tokens": entry.prompt_tokens,
+        "completion_tokens": entry.completion_tokens, "channel_id": entry.channel_id,
+        "request_id": entry.request_id, "elapsed_time": entry.elapsed_ms, "is_stream": entry.is_stream,
+        "system_prompt_reset": entry.system_prompt_reset,
+    }
