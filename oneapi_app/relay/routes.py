@@ -132,11 +132,11 @@ async def retrieve_model(request: Request):
 async def _balances(request: Request) -> tuple[dict, dict, object]:
     runtime = _runtime(request)
     auth = await authenticate(runtime.cache, request)
-    async with runtime.db.session() as session:
-        token = (await session.execute(text(
+    async with runtime.db.engine.connect() as conn:
+        token = (await conn.execute(text(
             "SELECT remain_quota, used_quota, unlimited_quota, expired_time FROM tokens WHERE id = :id"),
             {"id": auth.token.id})).mappings().one()
-        user = (await session.execute(text("SELECT quota, used_quota FROM users WHERE id = :id"),
+        user = (await conn.execute(text("SELECT quota, used_quota FROM users WHERE id = :id"),
                                       {"id": auth.user.id})).mappings().one()
     return dict(token), dict(user), runtime.options
 

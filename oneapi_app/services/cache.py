@@ -165,8 +165,8 @@ class RelayCache:
         return info
 
     async def _token_from_db(self, key: str) -> TokenInfo | None:
-        async with self.runtime.db.session() as session:
-            row = (await session.execute(text(
+        async with self.runtime.db.engine.connect() as conn:
+            row = (await conn.execute(text(
                 "SELECT id, user_id, key, name, status, expired_time, remain_quota, unlimited_quota, models, subnet "
                 "FROM tokens WHERE key = :key"), {"key": key})).first()
         if row is None:
@@ -177,8 +177,8 @@ class RelayCache:
                          models=_split(row.models), subnet=row.subnet or "")
 
     async def _user_from_db(self, user_id: int) -> UserInfo | None:
-        async with self.runtime.db.session() as session:
-            row = (await session.execute(text(
+        async with self.runtime.db.engine.connect() as conn:
+            row = (await conn.execute(text(
                 'SELECT id, username, role, status, "group", quota, used_quota FROM users WHERE id = :id'
                 if self.runtime.db.url.kind != "mysql" else
                 "SELECT id, username, role, status, `group`, quota, used_quota FROM users WHERE id = :id"),
@@ -201,11 +201,11 @@ class RelayCache:
 
     async def _build_snapshot(self) -> ChannelSnapshot:
         q = '"group"' if self.runtime.db.url.kind != "mysql" else "`group`"
-        async with self.runtime.db.session() as session:
-            channel_rows = (await session.execute(text(
+        async with self.runtime.db.engine.connect() as conn:
+            channel_rows = (await conn.execute(text(
                 "SELECT id, type, name, key, status, base_url, weight, priority, model_mapping, system_prompt, "
                 "config, other FROM channels"))).all()
-            ability_rows = (await session.execute(text(
+            ability_rows = (await conn.execute(text(
                 f"SELECT {q} AS grp, model, channel_id, priority FROM abilities WHERE enabled = :on"),
                 {"on": True})).all()
         channels = {
