@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import select
+
+from ..models import Ability, Channel, Token, User
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -166,9 +168,10 @@ class RelayCache:
 
     async def _token_from_db(self, key: str) -> TokenInfo | None:
         async with self.runtime.db.engine.connect() as conn:
-            row = (await conn.execute(text(
-                "SELECT id, user_id, key, name, status, expired_time, remain_quota, unlimited_quota, models, subnet "
-                "FROM tokens WHERE key = :key"), {"key": key})).first()
+            t = Token.__table__.c
+            row = (await conn.execute(select(
+                t.id, t.user_id, t.key, t.name, t.status, t.expired_time, t.remain_quota, t.unlimited_quota, t.models,
+                t.subnet).where(t.key == key))).first()
         if row is None:
             return None
         return TokenInfo(id=row.id, user_id=row.user_id, key=row.key, name=row.name or "", status=row.status,
@@ -178,11 +181,9 @@ class RelayCache:
 
     async def _user_from_db(self, user_id: int) -> UserInfo | None:
         async with self.runtime.db.engine.connect() as conn:
-            row = (await conn.execute(text(
-                'SELECT id, username, role, status, "group", quota, used_quota FROM users WHERE id = :id'
-                if self.runtime.db.url.kind != "mysql" else
-                "SELECT id, username, role, status, `group`, quota, used_quota FROM users WHERE id = :id"),
-                {"id": user_id})).first()
+            u = User.__table__.c
+            row = (await conn.execute(select(u.id, u.username, u.role, u.status, u.group, u.quota, u.used_quota)
+                                      .where(u.id == user_id))).first()
         if row is None:
             return None
         return UserInfo(id=row.id, username=row.username or "", role=row.role, status=row.status,
@@ -200,14 +201,13 @@ class RelayCache:
         return snap
 
     async def _build_snapshot(self) -> ChannelSnapshot:
-        q = '"group"' if self.runtime.db.url.kind != "mysql" else "`group`"
+        c, a = Channel.__table__.c, Ability.__table__.c
         async with self.runtime.db.engine.connect() as conn:
-            channel_rows = (await conn.execute(text(
-                "SELECT id, type, name, key, status, base_url, weight, priority, model_mapping, system_prompt, "
-                "config, other FROM channels"))).all()
-            ability_rows = (await conn.execute(text(
-                f"SELECT {q} AS grp, model, channel_id, priority FROM abilities WHERE enabled = :on"),
-                {"on": True})).all()
+            channel_rows = (await conn.execute(select(
+                c.id, c.type, c.name, c.key, c.status, c.base_url, c.weight, c.priority, c.model_mapping,
+                c.system_prompt, c.config, c.other))).all()
+            ability_rows = (await conn.execute(select(a.group.label("grp"), a.model, a.channel_id, a.priority)
+                                               .where(a.enabled.is_(True)))).all()
         channels = {
             r.id: ChannelInfo(id=r.id, type=r.type or 0, name=r.name or "", key=r.key or "", status=r.status,
                               base_url=(r.base_url or "").strip(), weight=max(int(r.weight or 0), 0),
