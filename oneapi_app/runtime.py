@@ -82,12 +82,13 @@ class Runtime:
         )
         self.cache.start()
         await self.upstream.start()
-        self.log_writer.start()
+        await self.log_writer.start()
         self.started = True
         log.info("One API %s started (database %s)", self.version, self.db.url.display)
 
     async def stop(self) -> None:
         await self.background.close(timeout=self.settings.shutdown_timeout)
+        await self.log_writer.stop()
         await self.upstream.stop()
         if self._http is not None:
             await self._http.aclose()

@@ -110,7 +110,7 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     assert ctx.price is not None
     ctx.reserved = ctx.price.reservation(runtime.options.PreConsumedQuota, len(raw) // 2, int(max_tokens))
     try:
-        await billing.reserve(runtime.db.engine, token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
+        await billing.reserve(runtime, token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
                               user_id=ctx.user.id, amount=ctx.reserved)
     except billing.TokenQuotaExhausted:
         await runtime.changes.publish("token", ctx.token.key)  # the cached balance was stale

@@ -11,12 +11,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import AppError
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 _TOKEN_RESERVE = text(
     "UPDATE tokens SET remain_quota = remain_quota - :x, used_quota = used_quota + :x "
@@ -40,18 +44,45 @@ class UserQuotaExhausted(AppError):
         super().__init__("user quota is not enough")
 
 
-async def reserve(engine: AsyncEngine, *, token_id: int, unlimited: bool, user_id: int, amount: int) -> None:
-    """Hold ``amount`` quota on the token (unless unlimited) and the user, atomically, or raise."""
+async def reserve(runtime: Runtime, *, token_id: int, unlimited: bool, user_id: int, amount: int) -> None:
+    """Hold ``amount`` quota on the token (unless unlimited) and the user, atomically, or raise.
+
+    The database work is shielded from the request's cancellation: a client that goes away while its
+    reservation commits gets it refunded as soon as the commit is known, never leaked.
+    """
     if amount <= 0:
         return
-    async with engine.begin() as conn:
-        if not unlimited:
-            result = await conn.execute(_TOKEN_RESERVE, {"x": amount, "id": token_id})
+    task = runtime.background.spawn(_reserve(runtime, token_id, unlimited, user_id, amount), name="reserve")
+    try:
+        refused = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        def refund_if_held(done: asyncio.Task) -> None:
+            if not done.cancelled() and done.exception() is None and done.result() is None:
+                runtime.log_writer.submit(Settlement(token_id, unlimited, user_id, 0, amount, 0, None))
+
+        task.add_done_callback(refund_if_held)
+        raise
+    if refused == "token":
+        raise TokenQuotaExhausted()
+    if refused == "user":
+        raise UserQuotaExhausted()
+
+
+async def _reserve(runtime: Runtime, token_id: int, unlimited: bool, user_id: int, amount: int) -> str | None:
+    sqlite = runtime.log_writer.sqlite
+    if sqlite is not None:  # group commit on the single SQLite writer thread
+        return await sqlite.reserve(token_id, unlimited, user_id, amount)
+    async with runtime.db.engine.connect() as conn:
+        async with conn.begin() as transaction:
+            if not unlimited:
+                result = await conn.execute(_TOKEN_RESERVE, {"x": amount, "id": token_id})
+                if result.rowcount != 1:
+                    return "token"
+            result = await conn.execute(_USER_RESERVE, {"x": amount, "id": user_id})
             if result.rowcount != 1:
-                raise TokenQuotaExhausted()
-        result = await conn.execute(_USER_RESERVE, {"x": amount, "id": user_id})
-        if result.rowcount != 1:
-            raise UserQuotaExhausted()  # leaving the block rolls back the token update too
+                await transaction.rollback()  # undoes the token update too
+                return "user"
+    return None
 
 
 @dataclass(slots=True)

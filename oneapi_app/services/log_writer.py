@@ -17,6 +17,7 @@ from sqlalchemy import insert, text
 
 from ..models import Log, LogType
 from .billing import Settlement
+from .sqlite_writer import SqliteWriter
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.2
 BATCH_WAKE = 512  # flush early when this many settlements wait
 
+_LOG_COLUMNS = ("user_id", "created_at", "type", "content", "username", "token_name", "model_name", "quota",
+                "prompt_tokens", "completion_tokens", "channel_id", "request_id", "elapsed_time", "is_stream",
+                "system_prompt_reset")
+_LOG_INSERT = (f"INSERT INTO logs ({', '.join(_LOG_COLUMNS)}) "
+               f"VALUES ({', '.join(':' + c for c in _LOG_COLUMNS)})")
 _TOKENS = text("UPDATE tokens SET remain_quota = remain_quota - :d, used_quota = used_quota + :d WHERE id = :id")
 _TOKENS_UNLIMITED = text("UPDATE tokens SET used_quota = used_quota + :u WHERE id = :id")
 _USERS = text("UPDATE users SET quota = quota - :d, used_quota = used_quota + :u, "
@@ -40,10 +46,22 @@ class LogWriter:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
+        self.sqlite: SqliteWriter | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        db = self.runtime.db
+        if db.url.kind == "sqlite":
+            self.sqlite = SqliteWriter(db.url.sync_url.removeprefix("sqlite:///"),
+                                       self.runtime.settings.sqlite_busy_timeout)
+            await self.sqlite.start()
         self._task = self.runtime.background.spawn(self._run(), name="relay-log-writer")
         self.runtime.background.add_flusher(self.flush)
+
+    async def stop(self) -> None:
+        """After the runtime's shutdown flush."""
+        if self.sqlite is not None:
+            await self.sqlite.stop()
+            self.sqlite = None
 
     def submit(self, settlement: Settlement) -> None:
         self._pending.append(settlement)
@@ -70,6 +88,9 @@ class LogWriter:
 
     async def flush(self) -> None:
         async with self._lock:
+            if self.sqlite is not None and self.runtime.db.log_engine is self.runtime.db.engine:
+                await self._flush_sqlite(self.sqlite)
+                return
             if self._pending:
                 batch, self._pending = self._pending, []
                 try:
@@ -88,33 +109,65 @@ class LogWriter:
                     self._pending_logs[:0] = rows
                     raise
 
+    async def _flush_sqlite(self, sqlite: SqliteWriter) -> None:
+        """Balances and log rows in one transaction on the SQLite writer thread."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        log_rows = [_log_row(s) for s in batch if s.log is not None] if self.runtime.options.LogConsumeEnabled else []
+        statements = [(str(stmt), rows) for stmt, rows in _aggregate(batch)]
+        try:
+            await sqlite.run(_apply_sqlite, statements, log_rows)
+        except BaseException:
+            self._pending[:0] = batch
+            raise
+
     async def _apply(self, batch: list[Settlement]) -> None:
-        tokens: dict[int, int] = defaultdict(int)
-        unlimited_tokens: dict[int, int] = defaultdict(int)
-        users: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-        channels: dict[int, int] = defaultdict(int)
-        for s in batch:
-            if s.unlimited:
-                unlimited_tokens[s.token_id] += s.actual
-            else:
-                tokens[s.token_id] += s.delta
-            user = users[s.user_id]
-            user[0] += s.delta
-            user[1] += s.actual
-            user[2] += 1 if s.log is not None else 0
-            if s.channel_id and s.actual:
-                channels[s.channel_id] += s.actual
-        token_rows = [{"id": k, "d": v} for k, v in sorted(tokens.items()) if v]
-        unlimited_rows = [{"id": k, "u": v} for k, v in sorted(unlimited_tokens.items()) if v]
-        user_rows = [{"id": k, "d": v[0], "u": v[1], "n": v[2]} for k, v in sorted(users.items()) if any(v)]
-        channel_rows = [{"id": k, "u": v} for k, v in sorted(channels.items()) if v]
-        if not (token_rows or unlimited_rows or user_rows or channel_rows):
+        statements = _aggregate(batch)
+        if not statements:
             return
         async with self.runtime.db.engine.begin() as conn:
-            for stmt, rows in ((_TOKENS, token_rows), (_TOKENS_UNLIMITED, unlimited_rows), (_USERS, user_rows),
-                               (_CHANNELS, channel_rows)):
-                if rows:
-                    await conn.execute(stmt, rows)
+            for stmt, rows in statements:
+                await conn.execute(stmt, rows)
+
+
+def _apply_sqlite(conn, statements: list[tuple[str, list[dict]]], log_rows: list[dict]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, rows in statements:
+            conn.executemany(sql, rows)
+        if log_rows:
+            conn.executemany(_LOG_INSERT, log_rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _aggregate(batch: list[Settlement]) -> list[tuple]:
+    """The batch as (statement, rows) pairs: one row per token, user and channel."""
+    tokens: dict[int, int] = defaultdict(int)
+    unlimited_tokens: dict[int, int] = defaultdict(int)
+    users: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    channels: dict[int, int] = defaultdict(int)
+    for s in batch:
+        if s.unlimited:
+            unlimited_tokens[s.token_id] += s.actual
+        else:
+            tokens[s.token_id] += s.delta
+        user = users[s.user_id]
+        user[0] += s.delta
+        user[1] += s.actual
+        user[2] += 1 if s.log is not None else 0
+        if s.channel_id and s.actual:
+            channels[s.channel_id] += s.actual
+    token_rows = [{"id": k, "d": v} for k, v in sorted(tokens.items()) if v]
+    unlimited_rows = [{"id": k, "u": v} for k, v in sorted(unlimited_tokens.items()) if v]
+    user_rows = [{"id": k, "d": v[0], "u": v[1], "n": v[2]} for k, v in sorted(users.items()) if any(v)]
+    channel_rows = [{"id": k, "u": v} for k, v in sorted(channels.items()) if v]
+    pairs = ((_TOKENS, token_rows), (_TOKENS_UNLIMITED, unlimited_rows), (_USERS, user_rows),
+             (_CHANNELS, channel_rows))
+    return [(stmt, rows) for stmt, rows in pairs if rows]
 
 
 def _log_row(s: Settlement) -> dict:
