@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from ..errors import AppError
+from .sqlite_writer import BUSY
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -47,11 +48,23 @@ class UserQuotaExhausted(AppError):
 async def reserve(runtime: Runtime, *, token_id: int, unlimited: bool, user_id: int, amount: int) -> None:
     """Hold ``amount`` quota on the token (unless unlimited) and the user, atomically, or raise.
 
-    The database work is shielded from the request's cancellation: a client that goes away while its
-    reservation commits gets it refunded as soon as the commit is known, never leaked.
+    On SQLite it runs inline on the loop's own connection (no thread hop) unless the database is locked.
+    Otherwise the database work is shielded from the request's cancellation: a client that goes away while
+    its reservation commits gets it refunded as soon as the commit is known, never leaked.
     """
     if amount <= 0:
         return
+    sqlite = runtime.log_writer.sqlite
+    refused = sqlite.reserve_inline(token_id, unlimited, user_id, amount) if sqlite is not None else BUSY
+    if refused == BUSY:
+        refused = await _reserve_shielded(runtime, token_id, unlimited, user_id, amount)
+    if refused == "token":
+        raise TokenQuotaExhausted()
+    if refused == "user":
+        raise UserQuotaExhausted()
+
+
+async def _reserve_shielded(runtime: Runtime, token_id: int, unlimited: bool, user_id: int, amount: int) -> str | None:
     task = runtime.background.spawn(_reserve(runtime, token_id, unlimited, user_id, amount), name="reserve")
     try:
         refused = await asyncio.shield(task)
@@ -62,10 +75,7 @@ async def reserve(runtime: Runtime, *, token_id: int, unlimited: bool, user_id: 
 
         task.add_done_callback(refund_if_held)
         raise
-    if refused == "token":
-        raise TokenQuotaExhausted()
-    if refused == "user":
-        raise UserQuotaExhausted()
+    return refused
 
 
 async def _reserve(runtime: Runtime, token_id: int, unlimited: bool, user_id: int, amount: int) -> str | None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.2
 BATCH_WAKE = 512  # flush early when this many settlements wait
+CHECKPOINT_INTERVAL = 1.0  # seconds between SQLite WAL checkpoints (off the writer thread)
 
 _LOG_COLUMNS = ("user_id", "created_at", "type", "content", "username", "token_name", "model_name", "quota",
                 "prompt_tokens", "completion_tokens", "channel_id", "request_id", "elapsed_time", "is_stream",
@@ -74,6 +75,8 @@ class LogWriter:
 
     async def _run(self) -> None:
         background = self.runtime.background
+        loop = asyncio.get_running_loop()
+        next_checkpoint = loop.time() + CHECKPOINT_INTERVAL
         while not background.closing:
             try:
                 await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL)
@@ -82,6 +85,9 @@ class LogWriter:
             self._wake.clear()
             try:
                 await self.flush()
+                if self.sqlite is not None and loop.time() >= next_checkpoint:
+                    next_checkpoint = loop.time() + CHECKPOINT_INTERVAL
+                    await self.sqlite.checkpoint()
             except Exception:  # keep the batch and the loop alive; the next tick retries
                 log.exception("writing settlements failed; will retry")
         await self.flush()
