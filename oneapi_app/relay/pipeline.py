@@ -204,7 +204,9 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
         except BaseException:
             resp.close()
             raise
-        translator = adaptor.stream_translator(call, ctx.client_wants_usage)
+        # ENFORCE_INCLUDE_USAGE: clients get the usage chunk even unasked (one-api's behaviour with it set).
+        keep_usage = ctx.client_wants_usage or runtime.settings.enforce_include_usage
+        translator = adaptor.stream_translator(call, keep_usage)
         return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator))
     parsed: Parsed = adaptor.parse_response(call, await resp.read(), resp.content_type)
     _settle(runtime, ctx, parsed.usage, parsed.text)

@@ -37,6 +37,7 @@ _TOKENS_UNLIMITED = text("UPDATE tokens SET used_quota = used_quota + :u WHERE i
 _USERS = text("UPDATE users SET quota = quota - :d, used_quota = used_quota + :u, "
               "request_count = request_count + :n WHERE id = :id")
 _CHANNELS = text("UPDATE channels SET used_quota = used_quota + :u WHERE id = :id")
+_SQL = {stmt: stmt.text for stmt in (_TOKENS, _TOKENS_UNLIMITED, _USERS, _CHANNELS)}  # for the sqlite3 path
 
 
 class LogWriter:
@@ -121,7 +122,7 @@ class LogWriter:
             return
         batch, self._pending = self._pending, []
         log_rows = [_log_row(s) for s in batch if s.log is not None] if self.runtime.options.LogConsumeEnabled else []
-        statements = [(str(stmt), rows) for stmt, rows in _aggregate(batch)]
+        statements = [(_SQL[stmt], rows) for stmt, rows in _aggregate(batch)]
         try:
             await sqlite.run(_apply_sqlite, statements, log_rows)
         except BaseException:
