@@ -207,7 +207,13 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
         # ENFORCE_INCLUDE_USAGE: clients get the usage chunk even unasked (one-api's behaviour with it set).
         keep_usage = ctx.client_wants_usage or runtime.settings.enforce_include_usage
         translator = adaptor.stream_translator(call, keep_usage)
-        return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator))
+
+        def finalize() -> None:  # the events generator never ran (client gone before the first send)
+            if not ctx.settled:
+                resp.close()
+                _settle(runtime, ctx, translator.usage, translator.text())
+
+        return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator), finalize=finalize)
     parsed: Parsed = adaptor.parse_response(call, await resp.read(), resp.content_type)
     _settle(runtime, ctx, parsed.usage, parsed.text)
     return Response(content=parsed.body, status_code=resp.status, headers=dict(resp.headers))

@@ -9,7 +9,7 @@ produced and watches the client: when the client disconnects, the producer is ca
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -55,23 +55,31 @@ def _payload(line: bytes) -> bytes | None:
 class SSEResponse(Response):
     """Stream ``events`` (bytes) to the client; cancel them when the client goes away."""
 
-    def __init__(self, events: AsyncIterator[bytes], status: int = 200) -> None:  # noqa: super-init-not-called
+    def __init__(self, events: AsyncIterator[bytes], status: int = 200,  # noqa: super-init-not-called
+                 finalize: Callable[[], None] | None = None) -> None:
         self.events = events
         self.status = self.status_code = status
         self.background = None
+        self.finalize = finalize  # runs last, whatever happened (even if the events never started)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": SSE_HEADERS})
-        pump = asyncio.ensure_future(self._pump(send))
-        watch = asyncio.ensure_future(_wait_disconnect(receive))
+        pump = watch = None
         try:
+            await send({"type": "http.response.start", "status": self.status, "headers": SSE_HEADERS})
+            pump = asyncio.ensure_future(self._pump(send))
+            watch = asyncio.ensure_future(_wait_disconnect(receive))
             await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (pump, watch):
+            tasks = [t for t in (pump, watch) if t is not None]
+            for task in tasks:
                 if not task.done():
                     task.cancel()
-            await asyncio.gather(pump, watch, return_exceptions=True)
-            await self.events.aclose()  # type: ignore[attr-defined]
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await self.events.aclose()  # type: ignore[attr-defined]
+            finally:
+                if self.finalize is not None:
+                    self.finalize()
         if pump.done() and not pump.cancelled() and pump.exception() is not None:
             exc = pump.exception()
             if not isinstance(exc, OSError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 
@@ -180,3 +181,34 @@ def test_weight_zero_counts_as_one():
     rng = random.Random(7)
     picks = [choose_channel(snapshot, "default", "m", set(), rng).id for _ in range(2000)]
     assert 800 < picks.count(1) < 1200
+
+
+# -- the SQLite writer ------------------------------------------------------------------------------------
+async def test_sqlite_inline_reservation_yields_to_a_locked_database(tmp_path):
+    import sqlite3
+
+    from oneapi_app.services.sqlite_writer import BUSY, SqliteWriter
+
+    path = tmp_path / "w.db"
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE tokens (id INTEGER PRIMARY KEY, remain_quota INT, used_quota INT)")
+    setup.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, quota INT)")
+    setup.execute("INSERT INTO tokens VALUES (1, 100, 0)")
+    setup.execute("INSERT INTO users VALUES (1, 1000)")
+    writer = SqliteWriter(str(path), 3000)
+    await writer.start()
+    try:
+        assert writer.reserve_inline(1, False, 1, 60) is None
+        assert writer.reserve_inline(1, False, 1, 60) == "token"  # 40 left: refused, nothing held
+        assert writer.reserve_inline(1, True, 1, 5000) == "user"
+        setup.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        assert writer.reserve_inline(1, False, 1, 10) == BUSY
+        pending = asyncio.ensure_future(writer.reserve(1, False, 1, 10))  # the writer thread waits for the lock
+        setup.execute("COMMIT")
+        assert await pending is None
+        assert setup.execute("SELECT remain_quota, used_quota FROM tokens").fetchone() == (30, 70)
+        assert setup.execute("SELECT quota FROM users").fetchone() == (930,)
+    finally:
+        await writer.stop()
+        setup.close()
