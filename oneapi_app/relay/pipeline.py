@@ -9,6 +9,7 @@ refunds the reservation, a stream settles in its ``finally`` (complete, broken o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..models import ChannelStatus
 from ..services import billing, pricing
+from ..services.channels import set_channel_status
 from ..services.billing import ConsumeLog, Settlement
 from ..services.cache import ChannelInfo, ChannelSnapshot
 from . import token_count
@@ -27,11 +30,12 @@ from .channel_types import channel_type
 from .context import RelayContext
 from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
 from .streaming import DONE_EVENT, SSEReader, SSEResponse
-from .upstream import RelayError, UpstreamFailure, UpstreamResponse
+from .upstream import RelayError, UpstreamFailure, UpstreamResponse, should_disable_channel
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
+log = logging.getLogger(__name__)
 MAX_TOKENS_LIMIT = 1 << 30
 DEFAULT_MODELS = {"moderations": "text-moderation-stable"}
 ESTIMATED_MARK = "（usage estimated locally）"
@@ -169,6 +173,9 @@ async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapsh
         try:
             return await _attempt(runtime, ctx, channel)
         except UpstreamFailure as failure:
+            if runtime.options.AutomaticDisableChannelEnabled and should_disable_channel(failure):
+                runtime.background.spawn(_auto_disable(runtime, channel, failure.message),
+                                         name=f"auto-disable-channel-{channel.id}")
             if should_retry(failure, retries, ctx.pinned is not None):
                 following = choose_channel(snapshot, ctx.user.group, ctx.model, ctx.tried)
                 if following is not None:
@@ -255,6 +262,13 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
             resp.close()  # the client went away: drop the upstream request at once
         if not ctx.settled:
             _settle(runtime, ctx, translator.usage, translator.text())
+
+
+async def _auto_disable(runtime: Runtime, channel: ChannelInfo, reason: str) -> None:
+    async with runtime.db.session() as session:
+        await set_channel_status(session, channel.id, ChannelStatus.AUTO_DISABLED)
+    await runtime.changes.publish("channels")
+    log.warning("channel #%s (%s) disabled automatically: %s", channel.id, channel.name, reason[:200])
 
 
 # -- settlement -----------------------------------------------------------------------------------------

@@ -103,6 +103,26 @@ def status_failure(status: int, body: bytes) -> UpstreamFailure:
                            code="bad_response_status_code", param=str(status))
 
 
+_DISABLE_TYPES = {"insufficient_quota", "authentication_error", "permission_error", "forbidden"}
+_DISABLE_CODES = {"invalid_api_key", "account_deactivated"}
+_DISABLE_PHRASES = ("your access was terminated", "violation of our policies", "your credit balance is too low",
+                    "organization has been disabled", "credit", "balance", "permission denied",
+                    "organization has been restricted", "api key not valid", "api key expired", "已欠费")
+
+
+def should_disable_channel(failure: UpstreamFailure) -> bool:
+    """One-api's auto-disable rules: the channel's key is dead, not just the request (spec section 2)."""
+    if failure.status == 401:
+        return True
+    body = failure.body or {}
+    kind = str(body.get("type") or failure.type or "")
+    code = str(body.get("code") or failure.code or "")
+    if kind in _DISABLE_TYPES or code in _DISABLE_CODES:
+        return True
+    message = failure.message.lower()
+    return any(phrase in message for phrase in _DISABLE_PHRASES)
+
+
 @dataclass(slots=True)
 class UpstreamResponse:
     status: int

@@ -107,3 +107,25 @@ async def test_client_disconnect_closes_upstream_and_bills(runtime, gateway, ups
     assert 3 <= entry["completion_tokens"] <= 2 * sent  # "tick " chunks generated before the cut
     token = await row(runtime, "SELECT remain_quota, used_quota FROM tokens WHERE key = :k", k=key)
     assert token == {"remain_quota": 100_000 - entry["quota"], "used_quota": entry["quota"]}
+
+
+async def test_dead_key_disables_the_channel_when_enabled(runtime, client, upstream):
+    runtime.options.AutomaticDisableChannelEnabled = True
+    runtime.options.RetryTimes = 1
+    dead = await add_channel(runtime, upstream.url, key="fail401", priority=5)
+    await add_channel(runtime, upstream.url, key="ok")
+    key = await add_token(runtime)
+    resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
+    assert resp.status_code == 401  # 401 is not retried
+    while (await row(runtime, "SELECT status FROM channels WHERE id = :i", i=dead))["status"] != 3:
+        await asyncio.sleep(0.02)
+    resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
+    assert resp.status_code == 200 and upstream.seen[-1].headers["Authorization"] == "Bearer ok"
+
+
+async def test_failures_leave_channels_alone_by_default(runtime, client, upstream):
+    dead = await add_channel(runtime, upstream.url, key="fail401")
+    key = await add_token(runtime)
+    resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
+    assert resp.status_code == 401
+    assert (await row(runtime, "SELECT status FROM channels WHERE id = :i", i=dead))["status"] == 1
