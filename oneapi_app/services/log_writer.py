@@ -17,7 +17,7 @@ from sqlalchemy import insert, text
 
 from ..models import Log, LogType
 from .billing import Settlement
-from .sqlite_writer import SqliteWriter
+from .sqlite_writer import BUSY, SqliteWriter
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -124,7 +124,8 @@ class LogWriter:
         log_rows = [_log_row(s) for s in batch if s.log is not None] if self.runtime.options.LogConsumeEnabled else []
         statements = [(_SQL[stmt], rows) for stmt, rows in _aggregate(batch)]
         try:
-            await sqlite.run(_apply_sqlite, statements, log_rows)
+            if sqlite.run_inline(_apply_sqlite, statements, log_rows) == BUSY:
+                await sqlite.run(_apply_sqlite, statements, log_rows)
         except BaseException:
             self._pending[:0] = batch
             raise
@@ -139,7 +140,7 @@ class LogWriter:
 
 
 def _apply_sqlite(conn, statements: list[tuple[str, list[dict]]], log_rows: list[dict]) -> None:
-    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("BEGIN IMMEDIATE")  # raises "database is locked" at once on the inline connection
     try:
         for sql, rows in statements:
             conn.executemany(sql, rows)
