@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.2
 BATCH_WAKE = 512  # flush early when this many settlements wait
+SLOW_FLUSH = 0.05  # seconds: a flush or checkpoint slower than this is logged
 CHECKPOINT_INTERVAL = 1.0  # seconds between SQLite WAL checkpoints (off the writer thread)
 
 _LOG_COLUMNS = ("user_id", "created_at", "type", "content", "username", "token_name", "model_name", "quota",
@@ -85,10 +86,16 @@ class LogWriter:
                 pass
             self._wake.clear()
             try:
+                started = loop.time()
                 await self.flush()
+                if loop.time() - started > SLOW_FLUSH:
+                    log.warning("writing settlements took %.0f ms", (loop.time() - started) * 1000)
                 if self.sqlite is not None and loop.time() >= next_checkpoint:
                     next_checkpoint = loop.time() + CHECKPOINT_INTERVAL
+                    started = loop.time()
                     await self.sqlite.checkpoint()
+                    if loop.time() - started > SLOW_FLUSH:
+                        log.warning("SQLite checkpoint took %.0f ms", (loop.time() - started) * 1000)
             except Exception:  # keep the batch and the loop alive; the next tick retries
                 log.exception("writing settlements failed; will retry")
         await self.flush()
