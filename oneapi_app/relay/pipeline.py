@@ -30,7 +30,7 @@ from .channel_types import channel_type
 from .context import RelayContext
 from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
 from .streaming import DONE_EVENT, SSEReader, SSEResponse
-from .upstream import RelayError, UpstreamFailure, UpstreamResponse, should_disable_channel
+from .upstream import RelayError, UpstreamFailure, UpstreamResponse, scrub, should_disable_channel
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -198,11 +198,11 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other)
     resp = await runtime.upstream.send(adaptor.build_request(target, call))
     if resp.status not in (200, 201):
-        raise adaptor.map_error(resp.status, await resp.read())
+        raise scrub(adaptor.map_error(resp.status, await resp.read()), channel.key)
     if ctx.stream:
         if resp.content_type.startswith("application/json"):
             body = await resp.read()
-            failure = adaptor.map_error(502, body)
+            failure = scrub(adaptor.map_error(502, body), channel.key)
             failure.retryable = False
             raise failure
         chunks = resp.chunks()
@@ -221,7 +221,11 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
                 _settle(runtime, ctx, translator.usage, translator.text())
 
         return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator), finalize=finalize)
-    parsed: Parsed = adaptor.parse_response(call, await resp.read(), resp.content_type)
+    body = await resp.read()
+    try:
+        parsed: Parsed = adaptor.parse_response(call, body, resp.content_type)
+    except UpstreamFailure as failure:
+        raise scrub(failure, channel.key) from None
     _settle(runtime, ctx, parsed.usage, parsed.text)
     return Response(content=parsed.body, status_code=resp.status, headers=dict(resp.headers))
 

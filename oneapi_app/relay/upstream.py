@@ -7,6 +7,7 @@ keep-alive pool, created in the runtime's lifespan. Everything else in the appli
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -55,6 +56,25 @@ class UpstreamFailure(AppError):
             error["message"] = f"{message} (request id: {request_id})" if request_id else message
             return {"error": error}
         return super().openai_body(request_id)
+
+
+_KEYISH = re.compile(r"\b(sk|key|AIza)[-_][A-Za-z0-9*._-]{6,}")
+
+
+def scrub(failure: UpstreamFailure, key: str) -> UpstreamFailure:
+    """Remove the channel's key (and key-like fragments upstreams echo, e.g. 'sk-abc***xyz') from a message
+    that is about to reach a client."""
+
+    def clean(text: str) -> str:
+        for part in {key, *key.split("|")} if key else ():
+            if len(part) >= 6:
+                text = text.replace(part, "***")
+        return _KEYISH.sub("***", text)
+
+    failure.message = clean(failure.message)
+    if failure.body is not None and isinstance(failure.body.get("message"), str):
+        failure.body = {**failure.body, "message": clean(failure.body["message"])}
+    return failure
 
 
 def network_failure(exc: BaseException) -> UpstreamFailure:

@@ -239,3 +239,15 @@ async def test_billing_compat_endpoints(runtime, client):
         assert sub["object"] == "billing_subscription" and sub["hard_limit_usd"] == 0.5
         usage = (await client.get(f"{prefix}/dashboard/billing/usage", headers=headers)).json()
         assert usage == {"object": "list", "total_usage": 0.0}
+
+
+async def test_rewritten_body_keeps_unknown_fields(runtime, gateway, upstream):
+    await add_channel(runtime, upstream.url)
+    key = await add_token(runtime)
+    stream = await sdk(gateway, key).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True,
+        extra_body={"vendor_knob": {"depth": 3}, "top_k": 5})
+    assert [c async for c in stream]
+    sent = upstream.seen[-1].json
+    assert sent["vendor_knob"] == {"depth": 3} and sent["top_k"] == 5
+    assert sent["stream_options"] == {"include_usage": True}

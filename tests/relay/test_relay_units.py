@@ -212,3 +212,12 @@ async def test_sqlite_inline_reservation_yields_to_a_locked_database(tmp_path):
     finally:
         await writer.stop()
         setup.close()
+
+
+def test_scrub_removes_channel_keys_from_upstream_messages():
+    from oneapi_app.relay.upstream import scrub
+
+    failure = status_failure(401, b'{"error":{"message":"Incorrect API key provided: sk-abc***wxyz. Key sk-live-secret123 bad","type":"invalid_request_error","code":"invalid_api_key"}}')
+    scrubbed = scrub(failure, "sk-live-secret123")
+    text = orjson.dumps(scrubbed.openai_body("r")).decode()
+    assert "secret123" not in text and "abc***wxyz" not in text and "Incorrect API key provided" in text
