@@ -8,6 +8,7 @@ through ``api.deps``; nothing else holds these objects.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +23,9 @@ from .background import Background
 from .changes import Changes
 from .db import Database
 from .migrations import migrate
+from .relay.upstream import Upstream
+from .services.cache import RelayCache
+from .services.log_writer import LogWriter
 from .services.options import Options, load_options
 from .services.users import ensure_root_user
 from .settings import Settings, ensure_session_secret
@@ -44,6 +48,10 @@ class Runtime:
         self._db: Database | None = None
         self._http: httpx.AsyncClient | None = None
         self.redis: Redis | None = None
+        # The relay's hot-path helpers: read cache, upstream client (aiohttp), batching settlement writer.
+        self.cache = RelayCache(self)
+        self.upstream = Upstream(settings)
+        self.log_writer = LogWriter(self)
         self.started = False
 
     # -- accessors that fail loudly when used outside the lifespan ---------------------------------
@@ -84,12 +92,20 @@ class Runtime:
             follow_redirects=False,
         )
         self.background.every(settings.sync_frequency, self.reload_options, "sync-options")
+        self.cache.start()
+        await self.upstream.start()
+        await self.log_writer.start()
         if settings.channel_test_frequency:  # minutes, as one-api
             from .services.channel_checks import periodic_test_all
 
             self.background.every(settings.channel_test_frequency * 60, lambda: periodic_test_all(self),
                                   "channel-test-all")
         self.started = True
+        # Everything loaded so far lives as long as the process: keep it out of the cyclic GC's full passes
+        # (they otherwise walk the whole framework heap and stall requests for tens of milliseconds), and
+        # collect less often: request garbage is acyclic and freed by reference counting anyway.
+        gc.freeze()
+        gc.set_threshold(7000, 20, 100)
         log.info("One API %s started (database %s)", self.version, self.db.url.display)
 
     async def _has_schema(self) -> bool:
@@ -105,6 +121,8 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.background.close(timeout=self.settings.shutdown_timeout)
+        await self.log_writer.stop()
+        await self.upstream.stop()
         if self._http is not None:
             await self._http.aclose()
             self._http = None

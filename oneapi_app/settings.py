@@ -57,6 +57,7 @@ class Settings:
     redis_conn_string: str = ""
     redis_master_name: str = ""
     redis_password: str = ""
+    redis_key_prefix: str = ""  # prepended to every Redis key (several appliances or tests on one Redis)
     session_secret: str = field(default="", repr=False)
     sync_frequency: int = 600
     memory_cache_enabled: bool = False
@@ -190,6 +191,7 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "REDIS_CONN_STRING": ("redis_conn_string", _str),
     "REDIS_MASTER_NAME": ("redis_master_name", _str),
     "REDIS_PASSWORD": ("redis_password", _str),
+    "REDIS_KEY_PREFIX": ("redis_key_prefix", _str),
     "SESSION_SECRET": ("session_secret", _session_secret),
     "SYNC_FREQUENCY": ("sync_frequency", lambda n, r: _int(n, r, minimum=1)),
     "MEMORY_CACHE_ENABLED": ("memory_cache_enabled", _bool),

@@ -1,8 +1,21 @@
-"""/v1 routes. OpenAI routes the gateway does not relay answer 501 ``api_not_implemented`` (one-api's list)."""
+"""/v1 routes: the text relay, models, billing compatibility, and one-api's 501 list.
 
+Relay routes are plain Starlette routes (no FastAPI dependency injection or validation on the hot path);
+errors are typed exceptions rendered by api/envelopes.py.
+"""
+
+from __future__ import annotations
+
+import orjson
 from fastapi import APIRouter
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ..errors import NotImplementedRoute
+from ..services.pricing import MODEL_RATIOS
+from .auth import authenticate
+from .pipeline import relay
 
 router = APIRouter(tags=["relay"])
 
@@ -36,6 +49,138 @@ NOT_IMPLEMENTED: list[tuple[list[str], str]] = [
     (["POST"], "/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"),
     (["POST"], "/v1/threads/{thread_id}/runs/{run_id}/cancel"),
 ]
+
+
+def _runtime(request: Request):
+    return request.app.state.runtime
+
+
+async def chat_completions(request: Request):
+    return await relay(_runtime(request), request, "chat")
+
+
+async def completions(request: Request):
+    return await relay(_runtime(request), request, "completions")
+
+
+async def embeddings(request: Request):
+    return await relay(_runtime(request), request, "embeddings")
+
+
+async def engine_embeddings(request: Request):
+    return await relay(_runtime(request), request, "embeddings", path_model=request.path_params["model"])
+
+
+async def moderations(request: Request):
+    return await relay(_runtime(request), request, "moderations")
+
+
+async def edits(request: Request):
+    return await relay(_runtime(request), request, "edits")
+
+
+# -- models -------------------------------------------------------------------------------------------------
+_OWNERS = [
+    (("gpt-", "o1", "o3", "o4", "text-", "dall-e", "whisper", "tts-", "davinci", "babbage", "chatgpt", "code-"),
+     "openai"),
+    (("claude",), "anthropic"), (("gemini", "palm", "chat-bison"), "google"), (("deepseek",), "deepseek"),
+    (("glm", "cogview"), "zhipu"), (("qwen", "ali-", "wanx"), "ali"), (("ERNIE",), "baidu"),
+    (("hunyuan",), "tencent"), (("moonshot",), "moonshot"), (("abab",), "minimax"), (("Baichuan",), "baichuan"),
+    (("SparkDesk", "Spark"), "xunfei"), (("mistral", "open-mistral", "open-mixtral"), "mistralai"),
+    (("command",), "cohere"), (("grok",), "xai"), (("llama", "mixtral", "gemma"), "groq"), (("deepl",), "deepl"),
+    (("flux",), "replicate"), (("openrouter",), "openrouter"),
+]
+PERMISSION = {"id": "modelperm-LwHkVFn8AcMItP432fKKDIKJ", "object": "model_permission", "created": 1626777600,
+              "allow_create_engine": True, "allow_sampling": True, "allow_logprobs": True,
+              "allow_search_indices": False, "allow_view": True, "allow_fine_tuning": False, "organization": "*",
+              "group": None, "is_blocking": False}
+
+
+def model_entry(model: str) -> dict:
+    if model in MODEL_RATIOS:
+        owner = next((o for prefixes, o in _OWNERS if model.startswith(prefixes)), "openai")
+        return {"id": model, "object": "model", "created": 1626777600, "owned_by": owner,
+                "permission": [PERMISSION], "root": model, "parent": None}
+    return {"id": model, "object": "model", "created": 1626777600, "owned_by": "custom", "root": model,
+            "parent": None}
+
+
+async def _visible_models(request: Request) -> list[str]:
+    runtime = _runtime(request)
+    auth = await authenticate(runtime.cache, request)
+    if auth.token.models is not None:
+        return list(auth.token.models)
+    snapshot = await runtime.cache.channels()
+    return snapshot.group_models.get(auth.user.group, [])
+
+
+async def list_models(request: Request):
+    models = await _visible_models(request)
+    return _json({"object": "list", "data": [model_entry(m) for m in models]})
+
+
+async def retrieve_model(request: Request):
+    model = request.path_params["model"]
+    await _visible_models(request)  # authenticates
+    if model in MODEL_RATIOS:
+        return _json(model_entry(model))
+    return _json({"error": {"message": f"The model '{model}' does not exist", "type": "invalid_request_error",
+                            "param": "model", "code": "model_not_found"}})
+
+
+# -- billing compatibility -----------------------------------------------------------------------------
+async def _balances(request: Request) -> tuple[dict, dict, object]:
+    runtime = _runtime(request)
+    auth = await authenticate(runtime.cache, request)
+    async with runtime.db.engine.connect() as conn:
+        token = (await conn.execute(text(
+            "SELECT remain_quota, used_quota, unlimited_quota, expired_time FROM tokens WHERE id = :id"),
+            {"id": auth.token.id})).mappings().one()
+        user = (await conn.execute(text("SELECT quota, used_quota FROM users WHERE id = :id"),
+                                      {"id": auth.user.id})).mappings().one()
+    return dict(token), dict(user), runtime.options
+
+
+async def billing_subscription(request: Request):
+    token, user, options = await _balances(request)
+    if options.DisplayTokenStatEnabled:
+        quota = token["remain_quota"] + token["used_quota"]
+        access_until = token["expired_time"] if token["expired_time"] not in (None, -1) else 0
+    else:  # one-api forgets used_quota here
+        quota, access_until = user["quota"] + user["used_quota"], 0
+    amount = quota / options.QuotaPerUnit if options.DisplayInCurrencyEnabled else quota
+    if options.DisplayTokenStatEnabled and token["unlimited_quota"]:
+        amount = 100_000_000
+    return _json({"object": "billing_subscription", "has_payment_method": True, "soft_limit_usd": amount,
+                  "hard_limit_usd": amount, "system_hard_limit_usd": amount, "access_until": access_until})
+
+
+async def billing_usage(request: Request):
+    token, user, options = await _balances(request)
+    used = token["used_quota"] if options.DisplayTokenStatEnabled else user["used_quota"]
+    return _json({"object": "list", "total_usage": used / options.QuotaPerUnit * 100})
+
+
+def _json(data: object) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+RELAY_ROUTES = [
+    ("/v1/chat/completions", chat_completions, ["POST"]),
+    ("/v1/completions", completions, ["POST"]),
+    ("/v1/embeddings", embeddings, ["POST"]),
+    ("/v1/engines/{model}/embeddings", engine_embeddings, ["POST"]),
+    ("/v1/moderations", moderations, ["POST"]),
+    ("/v1/edits", edits, ["POST"]),
+    ("/v1/models", list_models, ["GET"]),
+    ("/v1/models/{model}", retrieve_model, ["GET"]),
+    ("/v1/dashboard/billing/subscription", billing_subscription, ["GET"]),
+    ("/v1/dashboard/billing/usage", billing_usage, ["GET"]),
+    ("/dashboard/billing/subscription", billing_subscription, ["GET"]),
+    ("/dashboard/billing/usage", billing_usage, ["GET"]),
+]
+for _path, _endpoint, _methods in RELAY_ROUTES:
+    router.add_route(_path, _endpoint, methods=_methods, include_in_schema=False)
 
 
 async def not_implemented() -> None:

@@ -1,1 +1,17 @@
-"""Provider adaptors: pure translators behind one Adaptor protocol (one module per provider)."""
+"""Provider adaptors: pure translators behind one Adaptor protocol (one module per provider family).
+
+``adaptor_for(type_id)`` returns the adaptor of a channel type, or None when that family has no adaptor yet.
+"""
+
+from __future__ import annotations
+
+from ..channel_types import channel_type
+from .base import Adaptor
+from .openai import OpenAIAdaptor
+
+_OPENAI = OpenAIAdaptor()
+_BY_FAMILY: dict[str, Adaptor] = {"openai": _OPENAI}
+
+
+def adaptor_for(type_id: int) -> Adaptor | None:
+    return _BY_FAMILY.get(channel_type(type_id).family)

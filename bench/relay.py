@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Relay benchmark: direct-to-mock vs through the gateway, side by side in one run.
+
+  python bench/relay.py [--duration 10] [--concs 1,16,64] [--stream-c 16] [--out bench/RESULTS.md]
+
+What it does (everything in a temporary data directory, nothing shared with a real install):
+1. starts bench/mock_upstream.py (a fast OpenAI-compatible upstream) on a free port, pinned to CPU 1;
+2. creates the database, one OpenAI channel pointing at the mock and one limited token (through the
+   services, as the dashboard would);
+3. starts ``oneapi serve --api-only`` pinned to CPU 0;
+4. runs bench/load.py compare (wrk for non-stream points when installed, its Python client for streams),
+   pinned to CPU 1, which prints the table: req/s, added p50/p99 (TTFT for streams), gateway CPU ms per
+   request and RSS;
+5. checks the books: the token's remain + used equals its start and the consume logs add up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+START_QUOTA = 10**13
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pinned(cpu: int | None, cmd: list[str]) -> list[str]:
+    if cpu is not None and shutil.which("taskset") and os.cpu_count() and os.cpu_count() > cpu:
+        return ["taskset", "-c", str(cpu), *cmd]
+    return cmd
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError as exc:
+            if getattr(exc, "code", None):  # an HTTP error status means the server answers
+                return
+            time.sleep(0.1)
+    raise SystemExit(f"nothing answers at {url}")
+
+
+async def prepare(env: dict[str, str], mock_url: str) -> str:
+    from oneapi_app.models import ChannelCreate, TokenCreate
+    from oneapi_app.runtime import Runtime
+    from oneapi_app.services.channels import create_channels
+    from oneapi_app.services.tokens import create_token
+    from oneapi_app.settings import load_settings
+
+    runtime = Runtime(load_settings(env))
+    async with runtime.lifespan():
+        async with runtime.db.session() as session:
+            await create_channels(session, ChannelCreate(type=1, key="sk-mock", name="mock", base_url=mock_url,
+                                                         models="gpt-4o-mini"))
+            token = await create_token(session, 1, TokenCreate(name="bench", remain_quota=START_QUOTA,
+                                                               unlimited_quota=False))
+    return token.key
+
+
+async def books(env: dict[str, str], key: str) -> str:
+    from sqlalchemy import text
+
+    from oneapi_app.runtime import Runtime
+    from oneapi_app.settings import load_settings
+
+    runtime = Runtime(load_settings(env))
+    async with runtime.lifespan():
+        async with runtime.db.engine.connect() as conn:
+            token = (await conn.execute(text("SELECT remain_quota, used_quota FROM tokens WHERE name = 'bench'")))\
+                .mappings().one()
+            logs = (await conn.execute(text("SELECT COUNT(*) AS n, COALESCE(SUM(quota), 0) AS q FROM logs "
+                                             "WHERE type = 2"))).mappings().one()
+    balanced = token["remain_quota"] + token["used_quota"] == START_QUOTA and logs["q"] == token["used_quota"]
+    return (f"books: {logs['n']} consume logs, sum {logs['q']} == token used {token['used_quota']}, "
+            f"remain + used == start: {'yes' if balanced else 'NO'}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--warmup", type=float, default=2)
+    ap.add_argument("--concs", default="1,16,64")
+    ap.add_argument("--stream-c", type=int, default=16)
+    ap.add_argument("--chunks", type=int, default=20, help="mock SSE content chunks")
+    ap.add_argument("--chunk-delay-ms", type=float, default=10)
+    ap.add_argument("--gateway-cpu", type=int, default=0)
+    ap.add_argument("--load-cpu", type=int, default=1)
+    ap.add_argument("--out", help="also write the report (markdown) to this file")
+    args = ap.parse_args()
+
+    python = sys.executable
+    workdir = Path(tempfile.mkdtemp(prefix="oneapi-bench-"))
+    mock_port, gw_port = free_port(), free_port()
+    mock_url, gw_url = f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{gw_port}"
+    env = {**os.environ, "DATA_DIR": str(workdir), "PORT": str(gw_port), "SESSION_SECRET": "bench",
+           "PYTHONPATH": str(ROOT)}
+    env.pop("SQL_DSN", None)
+    env.pop("REDIS_CONN_STRING", None)
+    procs: list[subprocess.Popen] = []
+    try:
+        procs.append(subprocess.Popen(pinned(args.load_cpu, [
+            python, str(HERE / "mock_upstream.py"), "--port", str(mock_port), "--chunks", str(args.chunks),
+            "--chunk-delay-ms", str(args.chunk_delay_ms)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_http(f"{mock_url}/health")
+        key = asyncio.run(prepare(env, mock_url))
+        gateway = subprocess.Popen(pinned(args.gateway_cpu, [
+            python, "-m", "oneapi_app.cli", "serve", "--api-only", "--host", "127.0.0.1", "--port", str(gw_port)]),
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        procs.append(gateway)
+        wait_http(f"{gw_url}/api/status")
+        cmd = pinned(args.load_cpu, [
+            python, str(HERE / "load.py"), "compare", "--target", gw_url, "--token", f"sk-{key}",
+            "--model", "gpt-4o-mini", "--mock", mock_url, "--concs", args.concs, "--stream-c", str(args.stream_c),
+            "--duration", str(args.duration), "--warmup", str(args.warmup), "--gw-pid", str(gateway.pid),
+            "--label", "oneapi serve --api-only", "--cpu", str(args.load_cpu)])
+        header = (f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cpus; gateway "
+                  f"`oneapi serve --api-only` (uvicorn, uvloop, httptools; SQLite) pinned to cpu {args.gateway_cpu}; "
+                  f"mock + load pinned to cpu {args.load_cpu}; wrk: {'yes' if shutil.which('wrk') else 'no'}; "
+                  f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms")
+        print(header, flush=True)
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        print(result.stdout, flush=True)
+        if result.returncode != 0:
+            print(result.stderr, file=sys.stderr)
+            return 1
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait(timeout=60)
+        ledger = asyncio.run(books(env, key))
+        print(ledger)
+        if args.out:
+            Path(args.out).write_text(f"{header}\n\n```\n{result.stdout.strip()}\n```\n\n{ledger}\n", encoding="utf-8")
+        return 0
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

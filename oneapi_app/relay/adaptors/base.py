@@ -1,0 +1,101 @@
+"""The Adaptor protocol: a provider adaptor is a pure translator between the OpenAI shapes the gateway
+speaks and one provider's HTTP API. It builds the upstream request, parses a response or a stream event
+and maps error bodies. It never does I/O and never touches FastAPI objects, so it is tested with JSON
+fixtures alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from ..upstream import UpstreamFailure, UpstreamRequest
+
+Kind = Literal["chat", "completions", "embeddings", "moderations", "edits"]
+
+
+@dataclass(slots=True)
+class Target:
+    """Where a call goes: one channel's type, base URL, key and type-specific config."""
+
+    channel_type: int
+    base_url: str
+    key: str = field(repr=False)
+    config: dict = field(default_factory=dict)
+    other: str = ""
+
+
+@dataclass(slots=True)
+class Call:
+    """One request, in OpenAI shape, as it should reach the upstream."""
+
+    kind: Kind
+    path: str  # the client's path with its query, e.g. /v1/chat/completions
+    model: str  # the upstream model (after model_mapping)
+    body: dict  # parsed client body, with the gateway's changes applied
+    raw: bytes  # the client's bytes, sent as is when ``rewritten`` is False
+    rewritten: bool
+    stream: bool
+    content_type: str = "application/json"
+    accept: str = ""
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @classmethod
+    def from_openai(cls, data: object) -> Usage | None:
+        if not isinstance(data, dict):
+            return None
+
+        def num(obj: object, key: str) -> int:
+            value = obj.get(key) if isinstance(obj, dict) else None
+            return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+        prompt = num(data, "prompt_tokens") or num(data, "input_tokens")
+        completion = num(data, "completion_tokens") or num(data, "output_tokens")
+        total = num(data, "total_tokens")
+        if prompt == 0 and completion == 0 and total == 0:
+            return None
+        if prompt == 0 and completion == 0:  # only a total: treat it as prompt (embeddings-like)
+            prompt = total
+        details_in = data.get("prompt_tokens_details") or data.get("input_tokens_details")
+        details_out = data.get("completion_tokens_details") or data.get("output_tokens_details")
+        return cls(prompt, completion, num(details_in, "cached_tokens"), num(details_out, "reasoning_tokens"))
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A successful non-stream answer: the bytes for the client, usage if reported, text for local counts."""
+
+    body: bytes
+    usage: Usage | None
+    text: str = ""
+    content_type: str = "application/json"
+
+
+class StreamTranslator(Protocol):
+    """Turns upstream SSE ``data:`` payloads into client events; remembers usage and the delivered text."""
+
+    usage: Usage | None
+    done: bool
+
+    def feed(self, payload: bytes) -> bytes | None: ...
+
+    def text(self) -> str: ...
+
+
+class Adaptor(Protocol):
+    name: str
+
+    def build_request(self, target: Target, call: Call) -> UpstreamRequest: ...
+
+    def parse_response(self, call: Call, body: bytes, content_type: str) -> Parsed: ...
+
+    def stream_translator(self, call: Call, client_wants_usage: bool) -> StreamTranslator: ...
+
+    def map_error(self, status: int, body: bytes) -> UpstreamFailure: ...

@@ -1,0 +1,154 @@
+"""The OpenAI-family adaptor: every channel type whose API family is ``openai`` (see channel_types).
+
+URLs follow one-api (spec sections 1 and 3): base + the client's path and query, with Azure's deployment
+URL and ``api-key`` header, the "strip /v1" and fixed-prefix rules of the compatible providers, and
+Cloudflare AI Gateway bases. Bodies are forwarded byte for byte unless the pipeline rewrote them.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from ..channel_types import AZURE, OPENROUTER, channel_type
+from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
+from .base import Call, Parsed, Target, Usage
+
+CLOUDFLARE_GATEWAY = "https://gateway.ai.cloudflare.com"
+DEFAULT_AZURE_VERSION = "2024-03-01-preview"
+
+
+def _split_query(path: str) -> tuple[str, str]:
+    base, sep, query = path.partition("?")
+    return base, (sep + query) if sep else ""
+
+
+def request_url(target: Target, call: Call) -> str:
+    kind = channel_type(target.channel_type)
+    base = (target.base_url or kind.base_url).rstrip("/")
+    path, query = _split_query(call.path)
+    gateway = base.startswith(CLOUDFLARE_GATEWAY)
+    rule = kind.url_rule
+    if rule == "azure":
+        version = str(target.config.get("api_version") or target.other or DEFAULT_AZURE_VERSION)
+        deployment = call.model.replace(".", "")
+        rest = path.removeprefix("/v1/")
+        prefix = "" if gateway else "/openai/deployments"
+        sep = "&" if query else "?"
+        return f"{base}{prefix}/{deployment}/{rest}{query}{sep}api-version={version}"
+    if rule == "minimax" and call.kind == "chat":
+        return f"{base}/v1/text/chatcompletion_v2{query}"
+    if rule == "strip_v1":
+        return f"{base}{path.removeprefix('/v1')}{query}"
+    if rule.startswith("fixed:"):
+        return f"{base}{rule.removeprefix('fixed:')}{path.removeprefix('/v1')}{query}"
+    if gateway and target.channel_type == 1:
+        return f"{base}{path.removeprefix('/v1')}{query}"
+    return f"{base}{path}{query}"
+
+
+def _delta_text(choice: dict, kind: str) -> str:
+    if kind == "completions":
+        text = choice.get("text")
+        return text if isinstance(text, str) else ""
+    delta = choice.get("delta")
+    if not isinstance(delta, dict):
+        return ""
+    parts = []
+    content = delta.get("content")
+    if isinstance(content, str):
+        parts.append(content)
+    for key in ("reasoning_content", "reasoning"):
+        if isinstance(delta.get(key), str):
+            parts.append(delta[key])
+    for call in delta.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+            parts.append(function["arguments"])
+    return "".join(parts)
+
+
+class OpenAIStream:
+    """Forwards each event's bytes unchanged; drops only the usage-only chunk the client did not ask for."""
+
+    __slots__ = ("kind", "keep_usage", "usage", "done", "_text")
+
+    def __init__(self, kind: str, keep_usage: bool) -> None:
+        self.kind = kind
+        self.keep_usage = keep_usage
+        self.usage: Usage | None = None
+        self.done = False
+        self._text: list[str] = []
+
+    def feed(self, payload: bytes) -> bytes | None:
+        if payload == b"[DONE]":
+            self.done = True
+            return b"data: [DONE]\n\n"
+        try:
+            event = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return b"data: " + payload + b"\n\n"
+        if isinstance(event, dict):
+            choices = event.get("choices")
+            if isinstance(choices, list):
+                for choice in choices:
+                    if isinstance(choice, dict):
+                        text = _delta_text(choice, self.kind)
+                        if text:
+                            self._text.append(text)
+            usage = Usage.from_openai(event.get("usage"))
+            if usage is not None:
+                self.usage = usage
+                if not choices and not self.keep_usage:
+                    return None
+        return b"data: " + payload + b"\n\n"
+
+    def text(self) -> str:
+        return "".join(self._text)
+
+
+class OpenAIAdaptor:
+    name = "openai"
+
+    def build_request(self, target: Target, call: Call) -> UpstreamRequest:
+        headers = {"Content-Type": call.content_type or "application/json",
+                   "Accept": call.accept or ("text/event-stream" if call.stream else "application/json")}
+        if target.channel_type == AZURE:
+            headers["api-key"] = target.key
+        else:
+            headers["Authorization"] = f"Bearer {target.key}"
+        if target.channel_type == OPENROUTER:
+            headers["HTTP-Referer"] = "https://github.com/songquanpeng/one-api"
+            headers["X-Title"] = "One API"
+        body = orjson.dumps(call.body) if call.rewritten else call.raw
+        return UpstreamRequest("POST", request_url(target, call), headers, body)
+
+    def parse_response(self, call: Call, body: bytes, content_type: str) -> Parsed:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise UpstreamFailure("the upstream answered a body that is not JSON", status=502, retryable=True,
+                                  code="unmarshal_response_body_failed", type="one_api_error") from None
+        if not isinstance(data, dict):
+            return Parsed(body, None, "", content_type)
+        error = data.get("error")
+        if isinstance(error, dict) and (error.get("type") or error.get("message")):
+            raise status_failure(500, body)
+        text = ""
+        if call.kind in ("chat", "completions", "edits"):
+            parts = []
+            for choice in data.get("choices") or ():
+                if not isinstance(choice, dict):
+                    continue
+                if isinstance(choice.get("text"), str):
+                    parts.append(choice["text"])
+                message = choice.get("message")
+                if isinstance(message, dict) and isinstance(message.get("content"), str):
+                    parts.append(message["content"])
+            text = "".join(parts)
+        return Parsed(body, Usage.from_openai(data.get("usage")), text, content_type)
+
+    def stream_translator(self, call: Call, client_wants_usage: bool) -> OpenAIStream:
+        return OpenAIStream(call.kind, client_wants_usage)
+
+    def map_error(self, status: int, body: bytes) -> UpstreamFailure:
+        return status_failure(status, body)

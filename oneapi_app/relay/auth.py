@@ -1,0 +1,105 @@
+"""Token authentication of relay requests (one-api's TokenAuth), from the cache: no database on a hit.
+
+Keys come from ``Authorization: Bearer sk-<key>[-<channelId>]``, or the ``x-api-key`` / ``api-key`` headers
+(Anthropic- and Azure-style clients). Errors carry one-api's statuses and messages in its two-key envelope.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from ..errors import AppError
+from ..models import Role
+from ..services.cache import RelayCache, TokenInfo, UserInfo
+
+
+class AuthError(AppError):
+    """TokenAuth / Distribute errors: ``{"error": {"message": "... (request id: ...)", "type": "one_api_error"}}``."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message, status=status)
+
+    def openai_body(self, request_id: str = "") -> dict:
+        message = f"{self.message} (request id: {request_id})" if request_id else self.message
+        return {"error": {"message": message, "type": self.type}}
+
+
+@dataclass(slots=True)
+class Auth:
+    token: TokenInfo
+    user: UserInfo
+    pinned_channel: int | None
+
+
+def parse_key(request: Request) -> tuple[str, str | None]:
+    """(key, channel id part) from the request headers; ("", None) when no key was sent."""
+    headers = request.headers
+    raw = headers.get("authorization") or ""
+    if raw[:7].lower() == "bearer ":
+        raw = raw[7:]
+    raw = raw.strip() or (headers.get("x-api-key") or headers.get("api-key") or "").strip()
+    if raw.startswith("sk-"):
+        raw = raw[3:]
+    key, _, rest = raw.partition("-")
+    channel = rest.split("-", 1)[0] if rest else None
+    return key, channel
+
+
+def client_ip(request: Request) -> str:
+    """The peer address; X-Forwarded-For is believed only from a proxy on this host (unlike one-api)."""
+    peer = request.client.host if request.client else ""
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer in ("127.0.0.1", "::1", "localhost"):
+        return forwarded.split(",", 1)[0].strip()
+    return peer
+
+
+def _in_subnets(token: TokenInfo, ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in net for net in token.networks())
+
+
+async def authenticate(cache: RelayCache, request: Request) -> Auth:
+    key, channel_part = parse_key(request)
+    if not key:
+        raise AuthError("未提供令牌 (no token provided)", 401)
+    token = await cache.token(key)
+    if token is None:
+        raise AuthError("无效的令牌 (invalid token)", 401)
+    if token.status == 4:
+        raise AuthError(f"令牌 {token.name}（#{token.id}）额度已用尽", 401)
+    if token.status == 3:
+        raise AuthError("该令牌已过期", 401)
+    if token.status != 1:
+        raise AuthError("该令牌状态不可用", 401)
+    if token.expired_time != -1 and token.expired_time < time.time():
+        raise AuthError("该令牌已过期", 401)
+    if not token.unlimited_quota and token.remain_quota <= 0:
+        raise AuthError(f"令牌 {token.name}（#{token.id}）额度已用尽", 401)
+    if token.subnet:
+        ip = client_ip(request)
+        if not _in_subnets(token, ip):
+            raise AuthError(f"该令牌只能在指定网段使用：{token.subnet}，当前 ip：{ip}", 403)
+    user = await cache.user(token.user_id)
+    if user is None or user.status != 1:
+        raise AuthError("用户已被封禁", 403)
+    pinned = None
+    if channel_part:
+        if user.role < Role.ADMIN:
+            raise AuthError("普通用户不支持指定渠道", 403)
+        if not channel_part.isdigit():
+            raise AuthError("无效的渠道 Id", 400)
+        pinned = int(channel_part)
+    return Auth(token, user, pinned)
+
+
+def check_model_allowed(token: TokenInfo, model: str) -> None:
+    if token.models is not None and model not in token.models:
+        raise AuthError(f"该令牌无权使用模型：{model}", 403)

@@ -1,0 +1,94 @@
+"""Channel types: id -> name, default base URL and API family. One row per provider type.
+
+An OpenAI-compatible provider is one row here, not a module: the OpenAI adaptor serves every row whose
+family is ``openai``. Rows of other families exist so channels of those types load and show their name;
+their adaptors come later (the pipeline refuses them with a clear error until then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Family = Literal["openai", "native"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelType:
+    id: int
+    name: str
+    base_url: str = ""
+    family: Family = "openai"
+    # How the upstream URL is built from base + client path (see adaptors.openai.request_url):
+    # "path" = base + original /v1/... path; "azure"; "strip_v1" = base + path minus /v1;
+    # "fixed:<path-prefix>" = base + prefix + path minus /v1 (e.g. Doubao /api/v3).
+    url_rule: str = "path"
+    re_serialize: bool = False  # never forward the client's bytes (Baichuan)
+
+
+_ROWS = [
+    ChannelType(0, "Unknown"),
+    ChannelType(1, "OpenAI", "https://api.openai.com"),
+    ChannelType(2, "API2D", "https://oa.api2d.net"),
+    ChannelType(3, "Azure", "", url_rule="azure"),
+    ChannelType(4, "CloseAI", "https://api.closeai-proxy.xyz"),
+    ChannelType(5, "OpenAI-SB", "https://api.openai-sb.com"),
+    ChannelType(6, "OpenAI Max", "https://api.openaimax.com"),
+    ChannelType(7, "OhMyGPT", "https://api.ohmygpt.com"),
+    ChannelType(8, "Custom", ""),
+    ChannelType(9, "AI.LS", "https://api.caipacity.com"),
+    ChannelType(10, "AIProxy", "https://api.aiproxy.io"),
+    ChannelType(11, "PaLM2", "https://generativelanguage.googleapis.com", "native"),
+    ChannelType(12, "API2GPT", "https://api.api2gpt.com"),
+    ChannelType(13, "AIGC2D", "https://api.aigc2d.com"),
+    ChannelType(14, "Anthropic", "https://api.anthropic.com", "native"),
+    ChannelType(15, "Baidu", "https://aip.baidubce.com", "native"),
+    ChannelType(16, "Zhipu", "https://open.bigmodel.cn", "native"),
+    ChannelType(17, "Ali", "https://dashscope.aliyuncs.com", "native"),
+    ChannelType(18, "Xunfei", "", "native"),
+    ChannelType(19, "360", "https://ai.360.cn"),
+    ChannelType(20, "OpenRouter", "https://openrouter.ai/api"),
+    ChannelType(21, "AIProxy Library", "https://api.aiproxy.io", "native"),
+    ChannelType(22, "FastGPT", "https://fastgpt.run/api/openapi"),
+    ChannelType(23, "Tencent", "https://hunyuan.tencentcloudapi.com", "native"),
+    ChannelType(24, "Gemini", "https://generativelanguage.googleapis.com", "native"),
+    ChannelType(25, "Moonshot", "https://api.moonshot.cn"),
+    ChannelType(26, "Baichuan", "https://api.baichuan-ai.com", re_serialize=True),
+    ChannelType(27, "MiniMax", "https://api.minimax.chat", url_rule="minimax"),
+    ChannelType(28, "Mistral", "https://api.mistral.ai"),
+    ChannelType(29, "Groq", "https://api.groq.com/openai"),
+    ChannelType(30, "Ollama", "http://localhost:11434", "native"),
+    ChannelType(31, "LingYiWanWu", "https://api.lingyiwanwu.com"),
+    ChannelType(32, "StepFun", "https://api.stepfun.com"),
+    ChannelType(33, "AwsClaude", "", "native"),
+    ChannelType(34, "Coze", "https://api.coze.com", "native"),
+    ChannelType(35, "Cohere", "https://api.cohere.ai", "native"),
+    ChannelType(36, "DeepSeek", "https://api.deepseek.com"),
+    ChannelType(37, "Cloudflare", "https://api.cloudflare.com", "native"),
+    ChannelType(38, "DeepL", "https://api-free.deepl.com", "native"),
+    ChannelType(39, "together.ai", "https://api.together.xyz"),
+    ChannelType(40, "Doubao", "https://ark.cn-beijing.volces.com", url_rule="fixed:/api/v3"),
+    ChannelType(41, "Novita", "https://api.novita.ai/v3/openai", url_rule="strip_v1"),
+    ChannelType(42, "VertexAI", "", "native"),
+    ChannelType(43, "Proxy", "", "native"),
+    ChannelType(44, "SiliconFlow", "https://api.siliconflow.cn"),
+    ChannelType(45, "xAI", "https://api.x.ai"),
+    ChannelType(46, "Replicate", "https://api.replicate.com/v1/models/", "native"),
+    ChannelType(47, "BaiduV2", "https://qianfan.baidubce.com", url_rule="fixed:/v2"),
+    ChannelType(48, "XunfeiV2", "https://spark-api-open.xf-yun.com"),
+    ChannelType(49, "AliBailian", "https://dashscope.aliyuncs.com", url_rule="fixed:/compatible-mode/v1"),
+    ChannelType(50, "OpenAICompatible", "", url_rule="strip_v1"),
+    ChannelType(51, "GeminiOpenAICompatible", "https://generativelanguage.googleapis.com/v1beta/openai/",
+                url_rule="strip_v1"),
+]
+
+CHANNEL_TYPES: dict[int, ChannelType] = {row.id: row for row in _ROWS}
+AZURE, OPENROUTER, BAICHUAN = 3, 20, 26
+
+
+def channel_type(type_id: int) -> ChannelType:
+    return CHANNEL_TYPES.get(type_id) or CHANNEL_TYPES[0]
+
+
+def is_openai_family(type_id: int) -> bool:
+    return channel_type(type_id).family == "openai"

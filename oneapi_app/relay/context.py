@@ -1,0 +1,40 @@
+"""RelayContext: everything one relay request carries from authentication to the log row."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..services.cache import ChannelInfo, TokenInfo, UserInfo
+from ..services.pricing import Price
+from .adaptors.base import Kind
+
+
+@dataclass(slots=True)
+class RelayContext:
+    request_id: str
+    kind: Kind
+    path: str  # client path with query
+    token: TokenInfo
+    user: UserInfo
+    body: dict
+    raw: bytes
+    model: str  # as the client asked
+    stream: bool = False
+    client_wants_usage: bool = False
+    pinned: int | None = None
+    started: float = field(default_factory=time.perf_counter)
+    created_at: int = field(default_factory=lambda: int(time.time()))
+    # Filled as the pipeline goes.
+    channel: ChannelInfo | None = None
+    upstream_model: str = ""
+    price: Price | None = None
+    reserved: int = 0
+    body_rewritten: bool = False  # ctx.body differs from the client's bytes already
+    settled: bool = False
+    tried: set[int] = field(default_factory=set)
+    system_prompt_reset: bool = False
+
+    @property
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)

@@ -1,0 +1,306 @@
+"""The relay pipeline, one linear path per request:
+
+authenticate -> parse -> pick channel -> price -> reserve quota -> convert -> send (retrying on another
+channel while nothing reached the client) -> relay (bytes or SSE) -> settle -> log.
+
+Every way out settles exactly once: success charges the actual cost, any failure before the response
+refunds the reservation, a stream settles in its ``finally`` (complete, broken or abandoned by the client).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..models import ChannelStatus
+from ..services import billing, pricing
+from ..services.channels import set_channel_status
+from ..services.billing import ConsumeLog, Settlement
+from ..services.cache import ChannelInfo, ChannelSnapshot
+from . import token_count
+from .adaptors import adaptor_for
+from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage
+from .auth import AuthError, authenticate, check_model_allowed
+from .channel_types import channel_type
+from .context import RelayContext
+from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
+from .streaming import DONE_EVENT, SSEReader, SSEResponse
+from .upstream import RelayError, UpstreamFailure, UpstreamResponse, scrub, should_disable_channel
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+MAX_TOKENS_LIMIT = 1 << 30
+DEFAULT_MODELS = {"moderations": "text-moderation-stable"}
+ESTIMATED_MARK = "（usage estimated locally）"
+
+
+def request_id(request: Request) -> str:
+    return request.scope.get("state", {}).get("request_id", "")
+
+
+# -- parse and validate ---------------------------------------------------------------------------------
+def parse_body(raw: bytes) -> dict:
+    if not raw.strip():
+        raise AuthError("the request body is empty: send a JSON object", 400)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise AuthError(f"the request body is not valid JSON: {exc}", 400) from None
+    if not isinstance(body, dict):
+        raise AuthError("the request body must be a JSON object", 400)
+    return body
+
+
+def _invalid(message: str, code: str = "invalid_text_request") -> RelayError:
+    return RelayError(message, status=400, code=code)
+
+
+def validate(kind: Kind, body: dict, model: str) -> None:
+    if not model:
+        raise _invalid("field model is required")
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 <= value < MAX_TOKENS_LIMIT):
+            raise _invalid(f"{name} is invalid: expected an integer in [0, 2^30)")
+    if kind == "chat" and not (isinstance(body.get("messages"), list) and body["messages"]):
+        raise _invalid("field messages is required and must be a non-empty list")
+    if kind == "completions" and body.get("prompt") in (None, "", []):
+        raise _invalid("field prompt is required", "prompt_missing")
+    if kind in ("moderations", "embeddings") and body.get("input") in (None, "", []):
+        raise _invalid("field input is required")
+    if kind == "edits" and not body.get("instruction"):
+        raise _invalid("field instruction is required")
+
+
+# -- the pipeline ---------------------------------------------------------------------------------------
+async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str | None = None):
+    auth = await authenticate(runtime.cache, request)
+    raw = await request.body()
+    body = parse_body(raw)
+    model = body.get("model") if isinstance(body.get("model"), str) else ""
+    model = model or path_model or DEFAULT_MODELS.get(kind, "")
+    validate(kind, body, model)
+    check_model_allowed(auth.token, model)
+    stream = kind in ("chat", "completions") and body.get("stream") is True
+    options = body.get("stream_options")
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if path_model is not None:  # /v1/engines/{model}/embeddings goes upstream as /v1/embeddings
+        path = "/v1/embeddings"
+    ctx = RelayContext(
+        request_id=request_id(request), kind=kind, path=path, token=auth.token, user=auth.user, body=body,
+        raw=raw, model=model, stream=stream,
+        client_wants_usage=stream and isinstance(options, dict) and options.get("include_usage") is True,
+        pinned=auth.pinned_channel)
+    if path_model is not None:
+        ctx.body, ctx.body_rewritten = {**body, "model": model}, True
+
+    snapshot = await runtime.cache.channels()
+    if ctx.pinned is not None:
+        channel = pinned_channel(snapshot, ctx.pinned)
+    else:
+        channel = choose_channel(snapshot, ctx.user.group, model, set())
+        if channel is None:
+            raise no_channel(ctx.user.group, model)
+    _use_channel(runtime, ctx, channel)
+    max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+    assert ctx.price is not None
+    ctx.reserved = ctx.price.reservation(runtime.options.PreConsumedQuota, len(raw) // 2, int(max_tokens))
+    try:
+        await billing.reserve(runtime, token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
+                              user_id=ctx.user.id, amount=ctx.reserved)
+    except billing.TokenQuotaExhausted:
+        await runtime.changes.publish("token", ctx.token.key)  # the cached balance was stale
+        raise
+    try:
+        return await _attempts(runtime, ctx, snapshot, channel)
+    except BaseException:
+        if not ctx.settled:
+            _refund(runtime, ctx)
+        raise
+
+
+def _use_channel(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo) -> None:
+    ctx.channel = channel
+    ctx.upstream_model = channel.model_mapping.get(ctx.model, ctx.model)
+    ctx.price = pricing.price_for(runtime.options, ctx.upstream_model, channel.type, ctx.user.group)
+
+
+def build_call(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo) -> Call:
+    body, rewritten, copied = ctx.body, ctx.body_rewritten, False
+    kind = channel_type(channel.type)
+
+    def own() -> dict:  # copy on first change: a retry on another channel starts from ctx.body again
+        nonlocal body, rewritten, copied
+        if not copied:
+            body, copied = dict(body), True
+        rewritten = True
+        return body
+
+    if ctx.upstream_model != ctx.model:
+        own()["model"] = ctx.upstream_model
+    ctx.system_prompt_reset = False
+    if channel.system_prompt and ctx.kind == "chat":
+        messages = list(body.get("messages") or [])
+        first = messages[0] if messages and isinstance(messages[0], dict) else None
+        if first is not None and first.get("role") == "system":
+            messages[0] = {**first, "content": channel.system_prompt}
+        else:
+            messages.insert(0, {"role": "system", "content": channel.system_prompt})
+        own()["messages"] = messages
+        ctx.system_prompt_reset = True
+    if ctx.stream and not ctx.client_wants_usage:
+        stream_options = dict(body.get("stream_options") or {}) if isinstance(body.get("stream_options"), dict) else {}
+        stream_options["include_usage"] = True
+        own()["stream_options"] = stream_options
+    if kind.re_serialize:
+        own()
+    return Call(kind=ctx.kind, path=ctx.path, model=ctx.upstream_model, body=body, raw=ctx.raw,
+                rewritten=rewritten, stream=ctx.stream, accept="text/event-stream" if ctx.stream else "")
+
+
+async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapshot, channel: ChannelInfo):
+    retries = 0 if ctx.pinned is not None else max(int(runtime.options.RetryTimes), 0)
+    while True:
+        ctx.tried.add(channel.id)
+        try:
+            return await _attempt(runtime, ctx, channel)
+        except UpstreamFailure as failure:
+            if runtime.options.AutomaticDisableChannelEnabled and should_disable_channel(failure):
+                runtime.background.spawn(_auto_disable(runtime, channel, failure.message),
+                                         name=f"auto-disable-channel-{channel.id}")
+            if should_retry(failure, retries, ctx.pinned is not None):
+                following = choose_channel(snapshot, ctx.user.group, ctx.model, ctx.tried)
+                if following is not None:
+                    retries -= 1
+                    channel = following
+                    _use_channel(runtime, ctx, channel)
+                    continue
+            if failure.status == 429 and len(ctx.tried) > 1:
+                raise UpstreamFailure(SATURATED_MESSAGE, status=429, retryable=False,
+                                      code="bad_response_status_code", param="429") from None
+            raise
+
+
+async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
+    adaptor = adaptor_for(channel.type)
+    if adaptor is None:
+        raise UpstreamFailure(f"channel type {channel_type(channel.type).name} is not supported yet", status=500,
+                              retryable=True, code="convert_request_failed", type="one_api_error")
+    call = build_call(runtime, ctx, channel)
+    target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other)
+    resp = await runtime.upstream.send(adaptor.build_request(target, call))
+    if resp.status not in (200, 201):
+        raise scrub(adaptor.map_error(resp.status, await resp.read()), channel.key)
+    if ctx.stream:
+        if resp.content_type.startswith("application/json"):
+            body = await resp.read()
+            failure = scrub(adaptor.map_error(502, body), channel.key)
+            failure.retryable = False
+            raise failure
+        chunks = resp.chunks()
+        try:
+            first = await anext(chunks, b"")  # a failure before the first byte can still be retried
+        except BaseException:
+            resp.close()
+            raise
+        # ENFORCE_INCLUDE_USAGE: clients get the usage chunk even unasked (one-api's behaviour with it set).
+        keep_usage = ctx.client_wants_usage or runtime.settings.enforce_include_usage
+        translator = adaptor.stream_translator(call, keep_usage)
+
+        def finalize() -> None:  # the events generator never ran (client gone before the first send)
+            if not ctx.settled:
+                resp.close()
+                _settle(runtime, ctx, translator.usage, translator.text())
+
+        return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator), finalize=finalize)
+    body = await resp.read()
+    try:
+        parsed: Parsed = adaptor.parse_response(call, body, resp.content_type)
+    except UpstreamFailure as failure:
+        raise scrub(failure, channel.key) from None
+    _settle(runtime, ctx, parsed.usage, parsed.text)
+    return Response(content=parsed.body, status_code=resp.status, headers=dict(resp.headers))
+
+
+async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResponse,
+                         chunks: AsyncIterator[bytes], first: bytes,
+                         translator: StreamTranslator) -> AsyncIterator[bytes]:
+    reader = SSEReader()
+    finished = False
+    feed = translator.feed
+
+    def events(payloads: list[bytes]) -> bytes:
+        out = [e for e in map(feed, payloads) if e is not None]
+        return b"".join(out)
+
+    try:
+        out = events(reader.feed(first)) if first else b""
+        if out:
+            yield out
+        async for chunk in chunks:
+            out = events(reader.feed(chunk))
+            if out:
+                yield out
+        out = events(reader.finish())
+        finished = True
+        if not translator.done:
+            out += DONE_EVENT
+        if out:
+            yield out
+    except UpstreamFailure as failure:  # the upstream broke after bytes reached the client: end cleanly
+        finished = True
+        error = failure.openai_body(ctx.request_id)
+        yield b"data: " + orjson.dumps(error) + b"\n\n" + DONE_EVENT
+    finally:
+        if finished:
+            resp.release()
+        else:
+            resp.close()  # the client went away: drop the upstream request at once
+        if not ctx.settled:
+            _settle(runtime, ctx, translator.usage, translator.text())
+
+
+async def _auto_disable(runtime: Runtime, channel: ChannelInfo, reason: str) -> None:
+    async with runtime.db.session() as session:
+        await set_channel_status(session, channel.id, ChannelStatus.AUTO_DISABLED)
+    await runtime.changes.publish("channels")
+    log.warning("channel #%s (%s) disabled automatically: %s", channel.id, channel.name, reason[:200])
+
+
+# -- settlement -----------------------------------------------------------------------------------------
+def _settle(runtime: Runtime, ctx: RelayContext, usage: Usage | None, text: str) -> None:
+    assert ctx.price is not None and ctx.channel is not None
+    estimated = usage is None
+    if usage is None:
+        prompt = token_count.count_prompt(ctx.body, ctx.upstream_model, ctx.kind)
+        completion = token_count.count_text(text, ctx.upstream_model)
+        usage = Usage(prompt, completion)
+    actual = ctx.price.quota(usage.prompt_tokens, usage.completion_tokens)
+    content = ctx.price.describe()
+    if usage.cached_tokens or usage.reasoning_tokens:
+        content += f"，cached {usage.cached_tokens}，reasoning {usage.reasoning_tokens}"
+    if estimated:
+        content += ESTIMATED_MARK
+    log = ConsumeLog(
+        user_id=ctx.user.id, username=ctx.user.username, token_name=ctx.token.name, model_name=ctx.upstream_model,
+        channel_id=ctx.channel.id, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+        content=content, request_id=ctx.request_id, elapsed_ms=ctx.elapsed_ms, is_stream=ctx.stream,
+        system_prompt_reset=ctx.system_prompt_reset, created_at=ctx.created_at)
+    runtime.log_writer.submit(Settlement(ctx.token.id, ctx.token.unlimited_quota, ctx.user.id, ctx.channel.id,
+                                         ctx.reserved, actual, log))
+    ctx.settled = True
+
+
+def _refund(runtime: Runtime, ctx: RelayContext) -> None:
+    if ctx.reserved:
+        runtime.log_writer.submit(Settlement(ctx.token.id, ctx.token.unlimited_quota, ctx.user.id, 0,
+                                             ctx.reserved, 0, None))
+    ctx.settled = True

@@ -1,0 +1,49 @@
+"""Channel choice and the retry policy.
+
+Choice: among the enabled abilities of (group, model), the highest priority tier that still has a channel
+not tried yet, then weighted random by channel weight (weight 0 counts as 1). Retrying therefore walks the
+top tier first and lower tiers after it is exhausted (one-api's first retry stays in the top tier).
+"""
+
+from __future__ import annotations
+
+import random
+
+from ..services.cache import ChannelInfo, ChannelSnapshot
+from .auth import AuthError
+from .upstream import UpstreamFailure
+
+SATURATED_MESSAGE = "当前分组上游负载已饱和，请稍后再试"
+
+
+def choose_channel(snapshot: ChannelSnapshot, group: str, model: str, exclude: set[int],
+                   rng: random.Random | None = None) -> ChannelInfo | None:
+    tiers = snapshot.routes.get((group, model))
+    if not tiers:
+        return None
+    for _priority, ids in tiers:
+        candidates = [snapshot.channels[i] for i in ids if i not in exclude and i in snapshot.channels]
+        if not candidates:
+            continue
+        if len(candidates) == 1:
+            return candidates[0]
+        weights = [c.weight or 1 for c in candidates]
+        return (rng or random).choices(candidates, weights=weights, k=1)[0]
+    return None
+
+
+def pinned_channel(snapshot: ChannelSnapshot, channel_id: int) -> ChannelInfo:
+    channel = snapshot.channels.get(channel_id)
+    if channel is None:
+        raise AuthError("无效的渠道 Id", 400)
+    if channel.status != 1:
+        raise AuthError("该渠道已被禁用", 403)
+    return channel
+
+
+def no_channel(group: str, model: str) -> AuthError:
+    return AuthError(f"当前分组 {group} 下对于模型 {model} 无可用渠道", 503)
+
+
+def should_retry(failure: UpstreamFailure, attempts_left: int, pinned: bool) -> bool:
+    return failure.retryable and attempts_left > 0 and not pinned

@@ -1,0 +1,98 @@
+"""The one SSE reader and writer of the relay.
+
+``SSEReader`` splits upstream bytes into ``data:`` payloads (comments, ``event:`` lines and blank lines are
+dropped; CRLF tolerated). ``SSEResponse`` is a small ASGI response that sends each event as soon as it is
+produced and watches the client: when the client disconnects, the producer is cancelled at once (its
+``finally`` closes the upstream connection and settles the bill) instead of waiting for the next write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+DONE_EVENT = b"data: [DONE]\n\n"
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"connection", b"keep-alive"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class SSEReader:
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        data = self._buffer + chunk if self._buffer else chunk
+        lines = data.split(b"\n")
+        self._buffer = lines.pop()
+        return [p for p in map(_payload, lines) if p is not None]
+
+    def finish(self) -> list[bytes]:
+        rest, self._buffer = self._buffer, b""
+        payload = _payload(rest)
+        return [payload] if payload is not None else []
+
+
+def _payload(line: bytes) -> bytes | None:
+    if not line.startswith(b"data:"):
+        return None
+    payload = line[5:]
+    if payload.endswith(b"\r"):
+        payload = payload[:-1]
+    if payload.startswith(b" "):
+        payload = payload[1:]
+    return payload or None
+
+
+class SSEResponse(Response):
+    """Stream ``events`` (bytes) to the client; cancel them when the client goes away."""
+
+    def __init__(self, events: AsyncIterator[bytes], status: int = 200,  # noqa: super-init-not-called
+                 finalize: Callable[[], None] | None = None) -> None:
+        self.events = events
+        self.status = self.status_code = status
+        self.background = None
+        self.finalize = finalize  # runs last, whatever happened (even if the events never started)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pump = watch = None
+        try:
+            await send({"type": "http.response.start", "status": self.status, "headers": SSE_HEADERS})
+            pump = asyncio.ensure_future(self._pump(send))
+            watch = asyncio.ensure_future(_wait_disconnect(receive))
+            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            tasks = [t for t in (pump, watch) if t is not None]
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await self.events.aclose()  # type: ignore[attr-defined]
+            finally:
+                if self.finalize is not None:
+                    self.finalize()
+        if pump.done() and not pump.cancelled() and pump.exception() is not None:
+            exc = pump.exception()
+            if not isinstance(exc, OSError):
+                raise exc  # type: ignore[misc]
+
+    async def _pump(self, send: Send) -> None:
+        async for chunk in self.events:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return

@@ -1,0 +1,206 @@
+"""The relay's upstream HTTP transport and the one place that maps upstream failures to errors.
+
+The transport is aiohttp directly (measured fastest here; see bench/RESULTS.md): one ClientSession with a
+keep-alive pool, created in the runtime's lifespan. Everything else in the appliance uses httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import aiohttp
+import orjson
+
+from ..errors import AppError
+from ..settings import Settings
+
+# Response headers never copied to the client (hop-by-hop, or describing the upstream's encoding).
+SKIP_RESPONSE_HEADERS = frozenset({
+    "content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive", "set-cookie",
+    "server", "date", "alt-svc", "strict-transport-security", "x-oneapi-request-id",
+})
+
+
+@dataclass(slots=True)
+class UpstreamRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None = None
+
+
+class RelayError(AppError):
+    """An error of the relay itself (validation, conversion): type one_api_error with a snake_case code."""
+
+    type = "one_api_error"
+
+
+class UpstreamFailure(AppError):
+    """The upstream answered an error or could not be reached. ``retryable``: 429, 5xx, network."""
+
+    type = "upstream_error"
+
+    def __init__(self, message: str, *, status: int, retryable: bool, body: dict | None = None,
+                 code: str = "", param: str = "", type: str | None = None) -> None:
+        super().__init__(message, status=status, code=code, param=param, type=type)
+        self.retryable = retryable
+        self.body = body  # an OpenAI error object forwarded as-is
+
+    def openai_body(self, request_id: str = "") -> dict:
+        if self.body is not None:
+            error = dict(self.body)
+            message = str(error.get("message") or self.message)
+            error["message"] = f"{message} (request id: {request_id})" if request_id else message
+            return {"error": error}
+        return super().openai_body(request_id)
+
+
+_KEYISH = re.compile(r"\b(sk|key|AIza)[-_][A-Za-z0-9*._-]{6,}")
+
+
+def scrub(failure: UpstreamFailure, key: str) -> UpstreamFailure:
+    """Remove the channel's key (and key-like fragments upstreams echo, e.g. 'sk-abc***xyz') from a message
+    that is about to reach a client."""
+
+    def clean(text: str) -> str:
+        for part in {key, *key.split("|")} if key else ():
+            if len(part) >= 6:
+                text = text.replace(part, "***")
+        return _KEYISH.sub("***", text)
+
+    failure.message = clean(failure.message)
+    if failure.body is not None and isinstance(failure.body.get("message"), str):
+        failure.body = {**failure.body, "message": clean(failure.body["message"])}
+    return failure
+
+
+def network_failure(exc: BaseException) -> UpstreamFailure:
+    kind = type(exc).__name__
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return UpstreamFailure("upstream timed out", status=504, retryable=True, code="do_request_failed",
+                               type="one_api_error")
+    return UpstreamFailure(f"do request failed: {kind}", status=502, retryable=True, code="do_request_failed",
+                           type="one_api_error")
+
+
+def _first_message(data: dict) -> str:
+    def get(obj: object, *path: str) -> object:
+        for key in path:
+            if not isinstance(obj, dict):
+                return None
+            obj = obj.get(key)
+        return obj
+
+    for path in (("error", "message"), ("message",), ("msg",), ("err",), ("error_msg",), ("header", "message"),
+                 ("response", "error", "message")):
+        value = get(data, *path)
+        if isinstance(value, str) and value:
+            return value
+    if isinstance(data.get("error"), str) and data["error"]:
+        return data["error"]
+    return ""
+
+
+def status_failure(status: int, body: bytes) -> UpstreamFailure:
+    """An upstream answer with a non-2xx status (or an error body) as one-api renders it."""
+    retryable = status == 429 or status >= 500
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return UpstreamFailure(str(error["message"]), status=status, retryable=retryable, body=error)
+        message = _first_message(data)
+        if message:
+            return UpstreamFailure(message, status=status, retryable=retryable, code="bad_response_status_code",
+                                   param=str(status))
+    return UpstreamFailure(f"bad response status code {status}", status=status, retryable=retryable,
+                           code="bad_response_status_code", param=str(status))
+
+
+_DISABLE_TYPES = {"insufficient_quota", "authentication_error", "permission_error", "forbidden"}
+_DISABLE_CODES = {"invalid_api_key", "account_deactivated"}
+_DISABLE_PHRASES = ("your access was terminated", "violation of our policies", "your credit balance is too low",
+                    "organization has been disabled", "credit", "balance", "permission denied",
+                    "organization has been restricted", "api key not valid", "api key expired", "已欠费")
+
+
+def should_disable_channel(failure: UpstreamFailure) -> bool:
+    """One-api's auto-disable rules: the channel's key is dead, not just the request (spec section 2)."""
+    if failure.status == 401:
+        return True
+    body = failure.body or {}
+    kind = str(body.get("type") or failure.type or "")
+    code = str(body.get("code") or failure.code or "")
+    if kind in _DISABLE_TYPES or code in _DISABLE_CODES:
+        return True
+    message = failure.message.lower()
+    return any(phrase in message for phrase in _DISABLE_PHRASES)
+
+
+@dataclass(slots=True)
+class UpstreamResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    content_type: str
+    _resp: aiohttp.ClientResponse = field(repr=False)
+
+    async def read(self) -> bytes:
+        try:
+            return await self._resp.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise network_failure(exc) from None
+        finally:
+            self._resp.release()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive. A broken connection raises UpstreamFailure."""
+        try:
+            async for chunk in self._resp.content.iter_any():
+                yield chunk
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise network_failure(exc) from None
+
+    def close(self) -> None:
+        """Drop the connection at once (a client went away mid-stream)."""
+        self._resp.close()
+
+    def release(self) -> None:
+        self._resp.release()
+
+
+class Upstream:
+    """The shared upstream client. ``send`` returns once the status line and headers arrived."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=self.settings.relay_timeout or None, sock_connect=10)
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300,
+                                         enable_cleanup_closed=True)
+        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
+                                              skip_auto_headers=("User-Agent",), trust_env=False)
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, request: UpstreamRequest) -> UpstreamResponse:
+        if self._session is None:
+            raise RuntimeError("the upstream client is not started")
+        try:
+            resp = await self._session.request(request.method, request.url, headers=request.headers,
+                                               data=request.body, proxy=self.settings.relay_proxy or None,
+                                               allow_redirects=False)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise network_failure(exc) from None
+        headers = [(k, v) for k, v in resp.headers.items() if k.lower() not in SKIP_RESPONSE_HEADERS]
+        return UpstreamResponse(resp.status, headers, resp.headers.get("Content-Type", ""), resp)

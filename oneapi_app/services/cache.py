@@ -1,0 +1,231 @@
+"""Read cache for the relay's hot path: tokens, users, channels and abilities.
+
+In memory per process; with REDIS_CONN_STRING tokens and users are also shared through Redis
+(``<prefix>token:<key>``, ``<prefix>user:<id>``, TTL SYNC_FREQUENCY). Entries are dropped when
+``runtime.changes`` announces a change ("token" key, "user" id, "channels") and expire after a bounded
+age anyway. Balances are never decided from the cache: the reservation is an atomic UPDATE (billing.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import orjson
+from sqlalchemy import select
+
+from ..models import Ability, Channel, Token, User
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+MEMORY_TTL = 60.0  # seconds an in-memory entry lives without a change notice (bounds multi-node staleness)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: int
+    user_id: int
+    key: str
+    name: str
+    status: int
+    expired_time: int
+    remain_quota: int
+    unlimited_quota: bool
+    models: tuple[str, ...] | None
+    subnet: str
+
+    def networks(self) -> list[ipaddress._BaseNetwork]:
+        return [ipaddress.ip_network(s.strip(), strict=False) for s in self.subnet.split(",") if s.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    username: str
+    role: int
+    status: int
+    group: str
+    quota: int
+    used_quota: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    id: int
+    type: int
+    name: str
+    key: str = field(repr=False)
+    status: int
+    base_url: str
+    weight: int
+    priority: int
+    model_mapping: dict[str, str]
+    system_prompt: str
+    config: dict
+    other: str
+
+
+@dataclass
+class ChannelSnapshot:
+    """Enabled abilities grouped as (group, model) -> tiers [(priority, [channel ids])], best first."""
+
+    channels: dict[int, ChannelInfo]
+    routes: dict[tuple[str, str], list[tuple[int, list[int]]]]
+    group_models: dict[str, list[str]]
+    built_at: float
+
+
+def _split(value: str | None) -> tuple[str, ...] | None:
+    items = tuple(dict.fromkeys(p.strip() for p in (value or "").split(",") if p.strip()))
+    return items or None
+
+
+def _json_obj(raw: str | None) -> dict:
+    if not raw or not raw.strip():
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class RelayCache:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._tokens: dict[str, tuple[float, TokenInfo]] = {}
+        self._users: dict[int, tuple[float, UserInfo]] = {}
+        self._snapshot: ChannelSnapshot | None = None
+        self._snapshot_lock = asyncio.Lock()
+        self.prefix = runtime.settings.redis_key_prefix
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        changes = self.runtime.changes
+        changes.subscribe("token", self._on_token)
+        changes.subscribe("user", self._on_user)
+        changes.subscribe("channels", self._on_channels)
+
+    async def _on_token(self, key: object) -> None:
+        if key is None:
+            self._tokens.clear()
+        else:
+            self._tokens.pop(str(key), None)
+        if self.runtime.redis is not None and key is not None:
+            await self.runtime.redis.delete(f"{self.prefix}token:{key}")
+
+    async def _on_user(self, user_id: object) -> None:
+        if user_id is None:
+            self._users.clear()
+        else:
+            self._users.pop(int(user_id), None)  # type: ignore[call-overload]
+        if self.runtime.redis is not None and user_id is not None:
+            await self.runtime.redis.delete(f"{self.prefix}user:{user_id}")
+
+    def _on_channels(self, _key: object) -> None:
+        self._snapshot = None
+
+    # -- tokens and users -------------------------------------------------------------------------
+    async def token(self, key: str) -> TokenInfo | None:
+        now = time.monotonic()
+        hit = self._tokens.get(key)
+        if hit is not None and now - hit[0] < MEMORY_TTL:
+            return hit[1]
+        info = await self._load_shared(f"token:{key}", TokenInfo, lambda: self._token_from_db(key))
+        if info is not None:
+            self._tokens[key] = (now, info)
+        return info
+
+    async def user(self, user_id: int) -> UserInfo | None:
+        now = time.monotonic()
+        hit = self._users.get(user_id)
+        if hit is not None and now - hit[0] < MEMORY_TTL:
+            return hit[1]
+        info = await self._load_shared(f"user:{user_id}", UserInfo, lambda: self._user_from_db(user_id))
+        if info is not None:
+            self._users[user_id] = (now, info)
+        return info
+
+    async def _load_shared(self, name: str, cls: type, load):
+        redis = self.runtime.redis
+        if redis is not None:
+            raw = await redis.get(self.prefix + name)
+            if raw:
+                data = orjson.loads(raw)
+                if cls is TokenInfo and data.get("models") is not None:
+                    data["models"] = tuple(data["models"])
+                return cls(**data)
+        info = await load()
+        if info is not None and redis is not None:
+            await redis.set(self.prefix + name, orjson.dumps(asdict(info)), ex=self.runtime.settings.sync_frequency)
+        return info
+
+    async def _token_from_db(self, key: str) -> TokenInfo | None:
+        async with self.runtime.db.engine.connect() as conn:
+            t = Token.__table__.c
+            row = (await conn.execute(select(
+                t.id, t.user_id, t.key, t.name, t.status, t.expired_time, t.remain_quota, t.unlimited_quota, t.models,
+                t.subnet).where(t.key == key))).first()
+        if row is None:
+            return None
+        return TokenInfo(id=row.id, user_id=row.user_id, key=row.key, name=row.name or "", status=row.status,
+                         expired_time=row.expired_time if row.expired_time is not None else -1,
+                         remain_quota=row.remain_quota or 0, unlimited_quota=bool(row.unlimited_quota),
+                         models=_split(row.models), subnet=row.subnet or "")
+
+    async def _user_from_db(self, user_id: int) -> UserInfo | None:
+        async with self.runtime.db.engine.connect() as conn:
+            u = User.__table__.c
+            row = (await conn.execute(select(u.id, u.username, u.role, u.status, u.group, u.quota, u.used_quota)
+                                      .where(u.id == user_id))).first()
+        if row is None:
+            return None
+        return UserInfo(id=row.id, username=row.username or "", role=row.role, status=row.status,
+                        group=row.group or "default", quota=row.quota or 0, used_quota=row.used_quota or 0)
+
+    # -- channels -----------------------------------------------------------------------------------
+    async def channels(self) -> ChannelSnapshot:
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - snap.built_at < self.runtime.settings.sync_frequency:
+            return snap
+        async with self._snapshot_lock:
+            snap = self._snapshot
+            if snap is None or time.monotonic() - snap.built_at >= self.runtime.settings.sync_frequency:
+                snap = self._snapshot = await self._build_snapshot()
+        return snap
+
+    async def _build_snapshot(self) -> ChannelSnapshot:
+        c, a = Channel.__table__.c, Ability.__table__.c
+        async with self.runtime.db.engine.connect() as conn:
+            channel_rows = (await conn.execute(select(
+                c.id, c.type, c.name, c.key, c.status, c.base_url, c.weight, c.priority, c.model_mapping,
+                c.system_prompt, c.config, c.other))).all()
+            ability_rows = (await conn.execute(select(a.group.label("grp"), a.model, a.channel_id, a.priority)
+                                               .where(a.enabled.is_(True)))).all()
+        channels = {
+            r.id: ChannelInfo(id=r.id, type=r.type or 0, name=r.name or "", key=r.key or "", status=r.status,
+                              base_url=(r.base_url or "").strip(), weight=max(int(r.weight or 0), 0),
+                              priority=int(r.priority or 0),
+                              model_mapping={k: v for k, v in _json_obj(r.model_mapping).items()
+                                             if isinstance(v, str) and v},
+                              system_prompt=r.system_prompt or "", config=_json_obj(r.config), other=r.other or "")
+            for r in channel_rows
+        }
+        tiers: dict[tuple[str, str], dict[int, list[int]]] = {}
+        group_models: dict[str, set[str]] = {}
+        for r in ability_rows:
+            channel = channels.get(r.channel_id)
+            if channel is None or channel.status != 1:
+                continue
+            tiers.setdefault((r.grp, r.model), {}).setdefault(int(r.priority or 0), []).append(r.channel_id)
+            group_models.setdefault(r.grp, set()).add(r.model)
+        routes = {k: sorted(v.items(), key=lambda kv: -kv[0]) for k, v in tiers.items()}
+        return ChannelSnapshot(channels=channels, routes=routes,
+                               group_models={g: sorted(m) for g, m in group_models.items()},
+                               built_at=time.monotonic())

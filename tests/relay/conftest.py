@@ -1,0 +1,214 @@
+"""Relay fixtures: a fake OpenAI-shaped upstream (aiohttp server on a free port), the gateway served by a
+real uvicorn server (so streaming and disconnects behave as in production), and data helpers.
+
+The fake upstream's behaviour is chosen by the channel key it receives (``Bearer <key>``):
+``ok`` answers normally, ``fail500``/``fail429``/``fail400`` answer that status with an OpenAI error body,
+``drop`` streams two chunks then breaks the connection, ``slow`` streams one chunk every 20 ms for a long
+time, ``nousage`` answers without a usage object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from dataclasses import dataclass, field
+
+import orjson
+import pytest
+import uvicorn
+from aiohttp import web
+from sqlalchemy import text
+
+from oneapi_app.models import ChannelCreate, TokenCreate, User
+from oneapi_app.services.channels import create_channels
+from oneapi_app.services.tokens import create_token
+
+REPLY_WORDS = ["Hello", " from", " the", " fake", " upstream", "."]
+
+
+@dataclass
+class Seen:
+    path: str
+    query: str
+    headers: dict
+    raw: bytes
+
+    @property
+    def json(self) -> dict:
+        return orjson.loads(self.raw)
+
+
+@dataclass
+class FakeUpstream:
+    url: str = ""
+    seen: list[Seen] = field(default_factory=list)
+    disconnected: asyncio.Event = field(default_factory=asyncio.Event)
+    slow_chunks_sent: int = 0
+
+
+def _key(request: web.Request) -> str:
+    auth = request.headers.get("Authorization", "")
+    return auth.removeprefix("Bearer ") or request.headers.get("api-key", "")
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": {"message": message, "type": "test_error", "param": None,
+                                        "code": f"code_{status}"}}, status=status)
+
+
+def _chunk(model: str, content: str | None = None, finish: str | None = None, usage: dict | None = None) -> bytes:
+    event: dict = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": model,
+                   "choices": [] if usage else [{"index": 0, "delta": {} if content is None else {"content": content},
+                                                 "finish_reason": finish}]}
+    if usage:
+        event["usage"] = usage
+    return b"data: " + orjson.dumps(event) + b"\n\n"
+
+
+async def _upstream_app(state: FakeUpstream) -> web.Application:
+    async def chat(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        state.seen.append(Seen(request.path, request.query_string, dict(request.headers), raw))
+        key = _key(request)
+        if key.startswith("fail"):
+            status = int(key[4:7])
+            return _error(status, f"upstream says {status}")
+        body = orjson.loads(raw)
+        model = body.get("model", "")
+        if not body.get("stream"):
+            answer = {"id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": model,
+                      "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(REPLY_WORDS)},
+                                   "finish_reason": "stop"}]}
+            if key != "nousage":
+                answer["usage"] = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
+            return web.Response(body=orjson.dumps(answer), content_type="application/json",
+                                headers={"X-Upstream": "fake"})
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(b": keep-alive comment\n\n")
+        if key == "slow":
+            try:
+                for _ in range(1000):
+                    await resp.write(_chunk(model, "tick "))
+                    state.slow_chunks_sent += 1
+                    await asyncio.sleep(0.02)
+            except (ConnectionResetError, asyncio.CancelledError):
+                state.disconnected.set()
+                raise
+            return resp
+        words = REPLY_WORDS[:2] if key == "drop" else REPLY_WORDS
+        for word in words:
+            await resp.write(_chunk(model, word))
+        if key == "drop":
+            request.transport.abort()  # type: ignore[union-attr]
+            return resp
+        await resp.write(_chunk(model, None, "stop"))
+        options = body.get("stream_options") or {}
+        if options.get("include_usage") and key != "nousage":
+            await resp.write(_chunk(model, usage={"prompt_tokens": 10, "completion_tokens": len(REPLY_WORDS),
+                                                  "total_tokens": 10 + len(REPLY_WORDS)}))
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
+    async def embeddings(request: web.Request) -> web.Response:
+        raw = await request.read()
+        state.seen.append(Seen(request.path, request.query_string, dict(request.headers), raw))
+        body = orjson.loads(raw)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        return web.json_response({"object": "list", "model": body.get("model"),
+                                  "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2]}
+                                           for i in range(len(inputs))],
+                                  "usage": {"prompt_tokens": 7, "total_tokens": 7}})
+
+    async def generic(request: web.Request) -> web.Response:
+        raw = await request.read()
+        state.seen.append(Seen(request.path, request.query_string, dict(request.headers), raw))
+        if _key(request).startswith("fail"):
+            status = int(_key(request)[4:7])
+            return _error(status, f"upstream says {status}")
+        return web.json_response({"id": "x", "object": "generic", "path": request.path,
+                                  "choices": [{"index": 0, "text": "done"}],
+                                  "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/embeddings", embeddings)
+    app.router.add_post("/{tail:.*}", generic)
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def upstream():
+    state = FakeUpstream()
+    runner = web.AppRunner(await _upstream_app(state), shutdown_timeout=0.1)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    state.url = f"http://127.0.0.1:{port}"
+    yield state
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def gateway(runtime):
+    from oneapi_app.api import create_api
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_api(runtime), lifespan="off", log_level="warning",
+                                           timeout_graceful_shutdown=2, access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+    sock.close()
+
+
+# -- data helpers ---------------------------------------------------------------------------------------
+async def add_channel(runtime, base_url: str, *, key: str = "ok", models: str = "gpt-4o-mini", type: int = 1,
+                      priority: int = 0, weight: int = 0, group: str = "default", **extra) -> int:
+    async with runtime.db.session() as session:
+        [channel] = await create_channels(session, ChannelCreate(
+            type=type, key=key, name=f"ch-{key}", base_url=base_url, models=models, group=group,
+            priority=priority, weight=weight, **extra))
+    await runtime.changes.publish("channels")
+    return channel.id
+
+
+async def add_token(runtime, *, user_id: int = 1, remain_quota: int = 0, unlimited: bool = True, **extra) -> str:
+    async with runtime.db.session() as session:
+        token = await create_token(session, user_id, TokenCreate(name="t", remain_quota=remain_quota,
+                                                                  unlimited_quota=unlimited, **extra))
+    return token.key
+
+
+async def add_user(runtime, *, quota: int = 1_000_000, role: int = 1, status: int = 1, group: str = "default") -> int:
+    async with runtime.db.session() as session:
+        user = User(username=f"u{time.perf_counter_ns() % 10**9}", password="x", quota=quota, role=role,
+                    status=status, group=group)
+        session.add(user)
+        await session.commit()
+        return user.id
+
+
+async def row(runtime, sql: str, **params) -> dict:
+    async with runtime.db.engine.connect() as conn:
+        return dict((await conn.execute(text(sql), params)).mappings().one())
+
+
+async def logs(runtime) -> list[dict]:
+    await runtime.log_writer.flush()
+    async with runtime.db.log_engine.connect() as conn:
+        return [dict(r) for r in (await conn.execute(text("SELECT * FROM logs WHERE type = 2 ORDER BY id")))
+                .mappings().all()]

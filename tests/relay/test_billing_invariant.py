@@ -1,0 +1,62 @@
+"""Billing cannot be wrong: 500 concurrent requests on one limited token, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from oneapi_app.api import create_api
+from oneapi_app.runtime import Runtime
+
+from .conftest import add_channel, add_token, add_user
+
+START = 7_000
+USER_START = 10_000_000
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+async def any_runtime(request, make_settings):
+    if request.param != "sqlite":
+        settings = make_settings(SQL_DSN=request.getfixturevalue(f"{request.param.replace('postgresql', 'postgres')}_dsn"))
+    else:
+        settings = make_settings()
+    rt = Runtime(settings)
+    async with rt.lifespan():
+        yield rt
+
+
+async def test_concurrent_requests_keep_the_books_balanced(any_runtime, upstream):
+    runtime = any_runtime
+    channel_id = await add_channel(runtime, upstream.url)
+    user_id = await add_user(runtime, quota=USER_START)
+    key = await add_token(runtime, user_id=user_id, unlimited=False, remain_quota=START)
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "count me"}], "max_tokens": 100}
+    api = create_api(runtime)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gw", timeout=120) as client:
+        async def one() -> int:
+            resp = await client.post("/v1/chat/completions", json=body, headers={"Authorization": f"Bearer sk-{key}"})
+            return resp.status_code
+
+        statuses = await asyncio.gather(*(one() for _ in range(500)))
+    assert set(statuses) <= {200, 403}
+    assert statuses.count(200) > 0
+    await runtime.log_writer.flush()
+    async with runtime.db.engine.connect() as conn:
+        token = (await conn.execute(text("SELECT remain_quota, used_quota FROM tokens WHERE user_id = :i"),
+                                    {"i": user_id})).mappings().one()
+        user = (await conn.execute(text("SELECT quota, used_quota, request_count FROM users WHERE id = :i"),
+                                   {"i": user_id})).mappings().one()
+        channel_used = (await conn.execute(text("SELECT used_quota FROM channels WHERE id = :i"),
+                                           {"i": channel_id})).scalar()
+        logged = (await conn.execute(text(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(quota), 0) AS total FROM logs WHERE type = 2 AND user_id = :i"),
+            {"i": user_id})).mappings().one()
+    assert token["remain_quota"] + token["used_quota"] == START
+    assert logged["total"] == token["used_quota"]
+    assert logged["n"] == statuses.count(200) == user["request_count"]
+    assert token["remain_quota"] >= 0
+    assert user["quota"] + user["used_quota"] == USER_START and user["used_quota"] == logged["total"]
+    assert channel_used == logged["total"]
