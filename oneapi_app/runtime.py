@@ -85,6 +85,10 @@ class Runtime:
         if settings.redis_enabled:
             self.redis = _open_redis(settings)
             await self.redis.ping()
+            ready = asyncio.Event()
+            self.background.spawn(self.changes.relay_from_redis(
+                self.redis, f"{settings.redis_key_prefix}changes", self.background.stopping, ready), "changes-relay")
+            await asyncio.wait_for(ready.wait(), timeout=10)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.relay_timeout or None, connect=10.0),
             proxy=settings.relay_proxy or None,

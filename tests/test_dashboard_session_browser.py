@@ -20,6 +20,10 @@ def test_dashboard_login_is_the_api_session(appliance, browser):  # noqa: F811
     page.locator("#password").fill("123456")
     page.locator("#login-submit").click()
     expect(page.locator("#current-user")).to_have_text("Root User")
+    for _ in range(50):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
+        if page.request.get(appliance + "/api/user/self").status == 200:
+            break
+        page.wait_for_timeout(100)
     me = page.request.get(appliance + "/api/user/self").json()
     assert me["success"] and me["data"]["username"] == "root"
     cookie = next(c for c in context.cookies() if c["name"] == "session")

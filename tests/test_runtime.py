@@ -105,3 +105,22 @@ async def test_sqlite_runs_in_wal_mode_with_busy_timeout(runtime):
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 3000
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_changes_reach_the_other_nodes_through_redis(make_settings):
+    """Two nodes on one database and one Redis: a change announced on one reaches the other's subscribers."""
+    import uuid
+
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    settings = make_settings(REDIS_CONN_STRING="redis://127.0.0.1:6379/14", REDIS_KEY_PREFIX=prefix)
+    a, b = Runtime(settings), Runtime(settings)
+    async with a.lifespan(), b.lifespan():
+        seen_a, seen_b = [], []
+        a.changes.subscribe("token", seen_a.append)
+        b.changes.subscribe("token", seen_b.append)
+        await a.changes.publish("token", "abc")
+        for _ in range(200):
+            if seen_b:
+                break
+            await asyncio.sleep(0.01)
+        assert seen_a == ["abc"] and seen_b == ["abc"]  # once each: a node ignores its own echo

@@ -192,8 +192,8 @@ async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapsh
 async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     adaptor = adaptor_for(channel.type)
     if adaptor is None:
-        raise UpstreamFailure(f"channel type {channel_type(channel.type).name} is not supported yet", status=500,
-                              retryable=True, code="convert_request_failed", type="one_api_error")
+        raise UpstreamFailure(f"channel type {channel_type(channel.type).name} is not supported yet", status=501,
+                              retryable=True, code="channel_type_not_supported", type="one_api_error")
     call = build_call(runtime, ctx, channel)
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other)
     resp = await runtime.upstream.send(adaptor.build_request(target, call))

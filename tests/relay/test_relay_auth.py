@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from .conftest import add_channel, add_token, add_user
+from .conftest import add_channel, add_token, add_user, row
 
 MODEL = "gpt-4o-mini"
 BODY = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
@@ -121,3 +121,15 @@ async def test_expired_time_in_future_is_fine(runtime, client, upstream):
     key = await add_token(runtime, expired_time=int(time.time()) + 3600)
     resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
     assert resp.status_code == 200
+
+
+async def test_channel_of_a_type_without_adaptor_is_a_clear_501_and_refunded(runtime, client, upstream):
+    await add_channel(runtime, upstream.url, type=18)  # Xunfei Spark (websocket): no adaptor yet
+    user_id = await add_user(runtime, quota=1_000_000)
+    key = await add_token(runtime, user_id=user_id)
+    resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
+    assert resp.status_code == 501
+    error = resp.json()["error"]
+    assert error["code"] == "channel_type_not_supported" and "not supported yet" in error["message"]
+    await runtime.log_writer.flush()
+    assert (await row(runtime, "SELECT quota FROM users WHERE id = :id", id=user_id))["quota"] == 1_000_000
