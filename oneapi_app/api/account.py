@@ -82,7 +82,7 @@ async def register(body: RegisterBody, runtime: RuntimeDep, session: SessionDep)
             raise AppError("管理员开启了邮箱验证，请输入邮箱地址和验证码", status=200)
         if await users.find_by_field(session, "email", email) is not None:
             raise AppError("邮箱地址已被占用", status=200)
-        if not await CodeStore(runtime.db, runtime.redis).check(EMAIL_VERIFICATION, email, body.verification_code):
+        if not await CodeStore.of(runtime).check(EMAIL_VERIFICATION, email, body.verification_code):
             raise AppError("验证码错误或已过期", status=200)
     await users.create_user(runtime.db, session, options, username=body.username, password=body.password,
                             display_name=body.display_name, email=email, aff_code=body.aff_code)
@@ -108,7 +108,7 @@ async def send_verification(runtime: RuntimeDep, session: SessionDep, email: Ema
     if await users.find_by_field(session, "email", email) is not None:
         raise AppError("邮箱地址已被占用", status=200)
     code = new_code()
-    await CodeStore(runtime.db, runtime.redis).put(EMAIL_VERIFICATION, email, code)
+    await CodeStore.of(runtime).put(EMAIL_VERIFICATION, email, code)
     html = (f"<p>您好，你正在进行{options.SystemName}邮箱验证。</p><p>您的验证码为: <strong>{code}</strong></p>"
             "<p>验证码 10 分钟内有效，如果不是本人操作，请忽略。</p>")
     await mail.send_email(options, email, f"{options.SystemName}邮箱验证邮件", html)
@@ -124,7 +124,7 @@ async def send_password_reset(runtime: RuntimeDep, session: SessionDep, email: E
     if await users.find_by_field(session, "email", email) is None:
         raise AppError("该邮箱地址未注册", status=200)
     token = new_reset_token()
-    await CodeStore(runtime.db, runtime.redis).put(PASSWORD_RESET, email, token)
+    await CodeStore.of(runtime).put(PASSWORD_RESET, email, token)
     link = f"{options.ServerAddress.rstrip('/')}/user/reset?{urlencode({'email': email, 'token': token})}"
     html = (f"<p>您好，你正在进行{options.SystemName}密码重置。</p><p>点击 <a href='{link}'>此处</a> 进行密码重置。</p>"
             f"<p>如果链接无法点击，请尝试复制以下链接到浏览器中打开：<br>{link}</p><p>重置链接 10 分钟内有效。</p>")
@@ -142,7 +142,7 @@ async def reset_password(body: ResetBody, runtime: RuntimeDep, session: SessionD
     email = body.email.strip()
     if not email or not body.token:
         raise AppError("无效的参数", status=200)
-    if not await CodeStore(runtime.db, runtime.redis).check(PASSWORD_RESET, email, body.token):
+    if not await CodeStore.of(runtime).check(PASSWORD_RESET, email, body.token):
         raise AppError("重置链接非法或已过期", status=200)
     user = await users.find_by_field(session, "email", email)
     if user is None:
@@ -224,7 +224,7 @@ async def models_by_type(user: CurrentUser) -> dict:
 async def bind_email(user: CurrentUser, runtime: RuntimeDep, session: SessionDep,
                      email: Email = "", code: Annotated[str, Query(max_length=64)] = "") -> dict:
     email = _check_email(runtime.options, email)
-    if not await CodeStore(runtime.db, runtime.redis).check(EMAIL_VERIFICATION, email, code):
+    if not await CodeStore.of(runtime).check(EMAIL_VERIFICATION, email, code):
         raise AppError("验证码错误或已过期", status=200)
     await users.bind(session, user, "email", email)
     return api_success(None)

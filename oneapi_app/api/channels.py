@@ -37,10 +37,13 @@ async def search_channels(admin: AdminUser, session: SessionDep, keyword: Keywor
 
 @router.get("/channel/models")
 async def channel_models(admin: AdminUser, session: SessionDep) -> dict:
-    """one-api answers this one without the envelope: {object: "list", data: [...]}."""
-    names = await channels.all_models(session)
-    return {"object": "list", "data": [{"id": n, "object": "model", "created": 1626777600, "owned_by": "custom",
-                                        "root": n, "parent": None} for n in names]}
+    """one-api answers this one without the envelope: {object: "list", data: [...]}: every model it knows (the
+    price catalog) plus the ones channels serve, shaped as the relay's /v1/models entries."""
+    from ..relay.routes import model_entry
+    from ..services.pricing import MODEL_RATIOS
+
+    names = sorted(set(MODEL_RATIOS) | set(await channels.all_models(session)))
+    return {"object": "list", "data": [model_entry(n) for n in names]}
 
 
 @router.get("/channel/types")

@@ -159,7 +159,8 @@ def _critical_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
     limiter = getattr(request.app.state, "critical_limiter", None)
     if limiter is None:
         limit = 0 if runtime.settings.debug else runtime.settings.critical_rate_limit
-        limiter = SlidingWindow(limit, 20 * 60, redis=runtime.redis)
+        limiter = SlidingWindow(limit, 20 * 60, redis=runtime.redis,
+                                prefix=f"{runtime.settings.redis_key_prefix}rateLimit:")
         request.app.state.critical_limiter = limiter
     return limiter
 
@@ -168,7 +169,8 @@ def _global_api_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
     limiter = getattr(request.app.state, "global_api_limiter", None)
     if limiter is None:
         limit = 0 if runtime.settings.debug else runtime.settings.global_api_rate_limit
-        limiter = SlidingWindow(limit, 180, redis=runtime.redis)
+        limiter = SlidingWindow(limit, 180, redis=runtime.redis,
+                                prefix=f"{runtime.settings.redis_key_prefix}rateLimit:")
         request.app.state.global_api_limiter = limiter
     return limiter
 

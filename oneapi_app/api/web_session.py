@@ -27,7 +27,7 @@ TICKET_TTL = 60
 
 async def issue_ticket(runtime, user_id: int) -> str:
     secret = secrets.token_hex(16)
-    await CodeStore(runtime.db, runtime.redis).put(TICKET, str(user_id), secret, ttl=TICKET_TTL)
+    await CodeStore.of(runtime).put(TICKET, str(user_id), secret, ttl=TICKET_TTL)
     return f"{user_id}.{secret}"
 
 
@@ -45,7 +45,7 @@ async def session_from_ticket(runtime: RuntimeDep, session: SessionDep, web: Web
     user_id_text, _, secret = ticket.partition(".")
     if not user_id_text.isdigit() or len(user_id_text) > 15 or not secret:
         raise AppError("invalid or expired login ticket", status=200)
-    if not await CodeStore(runtime.db, runtime.redis).check(TICKET, user_id_text, secret):
+    if not await CodeStore.of(runtime).check(TICKET, user_id_text, secret):
         raise AppError("invalid or expired login ticket", status=200)
     user = await session.get(User, int(user_id_text))
     if user is None or user.status != UserStatus.ENABLED:

@@ -234,10 +234,13 @@ async def update_user_by_admin(db: Database, session: AsyncSession, actor: User,
         user.group = group
     if new_role is not None:
         user.role = new_role
-    if changes.get("quota") is not None:
-        user.quota = changes["quota"]
     session.add(user)
+    if changes.get("quota") is not None and changes["quota"] != old_quota:
+        # As a delta in SQL, so quota the relay spends meanwhile is not overwritten.
+        await session.flush()
+        await add_quota(session, user.id, changes["quota"] - old_quota)
     await session.commit()
+    await session.refresh(user)
     if user.quota != old_quota:
         fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)  # noqa: E731
         await record(db, user_id=user.id, type=LogType.MANAGE, username=user.username,

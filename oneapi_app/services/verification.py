@@ -44,14 +44,19 @@ def _key(purpose: str, subject: str) -> str:
 
 
 class CodeStore:
-    def __init__(self, db: Database, redis: Redis | None = None) -> None:
+    def __init__(self, db: Database, redis: Redis | None = None, redis_prefix: str = "") -> None:
         self.db = db
         self.redis = redis
+        self.redis_prefix = redis_prefix  # REDIS_KEY_PREFIX: several appliances on one Redis
+
+    @classmethod
+    def of(cls, runtime) -> CodeStore:
+        return cls(runtime.db, runtime.redis, runtime.settings.redis_key_prefix)
 
     async def put(self, purpose: str, subject: str, code: str, ttl: int = CODE_TTL) -> None:
         key = _key(purpose, subject)
         if self.redis is not None:
-            await self.redis.set(key, _digest(code), ex=ttl)
+            await self.redis.set(self.redis_prefix + key, _digest(code), ex=ttl)
             return
         value = json.dumps({"digest": _digest(code), "expires": int(time.time()) + ttl})
         async with self.db.session() as session:
@@ -65,6 +70,7 @@ class CodeStore:
         key = _key(purpose, subject)
         expected = _digest(code)
         if self.redis is not None:
+            key = self.redis_prefix + key
             stored = await self.redis.get(key)
             stored_text = stored.decode() if isinstance(stored, bytes) else (stored or "")
             if not hmac.compare_digest(stored_text, expected):

@@ -68,8 +68,9 @@ async def test_two_nodes_on_one_redis_share_the_login_limit_and_codes(make_setti
     from oneapi_app.runtime import Runtime
     from oneapi_app.services.verification import PASSWORD_RESET, CodeStore
 
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
     settings = make_settings(REDIS_CONN_STRING="redis://127.0.0.1:6379/15", SYNC_FREQUENCY="60",
-                             CRITICAL_RATE_LIMIT="4")
+                             CRITICAL_RATE_LIMIT="4", REDIS_KEY_PREFIX=prefix)
     runtime = Runtime(settings)
     async with runtime.lifespan():
         assert runtime.redis is not None
@@ -84,11 +85,11 @@ async def test_two_nodes_on_one_redis_share_the_login_limit_and_codes(make_setti
                 codes.append(r.status_code)
             assert codes == [200, 200, 200, 200, 429]
             # A reset token stored by one node is accepted by another (Redis, not process memory).
-            await CodeStore(runtime.db, runtime.redis).put(PASSWORD_RESET, "nobody@example.com", "f" * 32)
-            assert await runtime.redis.get("verification:reset:nobody@example.com") is not None
+            await CodeStore.of(runtime).put(PASSWORD_RESET, "nobody@example.com", "f" * 32)
+            assert await runtime.redis.get(prefix + "verification:reset:nobody@example.com") is not None
         finally:
             for c in clients:
                 await c.aclose()
-            keys = [k async for k in runtime.redis.scan_iter(f"rateLimit:*{ip}")]
-            keys += [b"verification:reset:nobody@example.com"]
+            keys = [k async for k in runtime.redis.scan_iter(f"{prefix}*")]
+            assert any(k.startswith(f"{prefix}rateLimit:".encode()) for k in keys)
             await runtime.redis.delete(*keys)

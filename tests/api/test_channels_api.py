@@ -51,7 +51,9 @@ async def test_crud_batch_and_no_keys(client, runtime):
         assert {(a.model, a.priority) for a in abilities} == {("o1", 5), ("o3-mini", 5)}
         assert (await s.get(Channel, one["id"])).key in ("k1", "k2", "k3")
     models = (await client.get("/api/channel/models", headers=ROOT)).json()
-    assert models["object"] == "list" and {m["id"] for m in models["data"]} == {"gpt-4o", "o1", "o3-mini"}
+    by_id = {m["id"]: m for m in models["data"]}
+    assert models["object"] == "list" and {"gpt-4o", "o1", "o3-mini", "gpt-3.5-turbo"} <= set(by_id)
+    assert by_id["gpt-4o"]["owned_by"] == "openai"
     r = await client.put("/api/channel/", json={"id": one["id"], "model_mapping": "{bad"}, headers=ROOT)
     assert not r.json()["success"] and "model_mapping" in r.json()["message"]
     assert not (await client.put("/api/channel/", json={"id": 999999, "name": "x"}, headers=ROOT)).json()["success"]
@@ -240,35 +242,20 @@ async def test_channel_types_read_the_relay_dataclass_table(client, monkeypatch)
                                 {"id": 36, "name": "DeepSeek", "default_base_url": "https://api.deepseek.com"}]
 
 
-async def test_test_urls_follow_the_registry_rules(client, runtime, monkeypatch):
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class ChannelType:
-        id: int
-        name: str
-        base_url: str = ""
-        family: str = "openai"
-        url_rule: str = "path"
-
-    fake = types.ModuleType("oneapi_app.relay.channel_types")
-    fake.CHANNEL_TYPES = {40: ChannelType(40, "Doubao", "https://ark.test", url_rule="fixed:/api/v3"),
-                          41: ChannelType(41, "Novita", "https://novita.test/v3/openai", url_rule="strip_v1"),
-                          3: ChannelType(3, "Azure", "", url_rule="azure"),
-                          14: ChannelType(14, "Anthropic", "https://api.anthropic.com", family="native")}
-    monkeypatch.setitem(sys.modules, "oneapi_app.relay.channel_types", fake)
+async def test_test_urls_follow_the_relay_rules(client, runtime, monkeypatch):
     ok = {"choices": [{"message": {"content": "ok"}}], "usage": {"total_tokens": 1}}
     seen = fake_upstream(monkeypatch, runtime, lambda request: httpx.Response(200, json=ok))
-    doubao = await create(client, type=40, base_url="", name="d")
-    novita = await create(client, type=41, base_url="", name="n")
+    doubao = await create(client, type=40, base_url="https://ark.test", name="d")
+    novita = await create(client, type=41, base_url="https://novita.test/v3/openai", name="n")
     azure = await create(client, type=3, base_url="https://az.test", name="a", models="gpt-4.1",
                          config='{"api_version": "2024-10-21"}')
     for channel in (doubao, novita, azure):
-        assert (await client.get(f"/api/channel/test/{channel['id']}", headers=ROOT)).json()["success"]
+        r = await client.get(f"/api/channel/test/{channel['id']}", headers=ROOT)
+        assert r.json()["success"], r.json()
     assert [str(r.url) for r in seen] == [
         "https://ark.test/api/v3/chat/completions", "https://novita.test/v3/openai/chat/completions",
         "https://az.test/openai/deployments/gpt-41/chat/completions?api-version=2024-10-21"]
-    assert seen[2].headers["api-key"] == "sk-upstream"
+    assert seen[2].headers["api-key"] == "sk-upstream" and "authorization" not in seen[2].headers
     anthropic = await create(client, type=14, name="claude", models="claude-3-haiku")
     r = await client.get(f"/api/channel/test/{anthropic['id']}", headers=ROOT)
     assert r.json()["success"] is False and "adaptor" in r.json()["message"] and len(seen) == 3

@@ -102,3 +102,18 @@ async def test_groups_and_self_views(client, common):
     assert me["username"] == "alice" and me["quota"] == 0
     assert (await client.get("/api/user/available_models", headers=common.headers)).json()["data"] == []
     assert (await client.get("/api/user/dashboard", headers=common.headers)).json()["data"] == []
+
+
+async def test_admin_quota_edit_keeps_concurrent_spending(runtime, common):
+    from oneapi_app.models import User
+    from oneapi_app.services import users
+
+    async with runtime.db.session() as admin_session, runtime.db.session() as relay_session:
+        root = await admin_session.get(User, 1)
+        stale = await admin_session.get(User, common.id)  # the admin's view: quota 0
+        await users.add_quota(relay_session, common.id, -300)  # the relay spends meanwhile
+        await relay_session.commit()
+        assert stale.quota == 0
+        await users.update_user_by_admin(runtime.db, admin_session, root, runtime.options, common.id,
+                                         {"quota": 1000})
+    assert (await get_user(runtime, "alice")).quota == 700  # +1000 as asked, the 300 spent still counted
