@@ -216,15 +216,7 @@ async def update_user_by_admin(db: Database, session: AsyncSession, actor: User,
         if not _outranks(actor, new_role) or (new_role == Role.ROOT) != (user.role == Role.ROOT):
             raise AppError("无权将其他用户权限等级提升到大于等于自己的权限等级", status=200)
     old_quota = user.quota
-    if changes.get("username") is not None:
-        name = check_username(changes["username"])
-        if name != user.username and await username_taken(session, name):
-            raise BadRequest("用户名已被占用 (username already taken)")
-        user.username = name
-    if changes.get("password"):
-        user.password = await asyncio.to_thread(hash_password, check_password(changes["password"]))
-    if changes.get("display_name") is not None:
-        user.display_name = check_display_name(changes["display_name"])
+    await _apply_profile(session, user, changes)
     if changes.get("email") is not None:
         user.email = changes["email"]
     if changes.get("group") is not None:
@@ -308,7 +300,8 @@ async def delete_self(session: AsyncSession, user: User) -> None:
     await session.commit()
 
 
-async def update_self(session: AsyncSession, user: User, changes: dict) -> User:
+async def _apply_profile(session: AsyncSession, user: User, changes: dict) -> None:
+    """Username, password and display name: what both an admin edit and a self edit may change."""
     if changes.get("username") is not None:
         name = check_username(changes["username"])
         if name != user.username and await username_taken(session, name):
@@ -318,6 +311,10 @@ async def update_self(session: AsyncSession, user: User, changes: dict) -> User:
         user.password = await asyncio.to_thread(hash_password, check_password(changes["password"]))
     if changes.get("display_name") is not None:
         user.display_name = check_display_name(changes["display_name"])
+
+
+async def update_self(session: AsyncSession, user: User, changes: dict) -> User:
+    await _apply_profile(session, user, changes)
     session.add(user)
     await session.commit()
     return user
