@@ -51,8 +51,11 @@ def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
             async with runtime.lifespan():
                 yield
 
+    # FastAPI's native OpenTelemetry hooks are off: no provider is configured here, and checking for one
+    # costs an environment lookup on every request.
     api = FastAPI(title="One API", version=runtime.version, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     api.state.runtime = runtime
     install_error_handlers(api)
     for router in ROUTERS:

@@ -91,7 +91,11 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     check_model_allowed(auth.token, model)
     stream = kind in ("chat", "completions") and body.get("stream") is True
     options = body.get("stream_options")
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    scope = request.scope  # (request.url would build and parse a whole URL: not needed for the path)
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = scope.get("query_string", b"")
+    if query:
+        path += "?" + query.decode()
     if path_model is not None:  # /v1/engines/{model}/embeddings goes upstream as /v1/embeddings
         path = "/v1/embeddings"
     ctx = RelayContext(
@@ -218,7 +222,7 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
         def finalize() -> None:  # the events generator never ran (client gone before the first send)
             if not ctx.settled:
                 resp.close()
-                _settle(runtime, ctx, translator.usage, translator.text())
+                _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
 
         return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator), finalize=finalize)
     body = await resp.read()
@@ -265,7 +269,7 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
         else:
             resp.close()  # the client went away: drop the upstream request at once
         if not ctx.settled:
-            _settle(runtime, ctx, translator.usage, translator.text())
+            _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
 
 
 async def _auto_disable(runtime: Runtime, channel: ChannelInfo, reason: str) -> None:
