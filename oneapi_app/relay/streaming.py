@@ -30,6 +30,12 @@ class SSEReader:
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> list[bytes]:
+        # Fast path: the usual upstream chunk is exactly one ``data: ...\n\n`` event.
+        if (not self._buffer and chunk.startswith(b"data: ") and chunk.endswith(b"\n\n")
+                and chunk.find(b"\n") == len(chunk) - 2):
+            payload = chunk[6:-2]
+            if payload and not payload.endswith(b"\r") and not payload.startswith(b" "):
+                return [payload]
         data = self._buffer + chunk if self._buffer else chunk
         lines = data.split(b"\n")
         self._buffer = lines.pop()
