@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """Relay benchmark: direct-to-mock vs through the gateway, side by side in one run.
 
-  python bench/relay.py [--duration 10] [--concs 1,16,64] [--stream-c 16] [--out bench/RESULTS.md]
+  python bench/relay.py [--mode api|full|both] [--duration 10] [--concs 1,16,64] [--stream-c 16]
+                        [--out bench/RESULTS.md]
+
+``--mode api`` (the default) measures ``oneapi serve --api-only``; ``--mode full`` the whole appliance,
+``oneapi serve`` (Reflex + FastAPI on one port; relay paths are dispatched straight to the FastAPI app), which
+builds the dashboard on its first start (``oneapi build``, needs .tools/bun); ``--mode both`` runs one after
+the other, each with its own mock, data directory and gateway.
 
 What it does (everything in a temporary data directory, nothing shared with a real install):
 1. starts bench/mock_upstream.py (a fast OpenAI-compatible upstream) on a free port, pinned to CPU 1;
 2. creates the database, one OpenAI channel pointing at the mock and one limited token (through the
    services, as the dashboard would);
-3. starts ``oneapi serve --api-only`` pinned to CPU 0;
+3. starts ``oneapi serve --api-only`` (or ``oneapi serve``) pinned to CPU 0;
 4. runs bench/load.py compare (wrk for non-stream points when installed, its Python client for streams),
    pinned to CPU 1, which prints the table: req/s, added p50/p99 (TTFT for streams), gateway CPU ms per
    request and RSS;
@@ -95,8 +101,19 @@ async def books(env: dict[str, str], key: str) -> str:
             f"remain + used == start: {'yes' if balanced else 'NO'}")
 
 
+MODES = {
+    "api": ("oneapi serve --api-only", ["--api-only"],
+            "`oneapi serve --api-only` (uvicorn, uvloop, httptools; SQLite)"),
+    "full": ("oneapi serve", [],
+             "`oneapi serve`, the full appliance (Reflex + FastAPI on one port, relay paths dispatched straight "
+             "to the FastAPI app; uvicorn, uvloop, httptools; SQLite)"),
+}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=["api", "full", "both"], default="api",
+                    help="api: oneapi serve --api-only; full: oneapi serve (the whole appliance); both")
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--warmup", type=float, default=2)
     ap.add_argument("--concs", default="1,16,64")
@@ -105,9 +122,24 @@ def main() -> int:
     ap.add_argument("--chunk-delay-ms", type=float, default=10)
     ap.add_argument("--gateway-cpu", type=int, default=0)
     ap.add_argument("--load-cpu", type=int, default=1)
+    ap.add_argument("--start-timeout", type=float, default=600,
+                    help="seconds to wait for the gateway (the full mode may build the dashboard first)")
     ap.add_argument("--out", help="also write the report (markdown) to this file")
     args = ap.parse_args()
 
+    reports = []
+    for mode in (["api", "full"] if args.mode == "both" else [args.mode]):
+        report = run_mode(args, mode)
+        if report is None:
+            return 1
+        reports.append(report)
+    if args.out:
+        Path(args.out).write_text("\n".join(reports), encoding="utf-8")
+    return 0
+
+
+def run_mode(args: argparse.Namespace, mode: str) -> str | None:
+    label, serve_flags, description = MODES[mode]
     python = sys.executable
     workdir = Path(tempfile.mkdtemp(prefix="oneapi-bench-"))
     mock_port, gw_port = free_port(), free_port()
@@ -123,18 +155,26 @@ def main() -> int:
             "--chunk-delay-ms", str(args.chunk_delay_ms)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_http(f"{mock_url}/health")
         key = asyncio.run(prepare(env, mock_url))
-        gateway = subprocess.Popen(pinned(args.gateway_cpu, [
-            python, "-m", "oneapi_app.cli", "serve", "--api-only", "--host", "127.0.0.1", "--port", str(gw_port)]),
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started = time.monotonic()
+        log_path = workdir / "gateway.log"  # a file, not a pipe: a full pipe would stall the gateway
+        with open(log_path, "wb") as log_file:
+            gateway = subprocess.Popen(pinned(args.gateway_cpu, [
+                python, "-m", "oneapi_app.cli", "serve", *serve_flags, "--host", "127.0.0.1", "--port",
+                str(gw_port)]), env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
         procs.append(gateway)
-        wait_http(f"{gw_url}/api/status")
+        try:
+            wait_http(f"{gw_url}/api/status", timeout=args.start_timeout)
+        except SystemExit:
+            print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+            raise
+        startup = time.monotonic() - started
         cmd = pinned(args.load_cpu, [
             python, str(HERE / "load.py"), "compare", "--target", gw_url, "--token", f"sk-{key}",
             "--model", "gpt-4o-mini", "--mock", mock_url, "--concs", args.concs, "--stream-c", str(args.stream_c),
             "--duration", str(args.duration), "--warmup", str(args.warmup), "--gw-pid", str(gateway.pid),
-            "--label", "oneapi serve --api-only", "--cpu", str(args.load_cpu)])
+            "--label", label, "--cpu", str(args.load_cpu)])
         header = (f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cpus; gateway "
-                  f"`oneapi serve --api-only` (uvicorn, uvloop, httptools; SQLite) pinned to cpu {args.gateway_cpu}; "
+                  f"{description} pinned to cpu {args.gateway_cpu}, ready in {startup:.1f} s; "
                   f"mock + load pinned to cpu {args.load_cpu}; wrk: {'yes' if shutil.which('wrk') else 'no'}; "
                   f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms")
         print(header, flush=True)
@@ -142,14 +182,12 @@ def main() -> int:
         print(result.stdout, flush=True)
         if result.returncode != 0:
             print(result.stderr, file=sys.stderr)
-            return 1
+            return None
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=60)
         ledger = asyncio.run(books(env, key))
-        print(ledger)
-        if args.out:
-            Path(args.out).write_text(f"{header}\n\n```\n{result.stdout.strip()}\n```\n\n{ledger}\n", encoding="utf-8")
-        return 0
+        print(ledger, flush=True)
+        return f"{header}\n\n```\n{result.stdout.strip()}\n```\n\n{ledger}\n"
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:

@@ -30,6 +30,7 @@ class RequestIdMiddleware:
             return
         request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        scope["oneapi.raw_send"] = send  # streaming bodies skip the send wrappers (relay/streaming.py)
         header = (REQUEST_ID_HEADER, request_id.encode())
 
         async def send_with_id(message: Message) -> None:

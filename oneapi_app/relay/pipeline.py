@@ -30,7 +30,8 @@ from .channel_types import channel_type
 from .context import RelayContext
 from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
 from .streaming import DONE_EVENT, SSEReader, SSEResponse
-from .upstream import RelayError, UpstreamFailure, UpstreamResponse, scrub, should_disable_channel
+from .upstream import (NETWORK_ERRORS, RelayError, UpstreamFailure, UpstreamResponse, network_failure, scrub,
+                       should_disable_channel)
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -91,7 +92,11 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     check_model_allowed(auth.token, model)
     stream = kind in ("chat", "completions") and body.get("stream") is True
     options = body.get("stream_options")
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    scope = request.scope  # (request.url would build and parse a whole URL: not needed for the path)
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = scope.get("query_string", b"")
+    if query:
+        path += "?" + query.decode()
     if path_model is not None:  # /v1/engines/{model}/embeddings goes upstream as /v1/embeddings
         path = "/v1/embeddings"
     ctx = RelayContext(
@@ -208,6 +213,9 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
         chunks = resp.chunks()
         try:
             first = await anext(chunks, b"")  # a failure before the first byte can still be retried
+        except NETWORK_ERRORS as exc:
+            resp.close()
+            raise network_failure(exc) from None
         except BaseException:
             resp.close()
             raise
@@ -218,7 +226,7 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
         def finalize() -> None:  # the events generator never ran (client gone before the first send)
             if not ctx.settled:
                 resp.close()
-                _settle(runtime, ctx, translator.usage, translator.text())
+                _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
 
         return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator), finalize=finalize)
     body = await resp.read()
@@ -236,19 +244,24 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
     reader = SSEReader()
     finished = False
     feed = translator.feed
+    read = reader.feed
 
     def events(payloads: list[bytes]) -> bytes:
-        out = [e for e in map(feed, payloads) if e is not None]
-        return b"".join(out)
+        if len(payloads) == 1:  # the usual case: one event per upstream chunk
+            return feed(payloads[0]) or b""
+        return b"".join([e for e in map(feed, payloads) if e is not None])
 
     try:
-        out = events(reader.feed(first)) if first else b""
-        if out:
-            yield out
-        async for chunk in chunks:
-            out = events(reader.feed(chunk))
+        try:
+            out = events(read(first)) if first else b""
             if out:
                 yield out
+            async for chunk in chunks:
+                out = events(read(chunk))
+                if out:
+                    yield out
+        except NETWORK_ERRORS as exc:
+            raise network_failure(exc) from None
         out = events(reader.finish())
         finished = True
         if not translator.done:
@@ -265,7 +278,7 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
         else:
             resp.close()  # the client went away: drop the upstream request at once
         if not ctx.settled:
-            _settle(runtime, ctx, translator.usage, translator.text())
+            _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
 
 
 async def _auto_disable(runtime: Runtime, channel: ChannelInfo, reason: str) -> None:

@@ -30,6 +30,12 @@ class SSEReader:
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> list[bytes]:
+        # Fast path: the usual upstream chunk is exactly one ``data: ...\n\n`` event.
+        if (not self._buffer and chunk.startswith(b"data: ") and chunk.endswith(b"\n\n")
+                and chunk.find(b"\n") == len(chunk) - 2):
+            payload = chunk[6:-2]
+            if payload and not payload.endswith(b"\r") and not payload.startswith(b" "):
+                return [payload]
         data = self._buffer + chunk if self._buffer else chunk
         lines = data.split(b"\n")
         self._buffer = lines.pop()
@@ -52,8 +58,17 @@ def _payload(line: bytes) -> bytes | None:
     return payload or None
 
 
+RAW_SEND = "oneapi.raw_send"  # scope key: the server's own ``send`` (set by RequestIdMiddleware)
+
+
 class SSEResponse(Response):
-    """Stream ``events`` (bytes) to the client; cancel them when the client goes away."""
+    """Stream ``events`` (bytes) to the client; cancel them when the client goes away.
+
+    The response start goes through the middleware chain (request id and CORS headers are added there);
+    the body messages, which no middleware changes, go straight to the server's ``send`` when the
+    outermost middleware left it in the scope. The first event is produced and written inline (no task
+    hop); a pump task then relays the rest while a watcher waits for the client's disconnect.
+    """
 
     def __init__(self, events: AsyncIterator[bytes], status: int = 200,  # noqa: super-init-not-called
                  finalize: Callable[[], None] | None = None) -> None:
@@ -64,26 +79,40 @@ class SSEResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pump = watch = None
+        error: BaseException | None = None
+        body_send = scope.get(RAW_SEND) or send
         try:
             await send({"type": "http.response.start", "status": self.status, "headers": SSE_HEADERS})
-            pump = asyncio.ensure_future(self._pump(send))
-            watch = asyncio.ensure_future(_wait_disconnect(receive))
-            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+            try:
+                first = await self.events.__anext__()
+            except StopAsyncIteration:
+                first = None
+            except Exception as exc:  # noqa: BLE001 - reported below, after the cleanup
+                error, first = exc, None
+            if first is None:
+                if error is None:
+                    await body_send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await body_send({"type": "http.response.body", "body": first, "more_body": True})
+                pump = asyncio.ensure_future(self._pump(body_send))
+                watch = asyncio.ensure_future(_wait_disconnect(receive))
+                await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
         finally:
             tasks = [t for t in (pump, watch) if t is not None]
             for task in tasks:
                 if not task.done():
                     task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
             try:
                 await self.events.aclose()  # type: ignore[attr-defined]
             finally:
                 if self.finalize is not None:
                     self.finalize()
-        if pump.done() and not pump.cancelled() and pump.exception() is not None:
-            exc = pump.exception()
-            if not isinstance(exc, OSError):
-                raise exc  # type: ignore[misc]
+        if pump is not None and pump.done() and not pump.cancelled() and pump.exception() is not None:
+            error = pump.exception()
+        if error is not None and not isinstance(error, OSError):
+            raise error
 
     async def _pump(self, send: Send) -> None:
         async for chunk in self.events:

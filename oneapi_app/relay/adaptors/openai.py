@@ -68,42 +68,68 @@ def _delta_text(choice: dict, kind: str) -> str:
 
 
 class OpenAIStream:
-    """Forwards each event's bytes unchanged; drops only the usage-only chunk the client did not ask for."""
+    """Forwards each event's bytes unchanged; drops only the usage-only chunk the client did not ask for.
 
-    __slots__ = ("kind", "keep_usage", "usage", "done", "_text")
+    Per event it does as little as it can: a byte search for ``"usage"`` decides whether the event must be
+    parsed (usage capture, and dropping the usage-only chunk); the delivered text is only needed when the
+    upstream never reports usage, so the payloads are kept and parsed lazily by ``text()``.
+    """
+
+    __slots__ = ("kind", "keep_usage", "usage", "done", "_payloads", "_text")
+    COMPACT_AT = 256  # payloads kept before they are reduced to text (bounds the memory of long streams)
 
     def __init__(self, kind: str, keep_usage: bool) -> None:
         self.kind = kind
         self.keep_usage = keep_usage
         self.usage: Usage | None = None
         self.done = False
+        self._payloads: list[bytes] = []
         self._text: list[str] = []
 
     def feed(self, payload: bytes) -> bytes | None:
         if payload == b"[DONE]":
             self.done = True
-            return b"data: [DONE]\n\n"
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return b"data: " + payload + b"\n\n"
-        if isinstance(event, dict):
-            choices = event.get("choices")
+            return DONE
+        if b'"usage"' in payload:
+            try:
+                event = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                event = None
+            if isinstance(event, dict):
+                usage = Usage.from_openai(event.get("usage"))
+                if usage is not None:
+                    self.usage = usage
+                    if not event.get("choices"):
+                        # usage-only chunk: no text in it
+                        return None if not self.keep_usage else b"data: " + payload + b"\n\n"
+        payloads = self._payloads
+        payloads.append(payload)
+        if len(payloads) >= self.COMPACT_AT:
+            self._compact()
+        return b"data: " + payload + b"\n\n"
+
+    def text(self) -> str:
+        self._compact()
+        return "".join(self._text)
+
+    def _compact(self) -> None:
+        parts = self._text
+        payloads, self._payloads = self._payloads, []
+        for payload in payloads:
+            try:
+                event = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                continue
+            choices = event.get("choices") if isinstance(event, dict) else None
             if isinstance(choices, list):
                 for choice in choices:
                     if isinstance(choice, dict):
                         text = _delta_text(choice, self.kind)
                         if text:
-                            self._text.append(text)
-            usage = Usage.from_openai(event.get("usage"))
-            if usage is not None:
-                self.usage = usage
-                if not choices and not self.keep_usage:
-                    return None
-        return b"data: " + payload + b"\n\n"
+                            parts.append(text)
 
-    def text(self) -> str:
-        return "".join(self._text)
+
+DONE = b"data: [DONE]\n\n"
 
 
 class OpenAIAdaptor:
