@@ -63,6 +63,29 @@ def test_sse_reader_handles_crlf_and_split_lines():
     assert reader.feed(b"data: tail") == [] and reader.finish() == [b"tail"]
 
 
+def test_sse_reader_one_event_fast_path_matches_the_general_path():
+    for chunk in (b'data: {"a":1}\n\n', b"data:  spaced\n\n", b"data: crlf\r\n\r\n", b"data: a\n\ndata: b\n\n",
+                  b"data: \n\n", b": ping\n\n", b"event: x\ndata: y\n\n"):
+        fast = SSEReader().feed(chunk)
+        general = SSEReader()
+        assert fast == general.feed(chunk[:1]) + general.feed(chunk[1:]), chunk
+
+
+def test_stream_translator_counts_text_lazily_and_keeps_usage_chunks_with_choices():
+    translator = OpenAIAdaptor().stream_translator(_call(stream=True), client_wants_usage=False)
+    count = 3 * translator.COMPACT_AT + 5  # crosses the compaction threshold (bounded memory) several times
+    for i in range(count):
+        event = {"choices": [{"index": 0, "delta": {"content": f"{i},"}}]}
+        assert translator.feed(orjson.dumps(event)) == b"data: " + orjson.dumps(event) + b"\n\n"
+    mixed = {"choices": [{"index": 0, "delta": {"content": "end"}}], "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+    assert translator.feed(orjson.dumps(mixed)) is not None  # has choices: forwarded even unasked
+    assert translator.feed(b'{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}') is None
+    assert translator.feed(b"[DONE]") == b"data: [DONE]\n\n" and translator.done
+    assert translator.usage == Usage(3, 5)
+    assert translator.text() == "".join(f"{i}," for i in range(count)) + "end"
+    assert translator.text() == "".join(f"{i}," for i in range(count)) + "end"  # idempotent
+
+
 def test_error_fixture_is_forwarded_as_openai_error():
     failure = OpenAIAdaptor().map_error(429, (FIXTURES / "error_body.json").read_bytes())
     assert failure.status == 429 and failure.retryable
