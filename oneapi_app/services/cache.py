@@ -133,23 +133,21 @@ class RelayCache:
 
     # -- tokens and users -------------------------------------------------------------------------
     async def token(self, key: str) -> TokenInfo | None:
-        now = time.monotonic()
-        hit = self._tokens.get(key)
-        if hit is not None and now - hit[0] < MEMORY_TTL:
-            return hit[1]
-        info = await self._load_shared(f"token:{key}", TokenInfo, lambda: self._token_from_db(key))
-        if info is not None:
-            self._tokens[key] = (now, info)
-        return info
+        return await self._cached(self._tokens, key, f"token:{key}", TokenInfo, lambda: self._token_from_db(key))
 
     async def user(self, user_id: int) -> UserInfo | None:
+        return await self._cached(self._users, user_id, f"user:{user_id}", UserInfo,
+                                  lambda: self._user_from_db(user_id))
+
+    async def _cached(self, table: dict, key, name: str, cls: type, load):
+        """Memory first (MEMORY_TTL), then Redis, then the database."""
         now = time.monotonic()
-        hit = self._users.get(user_id)
+        hit = table.get(key)
         if hit is not None and now - hit[0] < MEMORY_TTL:
             return hit[1]
-        info = await self._load_shared(f"user:{user_id}", UserInfo, lambda: self._user_from_db(user_id))
+        info = await self._load_shared(name, cls, load)
         if info is not None:
-            self._users[user_id] = (now, info)
+            table[key] = (now, info)
         return info
 
     async def _load_shared(self, name: str, cls: type, load):

@@ -115,24 +115,25 @@ def _base_name(model: str) -> str:
     return model
 
 
-def model_ratio(options: Options, model: str, channel_type: int) -> float:
-    model = _base_name(model)
-    custom = _parse_map(options.ModelRatio)
+def _lookup(custom_json: str, builtin: dict, model: str, channel_type: int) -> float | None:
+    """one-api's order: "<model>(<type>)" in the option, then built-in, then "<model>" in the option, then built-in."""
+    custom = _parse_map(custom_json)
     typed = f"{model}({channel_type})"
-    for table, key in ((custom, typed), (MODEL_RATIOS, typed), (custom, model), (MODEL_RATIOS, model)):
+    for table, key in ((custom, typed), (builtin, typed), (custom, model), (builtin, model)):
         if key in table:
             return float(table[key])
-    return DEFAULT_MODEL_RATIO
+    return None
+
+
+def model_ratio(options: Options, model: str, channel_type: int) -> float:
+    ratio = _lookup(options.ModelRatio, MODEL_RATIOS, _base_name(model), channel_type)
+    return DEFAULT_MODEL_RATIO if ratio is None else ratio
 
 
 def completion_ratio(options: Options, model: str, channel_type: int) -> float:
     model = _base_name(model)
-    custom = _parse_map(options.CompletionRatio)
-    typed = f"{model}({channel_type})"
-    for table, key in ((custom, typed), (COMPLETION_RATIOS, typed), (custom, model), (COMPLETION_RATIOS, model)):
-        if key in table:
-            return float(table[key])
-    return float(_builtin_completion_ratio(model))
+    ratio = _lookup(options.CompletionRatio, COMPLETION_RATIOS, model, channel_type)
+    return float(_builtin_completion_ratio(model)) if ratio is None else ratio
 
 
 def group_ratio(options: Options, group: str) -> float:
