@@ -65,10 +65,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     _GracefulServer = _graceful_server_class()
     if args.api_only:
-        from .api import create_api
+        from .api import create_app
         from .runtime import Runtime
 
-        app: object = create_api(Runtime(settings), own_lifespan=True)
+        app: object = create_app(Runtime(settings), own_lifespan=True)
         factory = False
     else:
         from . import frontend

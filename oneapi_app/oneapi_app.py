@@ -16,6 +16,7 @@ from .api import create_api
 from .appliance import runtime
 from .middleware import RELAY_PREFIXES
 from .pages.registry import add_pages
+from .relay.fastlane import RelayFastLane
 
 
 class Backend:
@@ -60,4 +61,4 @@ def server_app() -> ASGIApp:
         # reaches the appliance by (NAS address, Docker port mapping, X-Forwarded-Host behind a proxy).
         app.sio.eio.cors_allowed_origins = None
     assert backend.api is not None
-    return RelayFirst(relay=backend.api, rest=top)
+    return RelayFastLane(RelayFirst(relay=backend.api, rest=top), runtime())

@@ -95,8 +95,8 @@ async def runtime(settings: Settings) -> AsyncIterator:
 
 @pytest.fixture
 async def client(runtime) -> AsyncIterator[httpx.AsyncClient]:
-    from oneapi_app.api import create_api
+    from oneapi_app.api import create_app
 
-    api = create_api(runtime)
+    api = create_app(runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://testserver") as c:
         yield c

@@ -10,11 +10,13 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.types import ASGIApp
 
 from ..errors import InvalidURL
 from ..middleware import (FrontendRedirectMiddleware, GunzipRequestMiddleware, RelayCORSMiddleware,
                           RequestIdMiddleware)
 from ..relay import routes as relay_routes
+from ..relay.fastlane import RelayFastLane
 from ..runtime import Runtime
 from . import account, channels, logs, oauth, options, redemptions, status, tokens, users, web_session
 from .common import reject_nul_in_url
@@ -41,6 +43,11 @@ def _fallback_router() -> APIRouter:
         router.add_api_route(prefix, invalid_url, methods=methods)
         router.add_api_route(prefix + "/{rest:path}", invalid_url, methods=methods)
     return router
+
+
+def create_app(runtime: Runtime, *, own_lifespan: bool = False) -> ASGIApp:
+    """What the server runs: the FastAPI app behind the relay's fast lane (relay/fastlane.py)."""
+    return RelayFastLane(create_api(runtime, own_lifespan=own_lifespan), runtime)
 
 
 def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:

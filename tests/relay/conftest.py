@@ -159,12 +159,12 @@ async def upstream():
 
 @pytest.fixture
 async def gateway(runtime):
-    from oneapi_app.api import create_api
+    from oneapi_app.api import create_app
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_api(runtime), lifespan="off", log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), lifespan="off", log_level="warning",
                                            timeout_graceful_shutdown=2, access_log=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from oneapi_app.api import create_api
+from oneapi_app.api import create_app
 from oneapi_app.runtime import Runtime
 
 from .conftest import add_channel, add_token, add_user
@@ -34,7 +34,7 @@ async def test_concurrent_requests_keep_the_books_balanced(any_runtime, upstream
     user_id = await add_user(runtime, quota=USER_START)
     key = await add_token(runtime, user_id=user_id, unlimited=False, remain_quota=START)
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "count me"}], "max_tokens": 100}
-    api = create_api(runtime)
+    api = create_app(runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://gw", timeout=120) as client:
         async def one() -> int:
             resp = await client.post("/v1/chat/completions", json=body, headers={"Authorization": f"Bearer sk-{key}"})

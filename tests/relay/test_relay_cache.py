@@ -7,7 +7,7 @@ import uuid
 import httpx
 from sqlalchemy import text
 
-from oneapi_app.api import create_api
+from oneapi_app.api import create_app
 from oneapi_app.models import ChannelStatus
 from oneapi_app.runtime import Runtime
 from oneapi_app.services.channels import set_channel_status
@@ -42,7 +42,7 @@ async def test_redis_shares_tokens_and_drops_them_on_change(make_settings, upstr
         try:
             await add_channel(runtime, upstream.url)
             key = await add_token(runtime)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(create_api(runtime)), base_url="http://gw") as c:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(create_app(runtime)), base_url="http://gw") as c:
                 resp = await c.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
             assert resp.status_code == 200
             assert await runtime.redis.exists(f"{prefix}token:{key}", f"{prefix}user:1") == 2
@@ -60,7 +60,7 @@ async def test_shutdown_flushes_pending_settlements(make_settings, upstream):
     async with runtime.lifespan():
         await add_channel(runtime, upstream.url)
         key = await add_token(runtime, unlimited=False, remain_quota=50_000)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(create_api(runtime)), base_url="http://gw") as c:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(create_app(runtime)), base_url="http://gw") as c:
             for _ in range(3):
                 resp = await c.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
                 assert resp.status_code == 200

@@ -1,0 +1,106 @@
+"""The relay's fast lane: the POST relay paths served without the FastAPI stack.
+
+Every request of a chat app or SDK is one of a handful of ``POST /v1/...`` calls. Going through FastAPI's
+middleware, exception and routing layers costs more per request than the relay's own work, and each layer
+allocates per-request objects (closures, exit stacks, events) that show up as memory under load. This
+ASGI wrapper sits in front of the whole app and serves exactly those calls itself, doing what the stack
+would have done for them:
+
+- ``X-Oneapi-Request-Id`` (``middleware.new_request_id``) and the request id in ``scope["state"]``;
+- the relay's open CORS headers (what ``RelayCORSMiddleware`` adds to a simple request);
+- the OpenAI error envelope for typed errors, and a logged 500 envelope for anything unexpected.
+
+Everything else -- other methods and paths, preflight requests, gzip bodies, ``/v1/engines/{m}/embeddings``
+-- goes to the wrapped app unchanged. The FastAPI routes for these paths stay registered (and are what the
+wrapped app would use), so the two ways in run the same ``pipeline.relay``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import AppError
+from ..middleware import REQUEST_ID_HEADER, new_request_id
+from .pipeline import relay
+from .streaming import RAW_SEND
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+FAST_PATHS: dict[str, str] = {
+    "/v1/chat/completions": "chat",
+    "/v1/completions": "completions",
+    "/v1/embeddings": "embeddings",
+    "/v1/moderations": "moderations",
+    "/v1/edits": "edits",
+}
+_CORS_NAMES = (b"access-control-allow-origin", b"access-control-expose-headers")
+_CORS_HEADERS = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"X-Oneapi-Request-Id")]
+
+
+class RelayFastLane:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = FAST_PATHS.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        origin = False
+        for name, _value in scope["headers"]:
+            if name == b"content-encoding":  # gzip bodies: the full stack inflates them
+                await self.app(scope, receive, send)
+                return
+            if name == b"origin":
+                origin = True
+        await self.serve(scope, receive, send, kind, origin)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, kind: str, origin: bool) -> None:
+        request_id = new_request_id()
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["request_id"] = request_id
+        scope[RAW_SEND] = send
+        extra = [(REQUEST_ID_HEADER, request_id.encode()), (b"vary", b"Origin")]
+
+        async def send_start(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers") or []
+                if origin:
+                    headers = [h for h in headers if h[0].lower() not in _CORS_NAMES] + _CORS_HEADERS
+                message["headers"] = [*headers, *extra]
+            await send(message)
+
+        try:
+            response = await relay(self.runtime, Request(scope, receive), kind)  # type: ignore[arg-type]
+        except AppError as exc:
+            await _error(send_start, exc.status, exc.openai_body(request_id))
+            return
+        except Exception:  # noqa: BLE001 - never a stack trace to the client
+            log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
+            error = AppError("internal error, see the server log", status=500, code="internal_error")
+            await _error(send_start, 500, error.openai_body(request_id))
+            return
+        try:
+            await response(scope, receive, send_start)
+        except OSError:  # the client went away while the answer was written
+            pass
+        except Exception:  # noqa: BLE001 - the answer had started: log it; the server closes the connection
+            log.exception("unexpected error while answering POST %s (request id %s)", scope["path"], request_id)
+
+
+async def _error(send: Send, status: int, body: dict) -> None:
+    content = orjson.dumps(body)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]})
+    await send({"type": "http.response.body", "body": content})
