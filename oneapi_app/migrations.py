@@ -3,6 +3,9 @@
 An existing one-api database (its tables present, no ``alembic_version``) is adopted without touching its
 rows: tables or columns that older one-api versions lacked are added, then it is stamped at the initial
 revision and upgraded like any other database.
+
+alembic (~9 MiB resident) is imported only when a database needs work: a database already at
+``HEAD_REVISION`` is recognised with one query (tests check the constant against alembic's real head).
 """
 
 from __future__ import annotations
@@ -10,11 +13,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.schema import CreateColumn
 
@@ -22,9 +22,13 @@ from . import models
 from .db import create_sync_db_engine
 from .settings import DatabaseURL, Settings
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INITIAL_REVISION = "0001"
+HEAD_REVISION = "0001"  # the head of alembic/versions: update it with every new revision
 
 
 @dataclass
@@ -43,6 +47,8 @@ class MigrationReport:
 
 
 def alembic_config(connection: Connection, role: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     cfg.attributes["connection"] = connection
@@ -51,6 +57,10 @@ def alembic_config(connection: Connection, role: str) -> Config:
 
 
 def head_revision() -> str:
+    """The head revision of alembic/versions, read by alembic (``HEAD_REVISION`` must equal it)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     return ScriptDirectory.from_config(cfg).get_current_head() or ""
@@ -90,7 +100,20 @@ def migrate(settings: Settings) -> list[MigrationReport]:
     return reports
 
 
+def _current_revision(conn: Connection) -> str | None:
+    """The revision stamped in ``alembic_version``; None when there is none or more than one (branches)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return rows[0] if len(rows) == 1 else None
+
+
 def _migrate_one(conn: Connection, url: DatabaseURL, role: str) -> MigrationReport:
+    if _current_revision(conn) == HEAD_REVISION:  # the usual start: nothing to do, alembic not imported
+        return MigrationReport(url.display, role, False, [], HEAD_REVISION, HEAD_REVISION)
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     cfg = alembic_config(conn, role)
     existing = set(inspect(conn).get_table_names())
     before = MigrationContext.configure(conn).get_current_revision()

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from oneapi_app.auth.passwords import verify_password
 from oneapi_app.db import Database, create_sync_db_engine
-from oneapi_app.migrations import head_revision, migrate
+from oneapi_app.migrations import HEAD_REVISION, head_revision, migrate
 from oneapi_app.models import Ability, Channel, Log, Option, Redemption, Token, User
 from oneapi_app.services.options import load_options
 
@@ -41,6 +41,11 @@ def _columns(settings, url=None) -> dict[str, set[str]]:
         return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names() if t != "alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_head_revision_constant_is_alembic_head():
+    """HEAD_REVISION lets a start skip alembic: a new revision in alembic/versions must update it."""
+    assert HEAD_REVISION == head_revision()
 
 
 def test_upgrade_creates_one_api_schema_on_every_database(make_settings, any_dsn):

@@ -1,6 +1,8 @@
 """Runtime lifecycle: background work is flushed at shutdown, Redis is used when configured, options load."""
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 
@@ -8,6 +10,8 @@ from oneapi_app.background import Background
 from oneapi_app.errors import ConfigError
 from oneapi_app.runtime import Runtime
 from oneapi_app.services.options import load_options, update_option
+
+from .servers import ROOT
 
 
 async def test_background_work_finishes_and_flushers_run_at_close():
@@ -124,3 +128,27 @@ async def test_changes_reach_the_other_nodes_through_redis(make_settings):
                 break
             await asyncio.sleep(0.01)
         assert seen_a == ["abc"] and seen_b == ["abc"]  # once each: a node ignores its own echo
+
+
+SECOND_START = """
+import asyncio, sys
+from oneapi_app.api import create_api
+from oneapi_app.runtime import Runtime
+from oneapi_app.settings import load_settings
+
+async def start():
+    async with Runtime(load_settings({"DATA_DIR": sys.argv[1]})).lifespan() as rt:
+        create_api(rt)
+
+asyncio.run(start())
+print(sorted({m.split(".")[0] for m in sys.modules} & {"alembic", "authlib", "joserfc", "mako"}))
+"""
+
+
+async def test_start_on_an_up_to_date_database_does_not_import_alembic(settings):
+    async with Runtime(settings).lifespan():  # the first start creates the schema (with alembic)
+        pass
+    second = subprocess.run([sys.executable, "-c", SECOND_START, str(settings.data_dir)],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip().splitlines()[-1] == "[]"

@@ -1,19 +1,24 @@
 """OAuth 2 login providers with authlib: GitHub and OIDC (endpoints from the well-known document or the
-options). Each provider knows its endpoints, how to read the user's stable id, name and email."""
+options). Each provider knows its endpoints, how to read the user's stable id, name and email.
+
+authlib (with joserfc and cryptography, ~12 MiB resident) is imported only when a GitHub or OIDC flow runs,
+not when the app starts: most deployments never use it."""
 
 from __future__ import annotations
 
 import secrets
 import string
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
-from authlib.common.errors import AuthlibBaseError
 
 from ..errors import AppError
 from ..services.options import Options
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 STATE_ALPHABET = string.ascii_letters + string.digits
 
@@ -52,6 +57,8 @@ class Provider:
     redirect_uri: str
 
     def client(self, **kwargs) -> AsyncOAuth2Client:
+        from authlib.integrations.httpx_client import AsyncOAuth2Client
+
         return AsyncOAuth2Client(self.client_id, self.client_secret, scope=self.scope,
                                  redirect_uri=self.redirect_uri, token_endpoint_auth_method="client_secret_post",
                                  timeout=20, **kwargs)
@@ -64,6 +71,8 @@ class Provider:
     async def fetch_user(self, code: str) -> ExternalUser:
         if not code:
             raise OAuthError("无效的参数 (code is required)")
+        from authlib.common.errors import AuthlibBaseError
+
         async with self.client() as client:
             try:
                 token = await client.fetch_token(self.endpoints.token, code=code, grant_type="authorization_code",
