@@ -101,6 +101,38 @@ async def books(env: dict[str, str], key: str) -> str:
             f"remain + used == start: {'yes' if balanced else 'NO'}")
 
 
+class BenchDatabase:
+    """A fresh database on the local PostgreSQL or MariaDB server (``--db``), or nothing for SQLite."""
+
+    ADMIN = {"postgres": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+             "mysql": "mysql+pymysql://root@127.0.0.1:3306/test"}
+
+    def __init__(self, kind: str) -> None:
+        self.kind, self.dsn = kind, ""
+        if kind == "sqlite":
+            return
+        from sqlalchemy import create_engine, text
+
+        self.name = f"oneapi_bench_{os.getpid()}"
+        self.admin = create_engine(self.ADMIN[kind], isolation_level="AUTOCOMMIT")
+        quoted = f'"{self.name}"' if kind == "postgres" else f"`{self.name}`"
+        with self.admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {quoted}"))
+        self.dsn = (f"postgres://postgres@127.0.0.1:5432/{self.name}?sslmode=disable" if kind == "postgres"
+                    else f"root@tcp(127.0.0.1:3306)/{self.name}?charset=utf8mb4&parseTime=True&loc=Local")
+
+    def drop(self) -> None:
+        if not self.dsn:
+            return
+        from sqlalchemy import text
+
+        drop = (f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)' if self.kind == "postgres"
+                else f"DROP DATABASE IF EXISTS `{self.name}`")
+        with self.admin.connect() as conn:
+            conn.execute(text(drop))
+        self.admin.dispose()
+
+
 MODES = {
     "api": ("oneapi serve --api-only", ["--api-only"],
             "`oneapi serve --api-only` (uvicorn, uvloop, httptools; SQLite)"),
@@ -125,6 +157,9 @@ def main() -> int:
     ap.add_argument("--start-timeout", type=float, default=600,
                     help="seconds to wait for the gateway (the full mode may build the dashboard first)")
     ap.add_argument("--out", help="also write the report (markdown) to this file")
+    ap.add_argument("--db", choices=["sqlite", "postgres", "mysql"], default="sqlite",
+                    help="the gateway's database: SQLite in the data dir (default) or a fresh database on the local "
+                         "PostgreSQL / MariaDB server (dropped afterwards)")
     args = ap.parse_args()
 
     reports = []
@@ -149,6 +184,9 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
     env.pop("SQL_DSN", None)
     env.pop("REDIS_CONN_STRING", None)
     procs: list[subprocess.Popen] = []
+    database = BenchDatabase(args.db)
+    if database.dsn:
+        env["SQL_DSN"] = database.dsn
     try:
         procs.append(subprocess.Popen(pinned(args.load_cpu, [
             python, str(HERE / "mock_upstream.py"), "--port", str(mock_port), "--chunks", str(args.chunks),
@@ -173,6 +211,8 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             "--model", "gpt-4o-mini", "--mock", mock_url, "--concs", args.concs, "--stream-c", str(args.stream_c),
             "--duration", str(args.duration), "--warmup", str(args.warmup), "--gw-pid", str(gateway.pid),
             "--label", label, "--cpu", str(args.load_cpu)])
+        if database.dsn:
+            description = description.replace("SQLite", f"{args.db} server, not pinned")
         header = (f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cpus; gateway "
                   f"{description} pinned to cpu {args.gateway_cpu}, ready in {startup:.1f} s; "
                   f"mock + load pinned to cpu {args.load_cpu}; wrk: {'yes' if shutil.which('wrk') else 'no'}; "
@@ -197,6 +237,7 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
                 except subprocess.TimeoutExpired:
                     proc.kill()
         shutil.rmtree(workdir, ignore_errors=True)
+        database.drop()
 
 
 if __name__ == "__main__":

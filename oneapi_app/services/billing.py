@@ -3,7 +3,9 @@
 * ``reserve``: before a request, ONE conditional UPDATE on the token
   (``remain_quota = remain_quota - :x ... WHERE id = :id AND remain_quota >= :x``; skipped for unlimited tokens)
   and the same on the user's quota, in one transaction. Nothing is read into Python first, so concurrent
-  requests can never spend the same quota twice; a failed condition rolls both back.
+  requests can never spend the same quota twice; a failed condition undoes both. The transaction is shared
+  by the requests that arrive together (group commit): services/sqlite_writer.py on SQLite,
+  services/reservations.py on PostgreSQL and MySQL.
 * ``Settlement``: after a request, the exact difference (actual - reserved; negative = refund) plus the
   consume log row, handed to the batching ``LogWriter`` (services/log_writer.py). Every failure path settles
   with actual = 0, which refunds the whole reservation.
@@ -15,18 +17,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-
 from ..errors import AppError
 from .sqlite_writer import BUSY
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
-
-_TOKEN_RESERVE = text(
-    "UPDATE tokens SET remain_quota = remain_quota - :x, used_quota = used_quota + :x "
-    "WHERE id = :id AND remain_quota >= :x")
-_USER_RESERVE = text("UPDATE users SET quota = quota - :x WHERE id = :id AND quota >= :x")
 
 
 class TokenQuotaExhausted(AppError):
@@ -55,9 +50,13 @@ async def reserve(runtime: Runtime, *, token_id: int, unlimited: bool, user_id: 
     if amount <= 0:
         return
     sqlite = runtime.log_writer.sqlite
-    refused = sqlite.reserve_inline(token_id, unlimited, user_id, amount) if sqlite is not None else BUSY
-    if refused == BUSY:
-        refused = await _reserve_shielded(runtime, token_id, unlimited, user_id, amount)
+    if sqlite is None:  # PostgreSQL / MySQL: group-committed by services/reservations.py
+        assert runtime.log_writer.reservations is not None
+        refused = await runtime.log_writer.reservations.reserve(token_id, unlimited, user_id, amount)
+    else:
+        refused = sqlite.reserve_inline(token_id, unlimited, user_id, amount)
+        if refused == BUSY:
+            refused = await _reserve_shielded(runtime, token_id, unlimited, user_id, amount)
     if refused == "token":
         raise TokenQuotaExhausted()
     if refused == "user":
@@ -80,19 +79,8 @@ async def _reserve_shielded(runtime: Runtime, token_id: int, unlimited: bool, us
 
 async def _reserve(runtime: Runtime, token_id: int, unlimited: bool, user_id: int, amount: int) -> str | None:
     sqlite = runtime.log_writer.sqlite
-    if sqlite is not None:  # group commit on the single SQLite writer thread
-        return await sqlite.reserve(token_id, unlimited, user_id, amount)
-    async with runtime.db.engine.connect() as conn:
-        async with conn.begin() as transaction:
-            if not unlimited:
-                result = await conn.execute(_TOKEN_RESERVE, {"x": amount, "id": token_id})
-                if result.rowcount != 1:
-                    return "token"
-            result = await conn.execute(_USER_RESERVE, {"x": amount, "id": user_id})
-            if result.rowcount != 1:
-                await transaction.rollback()  # undoes the token update too
-                return "user"
-    return None
+    assert sqlite is not None
+    return await sqlite.reserve(token_id, unlimited, user_id, amount)  # group commit on the writer thread
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from sqlalchemy import insert, text
 
 from ..models import Log, LogType
 from .billing import Settlement
+from .reservations import ReservationBatcher
 from .sqlite_writer import BUSY, SqliteWriter
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class LogWriter:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self.sqlite: SqliteWriter | None = None
+        self.reservations: ReservationBatcher | None = None  # PostgreSQL / MySQL
 
     async def start(self) -> None:
         db = self.runtime.db
@@ -57,6 +59,9 @@ class LogWriter:
             self.sqlite = SqliteWriter(db.url.sync_url.removeprefix("sqlite:///"),
                                        self.runtime.settings.sqlite_busy_timeout)
             await self.sqlite.start()
+        else:
+            self.reservations = ReservationBatcher(self.runtime)
+            self.reservations.start()
         self._task = self.runtime.background.spawn(self._run(), name="relay-log-writer")
         self.runtime.background.add_flusher(self.flush)
 
