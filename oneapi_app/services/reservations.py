@@ -42,6 +42,25 @@ TOKEN_RESERVE = text(
     "WHERE id = :id AND remain_quota >= :x")
 TOKEN_RELEASE = text("UPDATE tokens SET remain_quota = remain_quota + :x, used_quota = used_quota - :x WHERE id = :id")
 USER_RESERVE = text("UPDATE users SET quota = quota - :x WHERE id = :id AND quota >= :x")
+# PostgreSQL: one statement per hold debits the user (only if the token can pay too) and then the token
+# (only if the user was debited): both or neither, and the reason when neither. A batch of several holds
+# locks all its tokens first, in id order (the settlement writer's order).
+# The lock CTE takes the token row first (FOR UPDATE re-checks its condition on the newest row version),
+# so a hold locks token then user, the writer's order, and the balance it checks cannot move under it.
+PG_LOCK_TOKENS = "SELECT id FROM tokens WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+PG_RESERVE = """
+WITH lock AS (
+    SELECT id FROM tokens WHERE %(limited)s AND id = %(tid)s AND remain_quota >= %(x)s FOR UPDATE),
+u AS (
+    UPDATE users SET quota = quota - %(x)s
+    WHERE id = %(uid)s AND quota >= %(x)s AND (NOT %(limited)s OR EXISTS (SELECT 1 FROM lock))
+    RETURNING 1),
+t AS (
+    UPDATE tokens SET remain_quota = remain_quota - %(x)s, used_quota = used_quota + %(x)s
+    WHERE %(limited)s AND id = %(tid)s AND EXISTS (SELECT 1 FROM u)
+    RETURNING 1)
+SELECT EXISTS (SELECT 1 FROM u), NOT %(limited)s OR EXISTS (SELECT 1 FROM lock)
+"""
 MAX_BATCH = 1000
 
 
@@ -67,13 +86,16 @@ class Hold:
 
 
 class ReservationBatcher:
+    IDLE_PING = 10.0  # seconds: a connection unused this long is checked before a batch
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._queue: list[Hold] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.batches = 0  # committed batches (tests and benchmarks read it)
-        self._conn: AsyncConnection | None = None
+        self._conn: AsyncConnection | None = None  # MySQL (SQLAlchemy)
+        self._pg = None  # PostgreSQL: a psycopg AsyncConnection
+        self._used = 0.0
 
     def start(self) -> None:
         self._task = self.runtime.background.spawn(self._run(), name="quota-reservations")
@@ -116,12 +138,12 @@ class ReservationBatcher:
         for attempt in (1, 2):
             try:
                 refused = await self._apply(batch)
-            except (NotCommitted, DBAPIError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
                 if attempt == 1 and (isinstance(exc, NotCommitted) or _rolled_back(exc)):
                     log.warning("reserving quota for %d requests failed (%s); retrying", len(batch),
                                 type(exc).__name__)
                     continue
-                log.error("reserving quota for %d requests failed again: %s", len(batch), exc)
+                log.error("reserving quota for %d requests failed: %r", len(batch), exc)
                 for hold in batch:
                     if not hold.future.done():
                         hold.future.set_exception(ReservationUnavailable())
@@ -141,6 +163,8 @@ class ReservationBatcher:
                                                       0, None))
 
     async def _apply(self, batch: list[Hold]) -> list[str | None]:
+        if self.runtime.db.url.kind == "postgresql":
+            return await self._apply_postgres(batch)
         refused: list[str | None] = [None] * len(batch)
         conn = await self._connection()
         committing = False
@@ -170,13 +194,77 @@ class ReservationBatcher:
             raise
         return refused
 
+    async def _apply_postgres(self, batch: list[Hold]) -> list[str | None]:
+        """One hold: ONE statement in autocommit (one round trip, the common case on a quiet node). Several:
+        one transaction that locks their tokens in id order, then one statement per hold sorted by user."""
+        from psycopg import Error as PsycopgError  # this engine's driver
+
+        conn = await self._postgres()
+        order = sorted(range(len(batch)), key=lambda i: batch[i].user_id)
+        rows: list[tuple] = []
+        committed = False
+        try:
+            if len(batch) == 1:
+                hold = batch[0]
+                rows.append(await (await conn.execute(PG_RESERVE, _pg_params(hold))).fetchone())
+            else:
+                async with conn.transaction():
+                    token_ids = sorted({h.token_id for h in batch if not h.unlimited})
+                    if token_ids:
+                        await conn.execute(PG_LOCK_TOKENS, (token_ids,))
+                    for i in order:
+                        rows.append(await (await conn.execute(PG_RESERVE, _pg_params(batch[i]))).fetchone())
+                    committed = True  # leaving the block sends COMMIT
+        except BaseException as exc:
+            await self._discard()
+            if _rolled_back(exc) or (len(batch) > 1 and not committed and isinstance(exc, PsycopgError | OSError)):
+                raise NotCommitted() from exc  # nothing of the batch was written
+            raise
+        refused: list[str | None] = [None] * len(batch)
+        for i, (held, token_ok) in zip(order if len(batch) > 1 else [0], rows, strict=True):
+            refused[i] = None if held else ("user" if token_ok else "token")
+        return refused
+
+    async def _postgres(self):
+        """The worker's own psycopg connection in autocommit mode (pinged after a quiet spell)."""
+        import psycopg
+
+        loop = asyncio.get_running_loop()
+        if self._pg is not None and (self._pg.closed or loop.time() - self._used > self.IDLE_PING):
+            try:
+                await self._pg.execute("SELECT 1")
+            except (psycopg.Error, OSError):
+                await self._discard()
+        if self._pg is None:
+            url = self.runtime.db.engine.url.set(drivername="postgresql")
+            self._pg = await psycopg.AsyncConnection.connect(url.render_as_string(hide_password=False),
+                                                             autocommit=True)
+        self._used = loop.time()
+        return self._pg
+
     async def _connection(self) -> AsyncConnection:
-        """One connection kept by the worker: no pool checkout (and no pre-ping round trip) per batch."""
+        """One connection kept by the worker: no pool checkout per batch. After a quiet spell it is pinged
+        first (one round trip), so a connection the database dropped meanwhile (a restart) is replaced
+        before a batch is sent on it -- once sent, a lost connection leaves the outcome unknown."""
+        loop = asyncio.get_running_loop()
+        if self._conn is not None and loop.time() - self._used > self.IDLE_PING:
+            try:
+                await self._conn.exec_driver_sql("SELECT 1")
+                await self._conn.rollback()
+            except (DBAPIError, OSError):
+                await self._discard()
         if self._conn is None:
             self._conn = await self.runtime.db.engine.connect()
+        self._used = loop.time()
         return self._conn
 
     async def _discard(self) -> None:
+        pg, self._pg = self._pg, None
+        if pg is not None:
+            try:
+                await pg.close()
+            except Exception:  # noqa: BLE001 - already broken
+                pass
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -186,15 +274,19 @@ class ReservationBatcher:
                 pass
 
     async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await conn.close()
+        await self._discard()
 
 def _rolled_back(exc: BaseException) -> bool:
     """True for errors after which the database certainly rolled the transaction back (deadlock victim,
     serialization failure, lock wait timeout): the batch can run again without holding anything twice."""
-    orig = getattr(exc, "orig", None)
-    if getattr(orig, "sqlstate", None) in ("40P01", "40001"):  # PostgreSQL
+    orig = getattr(exc, "orig", exc)
+    # PostgreSQL: deadlock victim, serialization failure; the session was terminated by the server (a restart,
+    # pg_terminate_backend) before it could commit anything.
+    if getattr(orig, "sqlstate", None) in ("40P01", "40001", "57P01", "57P02"):
         return True
     args = getattr(orig, "args", ())
     return bool(args) and args[0] in (1213, 1205)  # MySQL/MariaDB: deadlock, lock wait timeout
+
+
+def _pg_params(hold: Hold) -> dict:
+    return {"x": hold.amount, "uid": hold.user_id, "tid": hold.token_id, "limited": not hold.unlimited}
