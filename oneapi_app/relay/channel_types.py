@@ -1,8 +1,10 @@
 """Channel types: id -> name, default base URL and API family. One row per provider type.
 
 An OpenAI-compatible provider is one row here, not a module: the OpenAI adaptor serves every row whose
-family is ``openai``. Rows of other families exist so channels of those types load and show their name;
-their adaptors come later (the pipeline refuses them with a clear error until then).
+family is ``openai`` (Zhipu, Ali DashScope and Ollama through their OpenAI-compatible endpoints). Other
+families have their own adaptor module (adaptors/<family>.py); rows of the ``native`` family exist so
+channels of those types load and show their name, and the pipeline refuses them with a clear error until
+their adaptor exists.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Family = Literal["openai", "native"]
+Family = Literal["openai", "anthropic", "gemini", "native"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,23 +43,23 @@ _ROWS = [
     ChannelType(11, "PaLM2", "https://generativelanguage.googleapis.com", "native"),
     ChannelType(12, "API2GPT", "https://api.api2gpt.com"),
     ChannelType(13, "AIGC2D", "https://api.aigc2d.com"),
-    ChannelType(14, "Anthropic", "https://api.anthropic.com", "native"),
+    ChannelType(14, "Anthropic", "https://api.anthropic.com", "anthropic"),
     ChannelType(15, "Baidu", "https://aip.baidubce.com", "native"),
-    ChannelType(16, "Zhipu", "https://open.bigmodel.cn", "native"),
-    ChannelType(17, "Ali", "https://dashscope.aliyuncs.com", "native"),
+    ChannelType(16, "Zhipu", "https://open.bigmodel.cn", url_rule="fixed:/api/paas/v4"),
+    ChannelType(17, "Ali", "https://dashscope.aliyuncs.com", url_rule="fixed:/compatible-mode/v1"),
     ChannelType(18, "Xunfei", "", "native"),
     ChannelType(19, "360", "https://ai.360.cn"),
     ChannelType(20, "OpenRouter", "https://openrouter.ai/api"),
     ChannelType(21, "AIProxy Library", "https://api.aiproxy.io", "native"),
     ChannelType(22, "FastGPT", "https://fastgpt.run/api/openapi"),
     ChannelType(23, "Tencent", "https://hunyuan.tencentcloudapi.com", "native"),
-    ChannelType(24, "Gemini", "https://generativelanguage.googleapis.com", "native"),
+    ChannelType(24, "Gemini", "https://generativelanguage.googleapis.com", "gemini"),
     ChannelType(25, "Moonshot", "https://api.moonshot.cn"),
     ChannelType(26, "Baichuan", "https://api.baichuan-ai.com", re_serialize=True),
     ChannelType(27, "MiniMax", "https://api.minimax.chat", url_rule="minimax"),
     ChannelType(28, "Mistral", "https://api.mistral.ai"),
     ChannelType(29, "Groq", "https://api.groq.com/openai"),
-    ChannelType(30, "Ollama", "http://localhost:11434", "native"),
+    ChannelType(30, "Ollama", "http://localhost:11434"),
     ChannelType(31, "LingYiWanWu", "https://api.lingyiwanwu.com"),
     ChannelType(32, "StepFun", "https://api.stepfun.com"),
     ChannelType(33, "AwsClaude", "", "native"),

@@ -131,6 +131,11 @@ def test_build_request_pass_through_and_headers():
     (49, "", "/v1/chat/completions", "m", "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"),
     (27, "", "/v1/chat/completions", "m", "https://api.minimax.chat/v1/text/chatcompletion_v2"),
     (29, "", "/v1/chat/completions", "m", "https://api.groq.com/openai/v1/chat/completions"),
+    (16, "", "/v1/chat/completions", "glm-4", "https://open.bigmodel.cn/api/paas/v4/chat/completions"),
+    (16, "", "/v1/embeddings", "embedding-3", "https://open.bigmodel.cn/api/paas/v4/embeddings"),
+    (17, "", "/v1/chat/completions", "qwen-max", "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"),
+    (30, "http://nas.local:11434/", "/v1/chat/completions", "llama3", "http://nas.local:11434/v1/chat/completions"),
+    (30, "", "/v1/embeddings", "nomic-embed-text", "http://localhost:11434/v1/embeddings"),
 ])
 def test_request_urls(type_id, base, path, model, expected):
     assert request_url(Target(type_id, base, "k"), _call(path=path, model=model)) == expected
