@@ -88,6 +88,30 @@ CHANNEL_TYPES: dict[int, ChannelType] = {row.id: row for row in _ROWS}
 AZURE, OPENROUTER, BAICHUAN = 3, 20, 26
 
 
+# Who makes a model, by name prefix: /v1/models' owned_by, and the default model list of a channel type.
+MODEL_OWNERS: list[tuple[tuple[str, ...], str]] = [
+    (("gpt-", "o1", "o3", "o4", "text-", "dall-e", "whisper", "tts-", "davinci", "babbage", "chatgpt", "code-"),
+     "openai"),
+    (("claude",), "anthropic"), (("gemini", "palm", "chat-bison"), "google"), (("deepseek",), "deepseek"),
+    (("glm", "cogview"), "zhipu"), (("qwen", "ali-", "wanx"), "ali"), (("ERNIE",), "baidu"),
+    (("hunyuan",), "tencent"), (("moonshot",), "moonshot"), (("abab",), "minimax"), (("Baichuan",), "baichuan"),
+    (("SparkDesk", "Spark"), "xunfei"), (("mistral", "open-mistral", "open-mixtral"), "mistralai"),
+    (("command",), "cohere"), (("grok",), "xai"), (("llama", "mixtral", "gemma"), "groq"), (("deepl",), "deepl"),
+    (("flux",), "replicate"), (("openrouter",), "openrouter"),
+]
+# The channel types whose default model list holds an owner's models (the dashboard's "fill default models").
+OWNER_TYPES: dict[str, tuple[int, ...]] = {
+    "openai": (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 19, 20, 22, 50), "anthropic": (14, 20), "google": (24, 20),
+    "deepseek": (36, 20), "zhipu": (16,), "ali": (17, 49), "baidu": (15, 47), "tencent": (23,), "moonshot": (25,),
+    "minimax": (27,), "baichuan": (26,), "xunfei": (18, 48), "mistralai": (28,), "cohere": (35,), "xai": (45,),
+    "groq": (29,), "deepl": (38,), "replicate": (46,), "openrouter": (20,),
+}
+
+
+def model_owner(model: str) -> str | None:
+    return next((owner for prefixes, owner in MODEL_OWNERS if model.startswith(prefixes)), None)
+
+
 def channel_type(type_id: int) -> ChannelType:
     return CHANNEL_TYPES.get(type_id) or CHANNEL_TYPES[0]
 

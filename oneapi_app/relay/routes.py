@@ -15,6 +15,7 @@ from starlette.responses import Response
 from ..errors import NotImplementedRoute
 from ..services.pricing import MODEL_RATIOS
 from .auth import authenticate
+from .channel_types import model_owner
 from .pipeline import relay
 
 router = APIRouter(tags=["relay"])
@@ -80,16 +81,6 @@ async def edits(request: Request):
 
 
 # -- models -------------------------------------------------------------------------------------------------
-_OWNERS = [
-    (("gpt-", "o1", "o3", "o4", "text-", "dall-e", "whisper", "tts-", "davinci", "babbage", "chatgpt", "code-"),
-     "openai"),
-    (("claude",), "anthropic"), (("gemini", "palm", "chat-bison"), "google"), (("deepseek",), "deepseek"),
-    (("glm", "cogview"), "zhipu"), (("qwen", "ali-", "wanx"), "ali"), (("ERNIE",), "baidu"),
-    (("hunyuan",), "tencent"), (("moonshot",), "moonshot"), (("abab",), "minimax"), (("Baichuan",), "baichuan"),
-    (("SparkDesk", "Spark"), "xunfei"), (("mistral", "open-mistral", "open-mixtral"), "mistralai"),
-    (("command",), "cohere"), (("grok",), "xai"), (("llama", "mixtral", "gemma"), "groq"), (("deepl",), "deepl"),
-    (("flux",), "replicate"), (("openrouter",), "openrouter"),
-]
 PERMISSION = {"id": "modelperm-LwHkVFn8AcMItP432fKKDIKJ", "object": "model_permission", "created": 1626777600,
               "allow_create_engine": True, "allow_sampling": True, "allow_logprobs": True,
               "allow_search_indices": False, "allow_view": True, "allow_fine_tuning": False, "organization": "*",
@@ -98,7 +89,7 @@ PERMISSION = {"id": "modelperm-LwHkVFn8AcMItP432fKKDIKJ", "object": "model_permi
 
 def model_entry(model: str) -> dict:
     if model in MODEL_RATIOS:
-        owner = next((o for prefixes, o in _OWNERS if model.startswith(prefixes)), "openai")
+        owner = model_owner(model) or "openai"
         return {"id": model, "object": "model", "created": 1626777600, "owned_by": owner,
                 "permission": [PERMISSION], "root": model, "parent": None}
     return {"id": model, "object": "model", "created": 1626777600, "owned_by": "custom", "root": model,

@@ -1,72 +1,36 @@
 """The channel-type registry as the management side sees it, read from the relay's one place
-(``oneapi_app.relay.channel_types``). Reads its ``CHANNEL_TYPES`` (or ``TYPES``) table: a type id mapped to
-an object with ``name``/``base_url``, or to a ``(name, default_base_url)`` tuple."""
+(``oneapi_app.relay.channel_types``): the types the dashboard offers, their default base URLs and model lists."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from collections import defaultdict
 
-
-def _module() -> Any | None:
-    try:
-        return importlib.import_module("oneapi_app.relay.channel_types")
-    except ImportError:
-        return None
-
-
-def _entry(value: Any) -> tuple[str, str]:
-    if isinstance(value, (tuple, list)):
-        name = str(value[0]) if value else ""
-        base = str(value[1]) if len(value) > 1 and value[1] else ""
-        return name, base
-    if isinstance(value, dict):
-        return str(value.get("name", "")), str(value.get("base_url") or value.get("default_base_url") or "")
-    name = getattr(value, "name", "")
-    base = getattr(value, "base_url", None) or getattr(value, "default_base_url", None) or ""
-    return str(name), str(base)
-
-
-def _table() -> dict:
-    module = _module()
-    for attr in ("CHANNEL_TYPES", "TYPES"):
-        table = getattr(module, attr, None)
-        if isinstance(table, dict):
-            return table
-    return {}
+from ..relay.channel_types import CHANNEL_TYPES, OWNER_TYPES, channel_type, model_owner
+from .pricing import MODEL_RATIOS
 
 
 def channel_types() -> list[dict]:
-    """[{id, name, default_base_url}] sorted by id; empty when the relay registry is not installed."""
-    types = _table()
-    rows = []
-    for type_id, value in types.items():
-        name, base = _entry(value)
-        rows.append({"id": int(type_id), "name": name, "default_base_url": base})
-    return sorted(rows, key=lambda r: r["id"])
+    """[{id, name, default_base_url}] sorted by id."""
+    return [{"id": t.id, "name": t.name, "default_base_url": t.base_url}
+            for t in sorted(CHANNEL_TYPES.values(), key=lambda t: t.id)]
 
 
 def default_base_url(type_id: int) -> str:
-    value = _table().get(type_id)
-    return _entry(value)[1] if value is not None else ""
+    return CHANNEL_TYPES[type_id].base_url if type_id in CHANNEL_TYPES else ""
 
 
 def default_models() -> dict[str, list[str]]:
-    """GET /api/models: channel type (as a string) -> default model list, when the relay provides them."""
-    module = _module()
-    for attr in ("DEFAULT_MODELS", "MODELS_BY_TYPE"):
-        table = getattr(module, attr, None)
-        if isinstance(table, dict):
-            return {str(k): list(v) for k, v in table.items()}
-    func = getattr(module, "default_models", None)
-    if callable(func):
-        return {str(k): list(v) for k, v in func().items()}
-    return {}
+    """GET /api/models: channel type (as a string) -> the built-in catalog's models of that type's makers."""
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for model in sorted(MODEL_RATIOS):
+        for type_id in OWNER_TYPES.get(model_owner(model) or "", ()):
+            by_type[str(type_id)].append(model)
+    return dict(sorted(by_type.items(), key=lambda item: int(item[0])))
 
 
 def type_info(type_id: int) -> dict:
-    """name, default base URL, API family ("openai" unless the relay says otherwise) and URL rule of a type."""
-    value = _table().get(type_id)
-    name, base = _entry(value) if value is not None else ("", "")
-    return {"name": name, "base_url": base, "family": str(getattr(value, "family", "openai") or "openai"),
-            "url_rule": str(getattr(value, "url_rule", "path") or "path")}
+    """name, default base URL, API family and URL rule of a type."""
+    kind = channel_type(type_id) if type_id in CHANNEL_TYPES else None
+    if kind is None:
+        return {"name": "", "base_url": "", "family": "openai", "url_rule": "path"}
+    return {"name": kind.name, "base_url": kind.base_url, "family": kind.family, "url_rule": kind.url_rule}

@@ -1,7 +1,5 @@
 import asyncio
 import json
-import sys
-import types
 
 import httpx
 import pytest
@@ -198,13 +196,19 @@ async def test_balance_openai_subscription_minus_usage(client, runtime, monkeypa
     assert (await client.get("/api/channel/update_balance", headers=ROOT)).json()["success"]
 
 
-async def test_channel_types_come_from_the_relay_registry(client, monkeypatch):
-    fake = types.ModuleType("oneapi_app.relay.channel_types")
-    fake.TYPES = {1: ("OpenAI", "https://api.openai.com"), 14: ("Anthropic", "https://api.anthropic.com")}
-    monkeypatch.setitem(sys.modules, "oneapi_app.relay.channel_types", fake)
+async def test_channel_types_and_default_models_come_from_the_relay_registry(client, common):
+    from oneapi_app.relay.channel_types import CHANNEL_TYPES
+
     r = await client.get("/api/channel/types", headers=ROOT)
-    assert r.json()["data"] == [{"id": 1, "name": "OpenAI", "default_base_url": "https://api.openai.com"},
-                                {"id": 14, "name": "Anthropic", "default_base_url": "https://api.anthropic.com"}]
+    rows = r.json()["data"]
+    assert len(rows) == len(CHANNEL_TYPES) and [row["id"] for row in rows] == sorted(CHANNEL_TYPES)
+    assert {"id": 14, "name": "Anthropic", "default_base_url": "https://api.anthropic.com"} in rows
+    r = await client.get("/api/models", headers=common.headers)
+    models = r.json()["data"]
+    assert "gpt-4o-mini" in models["1"] and "gpt-4o-mini" in models["3"]
+    assert "claude-3-5-sonnet-latest" in models["14"] and "gemini-1.5-pro" in models["24"]
+    assert "glm-4" in models["16"] and "qwen-max" in models["17"] and "deepseek-chat" in models["36"]
+    assert not any(m.startswith("gpt-") for m in models["14"])
 
 
 async def test_channel_changes_are_announced(client, runtime):
@@ -223,23 +227,6 @@ async def test_a_key_that_cannot_form_a_request_is_a_failed_test_not_a_500(clien
     bad_url = await create(client, base_url="ht!tp://bad url", name="u")
     r = await client.get(f"/api/channel/update_balance/{bad_url['id']}", headers=ROOT)
     assert r.status_code == 200 and r.json()["success"] is False
-
-
-async def test_channel_types_read_the_relay_dataclass_table(client, monkeypatch):
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class ChannelType:
-        id: int
-        name: str
-        base_url: str = ""
-
-    fake = types.ModuleType("oneapi_app.relay.channel_types")
-    fake.CHANNEL_TYPES = {0: ChannelType(0, "Unknown"), 36: ChannelType(36, "DeepSeek", "https://api.deepseek.com")}
-    monkeypatch.setitem(sys.modules, "oneapi_app.relay.channel_types", fake)
-    r = await client.get("/api/channel/types", headers=ROOT)
-    assert r.json()["data"] == [{"id": 0, "name": "Unknown", "default_base_url": ""},
-                                {"id": 36, "name": "DeepSeek", "default_base_url": "https://api.deepseek.com"}]
 
 
 async def test_test_urls_follow_the_relay_rules(client, runtime, monkeypatch):
