@@ -1,7 +1,8 @@
 """Channel test (one, or all in the background with visible progress) and upstream balance queries.
 
-The test sends one-api's request shape (a non-stream chat completion with TEST_PROMPT) to OpenAI-compatible
-upstreams; the balance query knows the types of one-api's list. Both write through the channel services.
+The test sends one-api's request shape (a non-stream chat completion with TEST_PROMPT) through the relay's
+adaptor of the channel's type (which also converts a non-OpenAI answer back to OpenAI shape); the balance
+query knows the types of one-api's list. Both write through the channel services.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from weakref import WeakKeyDictionary
 
 import httpx
+import orjson
 from sqlmodel import col, select, update
 
 from ..errors import AppError
@@ -78,10 +80,8 @@ def _config(channel: Channel) -> dict:
 
 
 def _upstream_request(channel: Channel, model: str, body: dict):
-    """The request the relay's adaptor would send (its URL rules and headers: one place), or None when the
-    channel's type has no adaptor yet."""
-    import orjson
-
+    """(request, adaptor, call): the request the relay's adaptor would send (its URL rules and headers: one
+    place), or None when the channel's type has no adaptor yet."""
     from ..relay.adaptors import adaptor_for
     from ..relay.adaptors.base import Call, Target
 
@@ -90,20 +90,30 @@ def _upstream_request(channel: Channel, model: str, body: dict):
         return None
     target = Target(channel.type, channel.base_url or "", channel.key, _config(channel), channel.other or "")
     call = Call("chat", "/v1/chat/completions", model, body, orjson.dumps(body), rewritten=True, stream=False)
-    return adaptor.build_request(target, call)
+    return adaptor.build_request(target, call), adaptor, call
+
+
+def _openai_answer(adaptor, call, reply: httpx.Response) -> bytes:
+    """The upstream's 200 answer in OpenAI shape: a non-OpenAI adaptor converts it (as the relay does)."""
+    if adaptor.name == "openai":
+        return reply.content
+    return adaptor.parse_response(call, reply.content, reply.headers.get("content-type", "")).body
 
 
 async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str) -> tuple[TestResult, str]:
+    from ..relay.upstream import UpstreamFailure
+
     model = pick_test_model(channel, asked_model)
     upstream_model = _mapping(channel).get(model, model)
     body = {"model": upstream_model, "messages": [{"role": "user", "content": prompt}]}
     started = time.perf_counter()
     try:
-        request = _upstream_request(channel, upstream_model, body)
-        if request is None:
+        prepared = _upstream_request(channel, upstream_model, body)
+        if prepared is None:
             info = type_info(channel.type)
             return TestResult(False, f"testing channels of type {channel.type} ({info['name']}) needs its relay "
                                      "adaptor, which does not exist yet", 0.0), model
+        request, adaptor, call = prepared
         reply = await http.request(request.method, request.url, headers=request.headers, content=request.body,
                                    timeout=60)
     except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
@@ -111,7 +121,11 @@ async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, 
         return TestResult(False, f"request failed: {type(exc).__name__}: {exc}", time.perf_counter() - started), model
     elapsed = time.perf_counter() - started
     try:
-        data = reply.json()
+        data = orjson.loads(_openai_answer(adaptor, call, reply) if reply.status_code == 200 else reply.content)
+    except UpstreamFailure as failure:
+        error = failure.body or {}
+        return TestResult(False, failure.message, elapsed, failure.status, str(error.get("type") or failure.type),
+                          str(error.get("code") or failure.code)), model
     except ValueError:
         data = None
     if reply.status_code != 200 or not isinstance(data, dict):

@@ -243,9 +243,31 @@ async def test_test_urls_follow_the_relay_rules(client, runtime, monkeypatch):
         "https://ark.test/api/v3/chat/completions", "https://novita.test/v3/openai/chat/completions",
         "https://az.test/openai/deployments/gpt-41/chat/completions?api-version=2024-10-21"]
     assert seen[2].headers["api-key"] == "sk-upstream" and "authorization" not in seen[2].headers
-    anthropic = await create(client, type=14, name="claude", models="claude-3-haiku")
-    r = await client.get(f"/api/channel/test/{anthropic['id']}", headers=ROOT)
+    xunfei = await create(client, type=18, name="spark", models="spark-lite")  # websocket API: no adaptor yet
+    r = await client.get(f"/api/channel/test/{xunfei['id']}", headers=ROOT)
     assert r.json()["success"] is False and "adaptor" in r.json()["message"] and len(seen) == 3
+
+
+async def test_test_an_anthropic_channel_through_its_adaptor(client, runtime, monkeypatch):
+    def handler(request):
+        body = json.loads(request.content)
+        assert str(request.url) == "https://claude.test/v1/messages"
+        assert request.headers["x-api-key"] == "sk-upstream" and "authorization" not in request.headers
+        assert body["messages"] == [{"role": "user", "content": runtime.settings.test_prompt}]
+        if body["model"] == "claude-dead":
+            return httpx.Response(401, json={"type": "error", "error": {"type": "authentication_error",
+                                                                       "message": "invalid x-api-key"}})
+        return httpx.Response(200, json={"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+                                         "content": [{"type": "text", "text": "pong"}], "stop_reason": "end_turn",
+                                         "usage": {"input_tokens": 5, "output_tokens": 1}})
+
+    fake_upstream(monkeypatch, runtime, handler)
+    channel = await create(client, type=14, name="claude", base_url="https://claude.test",
+                           models="claude-3-haiku,claude-dead")
+    r = await client.get(f"/api/channel/test/{channel['id']}", headers=ROOT)
+    assert r.json()["success"] is True and r.json()["message"] == "pong", r.json()
+    r = await client.get(f"/api/channel/test/{channel['id']}?model=claude-dead", headers=ROOT)
+    assert r.json()["success"] is False and r.json()["message"] == "invalid x-api-key"
 
 
 async def test_config_credentials_are_never_shown_and_survive_edits(client, runtime):

@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 from ..channel_types import channel_type
+from .anthropic import AnthropicAdaptor
 from .base import Adaptor
 from .openai import OpenAIAdaptor
 
 _OPENAI = OpenAIAdaptor()
-_BY_FAMILY: dict[str, Adaptor] = {"openai": _OPENAI}
+_BY_FAMILY: dict[str, Adaptor] = {"openai": _OPENAI, "anthropic": AnthropicAdaptor()}
 
 
 def adaptor_for(type_id: int) -> Adaptor | None:
