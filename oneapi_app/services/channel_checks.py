@@ -1,7 +1,8 @@
 """Channel test (one, or all in the background with visible progress) and upstream balance queries.
 
-The test sends one-api's request shape (a non-stream chat completion with TEST_PROMPT) to OpenAI-compatible
-upstreams; the balance query knows the types of one-api's list. Both write through the channel services.
+The test sends one-api's request shape (a non-stream chat completion with TEST_PROMPT) through the relay's
+adaptor of the channel's type (other families' answers and errors are read back in OpenAI shape); the
+balance query knows the types of one-api's list. Both write through the channel services.
 """
 
 from __future__ import annotations
@@ -93,6 +94,29 @@ def _upstream_request(channel: Channel, model: str, body: dict):
     return adaptor.build_request(target, call)
 
 
+def _as_openai(channel: Channel, model: str, body: dict, status: int, content: bytes) -> dict | None:
+    """A non-OpenAI upstream's reply in OpenAI shape (the answer, or ``{"error": ...}``) through the relay's
+    adaptor; None for the OpenAI family, whose reply is read as is."""
+    import orjson
+
+    from ..relay.adaptors import adaptor_for
+    from ..relay.adaptors.base import Call
+    from ..relay.upstream import UpstreamFailure
+
+    adaptor = adaptor_for(channel.type)
+    if adaptor is None or adaptor.name == "openai":
+        return None
+    call = Call("chat", "/v1/chat/completions", model, body, orjson.dumps(body), rewritten=True, stream=False)
+    try:
+        if status != 200:
+            raise adaptor.map_error(status, content)
+        return orjson.loads(adaptor.parse_response(call, content, "application/json").body)
+    except UpstreamFailure as failure:
+        return failure.openai_body()
+    except AppError as exc:
+        return exc.openai_body()
+
+
 async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str) -> tuple[TestResult, str]:
     model = pick_test_model(channel, asked_model)
     upstream_model = _mapping(channel).get(model, model)
@@ -110,10 +134,12 @@ async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, 
         # Unreachable upstream, or a key / base URL that cannot even form a request.
         return TestResult(False, f"request failed: {type(exc).__name__}: {exc}", time.perf_counter() - started), model
     elapsed = time.perf_counter() - started
-    try:
-        data = reply.json()
-    except ValueError:
-        data = None
+    data = _as_openai(channel, upstream_model, body, reply.status_code, reply.content)
+    if data is None:
+        try:
+            data = reply.json()
+        except ValueError:
+            data = None
     if reply.status_code != 200 or not isinstance(data, dict):
         error = data.get("error") if isinstance(data, dict) else None
         error = error if isinstance(error, dict) else {}
