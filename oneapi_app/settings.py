@@ -81,8 +81,8 @@ class Settings:
     metric_success_rate_threshold: float = 0.8
     initial_root_token: str = field(default="", repr=False)
     initial_root_access_token: str = field(default="", repr=False)
-    gemini_version: str = "v1"
-    gemini_safety_setting: str = "BLOCK_NONE"
+    gemini_version: str = "v1beta"  # default Gemini API version (a channel's config api_version wins)
+    gemini_safety_setting: str = ""  # a threshold sent for every harm category; "" = Google's defaults
     theme: str = "default"
     enforce_include_usage: bool = False
     test_prompt: str = "Output only your specific model name with no additional text."

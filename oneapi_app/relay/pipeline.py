@@ -263,6 +263,9 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
         except NETWORK_ERRORS as exc:
             raise network_failure(exc) from None
         out = events(reader.finish())
+        tail = translator.finish()
+        if tail:
+            out += tail
         finished = True
         if not translator.done:
             out += DONE_EVENT

@@ -1,8 +1,8 @@
 """Channel test (one, or all in the background with visible progress) and upstream balance queries.
 
 The test sends one-api's request shape (a non-stream chat completion with TEST_PROMPT) through the relay's
-adaptor of the channel's type (which also converts a non-OpenAI answer back to OpenAI shape); the balance
-query knows the types of one-api's list. Both write through the channel services.
+adaptor of the channel's type (other families' answers and errors are read back in OpenAI shape); the
+balance query knows the types of one-api's list. Both write through the channel services.
 """
 
 from __future__ import annotations
@@ -93,16 +93,24 @@ def _upstream_request(channel: Channel, model: str, body: dict):
     return adaptor.build_request(target, call), adaptor, call
 
 
-def _openai_answer(adaptor, call, reply: httpx.Response) -> bytes:
-    """The upstream's 200 answer in OpenAI shape: a non-OpenAI adaptor converts it (as the relay does)."""
+def _openai_reply(adaptor, call, reply: httpx.Response) -> dict | None:
+    """The upstream's reply in OpenAI shape -- the answer, or ``{"error": ...}``. Other families are read
+    through their adaptor, as the relay reads them; None when the reply is not JSON at all."""
     if adaptor.name == "openai":
-        return reply.content
-    return adaptor.parse_response(call, reply.content, reply.headers.get("content-type", "")).body
+        try:
+            data = reply.json()
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+    try:
+        if reply.status_code != 200:
+            raise adaptor.map_error(reply.status_code, reply.content)
+        return orjson.loads(adaptor.parse_response(call, reply.content, reply.headers.get("content-type", "")).body)
+    except AppError as failure:  # UpstreamFailure included
+        return failure.openai_body()
 
 
 async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str) -> tuple[TestResult, str]:
-    from ..relay.upstream import UpstreamFailure
-
     model = pick_test_model(channel, asked_model)
     upstream_model = _mapping(channel).get(model, model)
     body = {"model": upstream_model, "messages": [{"role": "user", "content": prompt}]}
@@ -120,14 +128,7 @@ async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, 
         # Unreachable upstream, or a key / base URL that cannot even form a request.
         return TestResult(False, f"request failed: {type(exc).__name__}: {exc}", time.perf_counter() - started), model
     elapsed = time.perf_counter() - started
-    try:
-        data = orjson.loads(_openai_answer(adaptor, call, reply) if reply.status_code == 200 else reply.content)
-    except UpstreamFailure as failure:
-        error = failure.body or {}
-        return TestResult(False, failure.message, elapsed, failure.status, str(error.get("type") or failure.type),
-                          str(error.get("code") or failure.code)), model
-    except ValueError:
-        data = None
+    data = _openai_reply(adaptor, call, reply)
     if reply.status_code != 200 or not isinstance(data, dict):
         error = data.get("error") if isinstance(data, dict) else None
         error = error if isinstance(error, dict) else {}

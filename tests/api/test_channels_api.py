@@ -270,6 +270,23 @@ async def test_test_an_anthropic_channel_through_its_adaptor(client, runtime, mo
     assert r.json()["success"] is False and r.json()["message"] == "invalid x-api-key"
 
 
+async def test_gemini_channel_test_goes_through_its_adaptor(client, runtime, monkeypatch):
+    answer = {"candidates": [{"content": {"role": "model", "parts": [{"text": "pong"}]}, "finishReason": "STOP"}],
+              "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 1}}
+    dead = {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+                      "status": "INVALID_ARGUMENT"}}
+    seen = fake_upstream(monkeypatch, runtime, lambda request: httpx.Response(200, json=answer)
+                         if request.headers["x-goog-api-key"] == "good" else httpx.Response(400, json=dead))
+    good = await create(client, type=24, key="good", name="g", models="gemini-2.0-flash",
+                        config='{"api_version": "v1"}')
+    r = await client.get(f"/api/channel/test/{good['id']}", headers=ROOT)
+    assert r.json()["success"], r.json()
+    assert str(seen[-1].url) == "https://generativelanguage.googleapis.com/v1/models/gemini-2.0-flash:generateContent"
+    bad = await create(client, type=24, key="bad", name="b", models="gemini-2.0-flash")
+    r = await client.get(f"/api/channel/test/{bad['id']}", headers=ROOT)
+    assert r.json()["success"] is False and "API key not valid" in r.json()["message"]
+
+
 async def test_config_credentials_are_never_shown_and_survive_edits(client, runtime):
     config = '{"region": "us-east-1", "ak": "AKIA1", "sk": "very-secret"}'
     channel = await create(client, type=33, name="aws", config=config)

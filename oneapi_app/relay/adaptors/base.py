@@ -86,6 +86,11 @@ class StreamTranslator(Protocol):
 
     def feed(self, payload: bytes) -> bytes | None: ...
 
+    def finish(self) -> bytes | None:
+        """Called once when the upstream stream ended normally: events to send before the pipeline's
+        ``[DONE]`` (e.g. the usage chunk of a provider that reports usage only in its chunks), or None."""
+        ...
+
     def text(self) -> str: ...
 
 

@@ -108,6 +108,9 @@ class OpenAIStream:
             self._compact()
         return b"data: " + payload + b"\n\n"
 
+    def finish(self) -> bytes | None:
+        return None  # the upstream's own events (usage chunk, [DONE]) were forwarded as they came
+
     def text(self) -> str:
         self._compact()
         return "".join(self._text)

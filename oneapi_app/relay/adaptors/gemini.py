@@ -1,0 +1,297 @@
+"""The Google Gemini adaptor (channel family ``gemini``, type 24): the Generative Language API behind the
+OpenAI shapes.
+
+- chat: ``POST {base}/{version}/models/{model}:generateContent`` (``:streamGenerateContent?alt=sse`` when
+  streaming), the key in the ``x-goog-api-key`` header (never in the URL, so it never reaches a log). The
+  version is the channel config's ``api_version``, else its ``other`` field, else ``v1beta``.
+- embeddings: ``:batchEmbedContents``. Gemini reports no token counts for embeddings: the client's body
+  carries a local tokenizer count, and ``Parsed.usage`` stays None so the gateway bills that same local
+  count and marks the log entry as estimated.
+- completions, moderations and edits are refused with a retryable 501 (another channel of the group may
+  serve them).
+
+Request conversion lives in gemini_convert.py; this module builds URLs and turns answers, stream chunks
+and errors back into OpenAI shapes.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import orjson
+
+from ..channel_types import channel_type
+from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
+from .base import Call, Parsed, Target, Usage
+from .gemini_convert import chat_request, embeddings_request, model_path
+
+DEFAULT_VERSION = "v1beta"
+FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter",
+                  "RECITATION": "content_filter", "BLOCKLIST": "content_filter",
+                  "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+                  "IMAGE_SAFETY": "content_filter"}
+
+
+def api_version(target: Target, default: str = DEFAULT_VERSION) -> str:
+    version = target.config.get("api_version") if isinstance(target.config, dict) else None
+    return str(version or (target.other or "").strip() or default)
+
+
+def request_url(target: Target, call: Call, action: str, default_version: str = DEFAULT_VERSION) -> str:
+    base = (target.base_url or channel_type(target.channel_type).base_url).rstrip("/")
+    last = base.rsplit("/", 1)[-1]
+    if not (last.startswith("v1") and "." not in last):  # a base that already names a version keeps it
+        base = f"{base}/{api_version(target, default_version)}"
+    return f"{base}/{model_path(call.model)}:{action}"
+
+
+# -- answers --------------------------------------------------------------------------------------------
+def _num(obj: object, key: str) -> int:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def usage_of(metadata: object) -> Usage | None:
+    """usageMetadata -> Usage: thinking tokens are completion tokens (Google bills them as output)."""
+    if not isinstance(metadata, dict):
+        return None
+    prompt = _num(metadata, "promptTokenCount") + _num(metadata, "toolUsePromptTokenCount")
+    thoughts = _num(metadata, "thoughtsTokenCount")
+    completion = _num(metadata, "candidatesTokenCount") + thoughts
+    if prompt == 0 and completion == 0:
+        return None
+    return Usage(prompt, completion, _num(metadata, "cachedContentTokenCount"), thoughts)
+
+
+def openai_usage(usage: Usage) -> dict:
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+            "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens}}
+
+
+def _call_id(call: dict) -> str:
+    return str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}")
+
+
+def _split_parts(candidate: dict) -> tuple[str, str, list[dict]]:
+    """-> (text, thought text, functionCall objects) of one candidate."""
+    text, thoughts, calls = [], [], []
+    content = candidate.get("content")
+    for part in (content.get("parts") if isinstance(content, dict) else None) or ():
+        if not isinstance(part, dict):
+            continue
+        if isinstance(part.get("functionCall"), dict):
+            calls.append(part["functionCall"])
+        elif isinstance(part.get("text"), str):
+            (thoughts if part.get("thought") else text).append(part["text"])
+    return "".join(text), "".join(thoughts), calls
+
+
+def _tool_call(call: dict, index: int | None = None) -> dict:
+    out: dict = {} if index is None else {"index": index}
+    out.update({"id": _call_id(call), "type": "function",
+                "function": {"name": str(call.get("name") or ""),
+                             "arguments": orjson.dumps(call.get("args") or {}).decode()}})
+    return out
+
+
+def _finish(candidate: dict, has_calls: bool) -> str | None:
+    reason = candidate.get("finishReason")
+    if not reason or reason == "FINISH_REASON_UNSPECIFIED":
+        return None
+    if has_calls and reason == "STOP":
+        return "tool_calls"
+    return FINISH_REASONS.get(str(reason), "stop")
+
+
+def _check_blocked(data: dict) -> None:
+    feedback = data.get("promptFeedback")
+    reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
+    if reason and not data.get("candidates"):
+        message = f"Gemini refused the prompt (blockReason {reason})"
+        if isinstance(feedback.get("blockReasonMessage"), str):
+            message += f": {feedback['blockReasonMessage']}"
+        raise UpstreamFailure(message, status=400, retryable=False, code="prompt_blocked",
+                              body={"message": message, "type": "upstream_error", "param": None,
+                                    "code": "prompt_blocked"})
+
+
+def _response_id(data: dict) -> str:
+    return f"chatcmpl-{data['responseId']}" if isinstance(data.get("responseId"), str) else \
+        f"chatcmpl-{uuid.uuid4().hex}"
+
+
+def _load(body: bytes) -> dict:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        data = None
+    if isinstance(data, list) and data and isinstance(data[0], dict):  # a JSON-array (non-SSE) answer
+        data = data[0]
+    if not isinstance(data, dict):
+        raise UpstreamFailure("the upstream answered a body that is not a JSON object", status=502,
+                              retryable=True, code="unmarshal_response_body_failed", type="one_api_error")
+    if isinstance(data.get("error"), dict):
+        raise map_error(500, body)
+    return data
+
+
+def chat_response(call: Call, data: dict) -> Parsed:
+    _check_blocked(data)
+    choices, texts = [], []
+    for position, candidate in enumerate(data.get("candidates") or ()):
+        if not isinstance(candidate, dict):
+            continue
+        text, thoughts, calls = _split_parts(candidate)
+        message: dict = {"role": "assistant", "content": text or (None if calls else "")}
+        if thoughts:
+            message["reasoning_content"] = thoughts
+        if calls:
+            message["tool_calls"] = [_tool_call(c) for c in calls]
+        texts.append(thoughts + text + "".join(c["function"]["arguments"] for c in message.get("tool_calls", ())))
+        choices.append({"index": candidate.get("index", position), "message": message,
+                        "finish_reason": _finish(candidate, bool(calls)) or "stop", "logprobs": None})
+    usage = usage_of(data.get("usageMetadata"))
+    answer: dict = {"id": _response_id(data), "object": "chat.completion", "created": int(time.time()),
+                    "model": call.model, "choices": choices}
+    if usage is not None:
+        answer["usage"] = openai_usage(usage)
+    return Parsed(orjson.dumps(answer), usage, "".join(texts))
+
+
+def embeddings_response(call: Call, data: dict) -> Parsed:
+    from ..token_count import count_prompt
+
+    vectors = [e.get("values") or [] for e in data.get("embeddings") or () if isinstance(e, dict)]
+    estimated = count_prompt(call.body, call.model, "embeddings")
+    answer = {"object": "list", "model": call.model,
+              "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+              "usage": {"prompt_tokens": estimated, "total_tokens": estimated}}
+    return Parsed(orjson.dumps(answer), None, "")
+
+
+# -- streams --------------------------------------------------------------------------------------------
+class GeminiStream:
+    """GenerateContentResponse chunks -> chat.completion.chunk events. Gemini sends no ``[DONE]``: ``done``
+    stays False so the pipeline appends it, after ``finish()`` (the usage chunk, when the client wants it)."""
+
+    def __init__(self, model: str, keep_usage: bool) -> None:
+        self.model = model
+        self.keep_usage = keep_usage
+        self.usage: Usage | None = None
+        self.done = False
+        self.id = ""
+        self.created = int(time.time())
+        self._role_sent: set[int] = set()
+        self._calls: dict[int, int] = {}  # candidate index -> tool calls sent
+        self._text: list[str] = []
+
+    def _event(self, choices: list, usage: dict | None = None) -> bytes:
+        event: dict = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                       "model": self.model, "choices": choices}
+        if usage is not None:
+            event["usage"] = usage
+        return b"data: " + orjson.dumps(event) + b"\n\n"
+
+    def feed(self, payload: bytes) -> bytes | None:
+        if payload == b"[DONE]":
+            return None
+        data = _load(payload)
+        _check_blocked(data)
+        if not self.id:
+            self.id = _response_id(data)
+        usage = usage_of(data.get("usageMetadata"))
+        if usage is not None:
+            self.usage = usage  # cumulative: the last one counts
+        choices = []
+        for position, candidate in enumerate(data.get("candidates") or ()):
+            if not isinstance(candidate, dict):
+                continue
+            index = candidate.get("index", position)
+            text, thoughts, calls = _split_parts(candidate)
+            delta: dict = {}
+            if index not in self._role_sent:
+                self._role_sent.add(index)
+                delta["role"] = "assistant"
+            if text or not calls:
+                delta["content"] = text
+            if thoughts:
+                delta["reasoning_content"] = thoughts
+            if calls:
+                sent = self._calls.get(index, 0)
+                delta["tool_calls"] = [_tool_call(c, sent + i) for i, c in enumerate(calls)]
+                self._calls[index] = sent + len(calls)
+            self._text += [thoughts, text, *(c["function"]["arguments"] for c in delta.get("tool_calls", ()))]
+            finish = _finish(candidate, index in self._calls)
+            choices.append({"index": index, "delta": delta, "finish_reason": finish, "logprobs": None})
+        return self._event(choices) if choices else None
+
+    def finish(self) -> bytes | None:
+        if self.keep_usage and self.usage is not None:
+            return self._event([], openai_usage(self.usage))
+        return None
+
+    def text(self) -> str:
+        return "".join(self._text)
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+def map_error(status: int, body: bytes) -> UpstreamFailure:
+    """``{"error": {"code", "message", "status", "details"}}`` -> an OpenAI-like error. A dead key (400
+    API_KEY_INVALID / "API key not valid", 401, 403 PERMISSION_DENIED) carries the types and codes that
+    make the gateway disable the channel."""
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        data = None
+    if isinstance(data, list) and data:
+        data = data[0]
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict) or not error.get("message"):
+        return status_failure(status, body)
+    message = str(error["message"])
+    grpc_status = str(error.get("status") or "")
+    reasons = {str(d.get("reason")) for d in error.get("details") or () if isinstance(d, dict) and d.get("reason")}
+    kind, code = "upstream_error", grpc_status or str(error.get("code") or status)
+    if "API_KEY_INVALID" in reasons or "api key not valid" in message.lower() or grpc_status == "UNAUTHENTICATED":
+        kind, code = "authentication_error", "invalid_api_key"
+    elif status == 403 or grpc_status == "PERMISSION_DENIED":
+        kind = "permission_error"
+    return UpstreamFailure(message, status=status, retryable=status == 429 or status >= 500,
+                           body={"message": message, "type": kind, "param": None, "code": code})
+
+
+class GeminiAdaptor:
+    name = "gemini"
+
+    def __init__(self, default_version: str = DEFAULT_VERSION, safety_threshold: str = "") -> None:
+        self.default_version = default_version  # GEMINI_VERSION (set by adaptors.configure)
+        self.safety_threshold = safety_threshold  # GEMINI_SAFETY_SETTING; "" = Google's defaults
+
+    def build_request(self, target: Target, call: Call) -> UpstreamRequest:
+        if call.kind == "chat":
+            body = chat_request(call.body, self.safety_threshold)
+            action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
+        elif call.kind == "embeddings":
+            body = embeddings_request(call.body, call.model)
+            action = "batchEmbedContents"
+        else:
+            raise UpstreamFailure(f"Gemini channels do not serve /v1/{call.kind}", status=501, retryable=True,
+                                  code="channel_type_not_supported", type="one_api_error")
+        headers = {"Content-Type": "application/json", "x-goog-api-key": target.key,
+                   "Accept": "text/event-stream" if call.stream else "application/json"}
+        return UpstreamRequest("POST", request_url(target, call, action, self.default_version), headers, orjson.dumps(body))
+
+    def parse_response(self, call: Call, body: bytes, content_type: str) -> Parsed:
+        data = _load(body)
+        if call.kind == "embeddings":
+            return embeddings_response(call, data)
+        return chat_response(call, data)
+
+    def stream_translator(self, call: Call, client_wants_usage: bool) -> GeminiStream:
+        return GeminiStream(call.model, client_wants_usage)
+
+    def map_error(self, status: int, body: bytes) -> UpstreamFailure:
+        return map_error(status, body)
