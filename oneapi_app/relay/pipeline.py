@@ -24,7 +24,7 @@ from ..services.billing import ConsumeLog, Settlement
 from ..services.cache import ChannelInfo, ChannelSnapshot
 from . import token_count
 from .adaptors import adaptor_for
-from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage
+from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage, not_supported
 from .auth import AuthError, authenticate, check_model_allowed
 from .channel_types import channel_type
 from .context import RelayContext
@@ -197,8 +197,7 @@ async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapsh
 async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     adaptor = adaptor_for(channel.type)
     if adaptor is None:
-        raise UpstreamFailure(f"channel type {channel_type(channel.type).name} is not supported yet", status=501,
-                              retryable=True, code="channel_type_not_supported", type="one_api_error")
+        raise not_supported(f"channel type {channel_type(channel.type).name} is not supported yet")
     call = build_call(runtime, ctx, channel)
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other)
     resp = await runtime.upstream.send(adaptor.build_request(target, call))

@@ -21,7 +21,7 @@ import orjson
 from ..channel_types import channel_type
 from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
 from .anthropic_messages import convert_request, convert_response, finish_reason, openai_usage, usage_of
-from .base import Call, Parsed, Target, Usage
+from .base import Call, Parsed, Target, Usage, not_supported, unreadable_answer
 
 API_VERSION = "2023-06-01"
 DONE = b"data: [DONE]\n\n"
@@ -162,8 +162,7 @@ class AnthropicAdaptor:
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         if call.kind != "chat":
-            raise UpstreamFailure(f"Anthropic channels serve chat completions only, not {call.kind}", status=501,
-                                  retryable=True, code="channel_type_not_supported", type="one_api_error")
+            raise not_supported(f"Anthropic channels serve chat completions only, not {call.kind}")
         headers = {"x-api-key": target.key, "anthropic-version": API_VERSION, "content-type": "application/json",
                    "accept": "text/event-stream" if call.stream else "application/json"}
         body = convert_request(call.body, call.model, call.stream)
@@ -173,11 +172,9 @@ class AnthropicAdaptor:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise UpstreamFailure("the upstream answered a body that is not JSON", status=502, retryable=True,
-                                  code="unmarshal_response_body_failed", type="one_api_error") from None
+            raise unreadable_answer() from None
         if not isinstance(data, dict):
-            raise UpstreamFailure("the upstream answered JSON that is not an object", status=502, retryable=True,
-                                  code="unmarshal_response_body_failed", type="one_api_error")
+            raise unreadable_answer("the upstream answered JSON that is not an object")
         if data.get("type") == "error" or isinstance(data.get("error"), dict):
             raise _failure_in_body(data)
         answer, usage, text = convert_response(data)

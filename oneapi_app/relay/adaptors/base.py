@@ -14,6 +14,18 @@ from ..upstream import UpstreamFailure, UpstreamRequest
 Kind = Literal["chat", "completions", "embeddings", "moderations", "edits"]
 
 
+def not_supported(message: str) -> UpstreamFailure:
+    """A call this channel cannot serve (its type has no adaptor, or its API lacks the endpoint): retryable,
+    so another channel of the group may serve it; the client sees the 501 only when none is left."""
+    return UpstreamFailure(message, status=501, retryable=True, code="channel_type_not_supported",
+                           type="one_api_error")
+
+
+def unreadable_answer(message: str = "the upstream answered a body that is not JSON") -> UpstreamFailure:
+    return UpstreamFailure(message, status=502, retryable=True, code="unmarshal_response_body_failed",
+                           type="one_api_error")
+
+
 @dataclass(slots=True)
 class Target:
     """Where a call goes: one channel's type, base URL, key and type-specific config."""

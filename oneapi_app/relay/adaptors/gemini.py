@@ -23,7 +23,7 @@ import orjson
 
 from ..channel_types import channel_type
 from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
-from .base import Call, Parsed, Target, Usage
+from .base import Call, Parsed, Target, Usage, not_supported, unreadable_answer
 from .gemini_convert import chat_request, embeddings_request, model_path
 
 DEFAULT_VERSION = "v1beta"
@@ -131,8 +131,7 @@ def _load(body: bytes) -> dict:
     if isinstance(data, list) and data and isinstance(data[0], dict):  # a JSON-array (non-SSE) answer
         data = data[0]
     if not isinstance(data, dict):
-        raise UpstreamFailure("the upstream answered a body that is not a JSON object", status=502,
-                              retryable=True, code="unmarshal_response_body_failed", type="one_api_error")
+        raise unreadable_answer("the upstream answered a body that is not a JSON object")
     if isinstance(data.get("error"), dict):
         raise map_error(500, body)
     return data
@@ -278,8 +277,7 @@ class GeminiAdaptor:
             body = embeddings_request(call.body, call.model)
             action = "batchEmbedContents"
         else:
-            raise UpstreamFailure(f"Gemini channels do not serve /v1/{call.kind}", status=501, retryable=True,
-                                  code="channel_type_not_supported", type="one_api_error")
+            raise not_supported(f"Gemini channels do not serve /v1/{call.kind}")
         headers = {"Content-Type": "application/json", "x-goog-api-key": target.key,
                    "Accept": "text/event-stream" if call.stream else "application/json"}
         return UpstreamRequest("POST", request_url(target, call, action, self.default_version), headers, orjson.dumps(body))

@@ -11,7 +11,7 @@ import orjson
 
 from ..channel_types import AZURE, OPENROUTER, channel_type
 from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
-from .base import Call, Parsed, Target, Usage
+from .base import Call, Parsed, Target, Usage, unreadable_answer
 
 CLOUDFLARE_GATEWAY = "https://gateway.ai.cloudflare.com"
 DEFAULT_AZURE_VERSION = "2024-03-01-preview"
@@ -155,8 +155,7 @@ class OpenAIAdaptor:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise UpstreamFailure("the upstream answered a body that is not JSON", status=502, retryable=True,
-                                  code="unmarshal_response_body_failed", type="one_api_error") from None
+            raise unreadable_answer() from None
         if not isinstance(data, dict):
             return Parsed(body, None, "", content_type)
         error = data.get("error")
