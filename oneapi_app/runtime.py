@@ -23,7 +23,7 @@ from .background import Background
 from .changes import Changes
 from .db import Database
 from .migrations import migrate
-from .relay.adaptors import configure as configure_adaptors
+from .relay.adaptors.base import ProviderSettings
 from .relay.upstream import Upstream
 from .services.cache import RelayCache
 from .services.log_writer import LogWriter
@@ -52,7 +52,7 @@ class Runtime:
         # The relay's hot-path helpers: read cache, upstream client (aiohttp), batching settlement writer.
         self.cache = RelayCache(self)
         self.upstream = Upstream(settings)
-        configure_adaptors(settings)
+        self.provider_settings = ProviderSettings(settings.gemini_version, settings.gemini_safety_setting)
         self.log_writer = LogWriter(self)
         self.started = False
 

@@ -199,7 +199,8 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     if adaptor is None:
         raise not_supported(f"channel type {channel_type(channel.type).name} is not supported yet")
     call = build_call(runtime, ctx, channel)
-    target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other)
+    target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other,
+                    runtime.provider_settings)
     resp = await runtime.upstream.send(adaptor.build_request(target, call))
     if resp.status not in (200, 201):
         raise scrub(adaptor.map_error(resp.status, await resp.read()), channel.key)

@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 import httpx
@@ -23,6 +24,9 @@ from ..models import Ability, Channel, ChannelStatus, LogType, now
 from .channel_registry import default_base_url, type_info
 from .logs import record
 from .notify import notify_root
+
+if TYPE_CHECKING:
+    from ..relay.adaptors.base import ProviderSettings
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +83,7 @@ def _config(channel: Channel) -> dict:
         return {}
 
 
-def _upstream_request(channel: Channel, model: str, body: dict):
+def _upstream_request(channel: Channel, model: str, body: dict, provider: ProviderSettings):
     """(request, adaptor, call): the request the relay's adaptor would send (its URL rules and headers: one
     place), or None when the channel's type has no adaptor yet."""
     from ..relay.adaptors import adaptor_for
@@ -88,7 +92,7 @@ def _upstream_request(channel: Channel, model: str, body: dict):
     adaptor = adaptor_for(channel.type)
     if adaptor is None:
         return None
-    target = Target(channel.type, channel.base_url or "", channel.key, _config(channel), channel.other or "")
+    target = Target(channel.type, channel.base_url or "", channel.key, _config(channel), channel.other or "", provider)
     call = Call("chat", "/v1/chat/completions", model, body, orjson.dumps(body), rewritten=True, stream=False)
     return adaptor.build_request(target, call), adaptor, call
 
@@ -110,13 +114,14 @@ def _openai_reply(adaptor, call, reply: httpx.Response) -> dict | None:
         return failure.openai_body()
 
 
-async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str) -> tuple[TestResult, str]:
+async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str,
+                   provider: ProviderSettings) -> tuple[TestResult, str]:
     model = pick_test_model(channel, asked_model)
     upstream_model = _mapping(channel).get(model, model)
     body = {"model": upstream_model, "messages": [{"role": "user", "content": prompt}]}
     started = time.perf_counter()
     try:
-        prepared = _upstream_request(channel, upstream_model, body)
+        prepared = _upstream_request(channel, upstream_model, body, provider)
         if prepared is None:
             info = type_info(channel.type)
             return TestResult(False, f"testing channels of type {channel.type} ({info['name']}) needs its relay "
@@ -156,7 +161,8 @@ async def test_channel(runtime, channel_id: int, asked_model: str = "") -> TestR
         channel = await session.get(Channel, channel_id)
         if channel is None:
             raise AppError(f"channel {channel_id} does not exist", status=200)
-        result, model = await run_test(runtime.http, channel, asked_model, runtime.settings.test_prompt)
+        result, model = await run_test(runtime.http, channel, asked_model, runtime.settings.test_prompt,
+                                       runtime.provider_settings)
         await session.exec(update(Channel).where(col(Channel.id) == channel_id)  # type: ignore[call-overload]
                            .values(test_time=now(), response_time=int(result.time * 1000) if result.success else 0))
         await session.commit()

@@ -82,18 +82,16 @@ def test_urls_versions_and_tool_choice_modes():
 
 
 def test_settings_choose_default_version_and_safety_threshold(make_settings):
-    from oneapi_app.relay.adaptors import configure
+    from oneapi_app.runtime import Runtime
 
     adaptor = adaptor_for(24)
-    try:
-        configure(make_settings(GEMINI_VERSION="v1", GEMINI_SAFETY_SETTING="BLOCK_ONLY_HIGH"))
-        request = adaptor.build_request(Target(24, "", "k"), _chat())
-        assert "/v1/models/" in request.url
-        assert orjson.loads(request.body)["safetySettings"][0] == {"category": "HARM_CATEGORY_HARASSMENT",
-                                                                   "threshold": "BLOCK_ONLY_HIGH"}
-        assert "/v1beta/" in adaptor.build_request(Target(24, "", "k", {"api_version": "v1beta"}), _chat()).url
-    finally:
-        configure(make_settings())
+    provider = Runtime(make_settings(GEMINI_VERSION="v1", GEMINI_SAFETY_SETTING="BLOCK_ONLY_HIGH")).provider_settings
+    request = adaptor.build_request(Target(24, "", "k", provider=provider), _chat())
+    assert "/v1/models/" in request.url
+    assert orjson.loads(request.body)["safetySettings"][0] == {"category": "HARM_CATEGORY_HARASSMENT",
+                                                               "threshold": "BLOCK_ONLY_HIGH"}
+    assert "/v1beta/" in adaptor.build_request(Target(24, "", "k", {"api_version": "v1beta"}, provider=provider),
+                                               _chat()).url
     request = adaptor.build_request(Target(24, "", "k"), _chat())
     assert "/v1beta/models/" in request.url and "safetySettings" not in orjson.loads(request.body)
 

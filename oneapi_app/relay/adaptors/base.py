@@ -26,6 +26,15 @@ def unreadable_answer(message: str = "the upstream answered a body that is not J
                            type="one_api_error")
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """The process settings some adaptors read, built once by the runtime from Settings and handed to them
+    in every Target (adaptors hold no state of their own)."""
+
+    gemini_version: str = "v1beta"  # GEMINI_VERSION: default Gemini API version
+    gemini_safety_setting: str = ""  # GEMINI_SAFETY_SETTING: threshold for every harm category; "" = Google's
+
+
 @dataclass(slots=True)
 class Target:
     """Where a call goes: one channel's type, base URL, key and type-specific config."""
@@ -35,6 +44,7 @@ class Target:
     key: str = field(repr=False)
     config: dict = field(default_factory=dict)
     other: str = ""
+    provider: ProviderSettings = ProviderSettings()
 
 
 @dataclass(slots=True)

@@ -265,13 +265,9 @@ def map_error(status: int, body: bytes) -> UpstreamFailure:
 class GeminiAdaptor:
     name = "gemini"
 
-    def __init__(self, default_version: str = DEFAULT_VERSION, safety_threshold: str = "") -> None:
-        self.default_version = default_version  # GEMINI_VERSION (set by adaptors.configure)
-        self.safety_threshold = safety_threshold  # GEMINI_SAFETY_SETTING; "" = Google's defaults
-
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         if call.kind == "chat":
-            body = chat_request(call.body, self.safety_threshold)
+            body = chat_request(call.body, target.provider.gemini_safety_setting)
             action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
         elif call.kind == "embeddings":
             body = embeddings_request(call.body, call.model)
@@ -280,7 +276,8 @@ class GeminiAdaptor:
             raise not_supported(f"Gemini channels do not serve /v1/{call.kind}")
         headers = {"Content-Type": "application/json", "x-goog-api-key": target.key,
                    "Accept": "text/event-stream" if call.stream else "application/json"}
-        return UpstreamRequest("POST", request_url(target, call, action, self.default_version), headers, orjson.dumps(body))
+        version = target.provider.gemini_version or DEFAULT_VERSION
+        return UpstreamRequest("POST", request_url(target, call, action, version), headers, orjson.dumps(body))
 
     def parse_response(self, call: Call, body: bytes, content_type: str) -> Parsed:
         data = _load(body)
