@@ -7,6 +7,9 @@ committing and runs them in ONE transaction, so a busy node pays one commit (one
 instead of one per request, and the hot token and user rows are locked once per batch instead of being
 passed from transaction to transaction.
 
+On PostgreSQL a hold is a single statement and a lone hold (a quiet node) is one autocommit round trip;
+MySQL runs the two conditional UPDATEs per hold in the batch's transaction.
+
 The worker keeps one connection of its own (no pool checkout or pre-ping per batch). Lock order is the
 same as the settlement writer's (tokens by id, then users by id), so batches of several nodes and the
 writer do not deadlock each other. A batch that failed before its COMMIT was sent (a connection that died
@@ -42,11 +45,10 @@ TOKEN_RESERVE = text(
     "WHERE id = :id AND remain_quota >= :x")
 TOKEN_RELEASE = text("UPDATE tokens SET remain_quota = remain_quota + :x, used_quota = used_quota - :x WHERE id = :id")
 USER_RESERVE = text("UPDATE users SET quota = quota - :x WHERE id = :id AND quota >= :x")
-# PostgreSQL: one statement per hold debits the user (only if the token can pay too) and then the token
-# (only if the user was debited): both or neither, and the reason when neither. A batch of several holds
-# locks all its tokens first, in id order (the settlement writer's order).
-# The lock CTE takes the token row first (FOR UPDATE re-checks its condition on the newest row version),
-# so a hold locks token then user, the writer's order, and the balance it checks cannot move under it.
+# PostgreSQL: one statement per hold. Its lock CTE takes the token row first (FOR UPDATE re-checks the
+# balance on the newest row version, which then cannot move), then it debits the user only if the token can
+# pay, and the token only if the user was debited: both or neither, and the reason when neither. Locks go
+# token then user, the settlement writer's order; a batch of several holds locks all its tokens first.
 PG_LOCK_TOKENS = "SELECT id FROM tokens WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
 PG_RESERVE = """
 WITH lock AS (
@@ -87,6 +89,7 @@ class Hold:
 
 class ReservationBatcher:
     IDLE_PING = 10.0  # seconds: a connection unused this long is checked before a batch
+
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._queue: list[Hold] = []
