@@ -158,7 +158,9 @@ async def upstream():
 
 
 @pytest.fixture
-async def gateway(runtime):
+async def gateway(runtime, caplog):
+    """The gateway on a real server. A request that ends in an unexpected exception (a bug, even when the
+    client already got its answer) fails the test."""
     from oneapi_app.api import create_app
 
     sock = socket.socket()
@@ -173,6 +175,8 @@ async def gateway(runtime):
     server.should_exit = True
     await task
     sock.close()
+    crashes = [r.getMessage() for r in caplog.records if r.exc_info and r.name.startswith(("oneapi_app", "uvicorn"))]
+    assert not crashes, crashes
 
 
 # -- data helpers ---------------------------------------------------------------------------------------

@@ -249,3 +249,16 @@ def test_scrub_removes_channel_keys_from_upstream_messages():
     scrubbed = scrub(failure, "sk-live-secret123")
     text = orjson.dumps(scrubbed.openai_body("r")).decode()
     assert "secret123" not in text and "abc***wxyz" not in text and "Incorrect API key provided" in text
+
+
+@pytest.mark.parametrize("type_id", [1, 14, 24])
+def test_every_adaptor_implements_the_whole_stream_protocol(type_id):
+    """The pipeline calls feed, finish and text and reads usage and done on every translator."""
+    from oneapi_app.relay.adaptors import adaptor_for
+    from oneapi_app.relay.adaptors.base import StreamTranslator
+
+    translator = adaptor_for(type_id).stream_translator(_call(stream=True), False)
+    for name in ("feed", "finish", "text"):
+        assert callable(getattr(translator, name, None)), name
+    assert hasattr(translator, "usage") and hasattr(translator, "done")
+    assert {"feed", "finish", "text"} <= {n for n in dir(StreamTranslator) if not n.startswith("_")}

@@ -153,6 +153,10 @@ class AnthropicStream:
             return self._chunk({"reasoning_content": delta["thinking"]})
         return None  # signature_delta and others carry nothing for an OpenAI client
 
+    def finish(self) -> None:
+        """Nothing to add at the end: message_stop already sent the usage chunk (if asked) and [DONE]."""
+        return None
+
     def text(self) -> str:
         return "".join(self._text)
 
