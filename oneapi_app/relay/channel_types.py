@@ -1,7 +1,8 @@
 """Channel types: id -> name, default base URL and API family. One row per provider type.
 
 An OpenAI-compatible provider is one row here, not a module: the OpenAI adaptor serves every row whose
-family is ``openai`` (Zhipu, Ali DashScope and Ollama through their OpenAI-compatible endpoints). Other
+family is ``openai`` (Zhipu, Ali DashScope, Ollama, Cohere and Cloudflare Workers AI through their
+OpenAI-compatible endpoints). Other
 families have their own adaptor module (adaptors/<family>.py); rows of the ``native`` family exist so
 channels of those types load and show their name, and the pipeline refuses them with a clear error until
 their adaptor exists.
@@ -23,7 +24,8 @@ class ChannelType:
     family: Family = "openai"
     # How the upstream URL is built from base + client path (see adaptors.openai.request_url):
     # "path" = base + original /v1/... path; "azure"; "strip_v1" = base + path minus /v1;
-    # "fixed:<path-prefix>" = base + prefix + path minus /v1 (e.g. Doubao /api/v3).
+    # "fixed:<path-prefix>" = base + prefix + path minus /v1 (e.g. Doubao /api/v3);
+    # "cloudflare" = Workers AI's OpenAI endpoints of the account in config user_id (or an AI Gateway base).
     url_rule: str = "path"
     re_serialize: bool = False  # never forward the client's bytes (Baichuan)
 
@@ -64,9 +66,9 @@ _ROWS = [
     ChannelType(32, "StepFun", "https://api.stepfun.com"),
     ChannelType(33, "AwsClaude", "", "native"),
     ChannelType(34, "Coze", "https://api.coze.com", "native"),
-    ChannelType(35, "Cohere", "https://api.cohere.ai", "native"),
+    ChannelType(35, "Cohere", "https://api.cohere.ai", url_rule="fixed:/compatibility/v1"),
     ChannelType(36, "DeepSeek", "https://api.deepseek.com"),
-    ChannelType(37, "Cloudflare", "https://api.cloudflare.com", "native"),
+    ChannelType(37, "Cloudflare", "https://api.cloudflare.com", url_rule="cloudflare"),
     ChannelType(38, "DeepL", "https://api-free.deepl.com", "native"),
     ChannelType(39, "together.ai", "https://api.together.xyz"),
     ChannelType(40, "Doubao", "https://ark.cn-beijing.volces.com", url_rule="fixed:/api/v3"),

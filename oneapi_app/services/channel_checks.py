@@ -129,6 +129,8 @@ async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, 
         request, adaptor, call = prepared
         reply = await http.request(request.method, request.url, headers=request.headers, content=request.body,
                                    timeout=60)
+    except AppError as exc:  # the adaptor refused to build the request (e.g. a channel config it needs is missing)
+        return TestResult(False, exc.message, time.perf_counter() - started), model
     except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
         # Unreachable upstream, or a key / base URL that cannot even form a request.
         return TestResult(False, f"request failed: {type(exc).__name__}: {exc}", time.perf_counter() - started), model

@@ -16,7 +16,7 @@ from oneapi_app.relay.channel_types import CHANNEL_TYPES, is_openai_family
 from oneapi_app.relay.retry import choose_channel
 from oneapi_app.relay.streaming import SSEReader
 from oneapi_app.relay.token_count import count_messages, count_text
-from oneapi_app.relay.upstream import status_failure
+from oneapi_app.relay.upstream import UpstreamFailure, status_failure
 from oneapi_app.services.cache import ChannelInfo, ChannelSnapshot
 from oneapi_app.services.options import Options
 from oneapi_app.services.pricing import completion_ratio, model_ratio, price_for
@@ -136,9 +136,21 @@ def test_build_request_pass_through_and_headers():
     (17, "", "/v1/chat/completions", "qwen-max", "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"),
     (30, "http://nas.local:11434/", "/v1/chat/completions", "llama3", "http://nas.local:11434/v1/chat/completions"),
     (30, "", "/v1/embeddings", "nomic-embed-text", "http://localhost:11434/v1/embeddings"),
+    (35, "", "/v1/chat/completions", "command-r", "https://api.cohere.ai/compatibility/v1/chat/completions"),
+    (37, "", "/v1/chat/completions", "@cf/meta/llama-3.1-8b-instruct",
+     "https://api.cloudflare.com/client/v4/accounts/acc123/ai/v1/chat/completions"),
+    (37, "https://gateway.ai.cloudflare.com/v1/acc123/gw/workers-ai", "/v1/embeddings", "@cf/baai/bge-base-en-v1.5",
+     "https://gateway.ai.cloudflare.com/v1/acc123/gw/workers-ai/v1/embeddings"),
 ])
 def test_request_urls(type_id, base, path, model, expected):
-    assert request_url(Target(type_id, base, "k"), _call(path=path, model=model)) == expected
+    config = {"user_id": "acc123"} if type_id == 37 else {}
+    assert request_url(Target(type_id, base, "k", config), _call(path=path, model=model)) == expected
+
+
+def test_cloudflare_without_account_is_a_clear_retryable_error():
+    with pytest.raises(UpstreamFailure) as caught:
+        request_url(Target(37, "", "k"), _call())
+    assert caught.value.retryable and "account id" in caught.value.message
 
 
 def test_azure_uses_api_key_header_and_configured_version():

@@ -37,6 +37,12 @@ def request_url(target: Target, call: Call) -> str:
         return f"{base}{prefix}/{deployment}/{rest}{query}{sep}api-version={version}"
     if rule == "minimax" and call.kind == "chat":
         return f"{base}/v1/text/chatcompletion_v2{query}"
+    if rule == "cloudflare" and not gateway:
+        account = str(target.config.get("user_id") or "").strip()
+        if not account:
+            raise UpstreamFailure("this Cloudflare channel has no account id: set user_id in its config",
+                                  status=500, retryable=True, code="channel_misconfigured", type="one_api_error")
+        return f"{base}/client/v4/accounts/{account}/ai{path}{query}"
     if rule == "strip_v1":
         return f"{base}{path.removeprefix('/v1')}{query}"
     if rule.startswith("fixed:"):
