@@ -1,0 +1,493 @@
+"""Tokens: the logged-in user's own ``sk-`` keys - list, search, create, edit, enable/disable, copy, delete.
+
+Every write goes through the services (like /api/token) and announces the change (runtime.changes), so the
+relay's token cache drops a stale key at once. Keys never sit in the frontend state: Copy reads the key on
+the backend and hands it to the clipboard only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+import reflex as rx
+from pydantic import ValidationError
+
+from ..api.tokens import TokenBody, TokenUpdateBody
+from ..appliance import runtime
+from ..errors import AppError
+from ..models import Role, Token, TokenCreate, TokenStatus, TokenUpdate
+from ..services import tokens as token_service
+from .registry import page
+from .state import SessionState
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUOTA = 500000
+EXPIRY_PRESETS = {"never": "Never", "1h": "1 hour", "1d": "1 day", "1M": "1 month", "custom": "Custom"}
+_PRESET_SECONDS = {"1h": 3600, "1d": 86400, "1M": 30 * 86400}
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+STATUS_LABELS = {TokenStatus.ENABLED: "Enabled", TokenStatus.DISABLED: "Disabled",
+                 TokenStatus.EXPIRED: "Expired", TokenStatus.EXHAUSTED: "Exhausted"}
+
+
+# --- pure helpers (unit-tested) ---------------------------------------------------------------------------
+
+def expiry_timestamp(preset: str, custom: str = "", now: int | None = None) -> int:
+    """The ``expired_time`` of an expiry preset: -1 for never, now + the preset, or the custom local datetime
+    (``YYYY-MM-DDTHH:MM`` as an <input type=datetime-local> sends it). Raises ValueError on a bad choice."""
+    now = int(time.time()) if now is None else now
+    if preset == "never":
+        return -1
+    if preset in _PRESET_SECONDS:
+        return now + _PRESET_SECONDS[preset]
+    if preset == "custom":
+        text = custom.strip()
+        for fmt in (DATETIME_LOCAL, DATETIME_LOCAL + ":%S"):
+            try:
+                return int(datetime.strptime(text, fmt).timestamp())
+            except ValueError:
+                continue
+        raise ValueError("enter the expiry date and time (YYYY-MM-DD HH:MM)")
+    raise ValueError(f"unknown expiry choice {preset!r}")
+
+
+def datetime_local(ts: int) -> str:
+    """A unix timestamp as the value of an <input type=datetime-local> (server local time)."""
+    return time.strftime(DATETIME_LOCAL, time.localtime(ts))
+
+
+def format_time(ts: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts > 0 else "-"
+
+
+def format_quota(quota: int, in_currency: bool = False, quota_per_unit: float = 500000) -> str:
+    """Quota units, and also US dollars (quota / QuotaPerUnit) when DisplayInCurrencyEnabled."""
+    text = f"{quota:,}"
+    if in_currency and quota_per_unit > 0:
+        usd = quota / quota_per_unit
+        amount = f"{usd:,.2f}" if usd == 0 or abs(usd) >= 0.01 else f"{usd:.6f}".rstrip("0")
+        text += f" (${amount})"
+    return text
+
+
+def parse_quota(text: str) -> int:
+    try:
+        value = int(str(text).strip().replace(",", "").replace("_", ""))
+    except ValueError:
+        raise ValueError("remaining quota must be a whole number") from None
+    if value < 0:
+        raise ValueError("remaining quota must not be negative")
+    return value
+
+
+def token_row(token: Token, in_currency: bool, quota_per_unit: float) -> dict[str, str]:
+    """What the table shows of a token: never its key."""
+    status = token.status
+    if status == TokenStatus.ENABLED and token.expired_time != -1 and token.expired_time <= time.time():
+        status = TokenStatus.EXPIRED
+    return {
+        "id": str(token.id),
+        "name": token.name,
+        "status": str(int(status)),
+        "status_label": STATUS_LABELS.get(status, f"Unknown ({status})"),
+        "used": format_quota(token.used_quota, in_currency, quota_per_unit),
+        "remaining": "unlimited" if token.unlimited_quota
+        else format_quota(token.remain_quota, in_currency, quota_per_unit),
+        "created": format_time(token.created_time),
+        "expires": "never" if token.expired_time == -1 else format_time(token.expired_time),
+    }
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, AppError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first.get('msg', 'invalid value')}" if where else str(first.get("msg", "invalid value"))
+    if isinstance(exc, ValueError):
+        return str(exc)
+    return "Something went wrong; see the server log."
+
+
+# --- state ------------------------------------------------------------------------------------------------
+
+class TokensState(SessionState):
+    rows: list[dict[str, str]] = []
+    pages: int = 1
+    has_more: bool = False
+    keyword: str = ""
+    searching: bool = False
+    error: str = ""
+
+    # the editor (editing_id 0 = a new token)
+    editor_open: bool = False
+    editing_id: int = 0
+    name: str = ""
+    quota: str = str(DEFAULT_QUOTA)
+    unlimited: bool = False
+    expiry: str = "never"
+    expiry_custom: str = ""
+    models: str = ""
+    subnet: str = ""
+    editor_error: str = ""
+
+    # the delete confirmation
+    deleting_id: int = 0
+    deleting_name: str = ""
+
+    # ---- listing
+
+    async def _reload(self) -> None:
+        if not self._user_id:
+            self.rows, self.has_more = [], False
+            return
+        rt = runtime()
+        options = rt.options
+        in_currency, per_unit = bool(options.DisplayInCurrencyEnabled), float(options.QuotaPerUnit)
+        async with rt.db.session() as session:
+            if self.keyword.strip():
+                found = await token_service.search_tokens(session, self._user_id, self.keyword.strip()[:100])
+                more = False
+            else:
+                found = []
+                more = False
+                for p in range(self.pages):
+                    batch = await token_service.list_tokens(session, self._user_id, p)
+                    found += batch
+                    more = len(batch) == token_service.PAGE_SIZE
+                    if not more:
+                        break
+        self.rows = [token_row(t, in_currency, per_unit) for t in found]
+        self.has_more = more
+
+    @rx.event
+    async def load(self):
+        self.pages, self.keyword, self.error = 1, "", ""
+        await self._reload()
+
+    @rx.event
+    async def load_more(self):
+        self.pages += 1
+        await self._reload()
+
+    @rx.event
+    def set_keyword(self, value: str):
+        self.keyword = value
+
+    @rx.event
+    async def search(self, form: dict | None = None):
+        self.pages = 1
+        await self._reload()
+
+    @rx.event
+    async def clear_search(self):
+        self.keyword, self.pages = "", 1
+        await self._reload()
+
+    # ---- row actions
+
+    @rx.event
+    async def copy_key(self, token_id: str):
+        try:
+            async with runtime().db.session() as session:
+                token = await token_service.get_token(session, int(token_id), self._user_id or -1)
+                key = token.display_key
+        except Exception as exc:  # noqa: BLE001 - shown to the user, logged if unexpected
+            return self._fail(exc)
+        return [rx.set_clipboard(key), rx.toast.success("Key copied to the clipboard", id="token-toast")]
+
+    @rx.event
+    async def toggle_status(self, token_id: str, status: str):
+        target = TokenStatus.DISABLED if status == str(int(TokenStatus.ENABLED)) else TokenStatus.ENABLED
+        rt = runtime()
+        try:
+            async with rt.db.session() as session:
+                token = await token_service.set_token_status(session, int(token_id), target, self._user_id or -1)
+                key = token.key
+            await rt.changes.publish("token", key)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
+        self.error = ""
+        await self._reload()
+        return rx.toast.success("Token enabled" if target == TokenStatus.ENABLED else "Token disabled")
+
+    @rx.event
+    def ask_delete(self, token_id: str, name: str):
+        self.deleting_id, self.deleting_name = int(token_id), name
+
+    @rx.event
+    def cancel_delete(self):
+        self.deleting_id, self.deleting_name = 0, ""
+
+    @rx.event
+    async def confirm_delete(self):
+        token_id, self.deleting_id, self.deleting_name = self.deleting_id, 0, ""
+        rt = runtime()
+        try:
+            async with rt.db.session() as session:
+                token = await token_service.get_token(session, token_id, self._user_id or -1)
+                key = token.key
+                await token_service.delete_token(session, token_id, self._user_id or -1)
+            await rt.changes.publish("token", key)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
+        self.error = ""
+        await self._reload()
+        return rx.toast.success("Token deleted")
+
+    def _fail(self, exc: Exception):
+        if not isinstance(exc, (AppError, ValidationError, ValueError)):
+            log.exception("token page action failed")
+        self.error = _message(exc)
+        return rx.toast.error(self.error)
+
+    # ---- the editor
+
+    @rx.event
+    def open_new(self):
+        self.editing_id, self.name, self.quota, self.unlimited = 0, "", str(DEFAULT_QUOTA), False
+        self.expiry, self.expiry_custom, self.models, self.subnet, self.editor_error = "never", "", "", "", ""
+        self.editor_open = True
+
+    @rx.event
+    async def open_edit(self, token_id: str):
+        try:
+            async with runtime().db.session() as session:
+                token = await token_service.get_token(session, int(token_id), self._user_id or -1)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
+        self.editing_id, self.name = token.id or 0, token.name
+        self.quota, self.unlimited = str(token.remain_quota), token.unlimited_quota
+        if token.expired_time == -1:
+            self.expiry, self.expiry_custom = "never", ""
+        else:
+            self.expiry, self.expiry_custom = "custom", datetime_local(token.expired_time)
+        self.models, self.subnet, self.editor_error = token.models or "", token.subnet or "", ""
+        self.editor_open = True
+
+    @rx.event
+    def set_editor_open(self, value: bool):
+        self.editor_open = value
+
+    @rx.event
+    def set_name(self, value: str):
+        self.name = value
+
+    @rx.event
+    def set_quota(self, value: str):
+        self.quota = value
+
+    @rx.event
+    def set_unlimited(self, value: bool):
+        self.unlimited = value
+
+    @rx.event
+    def set_expiry(self, value: str):
+        self.expiry = value
+        if value == "custom" and not self.expiry_custom:
+            self.expiry_custom = datetime_local(int(time.time()) + 86400)
+
+    @rx.event
+    def set_expiry_custom(self, value: str):
+        self.expiry_custom = value
+
+    @rx.event
+    def set_models(self, value: str):
+        self.models = value
+
+    @rx.event
+    def set_subnet(self, value: str):
+        self.subnet = value
+
+    @rx.event
+    async def submit(self):
+        if not self._user_id:
+            return rx.redirect("/login")
+        rt = runtime()
+        try:
+            name = self.name.strip()
+            if not name:
+                raise ValueError("enter a name for the token")
+            fields = {"name": name, "expired_time": expiry_timestamp(self.expiry, self.expiry_custom),
+                      "remain_quota": parse_quota(self.quota), "unlimited_quota": self.unlimited,
+                      "models": self.models.strip(), "subnet": self.subnet.strip()}
+            async with rt.db.session() as session:
+                if self.editing_id:
+                    # The same bounds as PUT /api/token/, then the service's own checks.
+                    body = TokenUpdateBody(id=self.editing_id, **fields)
+                    changes = body.model_dump(exclude_unset=True, exclude={"id", "status"})
+                    token = await token_service.update_token(session, self.editing_id, TokenUpdate(**changes),
+                                                             self._user_id)
+                    key = token.key
+                else:
+                    body = TokenBody(**fields)
+                    token = await token_service.create_token(session, self._user_id, TokenCreate(**body.model_dump()))
+                    key = ""
+            if key:
+                await rt.changes.publish("token", key)
+        except Exception as exc:  # noqa: BLE001
+            if not isinstance(exc, (AppError, ValidationError, ValueError)):
+                log.exception("saving a token failed")
+            self.editor_error = _message(exc)
+            return rx.toast.error(self.editor_error)
+        edited = bool(self.editing_id)
+        self.editor_open, self.editor_error, self.editing_id, self.error = False, "", 0, ""
+        await self._reload()
+        return rx.toast.success("Token saved" if edited else "Token created")
+
+
+# --- view -------------------------------------------------------------------------------------------------
+
+def _status_badge(row) -> rx.Component:
+    return rx.match(
+        row["status"],
+        ("1", rx.badge(row["status_label"], color_scheme="green", class_name="token-status")),
+        ("2", rx.badge(row["status_label"], color_scheme="gray", class_name="token-status")),
+        rx.badge(row["status_label"], color_scheme="orange", class_name="token-status"),
+    )
+
+
+def _row(row) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], class_name="token-name")),
+        rx.table.cell(_status_badge(row)),
+        rx.table.cell(row["used"]),
+        rx.table.cell(row["remaining"], class_name="token-remaining"),
+        rx.table.cell(row["created"]),
+        rx.table.cell(row["expires"], class_name="token-expires"),
+        rx.table.cell(
+            rx.hstack(
+                rx.button(rx.icon("copy", size=14), "Copy", size="1", variant="soft", class_name="token-copy",
+                          on_click=TokensState.copy_key(row["id"])),
+                rx.button(rx.cond(row["status"] == "1", "Disable", "Enable"), size="1", variant="soft",
+                          color_scheme=rx.cond(row["status"] == "1", "orange", "green"), class_name="token-toggle",
+                          on_click=TokensState.toggle_status(row["id"], row["status"])),
+                rx.button("Edit", size="1", variant="soft", class_name="token-edit",
+                          on_click=TokensState.open_edit(row["id"])),
+                rx.button("Delete", size="1", variant="soft", color_scheme="red", class_name="token-delete",
+                          on_click=TokensState.ask_delete(row["id"], row["name"])),
+                spacing="2",
+            ),
+        ),
+        class_name="token-row",
+        data_token=row["name"],
+    )
+
+
+def _field(label: str, control: rx.Component) -> rx.Component:
+    return rx.vstack(rx.text(label, size="2", weight="medium"), control, spacing="1", width="100%")
+
+
+def _editor() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(TokensState.editing_id == 0, "Add token", "Edit token")),
+            rx.vstack(
+                _field("Name", rx.input(value=TokensState.name, on_change=TokensState.set_name, id="token-name",
+                                        placeholder="e.g. my-laptop", max_length=30, width="100%")),
+                _field("Remaining quota", rx.hstack(
+                    rx.input(value=TokensState.quota, on_change=TokensState.set_quota, id="token-quota",
+                             disabled=TokensState.unlimited, input_mode="numeric", width="60%"),
+                    rx.el.label(rx.hstack(rx.switch(checked=TokensState.unlimited, on_change=TokensState.set_unlimited,
+                                                    id="token-unlimited"), rx.text("Unlimited", size="2"),
+                                          align="center", spacing="2")),
+                    align="center", width="100%",
+                )),
+                _field("Expires", rx.hstack(
+                    rx.select.root(
+                        rx.select.trigger(id="token-expiry"),
+                        rx.select.content(*[rx.select.item(label, value=value, id=f"token-expiry-{value}")
+                                            for value, label in EXPIRY_PRESETS.items()]),
+                        value=TokensState.expiry, on_change=TokensState.set_expiry,
+                    ),
+                    rx.cond(TokensState.expiry == "custom",
+                            rx.input(type="datetime-local", value=TokensState.expiry_custom,
+                                     on_change=TokensState.set_expiry_custom, id="token-expiry-custom")),
+                    align="center", width="100%",
+                )),
+                _field("Allowed models (comma list, empty = all)",
+                       rx.input(value=TokensState.models, on_change=TokensState.set_models, id="token-models",
+                                placeholder="gpt-4o-mini,gpt-4o", width="100%")),
+                _field("Subnet (comma list of CIDRs, empty = anywhere)",
+                       rx.input(value=TokensState.subnet, on_change=TokensState.set_subnet, id="token-subnet",
+                                placeholder="192.168.1.0/24", width="100%")),
+                rx.cond(TokensState.editor_error != "",
+                        rx.callout(TokensState.editor_error, color_scheme="red", icon="triangle_alert",
+                                   id="token-editor-error", width="100%")),
+                rx.hstack(
+                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", id="token-cancel")),
+                    rx.button("Save", on_click=TokensState.submit, id="token-submit"),
+                    justify="end", width="100%",
+                ),
+                spacing="3",
+            ),
+            max_width="520px",
+            id="token-editor",
+        ),
+        open=TokensState.editor_open,
+        on_open_change=TokensState.set_editor_open,
+    )
+
+
+def _confirm_delete() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete token"),
+            rx.alert_dialog.description(
+                rx.text("Delete the token ", rx.text.strong(TokensState.deleting_name),
+                        "? Clients using its key stop working at once.")),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
+                                                 on_click=TokensState.cancel_delete, id="token-delete-cancel")),
+                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=TokensState.confirm_delete,
+                                                 id="token-delete-confirm")),
+                justify="end", spacing="3", margin_top="12px",
+            ),
+            id="token-delete-dialog",
+        ),
+        open=TokensState.deleting_id != 0,
+    )
+
+
+@page("/token", "Tokens", nav="Tokens", icon="key-round", min_role=Role.COMMON, on_load=(TokensState.load,))
+def tokens_page() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("Tokens", size="5"),
+            rx.spacer(),
+            rx.form(
+                rx.hstack(
+                    rx.input(value=TokensState.keyword, on_change=TokensState.set_keyword, id="token-search", name="keyword",
+                             placeholder="Search by name prefix", width="220px"),
+                    rx.button("Search", type="submit", variant="soft", id="token-search-submit"),
+                    rx.cond(TokensState.keyword != "",
+                            rx.button("Clear", type="button", variant="ghost", on_click=TokensState.clear_search)),
+                ),
+                on_submit=TokensState.search,
+                reset_on_submit=False,
+            ),
+            rx.button(rx.icon("plus", size=16), "Add token", on_click=TokensState.open_new, id="token-add"),
+            align="center",
+            width="100%",
+        ),
+        rx.cond(TokensState.error != "",
+                rx.callout(TokensState.error, color_scheme="red", icon="triangle_alert", id="token-error",
+                           width="100%")),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "Name", "Status", "Used", "Remaining", "Created", "Expires", "")])),
+            rx.table.body(rx.foreach(TokensState.rows, _row)),
+            width="100%",
+            id="token-table",
+        ),
+        rx.cond(TokensState.rows.length() == 0, rx.text("No tokens yet.", color_scheme="gray", id="token-empty")),
+        rx.cond(TokensState.has_more,
+                rx.button("Load more", variant="soft", on_click=TokensState.load_more, id="token-more")),
+        _editor(),
+        _confirm_delete(),
+        spacing="4",
+        width="100%",
+    )

@@ -1,0 +1,157 @@
+"""The Tokens page in a real browser: a logged-in user creates, copies, disables, edits and deletes an sk- key;
+each change is checked through the real /api and the /v1 relay (which must see it at once)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from .test_dashboard_browser import appliance, browser  # noqa: F401 - shared fixtures
+
+pytestmark = pytest.mark.browser
+
+
+def _login(context, appliance):  # noqa: F811
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(appliance + "/login")
+    page.locator("#username").fill("root")
+    page.locator("#password").fill("123456")
+    page.locator("#login-submit").click()
+    expect(page.locator("#current-user")).to_have_text("Root User")
+    for _ in range(50):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
+        if page.request.get(appliance + "/api/user/self").status == 200:
+            break
+        page.wait_for_timeout(100)
+    return page
+
+
+def _api_token(page, appliance, name):  # noqa: F811
+    found = page.request.get(appliance + "/api/token/search", params={"keyword": name}).json()
+    assert found["success"], found
+    return next((t for t in found["data"] if t["name"] == name), None)
+
+
+def _chat(page, appliance, key):  # noqa: F811
+    return page.request.post(appliance + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                             data={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+
+
+def test_tokens_page_lifecycle(appliance, browser):  # noqa: F811
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=appliance)
+    page = _login(context, appliance)
+
+    page.locator("#sidebar").get_by_text("Tokens").click()
+    expect(page).to_have_url(appliance + "/token")
+    expect(page.locator("#token-table")).to_be_visible()
+
+    # create
+    page.locator("#token-add").click()
+    page.locator("#token-name").fill("alice-key")
+    page.locator("#token-quota").fill("1000")
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "oneapi-token-editor.png"))
+    page.locator("#token-submit").click()
+    row = page.locator(".token-row", has_text="alice-key")
+    expect(row).to_be_visible()
+    expect(row.locator(".token-status")).to_have_text("Enabled")
+    expect(row.locator(".token-remaining")).to_contain_text("1,000")
+    expect(row.locator(".token-expires")).to_have_text("never")
+    expect(page.locator("#token-editor")).to_have_count(0)  # the dialog closed
+    api = _api_token(page, appliance, "alice-key")
+    assert api is not None and api["remain_quota"] == 1000 and not api["unlimited_quota"]
+    key = "sk-" + api["key"]
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "oneapi-tokens.png"))
+
+    # the key is accepted by the relay (no channel configured: 503, not 401)
+    r = _chat(page, appliance, key)
+    assert r.status == 503, r.text()
+
+    # copy
+    row.locator(".token-copy").click()
+    expect(page.get_by_text("Key copied to the clipboard")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    assert api["key"] not in page.content()  # the key only went to the clipboard
+
+    # disable: the API and the relay see it at once
+    row.locator(".token-toggle").click()
+    expect(row.locator(".token-status")).to_have_text("Disabled")
+    assert _api_token(page, appliance, "alice-key")["status"] == 2
+    assert _chat(page, appliance, key).status == 401
+    row.locator(".token-toggle").click()
+    expect(row.locator(".token-status")).to_have_text("Enabled")
+    assert _api_token(page, appliance, "alice-key")["status"] == 1
+
+    # edit: the form is filled with the token, the new name is saved
+    row.locator(".token-edit").click()
+    expect(page.locator("#token-name")).to_have_value("alice-key")
+    expect(page.locator("#token-quota")).to_have_value("1000")
+    page.locator("#token-name").fill("alice-key-2")
+    page.locator("#token-submit").click()
+    row = page.locator(".token-row", has_text="alice-key-2")
+    expect(row).to_be_visible()
+    assert _api_token(page, appliance, "alice-key-2")["key"] == api["key"]
+
+    # search by name prefix
+    page.locator("#token-search").fill("zzz")
+    page.locator("#token-search-submit").click()
+    expect(page.locator(".token-row")).to_have_count(0)
+    page.locator("#token-search").fill("alice")
+    page.locator("#token-search-submit").click()
+    expect(page.locator(".token-row")).to_have_count(1)
+
+    # delete, with a confirmation
+    row.locator(".token-delete").click()
+    expect(page.locator("#token-delete-dialog")).to_contain_text("alice-key-2")
+    page.locator("#token-delete-confirm").click()
+    expect(page.locator(".token-row", has_text="alice-key-2")).to_have_count(0)
+    assert _api_token(page, appliance, "alice-key-2") is None
+    assert _chat(page, appliance, key).status == 401
+    context.close()
+
+
+def test_tokens_page_shows_service_errors(appliance, browser):  # noqa: F811
+    context = browser.new_context()
+    page = _login(context, appliance)
+    page.goto(appliance + "/token")
+    expect(page.locator("#token-table")).to_be_visible()
+
+    # an invalid subnet is refused by the service's validation, shown in the dialog
+    page.locator("#token-add").click()
+    page.locator("#token-name").fill("bad-subnet")
+    page.locator("#token-subnet").fill("not-a-cidr")
+    page.locator("#token-submit").click()
+    expect(page.locator("#token-editor-error")).to_contain_text("invalid subnet")
+    page.locator("#token-cancel").click()
+    assert _api_token(page, appliance, "bad-subnet") is None
+
+    # an expired token cannot be enabled again (like PUT /api/token/?status_only=1)
+    created = page.request.post(appliance + "/api/token/", data={
+        "name": "old-key", "remain_quota": 10, "expired_time": int(time.time()) - 60}).json()
+    assert created["success"], created
+    page.reload()
+    row = page.locator(".token-row", has_text="old-key")
+    expect(row.locator(".token-status")).to_have_text("Expired")
+    row.locator(".token-toggle").click()
+    expect(page.locator("#token-error")).to_contain_text("令牌已过期")
+    assert _api_token(page, appliance, "old-key")["status"] == 1
+
+    # expiry preset and unlimited switch
+    page.locator("#token-add").click()
+    page.locator("#token-name").fill("day-key")
+    page.locator("#token-unlimited").click()
+    expect(page.locator("#token-quota")).to_be_disabled()
+    page.locator("#token-expiry").click()
+    page.locator("#token-expiry-1d").click()
+    expect(page.locator("#token-expiry")).to_have_text("1 day")
+    page.locator("#token-submit").click()
+    row = page.locator(".token-row", has_text="day-key")
+    expect(row.locator(".token-remaining")).to_have_text("unlimited")
+    expect(page.locator("#token-error")).to_have_count(0)  # the old error is gone after a success
+    api = _api_token(page, appliance, "day-key")
+    assert api["unlimited_quota"] and abs(api["expired_time"] - (time.time() + 86400)) < 120
+    context.close()
