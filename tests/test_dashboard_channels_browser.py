@@ -144,6 +144,24 @@ def test_admin_manages_a_channel(appliance, browser, fake_openai):  # noqa: F811
     page.locator("#channel-confirm").click()
     expect(page.locator(".channel-row", has_text="fake-openai")).to_have_count(0)
     assert not [c for c in api_channels(page, appliance) if c["id"] == channel_id]
+
+    # Batch mode: one key per line -> one channel each; then "Delete disabled" removes the disabled ones.
+    page.locator("#channel-search").fill("")
+    page.locator("#channel-add").click()
+    page.locator("#channel-name").fill("batch-pair")
+    page.locator("#channel-base-url").fill(upstream)
+    page.locator("#channel-models").fill("gpt-4o-mini")
+    page.locator("#channel-key").fill(KEY + "-a\n\n" + KEY + "-b\n")
+    page.locator("#channel-submit").click()
+    pair = page.locator(".channel-row", has_text="batch-pair")
+    expect(pair).to_have_count(2)
+    pair.first.locator(".channel-disable").click()
+    expect(pair.first.locator(".channel-status")).to_contain_text("Disabled")
+    page.locator("#channel-delete-disabled").click()
+    page.locator("#channel-confirm").click()
+    expect(pair).to_have_count(1)
+    assert len([c for c in api_channels(page, appliance) if c["name"] == "batch-pair"]) == 1
+    assert KEY not in page.content() and not any(KEY in f for f in frames)
     context.close()
 
 

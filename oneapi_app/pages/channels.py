@@ -234,12 +234,16 @@ class ChannelsState(rx.State):
     # --- confirmations -------------------------------------------------------------------------------
 
     @rx.event
-    def ask_delete(self, channel_id: str, name: str):
+    async def ask_delete(self, channel_id: str, name: str):
+        if not await self._is_admin():
+            return
         self.confirm_action, self.confirm_id = "delete", int(channel_id)
         self.confirm_text = f"Delete channel #{channel_id} ({name})? This cannot be undone."
 
     @rx.event
-    def ask_delete_disabled(self):
+    async def ask_delete_disabled(self):
+        if not await self._is_admin():
+            return
         self.confirm_action, self.confirm_id = "delete_disabled", 0
         self.confirm_text = "Delete every disabled channel (manually and automatically disabled)?"
 
@@ -285,7 +289,9 @@ class ChannelsState(rx.State):
             self.error = ""
 
     @rx.event
-    def fill_models(self, which: str):
+    async def fill_models(self, which: str):
+        if not await self._is_admin():
+            return
         catalog = default_models()
         if which == "all":
             models = sorted({m for names in catalog.values() for m in names})
