@@ -1,0 +1,402 @@
+"""Channels (admins): the upstream provider keys. A table with search, test, enable/disable, edit, delete, balance,
+and an editor dialog (batch create: one key per line -> one channel each).
+
+Every handler re-checks that the logged-in user is an enabled admin and writes through the channel services,
+announcing the change (``runtime.changes.publish("channels")``) as the API routes do. Channel keys never reach
+the browser's state: the list has no key, and the editor's key field is sent once with the form (empty on an
+edit = keep the stored key)."""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+from pydantic import ValidationError
+
+from ..api.channels import ChannelBody, ChannelUpdateBody
+from ..appliance import runtime
+from ..errors import AppError
+from ..models import ChannelCreate, ChannelStatus, ChannelUpdate, Role, User, UserStatus
+from ..services import channel_checks, channels
+from ..services.channel_registry import channel_types, default_models
+from .components.channel_editor import confirm_dialog, editor_dialog
+from .components.channel_table import channel_table
+from .registry import page
+from .state import SessionState
+
+log = logging.getLogger(__name__)
+
+STATUS_LABELS = {0: "Unknown", 1: "Enabled", 2: "Disabled", 3: "Auto-disabled"}
+# The editor's text fields (all but the key, which is never kept in state).
+FIELDS = ("f_type", "f_name", "f_base_url", "f_models", "f_group", "f_mapping", "f_priority", "f_weight",
+          "f_system_prompt")
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, AppError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "input"
+        return f"{where}: {first.get('msg', 'invalid value')}"
+    log.exception("channel page action failed")
+    return "Unexpected error; see the server log."
+
+
+def _models_short(models: str) -> str:
+    items = channels.split_list(models)
+    return ", ".join(items[:3]) + (f" (+{len(items) - 3})" if len(items) > 3 else "")
+
+
+def _quota(used: int) -> str:
+    return f"${used / 500_000:.2f}"
+
+
+def _int(value: str, field: str) -> int:
+    try:
+        return int(str(value).strip() or "0")
+    except ValueError:
+        raise AppError(f"{field} must be a whole number", status=400) from None
+
+
+class ChannelsState(rx.State):
+    rows: list[dict[str, str]] = []
+    types: list[dict[str, str]] = []
+    search: str = ""
+    page_no: int = 0
+    has_next: bool = False
+    last_test: str = ""
+    busy: bool = False
+
+    # editor
+    editor_open: bool = False
+    edit_id: int = 0
+    error: str = ""
+    f_type: str = "1"
+    f_name: str = ""
+    f_base_url: str = ""
+    f_models: str = ""
+    f_group: str = "default"
+    f_mapping: str = ""
+    f_priority: str = "0"
+    f_weight: str = "0"
+    f_system_prompt: str = ""
+    base_url_hint: str = ""
+
+    # confirmation dialog: "delete" (one channel) or "delete_disabled"
+    confirm_action: str = ""
+    confirm_id: int = 0
+    confirm_text: str = ""
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    async def _is_admin(self) -> bool:
+        user_id = (await self.get_state(SessionState))._user_id
+        if not user_id:
+            return False
+        async with runtime().db.session() as session:
+            user = await session.get(User, user_id)
+        return user is not None and user.status == UserStatus.ENABLED and user.role >= Role.ADMIN
+
+    def _type_names(self) -> dict[int, str]:
+        return {t["id"]: t["name"] for t in channel_types()}
+
+    async def _reload(self) -> None:
+        names = self._type_names()
+        async with runtime().db.session() as session:
+            if self.search.strip():
+                found = await channels.search_channels(session, self.search)
+                self.has_next = False
+            else:
+                found = await channels.list_channels(session, self.page_no)
+                self.has_next = len(found) == channels.PAGE_SIZE
+        self.rows = [{
+            "id": str(c.id),
+            "name": c.name,
+            "type": names.get(c.type, f"#{c.type}"),
+            "status": str(c.status),
+            "status_label": STATUS_LABELS.get(c.status, str(c.status)),
+            "group": c.group or "",
+            "models": _models_short(c.models),
+            "models_full": c.models,
+            "priority": str(c.priority or 0),
+            "weight": str(c.weight or 0),
+            "response_time": f"{c.response_time / 1000:.2f} s" if c.response_time else "-",
+            "balance": f"${c.balance:.2f}" if c.balance_updated_time else "-",
+            "used_quota": _quota(c.used_quota),
+        } for c in found]
+
+    def _set_type_hint(self) -> None:
+        try:
+            wanted = int(self.f_type)
+        except ValueError:
+            wanted = 1
+        self.base_url_hint = next((t["default_base_url"] for t in channel_types() if t["id"] == wanted), "")
+
+    async def _publish(self) -> None:
+        await runtime().changes.publish("channels")
+
+    # --- list ----------------------------------------------------------------------------------------
+
+    @rx.event
+    async def load(self):
+        if not await self._is_admin():
+            self.rows = []
+            return
+        self.types = [{"id": str(t["id"]), "name": t["name"]} for t in channel_types() if t["id"] != 0]
+        await self._reload()
+
+    @rx.event
+    async def set_search(self, value: str):
+        self.search = value
+        self.page_no = 0
+        if await self._is_admin():
+            await self._reload()
+
+    @rx.event
+    async def go_page(self, delta: int):
+        if not await self._is_admin():
+            return
+        self.page_no = max(0, self.page_no + int(delta))
+        await self._reload()
+
+    @rx.event
+    async def test(self, channel_id: str):
+        if not await self._is_admin():
+            yield rx.toast.error("Admins only.")
+            return
+        self.busy = True
+        yield
+        try:
+            result = await channel_checks.test_channel(runtime(), int(channel_id))
+        except Exception as exc:  # noqa: BLE001 - shown to the admin, never a stack trace
+            self.busy = False
+            self.last_test = f"Channel #{channel_id} test failed: {_error_text(exc)}"
+            yield rx.toast.error(self.last_test)
+            return
+        self.busy = False
+        verdict = "OK" if result.success else "failed"
+        self.last_test = f"Channel #{channel_id} test {verdict} in {result.time:.2f} s: {result.message[:300]}"
+        await self._reload()
+        yield (rx.toast.success if result.success else rx.toast.error)(self.last_test)
+
+    @rx.event
+    async def test_all(self, scope: str):
+        if not await self._is_admin():
+            return rx.toast.error("Admins only.")
+        state = channel_checks.start_test_all(runtime(), "disabled" if scope == "disabled" else "all")
+        return rx.toast.info(f"Testing {state.scope} channels in the background; reload to see the results.")
+
+    @rx.event
+    async def set_status(self, channel_id: str, enable: bool):
+        if not await self._is_admin():
+            return rx.toast.error("Admins only.")
+        status = ChannelStatus.ENABLED if enable else ChannelStatus.MANUALLY_DISABLED
+        try:
+            async with runtime().db.session() as session:
+                await channels.set_channel_status(session, int(channel_id), status)
+            await self._publish()
+        except Exception as exc:  # noqa: BLE001
+            return rx.toast.error(_error_text(exc))
+        await self._reload()
+        return rx.toast.success(f"Channel #{channel_id} {'enabled' if enable else 'disabled'}.")
+
+    @rx.event
+    async def refresh_balance(self, channel_id: str):
+        if not await self._is_admin():
+            return rx.toast.error("Admins only.")
+        try:
+            balance = await channel_checks.update_balance(runtime(), int(channel_id))
+        except Exception as exc:  # noqa: BLE001
+            return rx.toast.error(f"Balance of channel #{channel_id}: {_error_text(exc)}")
+        await self._reload()
+        return rx.toast.success(f"Channel #{channel_id} balance: ${balance:.2f}")
+
+    @rx.event
+    async def set_priority(self, channel_id: str, value: str):
+        """Inline priority edit (on blur)."""
+        if not await self._is_admin():
+            return rx.toast.error("Admins only.")
+        try:
+            priority = _int(value, "priority")
+            body = ChannelUpdateBody.model_validate({"id": int(channel_id), "priority": priority})
+            async with runtime().db.session() as session:
+                channel = await channels.get_channel(session, body.id)
+                if (channel.priority or 0) == priority:
+                    return
+                await channels.update_channel(session, body.id, ChannelUpdate(priority=body.priority))
+            await self._publish()
+        except Exception as exc:  # noqa: BLE001
+            return rx.toast.error(_error_text(exc))
+        await self._reload()
+        return rx.toast.success(f"Channel #{channel_id} priority set to {priority}.")
+
+    # --- confirmations -------------------------------------------------------------------------------
+
+    @rx.event
+    async def ask_delete(self, channel_id: str, name: str):
+        if not await self._is_admin():
+            return
+        self.confirm_action, self.confirm_id = "delete", int(channel_id)
+        self.confirm_text = f"Delete channel #{channel_id} ({name})? This cannot be undone."
+
+    @rx.event
+    async def ask_delete_disabled(self):
+        if not await self._is_admin():
+            return
+        self.confirm_action, self.confirm_id = "delete_disabled", 0
+        self.confirm_text = "Delete every disabled channel (manually and automatically disabled)?"
+
+    @rx.event
+    def cancel_confirm(self):
+        self.confirm_action, self.confirm_id, self.confirm_text = "", 0, ""
+
+    @rx.event
+    async def confirm(self):
+        action, channel_id = self.confirm_action, self.confirm_id
+        self.cancel_confirm()
+        if not await self._is_admin():
+            return rx.toast.error("Admins only.")
+        try:
+            async with runtime().db.session() as session:
+                if action == "delete":
+                    await channels.delete_channel(session, channel_id)
+                    message = f"Channel #{channel_id} deleted."
+                elif action == "delete_disabled":
+                    count = await channels.delete_disabled_channels(session)
+                    message = f"{count} disabled channel(s) deleted."
+                else:
+                    return
+            await self._publish()
+        except Exception as exc:  # noqa: BLE001
+            return rx.toast.error(_error_text(exc))
+        await self._reload()
+        return rx.toast.success(message)
+
+    # --- editor --------------------------------------------------------------------------------------
+
+    @rx.event
+    def set_field(self, field: str, value: str):
+        if field in FIELDS:
+            setattr(self, field, str(value))
+            if field == "f_type":
+                self._set_type_hint()
+
+    @rx.event
+    def set_editor_open(self, value: bool):
+        self.editor_open = bool(value)
+        if not value:
+            self.error = ""
+
+    @rx.event
+    async def fill_models(self, which: str):
+        if not await self._is_admin():
+            return
+        catalog = default_models()
+        if which == "all":
+            models = sorted({m for names in catalog.values() for m in names})
+        else:
+            models = catalog.get(self.f_type, [])
+        self.f_models = ",".join(models)
+
+    @rx.event
+    def clear_models(self):
+        self.f_models = ""
+
+    @rx.event
+    async def open_add(self):
+        if not await self._is_admin():
+            return rx.toast.error("Admins only.")
+        self.edit_id, self.error = 0, ""
+        self.f_type, self.f_name, self.f_base_url, self.f_models = "1", "", "", ""
+        self.f_group, self.f_mapping, self.f_priority, self.f_weight, self.f_system_prompt = "default", "", "0", "0", ""
+        self._set_type_hint()
+        self.editor_open = True
+
+    @rx.event
+    async def open_edit(self, channel_id: str):
+        if not await self._is_admin():
+            return rx.toast.error("Admins only.")
+        try:
+            async with runtime().db.session() as session:
+                c = await channels.get_channel(session, int(channel_id))
+        except Exception as exc:  # noqa: BLE001
+            return rx.toast.error(_error_text(exc))
+        self.edit_id, self.error = c.id or 0, ""
+        self.f_type, self.f_name, self.f_base_url, self.f_models = str(c.type), c.name, c.base_url or "", c.models
+        self.f_group, self.f_mapping = c.group or "default", c.model_mapping or ""
+        self.f_priority, self.f_weight, self.f_system_prompt = str(c.priority or 0), str(c.weight or 0), c.system_prompt or ""
+        self._set_type_hint()
+        self.editor_open = True
+
+    @rx.event
+    async def save(self, form: dict):
+        """The editor's submit. Only the key comes from the form (never stored in state)."""
+        if not await self._is_admin():
+            self.error = "Admins only."
+            return
+        key = str(form.get("key", ""))
+        try:
+            data = {"type": _int(self.f_type, "type"), "name": self.f_name.strip(), "base_url": self.f_base_url.strip(),
+                    "models": self.f_models, "group": self.f_group.strip(), "model_mapping": self.f_mapping.strip(),
+                    "system_prompt": self.f_system_prompt}
+            data["priority"] = _int(self.f_priority, "priority")
+            data["weight"] = _int(self.f_weight, "weight")
+            async with runtime().db.session() as session:
+                if self.edit_id:
+                    # As PUT /api/channel/: zero/empty type, name, models, group, key, base URL keep the stored values.
+                    body = ChannelUpdateBody.model_validate({**data, "id": self.edit_id, "key": key})
+                    changes = body.model_dump(exclude_unset=True, exclude={"id", "status"})
+                    for name in ("type", "name", "models", "group", "key", "base_url"):
+                        if changes.get(name) in (0, ""):
+                            changes.pop(name, None)
+                    await channels.update_channel(session, body.id, ChannelUpdate(**changes))
+                    message = f"Channel #{self.edit_id} saved."
+                else:
+                    body = ChannelBody.model_validate({**data, "key": key,
+                                                       "system_prompt": data["system_prompt"] or None})
+                    created = await channels.create_channels(session, ChannelCreate(**body.model_dump(exclude={"other"})))
+                    message = f"Created {len(created)} channel(s)."
+            await self._publish()
+        except Exception as exc:  # noqa: BLE001 - a visible message, never a stack trace
+            self.error = _error_text(exc)
+            return
+        self.error, self.editor_open = "", False
+        await self._reload()
+        return rx.toast.success(message)
+
+
+# --- the page ----------------------------------------------------------------------------------------
+
+@page("/channel", "Channels", nav="Channels", icon="network", min_role=Role.ADMIN, on_load=(ChannelsState.load,))
+def channels_page() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Channels", size="5"),
+        rx.hstack(
+            rx.input(placeholder="Search by name or ID", value=ChannelsState.search, on_change=ChannelsState.set_search,
+                     id="channel-search", width="260px"),
+            rx.button(rx.icon("plus", size=14), "Add channel", on_click=ChannelsState.open_add, id="channel-add"),
+            rx.button("Test all", variant="soft", on_click=ChannelsState.test_all("all"), id="channel-test-all"),
+            rx.button("Test disabled", variant="soft", on_click=ChannelsState.test_all("disabled"),
+                      id="channel-test-disabled"),
+            rx.button("Delete disabled", variant="soft", color_scheme="red", on_click=ChannelsState.ask_delete_disabled,
+                      id="channel-delete-disabled"),
+            spacing="2",
+            wrap="wrap",
+        ),
+        rx.cond(ChannelsState.last_test != "", rx.callout(ChannelsState.last_test, icon="activity", size="1",
+                                                          id="channel-test-result", width="100%")),
+        rx.box(channel_table(ChannelsState), width="100%", overflow_x="auto"),
+        rx.hstack(
+            rx.button("Previous", size="1", variant="soft", disabled=ChannelsState.page_no == 0,
+                      on_click=ChannelsState.go_page(-1), id="channel-prev"),
+            rx.text("Page ", ChannelsState.page_no + 1, size="2"),
+            rx.button("Next", size="1", variant="soft", disabled=~ChannelsState.has_next,
+                      on_click=ChannelsState.go_page(1), id="channel-next"),
+            align="center",
+        ),
+        editor_dialog(ChannelsState),
+        confirm_dialog(ChannelsState),
+        spacing="3",
+        width="100%",
+    )

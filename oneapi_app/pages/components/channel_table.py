@@ -1,0 +1,67 @@
+"""The Channels page's table: one row per channel (never its key), with the per-row actions.
+
+It takes the page's State class so this module does not import the page (no import cycle)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def _status_badge(row) -> rx.Component:
+    return rx.match(
+        row["status"],
+        ("1", rx.badge("Enabled", color_scheme="green")),
+        ("2", rx.badge("Disabled", color_scheme="gray")),
+        ("3", rx.badge("Auto-disabled", color_scheme="red")),
+        rx.badge(row["status_label"], color_scheme="orange"),
+    )
+
+
+def _row(state, row) -> rx.Component:
+    cid = row["id"]
+    return rx.table.row(
+        rx.table.cell(cid),
+        rx.table.cell(rx.text(row["name"], class_name="channel-name")),
+        rx.table.cell(row["type"]),
+        rx.table.cell(_status_badge(row), class_name="channel-status"),
+        rx.table.cell(row["group"]),
+        rx.table.cell(rx.tooltip(rx.text(row["models"], size="1"), content=row["models_full"])),
+        rx.table.cell(rx.input(default_value=row["priority"], width="64px", size="1", key=cid + "-" + row["priority"],
+                               on_blur=lambda v: state.set_priority(cid, v),
+                               id="channel-priority-" + cid)),
+        rx.table.cell(row["weight"]),
+        rx.table.cell(row["response_time"]),
+        rx.table.cell(rx.button(row["balance"], size="1", variant="ghost", on_click=state.refresh_balance(cid),
+                                title="Click to refresh the balance", class_name="channel-balance")),
+        rx.table.cell(row["used_quota"]),
+        rx.table.cell(rx.hstack(
+            rx.button("Test", size="1", variant="soft", on_click=state.test(cid), class_name="channel-test",
+                      id="channel-test-" + cid),
+            rx.cond(
+                row["status"] == "1",
+                rx.button("Disable", size="1", variant="soft", color_scheme="orange", class_name="channel-disable",
+                          on_click=state.set_status(cid, False)),
+                rx.button("Enable", size="1", variant="soft", color_scheme="green", class_name="channel-enable",
+                          on_click=state.set_status(cid, True)),
+            ),
+            rx.button("Edit", size="1", variant="soft", on_click=state.open_edit(cid), class_name="channel-edit"),
+            rx.button("Delete", size="1", variant="soft", color_scheme="red", class_name="channel-delete",
+                      on_click=state.ask_delete(cid, row["name"])),
+            spacing="1",
+        )),
+        class_name="channel-row",
+        id="channel-row-" + cid,
+    )
+
+
+def channel_table(state) -> rx.Component:
+    headers = ["ID", "Name", "Type", "Status", "Groups", "Models", "Priority", "Weight", "Response", "Balance",
+               "Used", "Actions"]
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(state.rows, lambda row: _row(state, row))),
+        variant="surface",
+        size="1",
+        width="100%",
+        id="channel-table",
+    )
