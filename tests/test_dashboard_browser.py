@@ -29,6 +29,19 @@ def appliance(tmp_path_factory):
         yield base
 
 
+def log_in(page, base: str, username: str = "root", password: str = "123456") -> None:
+    """Log in through the login page and wait until the session cookie serves /api too."""
+    page.goto(base + "/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#login-submit").click()
+    expect(page.locator("#current-user")).to_be_visible()
+    for _ in range(50):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
+        if page.request.get(base + "/api/user/self").status == 200:
+            break
+        page.wait_for_timeout(100)
+
+
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as p:

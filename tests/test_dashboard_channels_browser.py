@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import expect
 
-from .test_dashboard_browser import appliance, browser  # noqa: F401 - shared fixtures
+from .test_dashboard_browser import appliance, browser, log_in  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
 ANSWER = "Hello from the fake upstream"
@@ -52,18 +52,6 @@ def fake_openai():
     server.server_close()
 
 
-def login(page, base: str, username: str, password: str) -> None:
-    page.goto(base + "/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(password)
-    page.locator("#login-submit").click()
-    expect(page.locator("#current-user")).to_be_visible()
-    for _ in range(50):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
-        if page.request.get(base + "/api/user/self").status == 200:
-            break
-        page.wait_for_timeout(100)
-
-
 def api_channels(page, base: str) -> list[dict]:
     r = page.request.get(base + "/api/channel/?p=0")
     assert r.status == 200 and r.json()["success"], r.text()
@@ -78,7 +66,7 @@ def test_admin_manages_a_channel(appliance, browser, fake_openai):  # noqa: F811
     page.set_default_timeout(20000)
     frames: list[str] = []  # everything the backend sends the page (Reflex state deltas)
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
-    login(page, appliance, "root", "123456")
+    log_in(page, appliance)
     expect(page.locator("#sidebar")).to_contain_text("Channels")
 
     page.goto(appliance + "/channel")
@@ -177,7 +165,7 @@ def test_common_user_cannot_open_channels(appliance, browser):  # noqa: F811
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(20000)
-    login(page, appliance, "plainuser", "plainpass123")
+    log_in(page, appliance, "plainuser", "plainpass123")
     expect(page.locator("#current-user")).to_have_text("Plain User")
     expect(page.locator("#sidebar")).not_to_contain_text("Channels")
     page.goto(appliance + "/channel")

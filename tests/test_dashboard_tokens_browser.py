@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .test_dashboard_browser import appliance, browser  # noqa: F401 - shared fixtures
+from .test_dashboard_browser import appliance, browser, log_in  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -18,15 +18,8 @@ pytestmark = pytest.mark.browser
 def _login(context, appliance):  # noqa: F811
     page = context.new_page()
     page.set_default_timeout(20000)
-    page.goto(appliance + "/login")
-    page.locator("#username").fill("root")
-    page.locator("#password").fill("123456")
-    page.locator("#login-submit").click()
+    log_in(page, appliance)
     expect(page.locator("#current-user")).to_have_text("Root User")
-    for _ in range(50):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
-        if page.request.get(appliance + "/api/user/self").status == 200:
-            break
-        page.wait_for_timeout(100)
     return page
 
 
