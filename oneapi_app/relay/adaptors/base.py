@@ -108,10 +108,9 @@ class StreamTranslator(Protocol):
 
     def feed(self, payload: bytes) -> bytes | None: ...
 
-    def finish(self) -> bytes | None:
-        """Called once when the upstream stream ended normally: events to send before the pipeline's
-        ``[DONE]`` (e.g. the usage chunk of a provider that reports usage only in its chunks), or None."""
-        ...
+    # finish: called once when the upstream stream ended normally; events to send before the pipeline's
+    # [DONE] (e.g. the usage chunk of a provider that reports usage only in its chunks), or None.
+    def finish(self) -> bytes | None: ...
 
     def text(self) -> str: ...
 
