@@ -1,0 +1,385 @@
+"""Account: the logged-in user's own profile, quota, invitation link, access token and top-up by code.
+
+Like one-api's "Settings -> personal" and "Top up" pages, through the same services and request models as
+/api/user/self, /api/user/token, /api/user/aff and /api/user/topup. Every handler re-reads the user's own row
+and refuses when it is disabled or deleted. The password hash never reaches the page; the access token is in
+the frontend state only right after it was generated (and gone on the next page load).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import reflex as rx
+from pydantic import ValidationError
+
+from ..api.account import RedeemBody, SelfUpdate
+from ..api.web_session import issue_ticket
+from ..appliance import runtime
+from ..errors import AppError
+from ..models import Role, User, UserStatus
+from ..services import redemptions
+from ..services import users as user_service
+from .registry import page
+from .state import SessionState
+from .tokens import format_quota
+
+log = logging.getLogger(__name__)
+
+ROLE_NAMES = {Role.COMMON: "Common user", Role.ADMIN: "Admin", Role.ROOT: "Root"}
+
+
+# --- pure helpers (unit-tested) ---------------------------------------------------------------------------
+
+def role_name(role: int) -> str:
+    return ROLE_NAMES.get(role, f"Role {role}") if role > Role.GUEST else "Guest"
+
+
+def invitation_link(server_address: str, aff_code: str) -> str:
+    """ServerAddress + /register?aff=<code>, as one-api builds it (no double slash)."""
+    return f"{(server_address or '').rstrip('/')}/register?aff={aff_code}"
+
+
+def profile_changes(display_name: str, password: str, password2: str, current_display_name: str) -> dict:
+    """The body of PUT /api/user/self for the edit form: only what changed. Validated by the API's own
+    request model (SelfUpdate); raises ValueError / ValidationError."""
+    changes: dict = {}
+    if display_name.strip() != current_display_name:
+        changes["display_name"] = display_name.strip()
+    if password or password2:
+        if password != password2:
+            raise ValueError("the two passwords do not match")
+        changes["password"] = password
+    if not changes:
+        raise ValueError("nothing to save")
+    return SelfUpdate(**changes).model_dump(exclude_unset=True)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, AppError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first.get('msg', 'invalid value')}" if where else str(first.get("msg", "invalid value"))
+    if isinstance(exc, ValueError):
+        return str(exc)
+    return "Something went wrong; see the server log."
+
+
+class _Refused(Exception):
+    """The user's own row is gone, disabled or deleted."""
+
+
+# --- state ------------------------------------------------------------------------------------------------
+
+class AccountState(SessionState):
+    group: str = ""
+    role_label: str = ""
+    quota_text: str = ""
+    used_text: str = ""
+    request_count: int = 0
+    aff_link: str = ""
+    top_up_link: str = ""
+    error: str = ""
+
+    # edit profile
+    name_input: str = ""
+    password: str = ""
+    password2: str = ""
+    profile_error: str = ""
+
+    # access token: only right after it was generated
+    new_token: str = ""
+
+    # top-up
+    code: str = ""
+    topup_result: str = ""
+    topup_error: str = ""
+    busy: bool = False
+
+    async def _me(self, session) -> User:
+        """The user's own row, re-read now; refuses a disabled or deleted (or vanished) user."""
+        user = await session.get(User, self._user_id) if self._user_id else None
+        if user is None or user.status != UserStatus.ENABLED:
+            self._forget()
+            raise _Refused()
+        return user
+
+    def _show(self, user: User) -> None:
+        options = runtime().options
+        in_currency, per_unit = bool(options.DisplayInCurrencyEnabled), float(options.QuotaPerUnit)
+        self._remember(user)
+        self.group = user.group
+        self.role_label = role_name(user.role)
+        self.quota_text = format_quota(user.quota, in_currency, per_unit)
+        self.used_text = format_quota(user.used_quota, in_currency, per_unit)
+        self.request_count = user.request_count
+        self.top_up_link = options.TopUpLink or ""
+
+    def _fail(self, exc: Exception, where: str = "error"):
+        if isinstance(exc, _Refused):
+            return [rx.toast.error("Your account is disabled or deleted."), rx.redirect("/login")]
+        if not isinstance(exc, (AppError, ValidationError, ValueError)):
+            log.exception("account page action failed")
+        message = _message(exc)
+        setattr(self, where, message)
+        return rx.toast.error(message, id="account-toast")
+
+    async def _reload(self) -> str:
+        """Show the user's row again; return the stored display name (the header falls back to the username)."""
+        rt = runtime()
+        async with rt.db.session() as session:
+            user = await self._me(session)
+            code = await user_service.ensure_aff_code(session, user)
+            self._show(user)
+            stored_name = user.display_name or ""
+        self.aff_link = invitation_link(rt.options.ServerAddress, code)
+        return stored_name
+
+    @rx.event
+    async def load(self):
+        self.new_token, self.code, self.topup_result, self.topup_error = "", "", "", ""
+        self.password, self.password2, self.profile_error, self.error = "", "", "", ""
+        if not self._user_id:
+            return
+        try:
+            self.name_input = await self._reload()
+        except Exception as exc:  # noqa: BLE001 - never a stack trace
+            return self._fail(exc)
+
+    # ---- copy helpers
+
+    @rx.event
+    def copy_aff(self):
+        if not self.aff_link:
+            return rx.toast.error("No invitation link yet.")
+        return [rx.set_clipboard(self.aff_link), rx.toast.success("Invitation link copied", id="account-toast")]
+
+    @rx.event
+    def copy_token(self):
+        if not self.new_token:
+            return rx.toast.error("Generate a new access token first.")
+        return [rx.set_clipboard(self.new_token), rx.toast.success("Access token copied", id="account-toast")]
+
+    @rx.event
+    def hide_token(self):
+        self.new_token = ""
+
+    # ---- access token (GET /api/user/token)
+
+    @rx.event
+    async def generate_token(self):
+        rt = runtime()
+        try:
+            async with rt.db.session() as session:
+                user = await self._me(session)
+                token = await user_service.new_access_token(session, user)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
+        self.new_token, self.error = token, ""
+        return rx.toast.success("New access token generated; the old one no longer works.", id="account-toast")
+
+    # ---- top-up (POST /api/user/topup)
+
+    @rx.event
+    def set_code(self, value: str):
+        self.code = value
+
+    @rx.event
+    async def redeem(self, form: dict | None = None):
+        rt = runtime()
+        self.busy, self.topup_result = True, ""
+        yield
+        try:
+            body = RedeemBody(key=self.code.strip())
+            async with rt.db.session() as session:
+                user = await self._me(session)
+                quota = await redemptions.redeem(rt.db, session, rt.options, user, body.key)
+            await rt.changes.publish("user", self._user_id)
+            await self._reload()
+        except Exception as exc:  # noqa: BLE001
+            self.busy = False
+            yield self._fail(exc, "topup_error")
+            return
+        options = rt.options
+        credited = format_quota(quota, bool(options.DisplayInCurrencyEnabled), float(options.QuotaPerUnit))
+        self.busy, self.code, self.topup_error = False, "", ""
+        self.topup_result = f"Redeemed: {credited} credited."
+        yield rx.toast.success(self.topup_result, id="account-toast")
+
+    # ---- edit profile (PUT /api/user/self)
+
+    @rx.event
+    def set_name_input(self, value: str):
+        self.name_input = value
+
+    @rx.event
+    def set_password(self, value: str):
+        self.password = value
+
+    @rx.event
+    def set_password2(self, value: str):
+        self.password2 = value
+
+    @rx.event
+    async def save_profile(self):
+        rt = runtime()
+        try:
+            async with rt.db.session() as session:
+                user = await self._me(session)
+                changes = profile_changes(self.name_input, self.password, self.password2, user.display_name or "")
+                await user_service.update_self(session, user, changes)
+                self._show(user)
+            await rt.changes.publish("user", self._user_id)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc, "profile_error")
+        self.profile_error, self.password, self.password2 = "", "", ""
+        if "password" not in changes:
+            return rx.toast.success("Profile saved", id="account-toast")
+        # The password change ended every other session, this one's cookie included (it carries a stamp of
+        # the old hash). Like PUT /api/user/self, this session stays: hand a fresh cookie over with a ticket.
+        ticket = await issue_ticket(rt, self._user_id)
+        target = "/api/user/session?ticket=" + ticket + "&next=/account"
+        return [rx.toast.success("Password changed; other sessions are logged out.", id="account-toast"),
+                rx.call_script(f"window.location.assign({json.dumps(target)})")]
+
+
+# --- view -------------------------------------------------------------------------------------------------
+
+def _stat(label: str, value, id_: str) -> rx.Component:
+    return rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.text(value, size="4", weight="bold", id=id_),
+                     spacing="1", min_width="140px")
+
+
+def _line(label: str, value, id_: str) -> rx.Component:
+    return rx.hstack(rx.text(label, size="2", color_scheme="gray", width="110px"), rx.text(value, size="2", id=id_),
+                     align="center")
+
+
+def _overview() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Account", size="4"),
+            _line("Username", AccountState.username, "account-username"),
+            _line("Display name", AccountState.display_name, "account-display"),
+            _line("Group", AccountState.group, "account-group"),
+            _line("Role", AccountState.role_label, "account-role"),
+            rx.hstack(
+                _stat("Remaining quota", AccountState.quota_text, "account-quota"),
+                _stat("Used quota", AccountState.used_text, "account-used"),
+                _stat("Requests", AccountState.request_count, "account-requests"),
+                spacing="6", wrap="wrap",
+            ),
+            rx.text("Invitation link", size="2", weight="medium"),
+            rx.hstack(
+                rx.input(value=AccountState.aff_link, read_only=True, id="account-aff-link", width="100%"),
+                rx.button(rx.icon("copy", size=14), "Copy", variant="soft", on_click=AccountState.copy_aff,
+                          id="account-aff-copy"),
+                width="100%",
+            ),
+            spacing="3", width="100%",
+        ),
+        width="100%",
+        id="account-card",
+    )
+
+
+def _profile() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Edit profile", size="4"),
+            rx.text("Display name", size="2", weight="medium"),
+            rx.input(value=AccountState.name_input, on_change=AccountState.set_name_input, id="account-display-name",
+                     max_length=20, width="100%"),
+            rx.text("New password (8-20 characters; leave empty to keep it)", size="2", weight="medium"),
+            rx.input(type="password", value=AccountState.password, on_change=AccountState.set_password,
+                     id="account-password", max_length=20, width="100%", auto_complete="new-password"),
+            rx.input(type="password", value=AccountState.password2, on_change=AccountState.set_password2,
+                     id="account-password2", max_length=20, width="100%", placeholder="Repeat the new password",
+                     auto_complete="new-password"),
+            rx.text("Changing the password logs out your other sessions.", size="1", color_scheme="gray"),
+            rx.cond(AccountState.profile_error != "",
+                    rx.callout(AccountState.profile_error, color_scheme="red", icon="triangle_alert",
+                               id="account-profile-error", width="100%")),
+            rx.button("Save", on_click=AccountState.save_profile, id="account-save"),
+            spacing="2", width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _access_token() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Access token", size="4"),
+            rx.text("For the management API: send it as the Authorization header. Generating a new one makes the "
+                    "old one stop working.", size="2", color_scheme="gray"),
+            rx.button(rx.icon("key-round", size=14), "Generate access token", on_click=AccountState.generate_token,
+                      id="account-new-token"),
+            rx.cond(
+                AccountState.new_token != "",
+                rx.vstack(
+                    rx.callout("Copy it now: it is shown only this once. The previous access token no longer works.",
+                               color_scheme="amber", icon="triangle_alert", width="100%"),
+                    rx.hstack(
+                        rx.code(AccountState.new_token, id="account-token-value"),
+                        rx.button(rx.icon("copy", size=14), "Copy", variant="soft", size="1",
+                                  on_click=AccountState.copy_token, id="account-token-copy"),
+                        rx.button("Hide", variant="ghost", size="1", on_click=AccountState.hide_token,
+                                  id="account-token-hide"),
+                        align="center", wrap="wrap",
+                    ),
+                    width="100%",
+                ),
+            ),
+            spacing="2", width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _top_up() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Top up", size="4"),
+            rx.form(
+                rx.hstack(
+                    rx.input(value=AccountState.code, on_change=AccountState.set_code, id="topup-code", name="code",
+                             placeholder="Redemption code", max_length=64, width="100%"),
+                    rx.button("Redeem", type="submit", loading=AccountState.busy, id="topup-submit"),
+                    width="100%",
+                ),
+                on_submit=AccountState.redeem,
+                reset_on_submit=False,
+                width="100%",
+            ),
+            rx.cond(AccountState.topup_result != "",
+                    rx.callout(AccountState.topup_result, color_scheme="green", icon="circle_check",
+                               id="topup-result", width="100%")),
+            rx.cond(AccountState.topup_error != "",
+                    rx.callout(AccountState.topup_error, color_scheme="red", icon="triangle_alert",
+                               id="topup-error", width="100%")),
+            rx.cond(AccountState.top_up_link != "",
+                    rx.link("Buy a code", href=AccountState.top_up_link, is_external=True, id="topup-buy")),
+            spacing="2", width="100%",
+        ),
+        width="100%",
+    )
+
+
+@page("/account", "Account", nav="Account", icon="user", min_role=Role.COMMON, on_load=(AccountState.load,))
+def account_page() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Account", size="5"),
+        rx.cond(AccountState.error != "",
+                rx.callout(AccountState.error, color_scheme="red", icon="triangle_alert", id="account-error",
+                           width="100%")),
+        _overview(),
+        rx.grid(_top_up(), _access_token(), columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
+        _profile(),
+        spacing="4",
+        width="100%",
+        max_width="960px",
+    )
