@@ -36,6 +36,7 @@ def test_root_manages_a_user(appliance, browser):  # noqa: F811
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
     log_in(page, appliance)
     expect(page.locator("#sidebar")).to_contain_text("Users")
+    expect(page.locator("#sidebar")).to_contain_text("Redemptions")
 
     page.goto(appliance + "/user")
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
@@ -110,6 +111,66 @@ def test_root_manages_a_user(appliance, browser):  # noqa: F811
     context.close()
 
 
+def test_root_creates_and_sees_redeemed_codes(appliance, browser):  # noqa: F811
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    log_in(page, appliance)
+    page.goto(appliance + "/redemption")
+    expect(page.get_by_role("heading", name="Redemptions")).to_be_visible()
+
+    page.locator("#redemption-add").click()
+    page.locator("#redemption-name").fill("promo")
+    page.locator("#redemption-quota").fill("1000")
+    page.locator("#redemption-count").fill("101")
+    page.locator("#redemption-submit").click()
+    expect(page.locator("#redemption-error")).to_contain_text("count")
+    page.locator("#redemption-count").fill("3")
+    page.locator("#redemption-submit").click()
+    expect(page.locator("#redemption-codes .redemption-code")).to_have_count(3)
+    codes = page.locator("#redemption-codes .redemption-code").all_inner_texts()
+    assert len(set(codes)) == 3 and all(len(c) == 32 for c in codes)
+    page.locator("#redemption-copy").click()
+    page.locator("#redemption-codes-close").click()
+    expect(page.locator("#redemption-codes")).to_have_count(0)
+    rows = page.locator(".redemption-row", has_text="promo")
+    expect(rows).to_have_count(3)
+    assert not any(code in page.content() for code in codes)  # shown once, never in the table
+
+    # Another user redeems one through the API.
+    root = browser.new_context()
+    assert api_login(root, appliance, "root", "123456")["success"]
+    r = root.request.post(appliance + "/api/user/", data={"username": "carol", "password": "carolpass123",
+                                                          "display_name": "Carol"})
+    assert r.json()["success"], r.text()
+    root.close()
+    carol = browser.new_context()
+    assert api_login(carol, appliance, "carol", "carolpass123")["success"]
+    redeemed = carol.request.post(appliance + "/api/user/topup", data={"key": codes[0]}).json()
+    assert redeemed["success"] and redeemed["data"] == 1000, redeemed
+    carol.close()
+
+    page.locator("#redemption-refresh").click()
+    expect(page.locator(".redemption-row", has_text="promo").locator(".redemption-status", has_text=USED))\
+        .to_have_count(1)
+
+    # Disable an unused one, edit another, delete the used one.
+    unused = page.locator(".redemption-row", has_text="promo")\
+        .filter(has=page.locator(".redemption-status", has_text=UNUSED))
+    unused.first.locator(".redemption-toggle").click()
+    expect(page.locator(".redemption-row .redemption-status", has_text=DISABLED)).to_have_count(1)
+    unused.first.locator(".redemption-edit").click()
+    expect(page.locator("#redemption-name")).to_have_value("promo")
+    page.locator("#redemption-name").fill("promo-2")
+    page.locator("#redemption-submit").click()
+    expect(page.locator(".redemption-row", has_text="promo-2")).to_have_count(1)
+    used = page.locator(".redemption-row").filter(has=page.locator(".redemption-status", has_text=USED))
+    used.locator(".redemption-delete").click()
+    page.locator("#redemption-confirm").click()
+    expect(page.locator(".redemption-row", has_text="promo")).to_have_count(2)
+    context.close()
+
+
 def test_common_user_cannot_open_users_or_redemptions(appliance, browser):  # noqa: F811
     root = browser.new_context()
     assert api_login(root, appliance, "root", "123456")["success"]
@@ -124,7 +185,8 @@ def test_common_user_cannot_open_users_or_redemptions(appliance, browser):  # no
     log_in(page, appliance, "dave", "davepass123")
     expect(page.locator("#current-user")).to_have_text("Dave")
     expect(page.locator("#sidebar")).not_to_contain_text("Users")
-    for route in ("/user",):
+    expect(page.locator("#sidebar")).not_to_contain_text("Redemptions")
+    for route in ("/user", "/redemption"):
         page.goto(appliance + route)
         expect(page).to_have_url(appliance + "/login")
     context.close()

@@ -7,7 +7,8 @@ from pydantic import ValidationError
 
 from oneapi_app.api.users import UserUpdateBody
 from oneapi_app.errors import AppError
-from oneapi_app.models import Role, User, UserStatus
+from oneapi_app.models import Redemption, RedemptionStatus, Role, User, UserStatus
+from oneapi_app.pages.redemptions import redemption_row
 from oneapi_app.pages.users import error_text, parse_whole, user_row
 
 
@@ -23,6 +24,15 @@ def test_user_row_has_no_secrets():
     assert row["request_count"] == "1,234"
     assert "secret" not in repr(row)
     assert user_row(user, False, 500000)["quota"] == "1,000,000"
+
+
+def test_redemption_row_never_shows_the_code():
+    r = Redemption(id=3, user_id=1, key="abcdef0123456789abcdef0123456789", status=RedemptionStatus.USED,
+                   name="promo", quota=1_000_000, created_time=0, redeemed_time=0)
+    row = redemption_row(r, 500000)
+    assert row["status"] == "3" and row["status_label"] == "Used"
+    assert row["quota"] == "1,000,000 ($2.00)" and row["created"] == "-" and row["redeemed"] == "-"
+    assert r.key not in repr(row)
 
 
 def test_parse_whole():
