@@ -1,0 +1,149 @@
+"""The Redemptions page's table and dialogs (add codes / edit, the codes just created, delete confirmation).
+
+They take the page's State class so this module does not import the page (no import cycle)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def _labeled(label: str, control: rx.Component, hint: str | None = None) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        control,
+        *([rx.text(hint, size="1", color="gray")] if hint is not None else []),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _status_badge(row) -> rx.Component:
+    return rx.match(
+        row["status"],
+        ("1", rx.badge("Unused", color_scheme="green")),
+        ("2", rx.badge("Disabled", color_scheme="red")),
+        ("3", rx.badge("Used", color_scheme="gray")),
+        rx.badge(row["status_label"], color_scheme="orange"),
+    )
+
+
+def _row(state, row) -> rx.Component:
+    rid = row["id"]
+    return rx.table.row(
+        rx.table.cell(rid),
+        rx.table.cell(rx.text(row["name"], class_name="redemption-name")),
+        rx.table.cell(_status_badge(row), class_name="redemption-status"),
+        rx.table.cell(row["quota"], class_name="redemption-quota"),
+        rx.table.cell(row["created"]),
+        rx.table.cell(row["redeemed"], class_name="redemption-redeemed"),
+        rx.table.cell(rx.hstack(
+            rx.cond(
+                row["status"] == "1",
+                rx.button("Disable", size="1", variant="soft", color_scheme="orange", class_name="redemption-toggle",
+                          on_click=state.set_status(rid, False)),
+                rx.button("Enable", size="1", variant="soft", color_scheme="green", class_name="redemption-toggle",
+                          disabled=row["status"] == "3", on_click=state.set_status(rid, True)),
+            ),
+            rx.button("Edit", size="1", variant="soft", on_click=state.open_edit(rid), class_name="redemption-edit"),
+            rx.button("Delete", size="1", variant="soft", color_scheme="red", class_name="redemption-delete",
+                      on_click=state.ask_delete(rid, row["name"])),
+            spacing="1",
+        )),
+        class_name="redemption-row",
+        id="redemption-row-" + rid,
+    )
+
+
+def redemption_table(state) -> rx.Component:
+    headers = ["ID", "Name", "Status", "Quota", "Created", "Redeemed", "Actions"]
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(state.rows, lambda row: _row(state, row))),
+        variant="surface",
+        size="1",
+        width="100%",
+        id="redemption-table",
+    )
+
+
+def _text(state, field: str, element_id: str, placeholder="", **props) -> rx.Component:
+    return rx.input(value=getattr(state, field), on_change=lambda v: state.set_field(field, v), id=element_id,
+                    placeholder=placeholder, width="100%", **props)
+
+
+def editor_dialog(state) -> rx.Component:
+    editing = state.edit_id != 0
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(editing, "Edit code #" + state.edit_id.to_string(), "Add redemption codes")),
+            rx.vstack(
+                _labeled("Name", _text(state, "f_name", "redemption-name", "1-20 characters")),
+                _labeled("Quota", _text(state, "f_quota", "redemption-quota", "500000"),
+                         "Quota units credited by each code."),
+                rx.cond(~editing, _labeled("Count", _text(state, "f_count", "redemption-count", "1"),
+                                           "How many codes to create (1-100).")),
+                rx.cond(state.error != "", rx.callout(state.error, color_scheme="red", icon="triangle_alert",
+                                                      id="redemption-error", width="100%")),
+                rx.hstack(
+                    rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray",
+                                              id="redemption-cancel")),
+                    rx.button(rx.cond(editing, "Save", "Create"), on_click=state.save, id="redemption-submit"),
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            max_width="480px",
+            id="redemption-editor",
+        ),
+        open=state.editor_open,
+        on_open_change=state.set_editor_open,
+    )
+
+
+def codes_dialog(state) -> rx.Component:
+    """The codes just created: shown once (closing the dialog forgets them)."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("New redemption codes"),
+            rx.dialog.description("Copy them now: the codes are not shown again.", size="2"),
+            rx.vstack(
+                rx.foreach(state.codes, lambda code: rx.code(code, class_name="redemption-code")),
+                spacing="1",
+                id="redemption-codes",
+                margin_y="12px",
+                max_height="50vh",
+                overflow_y="auto",
+            ),
+            rx.hstack(
+                rx.button(rx.icon("copy", size=14), "Copy all", on_click=state.copy_codes, id="redemption-copy"),
+                rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", on_click=state.close_codes,
+                                          id="redemption-codes-close")),
+                justify="end",
+                spacing="2",
+            ),
+            max_width="520px",
+        ),
+        open=state.codes.length() > 0,
+        on_open_change=state.codes_open_change,
+    )
+
+
+def confirm_dialog(state) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Please confirm"),
+            rx.alert_dialog.description(state.confirm_text),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
+                                                 on_click=state.cancel_confirm, id="redemption-confirm-cancel")),
+                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=state.confirm_delete,
+                                                 id="redemption-confirm")),
+                justify="end",
+                spacing="2",
+                margin_top="16px",
+            ),
+        ),
+        open=state.confirm_id != 0,
+    )

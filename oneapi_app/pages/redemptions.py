@@ -1,0 +1,265 @@
+"""Redemptions (admins): list/search/paginate the codes, add codes in batches (up to 100), enable/disable,
+edit (name, quota), delete (confirm).
+
+Every handler re-reads the logged-in user (an enabled admin) and acts through the redemption services with the
+API's request models (``RedemptionBody``, ``RedemptionUpdateBody``). The codes themselves never sit in the table:
+as in one-api, they are shown once, right after creation, with a "Copy all" button (one code per line).
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ..api.redemptions import RedemptionBody, RedemptionUpdateBody
+from ..appliance import runtime
+from ..models import Redemption, RedemptionStatus, Role, User, UserStatus
+from ..services import redemptions as redemption_service
+from .components.redemption_dialogs import codes_dialog, confirm_dialog, editor_dialog, redemption_table
+from .registry import page
+from .state import SessionState
+from .tokens import format_quota, format_time
+from .users import error_text, parse_whole
+
+STATUS_LABELS = {RedemptionStatus.UNUSED: "Unused", RedemptionStatus.DISABLED: "Disabled",
+                 RedemptionStatus.USED: "Used"}
+FIELDS = ("f_name", "f_quota", "f_count")
+DEFAULT_QUOTA = 500000
+
+
+def redemption_row(row: Redemption, quota_per_unit: float) -> dict[str, str]:
+    """What the table shows of a code: never the code itself."""
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "status": str(int(row.status)),
+        "status_label": STATUS_LABELS.get(row.status, f"Unknown ({row.status})"),
+        "quota": format_quota(row.quota, True, quota_per_unit),
+        "created": format_time(row.created_time),
+        "redeemed": format_time(row.redeemed_time or 0),
+    }
+
+
+class RedemptionsState(rx.State):
+    rows: list[dict[str, str]] = []
+    keyword: str = ""
+    page_no: int = 0
+    has_next: bool = False
+
+    # the editor (edit_id 0 = add codes)
+    editor_open: bool = False
+    edit_id: int = 0
+    f_name: str = ""
+    f_quota: str = str(DEFAULT_QUOTA)
+    f_count: str = "1"
+    error: str = ""
+
+    # the codes just created (shown once)
+    codes: list[str] = []
+
+    # the delete confirmation
+    confirm_id: int = 0
+    confirm_text: str = ""
+
+    async def _admin(self) -> User | None:
+        user_id = (await self.get_state(SessionState))._user_id
+        if not user_id:
+            return None
+        async with runtime().db.session() as session:
+            user = await session.get(User, user_id)
+        if user is None or user.status != UserStatus.ENABLED or user.role < Role.ADMIN:
+            return None
+        return user
+
+    async def _reload(self) -> None:
+        rt = runtime()
+        per_unit = float(rt.options.QuotaPerUnit)
+        async with rt.db.session() as session:
+            if self.keyword.strip():
+                found = await redemption_service.search_redemptions(session, self.keyword[:100])
+                self.has_next = False
+            else:
+                found = await redemption_service.list_redemptions(session, self.page_no)
+                self.has_next = len(found) == redemption_service.PAGE_SIZE
+        self.rows = [redemption_row(r, per_unit) for r in found]
+
+    # --- list --------------------------------------------------------------------------------------------
+
+    @rx.event
+    async def load(self):
+        self.codes = []
+        if await self._admin() is None:
+            self.rows = []
+            return
+        await self._reload()
+
+    @rx.event
+    async def set_keyword(self, value: str):
+        self.keyword, self.page_no = str(value), 0
+        if await self._admin() is not None:
+            await self._reload()
+
+    @rx.event
+    async def go_page(self, delta: int):
+        if await self._admin() is None:
+            return
+        self.page_no = max(0, self.page_no + int(delta))
+        await self._reload()
+
+    @rx.event
+    async def set_status(self, redemption_id: str, enable: bool):
+        if await self._admin() is None:
+            return rx.toast.error("Admins only.")
+        status = RedemptionStatus.UNUSED if enable else RedemptionStatus.DISABLED
+        try:
+            body = RedemptionUpdateBody.model_validate({"id": int(redemption_id), "status": int(status)})
+            async with runtime().db.session() as session:
+                await redemption_service.update_redemption(session, body.id, status_only=True, status=body.status,
+                                                           name=None, quota=None)
+        except Exception as exc:  # noqa: BLE001 - shown, never a stack trace
+            return rx.toast.error(error_text(exc))
+        await self._reload()
+        return rx.toast.success(f"Code #{redemption_id} {'enabled' if enable else 'disabled'}.")
+
+    # --- delete ------------------------------------------------------------------------------------------
+
+    @rx.event
+    async def ask_delete(self, redemption_id: str, name: str):
+        if await self._admin() is None:
+            return
+        self.confirm_id = int(redemption_id)
+        self.confirm_text = f"Delete redemption code #{redemption_id} ({name})? This cannot be undone."
+
+    @rx.event
+    def cancel_confirm(self):
+        self.confirm_id, self.confirm_text = 0, ""
+
+    @rx.event
+    async def confirm_delete(self):
+        redemption_id = self.confirm_id
+        self.cancel_confirm()
+        if not redemption_id:
+            return
+        if await self._admin() is None:
+            return rx.toast.error("Admins only.")
+        try:
+            async with runtime().db.session() as session:
+                await redemption_service.delete_redemption(session, redemption_id)
+        except Exception as exc:  # noqa: BLE001
+            return rx.toast.error(error_text(exc))
+        await self._reload()
+        return rx.toast.success(f"Code #{redemption_id} deleted.")
+
+    # --- editor ------------------------------------------------------------------------------------------
+
+    @rx.event
+    def set_field(self, field: str, value: str):
+        if field in FIELDS:
+            setattr(self, field, str(value))
+
+    @rx.event
+    def set_editor_open(self, value: bool):
+        self.editor_open = bool(value)
+        if not value:
+            self.error = ""
+
+    @rx.event
+    async def open_add(self):
+        if await self._admin() is None:
+            return rx.toast.error("Admins only.")
+        self.edit_id, self.error = 0, ""
+        self.f_name, self.f_quota, self.f_count = "", str(DEFAULT_QUOTA), "1"
+        self.editor_open = True
+
+    @rx.event
+    async def open_edit(self, redemption_id: str):
+        if await self._admin() is None:
+            return rx.toast.error("Admins only.")
+        try:
+            async with runtime().db.session() as session:
+                row = await redemption_service.get_redemption(session, int(redemption_id))
+        except Exception as exc:  # noqa: BLE001
+            return rx.toast.error(error_text(exc))
+        self.edit_id, self.error = row.id or 0, ""
+        self.f_name, self.f_quota, self.f_count = row.name, str(row.quota), "1"
+        self.editor_open = True
+
+    @rx.event
+    async def save(self):
+        admin = await self._admin()
+        if admin is None:
+            self.error = "Admins only."
+            return
+        codes: list[str] = []
+        try:
+            quota = parse_whole(self.f_quota, "quota")
+            async with runtime().db.session() as session:
+                if self.edit_id:
+                    # As PUT /api/redemption/ (not status_only).
+                    body = RedemptionUpdateBody.model_validate({"id": self.edit_id, "name": self.f_name,
+                                                                "quota": quota})
+                    await redemption_service.update_redemption(session, body.id, status_only=False, status=None,
+                                                               name=body.name, quota=body.quota)
+                    message = f"Code #{self.edit_id} saved."
+                else:
+                    # As POST /api/redemption/.
+                    body = RedemptionBody.model_validate({"name": self.f_name, "quota": quota,
+                                                          "count": parse_whole(self.f_count, "count")})
+                    codes = await redemption_service.create_redemptions(session, admin.id, body.name, body.quota,
+                                                                        body.count)
+                    message = f"Created {len(codes)} code(s)."
+        except Exception as exc:  # noqa: BLE001 - a visible message, never a stack trace
+            self.error = error_text(exc)
+            return
+        self.error, self.editor_open = "", False
+        self.codes = codes
+        await self._reload()
+        return rx.toast.success(message)
+
+    @rx.event
+    def close_codes(self):
+        self.codes = []
+
+    @rx.event
+    def codes_open_change(self, value: bool):
+        if not value:
+            self.codes = []
+
+    @rx.event
+    def copy_codes(self):
+        if not self.codes:
+            return
+        return [rx.set_clipboard("\n".join(self.codes)),
+                rx.toast.success(f"{len(self.codes)} code(s) copied to the clipboard.")]
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+
+@page("/redemption", "Redemptions", nav="Redemptions", icon="ticket", min_role=Role.ADMIN,
+      on_load=(RedemptionsState.load,))
+def redemptions_page() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Redemptions", size="5"),
+        rx.hstack(
+            rx.input(placeholder="Search by ID or name", value=RedemptionsState.keyword,
+                     on_change=RedemptionsState.set_keyword, id="redemption-search", width="260px"),
+            rx.button(rx.icon("plus", size=14), "Add codes", on_click=RedemptionsState.open_add, id="redemption-add"),
+            rx.button(rx.icon("refresh-cw", size=14), "Refresh", variant="soft", on_click=RedemptionsState.load,
+                      id="redemption-refresh"),
+            spacing="2",
+            wrap="wrap",
+        ),
+        rx.box(redemption_table(RedemptionsState), width="100%", overflow_x="auto"),
+        rx.hstack(
+            rx.button("Previous", size="1", variant="soft", disabled=RedemptionsState.page_no == 0,
+                      on_click=RedemptionsState.go_page(-1), id="redemption-prev"),
+            rx.text("Page ", RedemptionsState.page_no + 1, size="2"),
+            rx.button("Next", size="1", variant="soft", disabled=~RedemptionsState.has_next,
+                      on_click=RedemptionsState.go_page(1), id="redemption-next"),
+            align="center",
+        ),
+        editor_dialog(RedemptionsState),
+        codes_dialog(RedemptionsState),
+        confirm_dialog(RedemptionsState),
+        spacing="3",
+        width="100%",
+    )

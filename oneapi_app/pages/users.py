@@ -1,0 +1,299 @@
+"""Users (admins): list/search/paginate the accounts, add a user, edit (display name, group, quota, password),
+enable/disable, promote/demote (promote: root only), delete (confirm).
+
+Every handler re-reads the logged-in user (an enabled admin) and acts through the same services and request
+models as /api/user (``UserCreateBody``, ``UserUpdateBody``, ``ManageBody``), so the role rules are the API's:
+nobody edits users of equal or higher role unless root, promote is root-only, root cannot be disabled, deleted
+or demoted, and a quota edit is applied as a delta with a manage log. Writes announce the change
+(``runtime.changes.publish("user", id)``) so the relay's cache drops a disabled user at once. Password hashes
+and access tokens never reach the page: rows carry neither, and the password field is sent once with the form.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+from pydantic import ValidationError
+
+from ..api.users import ManageBody, UserCreateBody, UserUpdateBody
+from ..appliance import runtime
+from ..errors import AppError
+from ..models import Role, User, UserStatus
+from ..services import users as user_service
+from .components.user_dialogs import confirm_dialog, editor_dialog, user_table
+from .registry import page
+from .state import SessionState
+from .tokens import format_quota
+
+log = logging.getLogger(__name__)
+
+ROLE_LABELS = {Role.COMMON: "Common", Role.ADMIN: "Admin", Role.ROOT: "Root"}
+STATUS_LABELS = {UserStatus.ENABLED: "Enabled", UserStatus.DISABLED: "Disabled", UserStatus.DELETED: "Deleted"}
+FIELDS = ("f_username", "f_display_name", "f_group", "f_quota")
+
+
+# --- pure helpers (unit-tested) ---------------------------------------------------------------------------
+
+def user_row(user: User, in_currency: bool, quota_per_unit: float) -> dict[str, str]:
+    """What the table shows of a user: never the password hash nor the access token."""
+    return {
+        "id": str(user.id),
+        "username": user.username,
+        "display_name": user.display_name or "",
+        "group": user.group or "default",
+        "role": str(int(user.role)),
+        "role_label": ROLE_LABELS.get(user.role, f"Role {user.role}"),
+        "status": str(int(user.status)),
+        "status_label": STATUS_LABELS.get(user.status, f"Unknown ({user.status})"),
+        "quota": format_quota(user.quota, in_currency, quota_per_unit),
+        "used_quota": format_quota(user.used_quota, in_currency, quota_per_unit),
+        "request_count": f"{user.request_count:,}",
+    }
+
+
+def parse_whole(text: str, field: str) -> int:
+    """A whole number typed in a form field ("1,000,000" is fine); ValueError with the field's name otherwise."""
+    try:
+        return int(str(text).strip().replace(",", "").replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{field} must be a whole number") from None
+
+
+def error_text(exc: Exception) -> str:
+    """A service or validation error as one line for the page; anything else is logged, never shown."""
+    if isinstance(exc, AppError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        msg = str(first.get("msg", "invalid value"))
+        return f"{where}: {msg}" if where else msg
+    if isinstance(exc, ValueError):
+        return str(exc)
+    log.error("users page action failed", exc_info=exc)
+    return "Unexpected error; see the server log."
+
+
+# --- state ------------------------------------------------------------------------------------------------
+
+class UsersState(rx.State):
+    rows: list[dict[str, str]] = []
+    keyword: str = ""
+    page_no: int = 0
+    has_next: bool = False
+
+    # the editor (edit_id 0 = add a user)
+    editor_open: bool = False
+    edit_id: int = 0
+    f_username: str = ""
+    f_display_name: str = ""
+    f_group: str = ""
+    f_quota: str = "0"
+    error: str = ""
+
+    # the delete confirmation
+    confirm_id: int = 0
+    confirm_text: str = ""
+
+    async def _admin(self) -> User | None:
+        """The logged-in user if still an enabled admin (re-read on every action), else None."""
+        user_id = (await self.get_state(SessionState))._user_id
+        if not user_id:
+            return None
+        async with runtime().db.session() as session:
+            user = await session.get(User, user_id)
+        if user is None or user.status != UserStatus.ENABLED or user.role < Role.ADMIN:
+            return None
+        return user
+
+    async def _reload(self) -> None:
+        rt = runtime()
+        in_currency, per_unit = bool(rt.options.DisplayInCurrencyEnabled), float(rt.options.QuotaPerUnit)
+        async with rt.db.session() as session:
+            if self.keyword.strip():
+                found = await user_service.search_users(session, self.keyword[:100])
+                self.has_next = False
+            else:
+                found = await user_service.list_users(session, self.page_no)
+                self.has_next = len(found) == user_service.PAGE_SIZE
+        self.rows = [user_row(u, in_currency, per_unit) for u in found]
+
+    async def _publish(self, user_id: int) -> None:
+        await runtime().changes.publish("user", user_id)
+
+    # --- list --------------------------------------------------------------------------------------------
+
+    @rx.event
+    async def load(self):
+        if await self._admin() is None:
+            self.rows = []
+            return
+        await self._reload()
+
+    @rx.event
+    async def set_keyword(self, value: str):
+        self.keyword, self.page_no = str(value), 0
+        if await self._admin() is not None:
+            await self._reload()
+
+    @rx.event
+    async def go_page(self, delta: int):
+        if await self._admin() is None:
+            return
+        self.page_no = max(0, self.page_no + int(delta))
+        await self._reload()
+
+    # --- enable / disable / promote / demote / delete (as POST /api/user/manage) ---------------------------
+
+    async def _manage(self, user_id: int, action: str) -> str | None:
+        """Run one manage action; None on success, else the message to show."""
+        admin = await self._admin()
+        if admin is None:
+            return "Admins only."
+        try:
+            async with runtime().db.session() as session:
+                target = await user_service.get_user(session, int(user_id))
+                body = ManageBody.model_validate({"username": target.username, "action": action})
+                user = await user_service.manage_user(session, admin, body.username, body.action)
+            await self._publish(user.id)
+        except Exception as exc:  # noqa: BLE001 - shown to the admin, never a stack trace
+            return error_text(exc)
+        await self._reload()
+        return None
+
+    @rx.event
+    async def manage(self, user_id: str, action: str):
+        problem = await self._manage(int(user_id), action)
+        if problem:
+            return rx.toast.error(problem)
+        done = {"enable": "enabled", "disable": "disabled", "promote": "promoted to admin",
+                "demote": "demoted to common user"}.get(action, action)
+        return rx.toast.success(f"User #{user_id} {done}.")
+
+    @rx.event
+    async def ask_delete(self, user_id: str, username: str):
+        if await self._admin() is None:
+            return
+        self.confirm_id = int(user_id)
+        self.confirm_text = f"Delete user #{user_id} ({username})? This cannot be undone."
+
+    @rx.event
+    def cancel_confirm(self):
+        self.confirm_id, self.confirm_text = 0, ""
+
+    @rx.event
+    async def confirm_delete(self):
+        user_id = self.confirm_id
+        self.cancel_confirm()
+        if not user_id:
+            return
+        problem = await self._manage(user_id, "delete")
+        if problem:
+            return rx.toast.error(problem)
+        return rx.toast.success(f"User #{user_id} deleted.")
+
+    # --- editor ------------------------------------------------------------------------------------------
+
+    @rx.event
+    def set_field(self, field: str, value: str):
+        if field in FIELDS:
+            setattr(self, field, str(value))
+
+    @rx.event
+    def set_editor_open(self, value: bool):
+        self.editor_open = bool(value)
+        if not value:
+            self.error = ""
+
+    @rx.event
+    async def open_add(self):
+        if await self._admin() is None:
+            return rx.toast.error("Admins only.")
+        self.edit_id, self.error = 0, ""
+        self.f_username, self.f_display_name, self.f_group, self.f_quota = "", "", "", "0"
+        self.editor_open = True
+
+    @rx.event
+    async def open_edit(self, user_id: str):
+        admin = await self._admin()
+        if admin is None:
+            return rx.toast.error("Admins only.")
+        try:
+            async with runtime().db.session() as session:
+                user = await user_service.get_user_for(session, admin, int(user_id))
+        except Exception as exc:  # noqa: BLE001
+            return rx.toast.error(error_text(exc))
+        self.edit_id, self.error = user.id or 0, ""
+        self.f_username, self.f_display_name = user.username, user.display_name or ""
+        self.f_group, self.f_quota = user.group or "default", str(user.quota)
+        self.editor_open = True
+
+    @rx.event
+    async def save(self, form: dict):
+        """The editor's submit. The password comes only from the form (never kept in state)."""
+        admin = await self._admin()
+        if admin is None:
+            self.error = "Admins only."
+            return
+        password = str(form.get("password", ""))
+        rt = runtime()
+        try:
+            async with rt.db.session() as session:
+                if self.edit_id:
+                    # As PUT /api/user/: only these fields; an empty password keeps the stored one.
+                    body = UserUpdateBody.model_validate({
+                        "id": self.edit_id, "display_name": self.f_display_name, "group": self.f_group,
+                        "quota": parse_whole(self.f_quota, "quota"), "password": password})
+                    changes = body.model_dump(exclude_unset=True, exclude={"id"})
+                    if changes.get("password") == "":
+                        changes.pop("password")
+                    user = await user_service.update_user_by_admin(rt.db, session, admin, rt.options, body.id,
+                                                                   changes)
+                    message = f"User #{user.id} saved."
+                else:
+                    # As POST /api/user/.
+                    body = UserCreateBody.model_validate({"username": self.f_username.strip(), "password": password,
+                                                          "display_name": self.f_display_name.strip()})
+                    user = await user_service.create_user(rt.db, session, rt.options, username=body.username,
+                                                          password=body.password, display_name=body.display_name)
+                    message = f"User {user.username} created."
+            if self.edit_id:
+                await self._publish(user.id)
+        except Exception as exc:  # noqa: BLE001 - a visible message, never a stack trace
+            self.error = error_text(exc)
+            return
+        self.error, self.editor_open = "", False
+        await self._reload()
+        return rx.toast.success(message)
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+
+@page("/user", "Users", nav="Users", icon="users", min_role=Role.ADMIN, on_load=(UsersState.load,))
+def users_page() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Users", size="5"),
+        rx.hstack(
+            rx.input(placeholder="Search by ID, username, display name or email", value=UsersState.keyword,
+                     on_change=UsersState.set_keyword, id="user-search", width="320px"),
+            rx.button(rx.icon("user-plus", size=14), "Add user", on_click=UsersState.open_add, id="user-add"),
+            rx.button(rx.icon("refresh-cw", size=14), "Refresh", variant="soft", on_click=UsersState.load,
+                      id="user-refresh"),
+            spacing="2",
+            wrap="wrap",
+        ),
+        rx.box(user_table(UsersState, SessionState.role == Role.ROOT), width="100%", overflow_x="auto"),
+        rx.hstack(
+            rx.button("Previous", size="1", variant="soft", disabled=UsersState.page_no == 0,
+                      on_click=UsersState.go_page(-1), id="user-prev"),
+            rx.text("Page ", UsersState.page_no + 1, size="2"),
+            rx.button("Next", size="1", variant="soft", disabled=~UsersState.has_next,
+                      on_click=UsersState.go_page(1), id="user-next"),
+            align="center",
+        ),
+        editor_dialog(UsersState),
+        confirm_dialog(UsersState),
+        spacing="3",
+        width="100%",
+    )
