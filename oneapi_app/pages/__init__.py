@@ -1,3 +1,4 @@
 """Dashboard pages: one module per page with its small State, registered by @page."""
 
-from . import home, tokens, account, channels, users, redemptions, login, about  # noqa: F401  (import order = navigation order)
+# import order = navigation order
+from . import home, tokens, account, channels, users, redemptions, login, about  # noqa: F401
