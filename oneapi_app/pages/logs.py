@@ -1,0 +1,351 @@
+"""Logs: what each request cost. A common user sees only their own logs (the service's self scope: the filter
+pins ``user_id``); an admin sees everyone's, with the username and channel filters, the channel column and
+"Delete logs older than <date>".
+
+Every handler re-reads the user from the database (a demoted or disabled user loses the admin view at once) and
+reads through the same services as /api/log: ``list_logs``, ``sum_quota`` and ``purge_before``. Service errors
+become a visible message and a toast, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+import reflex as rx
+
+from ..appliance import runtime
+from ..errors import AppError
+from ..models import Log, LogType, Role, User, UserStatus
+from ..services import logs as log_service
+from .components.log_table import log_table, purge_dialog
+from .registry import page
+from .state import SessionState
+from .tokens import format_quota, format_time
+
+log = logging.getLogger(__name__)
+
+TYPE_LABELS = {LogType.UNKNOWN: "All", LogType.TOPUP: "Top-up", LogType.CONSUME: "Consume",
+               LogType.MANAGE: "Manage", LogType.SYSTEM: "System", LogType.TEST: "Test"}
+NAME_LIMIT = 100  # as the API's query bounds
+FILTER_FIELDS = ("f_type", "f_token", "f_model", "f_start", "f_end", "f_username", "f_channel")
+
+
+# --- pure helpers (unit-tested) ---------------------------------------------------------------------------
+
+def parse_local_datetime(text: str, field: str = "time") -> int:
+    """A unix timestamp from an <input type=datetime-local> (``YYYY-MM-DDTHH:MM[:SS]``) or <input type=date>
+    value, in the server's local time; 0 for an empty value. Raises ValueError on anything else."""
+    text = str(text or "").strip()
+    if not text:
+        return 0
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return int(datetime.strptime(text, fmt).timestamp())
+        except ValueError:
+            continue
+    raise ValueError(f"{field}: enter a date and time (YYYY-MM-DD HH:MM)")
+
+
+def _whole(text: str, field: str, high: int) -> int:
+    text = str(text or "").strip()
+    if not text:
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{field} must be a whole number") from None
+    if not 0 <= value <= high:
+        raise ValueError(f"{field} must be between 0 and {high}")
+    return value
+
+
+def build_filter(fields: dict[str, str], user_id: int, admin: bool) -> log_service.LogFilter:
+    """The service filter of the page's filter bar, with the API's bounds. A common user's filter is pinned to
+    their own logs and ignores the username and channel fields (as /api/log/self)."""
+    start = parse_local_datetime(fields.get("f_start", ""), "start time")
+    end = parse_local_datetime(fields.get("f_end", ""), "end time")
+    if start and end and end < start:
+        raise ValueError("the end time is before the start time")
+    flt = log_service.LogFilter(
+        type=_whole(fields.get("f_type", ""), "type", int(max(LogType))),
+        token_name=str(fields.get("f_token", "")).strip()[:NAME_LIMIT],
+        model_name=str(fields.get("f_model", "")).strip()[:NAME_LIMIT],
+        start_timestamp=start,
+        end_timestamp=end,
+    )
+    if admin:
+        flt.username = str(fields.get("f_username", "")).strip()[:NAME_LIMIT]
+        flt.channel = _whole(fields.get("f_channel", ""), "channel id", 2**53 - 1)
+    else:
+        flt.user_id = user_id
+    return flt
+
+
+def log_row(entry: Log, in_currency: bool, quota_per_unit: float) -> dict[str, str]:
+    """What the table shows of one log row (all strings, for the frontend)."""
+    try:
+        type_label = TYPE_LABELS[LogType(entry.type)] if entry.type else "Unknown"
+    except ValueError:
+        type_label = f"Type {entry.type}"
+    return {
+        "id": str(entry.id),
+        "time": format_time(entry.created_at),
+        "type": str(entry.type),
+        "type_label": type_label,
+        "username": entry.username or "",
+        "token": entry.token_name or "",
+        "model": entry.model_name or "",
+        "prompt": str(entry.prompt_tokens or 0),
+        "completion": str(entry.completion_tokens or 0),
+        "quota": format_quota(entry.quota or 0, in_currency, quota_per_unit) if entry.quota else "0",
+        "elapsed": f"{entry.elapsed_time or 0} ms" if entry.elapsed_time or entry.type == LogType.CONSUME else "",
+        "stream": "1" if entry.is_stream else "",
+        "request_id": entry.request_id or "",
+        "content": entry.content or "",
+        "channel": str(entry.channel_id) if entry.channel_id else "",
+    }
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, AppError):
+        return exc.message
+    if isinstance(exc, ValueError):
+        return str(exc)
+    log.exception("log page action failed")
+    return "Something went wrong; see the server log."
+
+
+# --- state ------------------------------------------------------------------------------------------------
+
+class LogsState(rx.State):
+    rows: list[dict[str, str]] = []
+    admin: bool = False
+    page_no: int = 0
+    has_next: bool = False
+    stat: str = "0"
+    error: str = ""
+    form_key: int = 0  # bumped by Reset: the uncontrolled filter inputs remount with empty values
+
+    # the filter bar (strings as the inputs send them); _applied is what the table shows (paging keeps it)
+    f_type: str = "0"
+    f_token: str = ""
+    f_model: str = ""
+    f_start: str = ""
+    f_end: str = ""
+    f_username: str = ""
+    f_channel: str = ""
+    _applied: dict[str, str] = {}
+
+    # admin: delete logs older than a date
+    purge_date: str = ""
+    purge_open: bool = False
+
+    async def _who(self) -> tuple[int, bool]:
+        """(user id, is admin) re-read from the database; (0, False) when nobody usable is logged in."""
+        user_id = (await self.get_state(SessionState))._user_id
+        if not user_id:
+            return 0, False
+        async with runtime().db.session() as session:
+            user = await session.get(User, user_id)
+        if user is None or user.status != UserStatus.ENABLED:
+            return 0, False
+        return user_id, user.role >= Role.ADMIN
+
+    def _fields(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in FILTER_FIELDS}
+
+    def _fail(self, exc: Exception):
+        self.error = _message(exc)
+        return rx.toast.error(self.error)
+
+    async def _reload(self):
+        """Reload the table and the stat with the applied filter; returns a toast on an error."""
+        user_id, self.admin = await self._who()
+        if not user_id:
+            self.rows, self.has_next, self.stat = [], False, "0"
+            return rx.redirect("/login")
+        rt = runtime()
+        options = rt.options
+        in_currency, per_unit = bool(options.DisplayInCurrencyEnabled), float(options.QuotaPerUnit)
+        try:
+            flt = build_filter(self._applied, user_id, self.admin)
+            found = await log_service.list_logs(rt.db, flt, self.page_no)
+            # The stat sums consume logs: a view filtered to another type used no quota.
+            used = 0 if flt.type not in (0, int(LogType.CONSUME)) else await log_service.sum_quota(rt.db, flt)
+        except Exception as exc:  # noqa: BLE001 - a visible message, never a stack trace
+            self.rows, self.has_next = [], False
+            return self._fail(exc)
+        self.error = ""
+        self.rows = [log_row(e, in_currency, per_unit) for e in found]
+        self.has_next = len(found) == log_service.PAGE_SIZE
+        self.stat = format_quota(used, in_currency, per_unit)
+        return None
+
+    @rx.event
+    async def load(self):
+        return await self._clear()
+
+    async def _clear(self):
+        for name in FILTER_FIELDS:
+            setattr(self, name, "0" if name == "f_type" else "")
+        self._applied, self.page_no, self.error, self.purge_open = self._fields(), 0, "", False
+        self.form_key += 1
+        return await self._reload()
+
+    @rx.event
+    def set_type(self, value: str):
+        """The type select applies at once (as one-api's tabs): it submits the filter form."""
+        self.f_type = str(value)
+        return rx.call_script("document.getElementById('log-filter-form').requestSubmit()")
+
+    @rx.event
+    async def search(self, form: dict | None = None):
+        # The submitted form carries every filter input (named after its field; uncontrolled, so never stale).
+        for name, value in (form or {}).items():
+            if name in FILTER_FIELDS:
+                setattr(self, name, str(value))
+        return await self._apply()
+
+    async def _apply(self):
+        user_id, admin = await self._who()
+        try:
+            build_filter(self._fields(), user_id, admin)  # check the inputs before applying them
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
+        self._applied, self.page_no = self._fields(), 0
+        return await self._reload()
+
+    @rx.event
+    async def reset_filters(self):
+        return await self._clear()
+
+    @rx.event
+    async def go_page(self, delta: int):
+        self.page_no = max(0, self.page_no + int(delta))
+        return await self._reload()
+
+    # ---- admin: purge
+
+    @rx.event
+    def set_purge_date(self, value: str):
+        self.purge_date = str(value)
+
+    @rx.event
+    async def ask_purge(self):
+        _, admin = await self._who()
+        if not admin:
+            return rx.toast.error("Admins only.")
+        try:
+            if not parse_local_datetime(self.purge_date, "date"):
+                raise ValueError("choose the date: logs older than it are deleted")
+        except ValueError as exc:
+            return self._fail(exc)
+        self.purge_open = True
+
+    @rx.event
+    def cancel_purge(self):
+        self.purge_open = False
+
+    @rx.event
+    async def confirm_purge(self):
+        self.purge_open = False
+        _, admin = await self._who()
+        if not admin:
+            return rx.toast.error("Admins only.")
+        try:
+            before = parse_local_datetime(self.purge_date, "date")
+            if not before:
+                raise ValueError("choose the date: logs older than it are deleted")
+            count = await log_service.purge_before(runtime().db, before)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
+        self.page_no = 0
+        failed = await self._reload()
+        return failed or rx.toast.success(f"Deleted {count} log row(s) older than {self.purge_date}.")
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+
+def _filter_input(field: str, element_id: str, placeholder: str, **props) -> rx.Component:
+    return rx.input(default_value=getattr(LogsState, field), id=element_id, name=field, placeholder=placeholder, size="2", **props)
+
+
+SELECT_STYLE = {"height": "32px", "padding": "0 8px", "border_radius": "6px", "border": "1px solid var(--gray-a7)",
+                "background": "var(--color-surface)", "color": "var(--gray-12)"}
+
+
+def _filter_bar() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.el.select(
+                *[rx.el.option(label, value=str(int(value))) for value, label in TYPE_LABELS.items()],
+                value=LogsState.f_type, on_change=LogsState.set_type, id="log-filter-type", name="f_type",
+                style=SELECT_STYLE, aria_label="Type",
+            ),
+            _filter_input("f_token", "log-filter-token", "Token name", width="150px"),
+            _filter_input("f_model", "log-filter-model", "Model name", width="150px"),
+            rx.cond(LogsState.admin, rx.fragment(
+                _filter_input("f_username", "log-filter-username", "Username", width="130px"),
+                _filter_input("f_channel", "log-filter-channel", "Channel ID", width="100px", input_mode="numeric"),
+            )),
+            rx.hstack(rx.text("From", size="2"), _filter_input("f_start", "log-filter-start", "", type="datetime-local"),
+                      rx.text("to", size="2"), _filter_input("f_end", "log-filter-end", "", type="datetime-local"),
+                      align="center", spacing="2"),
+            rx.button(rx.icon("search", size=14), "Search", type="submit", id="log-search"),
+            rx.button("Reset", type="button", variant="soft", color_scheme="gray", on_click=LogsState.reset_filters,
+                      id="log-reset"),
+            spacing="2",
+            wrap="wrap",
+            align="center",
+        ),
+        on_submit=LogsState.search,
+        reset_on_submit=False,
+        width="100%",
+        id="log-filter-form",
+        key=LogsState.form_key,
+    )
+
+
+def _purge_bar() -> rx.Component:
+    return rx.hstack(
+        rx.text("Delete logs older than", size="2"),
+        rx.input(type="date", value=LogsState.purge_date, on_change=LogsState.set_purge_date, id="log-purge-date",
+                 size="2"),
+        rx.button(rx.icon("trash-2", size=14), "Delete", color_scheme="red", variant="soft", on_click=LogsState.ask_purge,
+                  id="log-purge"),
+        align="center",
+        spacing="2",
+        id="log-purge-bar",
+    )
+
+
+@page("/log", "Logs", nav="Logs", icon="scroll-text", min_role=Role.COMMON, on_load=(LogsState.load,))
+def logs_page() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Logs", size="5"),
+        _filter_bar(),
+        rx.hstack(
+            rx.text("Quota used in this view: ", rx.text.strong(LogsState.stat), size="2", id="log-stat"),
+            rx.spacer(),
+            rx.cond(LogsState.admin, _purge_bar()),
+            align="center",
+            width="100%",
+            wrap="wrap",
+        ),
+        rx.cond(LogsState.error != "",
+                rx.callout(LogsState.error, color_scheme="red", icon="triangle_alert", id="log-error", width="100%")),
+        rx.box(log_table(LogsState), width="100%", overflow_x="auto"),
+        rx.cond(LogsState.rows.length() == 0, rx.text("No logs.", color_scheme="gray", size="2", id="log-empty")),
+        rx.hstack(
+            rx.button("Previous", size="1", variant="soft", disabled=LogsState.page_no == 0,
+                      on_click=LogsState.go_page(-1), id="log-prev"),
+            rx.text("Page ", LogsState.page_no + 1, size="2", id="log-page"),
+            rx.button("Next", size="1", variant="soft", disabled=~LogsState.has_next,
+                      on_click=LogsState.go_page(1), id="log-next"),
+            align="center",
+        ),
+        purge_dialog(LogsState),
+        spacing="3",
+        width="100%",
+    )
