@@ -9,23 +9,19 @@ the frontend state only right after it was generated (and gone on the next page 
 from __future__ import annotations
 
 import json
-import logging
 
 import reflex as rx
-from pydantic import ValidationError
 
 from ..api.account import RedeemBody, SelfUpdate
 from ..api.web_session import issue_ticket
 from ..appliance import runtime
-from ..errors import AppError
 from ..models import Role, User, UserStatus
 from ..services import redemptions
 from ..services import users as user_service
+from .common import error_text, format_quota
 from .registry import page
 from .state import SessionState
-from .tokens import format_quota
 
-log = logging.getLogger(__name__)
 
 ROLE_NAMES = {Role.COMMON: "Common user", Role.ADMIN: "Admin", Role.ROOT: "Root"}
 
@@ -54,18 +50,6 @@ def profile_changes(display_name: str, password: str, password2: str, current_di
     if not changes:
         raise ValueError("nothing to save")
     return SelfUpdate(**changes).model_dump(exclude_unset=True)
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, AppError):
-        return exc.message
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where}: {first.get('msg', 'invalid value')}" if where else str(first.get("msg", "invalid value"))
-    if isinstance(exc, ValueError):
-        return str(exc)
-    return "Something went wrong; see the server log."
 
 
 class _Refused(Exception):
@@ -121,9 +105,7 @@ class AccountState(SessionState):
     def _fail(self, exc: Exception, where: str = "error"):
         if isinstance(exc, _Refused):
             return [rx.toast.error("Your account is disabled or deleted."), rx.redirect("/login")]
-        if not isinstance(exc, (AppError, ValidationError, ValueError)):
-            log.exception("account page action failed")
-        message = _message(exc)
+        message = error_text(exc, "account page action")
         setattr(self, where, message)
         return rx.toast.error(message, id="account-toast")
 

@@ -8,39 +8,25 @@ edit = keep the stored key)."""
 
 from __future__ import annotations
 
-import logging
 
 import reflex as rx
-from pydantic import ValidationError
 
 from ..api.channels import ChannelBody, ChannelUpdateBody
 from ..appliance import runtime
-from ..errors import AppError
 from ..models import ChannelCreate, ChannelStatus, ChannelUpdate, Role, User, UserStatus
 from ..services import channel_checks, channels
 from ..services.channel_registry import channel_types, default_models
 from .components.channel_editor import confirm_dialog, editor_dialog
 from .components.channel_table import channel_table
+from .common import error_text, parse_whole
 from .registry import page
 from .state import SessionState
 
-log = logging.getLogger(__name__)
 
 STATUS_LABELS = {0: "Unknown", 1: "Enabled", 2: "Disabled", 3: "Auto-disabled"}
 # The editor's text fields (all but the key, which is never kept in state).
 FIELDS = ("f_type", "f_name", "f_base_url", "f_models", "f_group", "f_mapping", "f_priority", "f_weight",
           "f_system_prompt")
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, AppError):
-        return exc.message
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ())) or "input"
-        return f"{where}: {first.get('msg', 'invalid value')}"
-    log.exception("channel page action failed")
-    return "Unexpected error; see the server log."
 
 
 def _models_short(models: str) -> str:
@@ -53,10 +39,7 @@ def _quota(used: int) -> str:
 
 
 def _int(value: str, field: str) -> int:
-    try:
-        return int(str(value).strip() or "0")
-    except ValueError:
-        raise AppError(f"{field} must be a whole number", status=400) from None
+    return parse_whole(str(value).strip() or "0", field)
 
 
 class ChannelsState(rx.State):
@@ -171,7 +154,7 @@ class ChannelsState(rx.State):
             result = await channel_checks.test_channel(runtime(), int(channel_id))
         except Exception as exc:  # noqa: BLE001 - shown to the admin, never a stack trace
             self.busy = False
-            self.last_test = f"Channel #{channel_id} test failed: {_error_text(exc)}"
+            self.last_test = f"Channel #{channel_id} test failed: {error_text(exc, 'channel page action')}"
             yield rx.toast.error(self.last_test)
             return
         self.busy = False
@@ -197,7 +180,7 @@ class ChannelsState(rx.State):
                 await channels.set_channel_status(session, int(channel_id), status)
             await self._publish()
         except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(_error_text(exc))
+            return rx.toast.error(error_text(exc, "channel page action"))
         await self._reload()
         return rx.toast.success(f"Channel #{channel_id} {'enabled' if enable else 'disabled'}.")
 
@@ -208,7 +191,7 @@ class ChannelsState(rx.State):
         try:
             balance = await channel_checks.update_balance(runtime(), int(channel_id))
         except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(f"Balance of channel #{channel_id}: {_error_text(exc)}")
+            return rx.toast.error(f"Balance of channel #{channel_id}: {error_text(exc, 'channel page action')}")
         await self._reload()
         return rx.toast.success(f"Channel #{channel_id} balance: ${balance:.2f}")
 
@@ -227,7 +210,7 @@ class ChannelsState(rx.State):
                 await channels.update_channel(session, body.id, ChannelUpdate(priority=body.priority))
             await self._publish()
         except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(_error_text(exc))
+            return rx.toast.error(error_text(exc, "channel page action"))
         await self._reload()
         return rx.toast.success(f"Channel #{channel_id} priority set to {priority}.")
 
@@ -269,7 +252,7 @@ class ChannelsState(rx.State):
                     return
             await self._publish()
         except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(_error_text(exc))
+            return rx.toast.error(error_text(exc, "channel page action"))
         await self._reload()
         return rx.toast.success(message)
 
@@ -321,7 +304,7 @@ class ChannelsState(rx.State):
             async with runtime().db.session() as session:
                 c = await channels.get_channel(session, int(channel_id))
         except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(_error_text(exc))
+            return rx.toast.error(error_text(exc, "channel page action"))
         self.edit_id, self.error = c.id or 0, ""
         self.f_type, self.f_name, self.f_base_url, self.f_models = str(c.type), c.name, c.base_url or "", c.models
         self.f_group, self.f_mapping = c.group or "default", c.model_mapping or ""
@@ -359,7 +342,7 @@ class ChannelsState(rx.State):
                     message = f"Created {len(created)} channel(s)."
             await self._publish()
         except Exception as exc:  # noqa: BLE001 - a visible message, never a stack trace
-            self.error = _error_text(exc)
+            self.error = error_text(exc, "channel page action")
             return
         self.error, self.editor_open = "", False
         await self._reload()

@@ -8,22 +8,18 @@ become a visible message and a toast, never a stack trace."""
 
 from __future__ import annotations
 
-import logging
-import time
 from datetime import datetime
 
 import reflex as rx
 
 from ..appliance import runtime
-from ..errors import AppError
 from ..models import Log, LogType, Role, User, UserStatus
 from ..services import logs as log_service
 from .components.log_table import log_table, purge_dialog
+from .common import error_text, format_quota, format_time, parse_whole
 from .registry import page
 from .state import SessionState
-from .tokens import format_quota, format_time
 
-log = logging.getLogger(__name__)
 
 TYPE_LABELS = {LogType.UNKNOWN: "All", LogType.TOPUP: "Top-up", LogType.CONSUME: "Consume",
                LogType.MANAGE: "Manage", LogType.SYSTEM: "System", LogType.TEST: "Test"}
@@ -51,10 +47,7 @@ def _whole(text: str, field: str, high: int) -> int:
     text = str(text or "").strip()
     if not text:
         return 0
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{field} must be a whole number") from None
+    value = parse_whole(text, field)
     if not 0 <= value <= high:
         raise ValueError(f"{field} must be between 0 and {high}")
     return value
@@ -107,15 +100,6 @@ def log_row(entry: Log, in_currency: bool, quota_per_unit: float) -> dict[str, s
     }
 
 
-def _message(exc: Exception) -> str:
-    if isinstance(exc, AppError):
-        return exc.message
-    if isinstance(exc, ValueError):
-        return str(exc)
-    log.exception("log page action failed")
-    return "Something went wrong; see the server log."
-
-
 # --- state ------------------------------------------------------------------------------------------------
 
 class LogsState(rx.State):
@@ -156,7 +140,7 @@ class LogsState(rx.State):
         return {name: getattr(self, name) for name in FILTER_FIELDS}
 
     def _fail(self, exc: Exception):
-        self.error = _message(exc)
+        self.error = error_text(exc, "log page action")
         return rx.toast.error(self.error)
 
     async def _reload(self):

@@ -15,10 +15,9 @@ from ..appliance import runtime
 from ..models import Redemption, RedemptionStatus, Role, User, UserStatus
 from ..services import redemptions as redemption_service
 from .components.redemption_dialogs import codes_dialog, confirm_dialog, editor_dialog, redemption_table
+from .common import error_text, format_quota, format_time, parse_whole
 from .registry import page
 from .state import SessionState
-from .tokens import format_quota, format_time
-from .users import error_text, parse_whole
 
 STATUS_LABELS = {RedemptionStatus.UNUSED: "Unused", RedemptionStatus.DISABLED: "Disabled",
                  RedemptionStatus.USED: "Used"}

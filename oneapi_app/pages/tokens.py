@@ -7,22 +7,19 @@ the backend and hands it to the clipboard only.
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import datetime
 
 import reflex as rx
-from pydantic import ValidationError
 
 from ..api.tokens import TokenBody, TokenUpdateBody
 from ..appliance import runtime
-from ..errors import AppError
 from ..models import Role, Token, TokenCreate, TokenStatus, TokenUpdate
 from ..services import tokens as token_service
+from .common import error_text, format_quota, format_time, parse_whole
 from .registry import page
 from .state import SessionState
 
-log = logging.getLogger(__name__)
 
 DEFAULT_QUOTA = 500000
 EXPIRY_PRESETS = {"never": "Never", "1h": "1 hour", "1d": "1 day", "1M": "1 month", "custom": "Custom"}
@@ -58,25 +55,8 @@ def datetime_local(ts: int) -> str:
     return time.strftime(DATETIME_LOCAL, time.localtime(ts))
 
 
-def format_time(ts: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts > 0 else "-"
-
-
-def format_quota(quota: int, in_currency: bool = False, quota_per_unit: float = 500000) -> str:
-    """Quota units, and also US dollars (quota / QuotaPerUnit) when DisplayInCurrencyEnabled."""
-    text = f"{quota:,}"
-    if in_currency and quota_per_unit > 0:
-        usd = quota / quota_per_unit
-        amount = f"{usd:,.2f}" if usd == 0 or abs(usd) >= 0.01 else f"{usd:.6f}".rstrip("0")
-        text += f" (${amount})"
-    return text
-
-
 def parse_quota(text: str) -> int:
-    try:
-        value = int(str(text).strip().replace(",", "").replace("_", ""))
-    except ValueError:
-        raise ValueError("remaining quota must be a whole number") from None
+    value = parse_whole(text, "remaining quota")
     if value < 0:
         raise ValueError("remaining quota must not be negative")
     return value
@@ -98,18 +78,6 @@ def token_row(token: Token, in_currency: bool, quota_per_unit: float) -> dict[st
         "created": format_time(token.created_time),
         "expires": "never" if token.expired_time == -1 else format_time(token.expired_time),
     }
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, AppError):
-        return exc.message
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where}: {first.get('msg', 'invalid value')}" if where else str(first.get("msg", "invalid value"))
-    if isinstance(exc, ValueError):
-        return str(exc)
-    return "Something went wrong; see the server log."
 
 
 # --- state ------------------------------------------------------------------------------------------------
@@ -239,9 +207,7 @@ class TokensState(SessionState):
         return rx.toast.success("Token deleted")
 
     def _fail(self, exc: Exception):
-        if not isinstance(exc, (AppError, ValidationError, ValueError)):
-            log.exception("token page action failed")
-        self.error = _message(exc)
+        self.error = error_text(exc, "token page action")
         return rx.toast.error(self.error)
 
     # ---- the editor
@@ -329,9 +295,7 @@ class TokensState(SessionState):
             if key:
                 await rt.changes.publish("token", key)
         except Exception as exc:  # noqa: BLE001
-            if not isinstance(exc, (AppError, ValidationError, ValueError)):
-                log.exception("saving a token failed")
-            self.editor_error = _message(exc)
+            self.editor_error = error_text(exc, "saving a token")
             return rx.toast.error(self.editor_error)
         edited = bool(self.editing_id)
         self.editor_open, self.editor_error, self.editing_id, self.error = False, "", 0, ""

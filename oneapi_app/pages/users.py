@@ -11,22 +11,18 @@ and access tokens never reach the page: rows carry neither, and the password fie
 
 from __future__ import annotations
 
-import logging
 
 import reflex as rx
-from pydantic import ValidationError
 
 from ..api.users import ManageBody, UserCreateBody, UserUpdateBody
 from ..appliance import runtime
-from ..errors import AppError
 from ..models import Role, User, UserStatus
 from ..services import users as user_service
 from .components.user_dialogs import confirm_dialog, editor_dialog, user_table
+from .common import error_text, format_quota, parse_whole
 from .registry import page
 from .state import SessionState
-from .tokens import format_quota
 
-log = logging.getLogger(__name__)
 
 ROLE_LABELS = {Role.COMMON: "Common", Role.ADMIN: "Admin", Role.ROOT: "Root"}
 STATUS_LABELS = {UserStatus.ENABLED: "Enabled", UserStatus.DISABLED: "Disabled", UserStatus.DELETED: "Deleted"}
@@ -50,29 +46,6 @@ def user_row(user: User, in_currency: bool, quota_per_unit: float) -> dict[str, 
         "used_quota": format_quota(user.used_quota, in_currency, quota_per_unit),
         "request_count": f"{user.request_count:,}",
     }
-
-
-def parse_whole(text: str, field: str) -> int:
-    """A whole number typed in a form field ("1,000,000" is fine); ValueError with the field's name otherwise."""
-    try:
-        return int(str(text).strip().replace(",", "").replace("_", ""))
-    except ValueError:
-        raise ValueError(f"{field} must be a whole number") from None
-
-
-def error_text(exc: Exception) -> str:
-    """A service or validation error as one line for the page; anything else is logged, never shown."""
-    if isinstance(exc, AppError):
-        return exc.message
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        msg = str(first.get("msg", "invalid value"))
-        return f"{where}: {msg}" if where else msg
-    if isinstance(exc, ValueError):
-        return str(exc)
-    log.error("users page action failed", exc_info=exc)
-    return "Unexpected error; see the server log."
 
 
 # --- state ------------------------------------------------------------------------------------------------
