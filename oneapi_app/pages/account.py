@@ -15,7 +15,7 @@ import reflex as rx
 from ..api.account import RedeemBody, SelfUpdate
 from ..api.web_session import issue_ticket
 from ..appliance import runtime
-from ..models import Role, User, UserStatus
+from ..models import Role, User
 from ..services import redemptions
 from ..services import users as user_service
 from .common import error_text, format_quota
@@ -85,9 +85,8 @@ class AccountState(SessionState):
 
     async def _me(self, session) -> User:
         """The user's own row, re-read now; refuses a disabled or deleted (or vanished) user."""
-        user = await session.get(User, self._user_id) if self._user_id else None
-        if user is None or user.status != UserStatus.ENABLED:
-            self._forget()
+        user = await self._fresh_user(Role.COMMON, session)
+        if user is None:
             raise _Refused()
         return user
 
@@ -104,7 +103,7 @@ class AccountState(SessionState):
 
     def _fail(self, exc: Exception, where: str = "error"):
         if isinstance(exc, _Refused):
-            return [rx.toast.error("Your account is disabled or deleted."), rx.redirect("/login")]
+            return self._refuse()
         message = error_text(exc, "account page action")
         setattr(self, where, message)
         return rx.toast.error(message, id="account-toast")

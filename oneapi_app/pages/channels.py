@@ -13,7 +13,7 @@ import reflex as rx
 
 from ..api.channels import ChannelBody, ChannelUpdateBody
 from ..appliance import runtime
-from ..models import ChannelCreate, ChannelStatus, ChannelUpdate, Role, User, UserStatus
+from ..models import ChannelCreate, ChannelStatus, ChannelUpdate, Role
 from ..services import channel_checks, channels
 from ..services.channel_registry import channel_types, default_models
 from .components.channel_editor import confirm_dialog, editor_dialog
@@ -74,12 +74,7 @@ class ChannelsState(rx.State):
     # --- helpers -------------------------------------------------------------------------------------
 
     async def _is_admin(self) -> bool:
-        user_id = (await self.get_state(SessionState))._user_id
-        if not user_id:
-            return False
-        async with runtime().db.session() as session:
-            user = await session.get(User, user_id)
-        return user is not None and user.status == UserStatus.ENABLED and user.role >= Role.ADMIN
+        return await (await self.get_state(SessionState))._fresh_user(Role.ADMIN) is not None
 
     def _type_names(self) -> dict[int, str]:
         return {t["id"]: t["name"] for t in channel_types()}

@@ -13,7 +13,7 @@ from datetime import datetime
 import reflex as rx
 
 from ..appliance import runtime
-from ..models import Log, LogType, Role, User, UserStatus
+from ..models import Log, LogType, Role
 from ..services import logs as log_service
 from .components.log_table import log_table, purge_dialog
 from .common import error_text, format_quota, format_time, parse_whole
@@ -127,14 +127,10 @@ class LogsState(rx.State):
 
     async def _who(self) -> tuple[int, bool]:
         """(user id, is admin) re-read from the database; (0, False) when nobody usable is logged in."""
-        user_id = (await self.get_state(SessionState))._user_id
-        if not user_id:
+        user = await (await self.get_state(SessionState))._fresh_user(Role.COMMON)
+        if user is None:
             return 0, False
-        async with runtime().db.session() as session:
-            user = await session.get(User, user_id)
-        if user is None or user.status != UserStatus.ENABLED:
-            return 0, False
-        return user_id, user.role >= Role.ADMIN
+        return user.id or 0, user.role >= Role.ADMIN
 
     def _fields(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in FILTER_FIELDS}

@@ -12,7 +12,7 @@ import reflex as rx
 
 from ..api.redemptions import RedemptionBody, RedemptionUpdateBody
 from ..appliance import runtime
-from ..models import Redemption, RedemptionStatus, Role, User, UserStatus
+from ..models import Redemption, RedemptionStatus, Role, User
 from ..services import redemptions as redemption_service
 from .components.redemption_dialogs import codes_dialog, confirm_dialog, editor_dialog, redemption_table
 from .common import error_text, format_quota, format_time, parse_whole
@@ -60,14 +60,8 @@ class RedemptionsState(rx.State):
     confirm_text: str = ""
 
     async def _admin(self) -> User | None:
-        user_id = (await self.get_state(SessionState))._user_id
-        if not user_id:
-            return None
-        async with runtime().db.session() as session:
-            user = await session.get(User, user_id)
-        if user is None or user.status != UserStatus.ENABLED or user.role < Role.ADMIN:
-            return None
-        return user
+        """The logged-in user if still an enabled admin (re-read on every action), else None."""
+        return await (await self.get_state(SessionState))._fresh_user(Role.ADMIN)
 
     async def _reload(self) -> None:
         rt = runtime()

@@ -54,6 +54,26 @@ class SessionState(rx.State):
         else:
             self._remember(user)
 
+    async def _fresh_user(self, min_role: int = Role.COMMON, session=None) -> User | None:
+        """The logged-in user re-read from the database now, if still enabled and of at least ``min_role``;
+        else None. Every write checks this: a user disabled or demoted since page load is refused at once.
+        With ``session`` the row is read (and stays attached) in the caller's database session."""
+        if not self._user_id:
+            return None
+        if session is None:
+            async with runtime().db.session() as own:
+                user = await own.get(User, self._user_id)
+        else:
+            user = await session.get(User, self._user_id)
+        if user is None or user.status != UserStatus.ENABLED or user.role < min_role:
+            return None
+        return user
+
+    def _refuse(self) -> list:
+        """Log out a user found disabled or deleted mid-session; the events that tell them so."""
+        self._forget()
+        return [rx.toast.error("Your account is disabled or deleted."), rx.redirect("/login")]
+
     @rx.event
     def require_role(self, min_role: int):
         if self.role < min_role:

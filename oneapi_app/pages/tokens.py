@@ -159,6 +159,8 @@ class TokensState(SessionState):
 
     @rx.event
     async def copy_key(self, token_id: str):
+        if await self._fresh_user(Role.COMMON) is None:
+            return self._refuse()
         try:
             async with runtime().db.session() as session:
                 token = await token_service.get_token(session, int(token_id), self._user_id or -1)
@@ -169,6 +171,8 @@ class TokensState(SessionState):
 
     @rx.event
     async def toggle_status(self, token_id: str, status: str):
+        if await self._fresh_user(Role.COMMON) is None:
+            return self._refuse()
         target = TokenStatus.DISABLED if status == str(int(TokenStatus.ENABLED)) else TokenStatus.ENABLED
         rt = runtime()
         try:
@@ -193,6 +197,8 @@ class TokensState(SessionState):
     @rx.event
     async def confirm_delete(self):
         token_id, self.deleting_id, self.deleting_name = self.deleting_id, 0, ""
+        if await self._fresh_user(Role.COMMON) is None:
+            return self._refuse()
         rt = runtime()
         try:
             async with rt.db.session() as session:
@@ -272,6 +278,9 @@ class TokensState(SessionState):
     async def submit(self):
         if not self._user_id:
             return rx.redirect("/login")
+        if await self._fresh_user(Role.COMMON) is None:
+            self.editor_open = False
+            return self._refuse()
         rt = runtime()
         try:
             name = self.name.strip()

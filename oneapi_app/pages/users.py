@@ -71,14 +71,7 @@ class UsersState(rx.State):
 
     async def _admin(self) -> User | None:
         """The logged-in user if still an enabled admin (re-read on every action), else None."""
-        user_id = (await self.get_state(SessionState))._user_id
-        if not user_id:
-            return None
-        async with runtime().db.session() as session:
-            user = await session.get(User, user_id)
-        if user is None or user.status != UserStatus.ENABLED or user.role < Role.ADMIN:
-            return None
-        return user
+        return await (await self.get_state(SessionState))._fresh_user(Role.ADMIN)
 
     async def _reload(self) -> None:
         rt = runtime()
