@@ -19,6 +19,7 @@ from ..models import Role, User
 from ..services import redemptions
 from ..services import users as user_service
 from .common import error_text, format_quota
+from .components.widgets import error_callout
 from .registry import page
 from .state import SessionState
 
@@ -281,9 +282,7 @@ def _profile() -> rx.Component:
                      id="account-password2", max_length=20, width="100%", placeholder="Repeat the new password",
                      auto_complete="new-password"),
             rx.text("Changing the password logs out your other sessions.", size="1", color_scheme="gray"),
-            rx.cond(AccountState.profile_error != "",
-                    rx.callout(AccountState.profile_error, color_scheme="red", icon="triangle_alert",
-                               id="account-profile-error", width="100%")),
+            error_callout(AccountState.profile_error, "account-profile-error"),
             rx.button("Save", on_click=AccountState.save_profile, id="account-save"),
             spacing="2", width="100%",
         ),
@@ -339,9 +338,7 @@ def _top_up() -> rx.Component:
             rx.cond(AccountState.topup_result != "",
                     rx.callout(AccountState.topup_result, color_scheme="green", icon="circle_check",
                                id="topup-result", width="100%")),
-            rx.cond(AccountState.topup_error != "",
-                    rx.callout(AccountState.topup_error, color_scheme="red", icon="triangle_alert",
-                               id="topup-error", width="100%")),
+            error_callout(AccountState.topup_error, "topup-error"),
             rx.cond(AccountState.top_up_link != "",
                     rx.link("Buy a code", href=AccountState.top_up_link, is_external=True, id="topup-buy")),
             spacing="2", width="100%",
@@ -354,9 +351,7 @@ def _top_up() -> rx.Component:
 def account_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Account", size="5"),
-        rx.cond(AccountState.error != "",
-                rx.callout(AccountState.error, color_scheme="red", icon="triangle_alert", id="account-error",
-                           width="100%")),
+        error_callout(AccountState.error, "account-error"),
         _overview(),
         rx.grid(_top_up(), _access_token(), columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
         _profile(),

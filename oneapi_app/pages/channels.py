@@ -16,8 +16,9 @@ from ..appliance import runtime
 from ..models import ChannelCreate, ChannelStatus, ChannelUpdate, Role
 from ..services import channel_checks, channels
 from ..services.channel_registry import channel_types, default_models
-from .components.channel_editor import confirm_dialog, editor_dialog
+from .components.channel_editor import editor_dialog
 from .components.channel_table import channel_table
+from .components.widgets import confirm_dialog, pager, search_toolbar
 from .common import error_text, parse_whole
 from .registry import page
 from .state import SessionState
@@ -350,31 +351,22 @@ class ChannelsState(rx.State):
 def channels_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Channels", size="5"),
-        rx.hstack(
-            rx.input(placeholder="Search by name or ID", value=ChannelsState.search, on_change=ChannelsState.set_search,
-                     id="channel-search", width="260px"),
+        search_toolbar(
+            ChannelsState.search, ChannelsState.set_search, "channel-search", "Search by name or ID", "260px",
             rx.button(rx.icon("plus", size=14), "Add channel", on_click=ChannelsState.open_add, id="channel-add"),
             rx.button("Test all", variant="soft", on_click=ChannelsState.test_all("all"), id="channel-test-all"),
             rx.button("Test disabled", variant="soft", on_click=ChannelsState.test_all("disabled"),
                       id="channel-test-disabled"),
             rx.button("Delete disabled", variant="soft", color_scheme="red", on_click=ChannelsState.ask_delete_disabled,
                       id="channel-delete-disabled"),
-            spacing="2",
-            wrap="wrap",
         ),
         rx.cond(ChannelsState.last_test != "", rx.callout(ChannelsState.last_test, icon="activity", size="1",
                                                           id="channel-test-result", width="100%")),
         rx.box(channel_table(ChannelsState), width="100%", overflow_x="auto"),
-        rx.hstack(
-            rx.button("Previous", size="1", variant="soft", disabled=ChannelsState.page_no == 0,
-                      on_click=ChannelsState.go_page(-1), id="channel-prev"),
-            rx.text("Page ", ChannelsState.page_no + 1, size="2"),
-            rx.button("Next", size="1", variant="soft", disabled=~ChannelsState.has_next,
-                      on_click=ChannelsState.go_page(1), id="channel-next"),
-            align="center",
-        ),
+        pager(ChannelsState, "channel"),
         editor_dialog(ChannelsState),
-        confirm_dialog(ChannelsState),
+        confirm_dialog("Please confirm", ChannelsState.confirm_text, ChannelsState.confirm_action != "",
+                       ChannelsState.cancel_confirm, ChannelsState.confirm, "channel-confirm-cancel", "channel-confirm"),
         spacing="3",
         width="100%",
     )

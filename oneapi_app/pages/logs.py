@@ -15,7 +15,8 @@ import reflex as rx
 from ..appliance import runtime
 from ..models import Log, LogType, Role
 from ..services import logs as log_service
-from .components.log_table import log_table, purge_dialog
+from .components.log_table import log_table
+from .components.widgets import confirm_dialog, error_callout, pager
 from .common import error_text, format_quota, format_time, parse_whole
 from .registry import page
 from .state import SessionState
@@ -313,19 +314,15 @@ def logs_page() -> rx.Component:
             width="100%",
             wrap="wrap",
         ),
-        rx.cond(LogsState.error != "",
-                rx.callout(LogsState.error, color_scheme="red", icon="triangle_alert", id="log-error", width="100%")),
+        error_callout(LogsState.error, "log-error"),
         rx.box(log_table(LogsState), width="100%", overflow_x="auto"),
         rx.cond(LogsState.rows.length() == 0, rx.text("No logs.", color_scheme="gray", size="2", id="log-empty")),
-        rx.hstack(
-            rx.button("Previous", size="1", variant="soft", disabled=LogsState.page_no == 0,
-                      on_click=LogsState.go_page(-1), id="log-prev"),
-            rx.text("Page ", LogsState.page_no + 1, size="2", id="log-page"),
-            rx.button("Next", size="1", variant="soft", disabled=~LogsState.has_next,
-                      on_click=LogsState.go_page(1), id="log-next"),
-            align="center",
-        ),
-        purge_dialog(LogsState),
+        pager(LogsState, "log", id="log-page"),
+        confirm_dialog("Delete old logs",
+                       rx.text("Delete every log older than ", rx.text.strong(LogsState.purge_date),
+                               "? This cannot be undone."),
+                       LogsState.purge_open, LogsState.cancel_purge, LogsState.confirm_purge, "log-purge-cancel",
+                       "log-purge-confirm", id="log-purge-dialog"),
         spacing="3",
         width="100%",
     )

@@ -14,7 +14,8 @@ from ..api.redemptions import RedemptionBody, RedemptionUpdateBody
 from ..appliance import runtime
 from ..models import Redemption, RedemptionStatus, Role, User
 from ..services import redemptions as redemption_service
-from .components.redemption_dialogs import codes_dialog, confirm_dialog, editor_dialog, redemption_table
+from .components.redemption_dialogs import codes_dialog, editor_dialog, redemption_table
+from .components.widgets import confirm_dialog, pager, search_toolbar
 from .common import error_text, format_quota, format_time, parse_whole
 from .registry import page
 from .state import SessionState
@@ -232,27 +233,19 @@ class RedemptionsState(rx.State):
 def redemptions_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Redemptions", size="5"),
-        rx.hstack(
-            rx.input(placeholder="Search by ID or name", value=RedemptionsState.keyword,
-                     on_change=RedemptionsState.set_keyword, id="redemption-search", width="260px"),
+        search_toolbar(
+            RedemptionsState.keyword, RedemptionsState.set_keyword, "redemption-search", "Search by ID or name", "260px",
             rx.button(rx.icon("plus", size=14), "Add codes", on_click=RedemptionsState.open_add, id="redemption-add"),
             rx.button(rx.icon("refresh-cw", size=14), "Refresh", variant="soft", on_click=RedemptionsState.load,
                       id="redemption-refresh"),
-            spacing="2",
-            wrap="wrap",
         ),
         rx.box(redemption_table(RedemptionsState), width="100%", overflow_x="auto"),
-        rx.hstack(
-            rx.button("Previous", size="1", variant="soft", disabled=RedemptionsState.page_no == 0,
-                      on_click=RedemptionsState.go_page(-1), id="redemption-prev"),
-            rx.text("Page ", RedemptionsState.page_no + 1, size="2"),
-            rx.button("Next", size="1", variant="soft", disabled=~RedemptionsState.has_next,
-                      on_click=RedemptionsState.go_page(1), id="redemption-next"),
-            align="center",
-        ),
+        pager(RedemptionsState, "redemption"),
         editor_dialog(RedemptionsState),
         codes_dialog(RedemptionsState),
-        confirm_dialog(RedemptionsState),
+        confirm_dialog("Please confirm", RedemptionsState.confirm_text, RedemptionsState.confirm_id != 0,
+                       RedemptionsState.cancel_confirm, RedemptionsState.confirm_delete, "redemption-confirm-cancel",
+                       "redemption-confirm"),
         spacing="3",
         width="100%",
     )

@@ -17,6 +17,7 @@ from ..appliance import runtime
 from ..models import Role, Token, TokenCreate, TokenStatus, TokenUpdate
 from ..services import tokens as token_service
 from .common import error_text, format_quota, format_time, parse_whole
+from .components.widgets import confirm_dialog, error_callout, labeled, match_badge
 from .registry import page
 from .state import SessionState
 
@@ -315,12 +316,8 @@ class TokensState(SessionState):
 # --- view -------------------------------------------------------------------------------------------------
 
 def _status_badge(row) -> rx.Component:
-    return rx.match(
-        row["status"],
-        ("1", rx.badge(row["status_label"], color_scheme="green", class_name="token-status")),
-        ("2", rx.badge(row["status_label"], color_scheme="gray", class_name="token-status")),
-        rx.badge(row["status_label"], color_scheme="orange", class_name="token-status"),
-    )
+    label = row["status_label"]
+    return match_badge(row["status"], [("1", label, "green"), ("2", label, "gray")], label, class_name="token-status")
 
 
 def _row(row) -> rx.Component:
@@ -350,18 +347,14 @@ def _row(row) -> rx.Component:
     )
 
 
-def _field(label: str, control: rx.Component) -> rx.Component:
-    return rx.vstack(rx.text(label, size="2", weight="medium"), control, spacing="1", width="100%")
-
-
 def _editor() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(rx.cond(TokensState.editing_id == 0, "Add token", "Edit token")),
             rx.vstack(
-                _field("Name", rx.input(value=TokensState.name, on_change=TokensState.set_name, id="token-name",
-                                        placeholder="e.g. my-laptop", max_length=30, width="100%")),
-                _field("Remaining quota", rx.hstack(
+                labeled("Name", rx.input(value=TokensState.name, on_change=TokensState.set_name, id="token-name",
+                                         placeholder="e.g. my-laptop", max_length=30, width="100%")),
+                labeled("Remaining quota", rx.hstack(
                     rx.input(value=TokensState.quota, on_change=TokensState.set_quota, id="token-quota",
                              disabled=TokensState.unlimited, input_mode="numeric", width="60%"),
                     rx.el.label(rx.hstack(rx.switch(checked=TokensState.unlimited, on_change=TokensState.set_unlimited,
@@ -369,7 +362,7 @@ def _editor() -> rx.Component:
                                           align="center", spacing="2")),
                     align="center", width="100%",
                 )),
-                _field("Expires", rx.hstack(
+                labeled("Expires", rx.hstack(
                     rx.select.root(
                         rx.select.trigger(id="token-expiry"),
                         rx.select.content(*[rx.select.item(label, value=value, id=f"token-expiry-{value}")
@@ -381,15 +374,13 @@ def _editor() -> rx.Component:
                                      on_change=TokensState.set_expiry_custom, id="token-expiry-custom")),
                     align="center", width="100%",
                 )),
-                _field("Allowed models (comma list, empty = all)",
-                       rx.input(value=TokensState.models, on_change=TokensState.set_models, id="token-models",
-                                placeholder="gpt-4o-mini,gpt-4o", width="100%")),
-                _field("Subnet (comma list of CIDRs, empty = anywhere)",
-                       rx.input(value=TokensState.subnet, on_change=TokensState.set_subnet, id="token-subnet",
-                                placeholder="192.168.1.0/24", width="100%")),
-                rx.cond(TokensState.editor_error != "",
-                        rx.callout(TokensState.editor_error, color_scheme="red", icon="triangle_alert",
-                                   id="token-editor-error", width="100%")),
+                labeled("Allowed models (comma list, empty = all)",
+                        rx.input(value=TokensState.models, on_change=TokensState.set_models, id="token-models",
+                                 placeholder="gpt-4o-mini,gpt-4o", width="100%")),
+                labeled("Subnet (comma list of CIDRs, empty = anywhere)",
+                        rx.input(value=TokensState.subnet, on_change=TokensState.set_subnet, id="token-subnet",
+                                 placeholder="192.168.1.0/24", width="100%")),
+                error_callout(TokensState.editor_error, "token-editor-error"),
                 rx.hstack(
                     rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", id="token-cancel")),
                     rx.button("Save", on_click=TokensState.submit, id="token-submit"),
@@ -406,23 +397,11 @@ def _editor() -> rx.Component:
 
 
 def _confirm_delete() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete token"),
-            rx.alert_dialog.description(
-                rx.text("Delete the token ", rx.text.strong(TokensState.deleting_name),
-                        "? Clients using its key stop working at once.")),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
-                                                 on_click=TokensState.cancel_delete, id="token-delete-cancel")),
-                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=TokensState.confirm_delete,
-                                                 id="token-delete-confirm")),
-                justify="end", spacing="3", margin_top="12px",
-            ),
-            id="token-delete-dialog",
-        ),
-        open=TokensState.deleting_id != 0,
-    )
+    return confirm_dialog("Delete token",
+                          rx.text("Delete the token ", rx.text.strong(TokensState.deleting_name),
+                                  "? Clients using its key stop working at once."),
+                          TokensState.deleting_id != 0, TokensState.cancel_delete, TokensState.confirm_delete,
+                          "token-delete-cancel", "token-delete-confirm", id="token-delete-dialog")
 
 
 @page("/token", "Tokens", nav="Tokens", icon="key-round", min_role=Role.COMMON, on_load=(TokensState.load,))
@@ -446,9 +425,7 @@ def tokens_page() -> rx.Component:
             align="center",
             width="100%",
         ),
-        rx.cond(TokensState.error != "",
-                rx.callout(TokensState.error, color_scheme="red", icon="triangle_alert", id="token-error",
-                           width="100%")),
+        error_callout(TokensState.error, "token-error"),
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
                 "Name", "Status", "Used", "Remaining", "Created", "Expires", "")])),

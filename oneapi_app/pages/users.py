@@ -18,7 +18,8 @@ from ..api.users import ManageBody, UserCreateBody, UserUpdateBody
 from ..appliance import runtime
 from ..models import Role, User, UserStatus
 from ..services import users as user_service
-from .components.user_dialogs import confirm_dialog, editor_dialog, user_table
+from .components.user_dialogs import editor_dialog, user_table
+from .components.widgets import confirm_dialog, pager, search_toolbar
 from .common import error_text, format_quota, parse_whole
 from .registry import page
 from .state import SessionState
@@ -240,26 +241,18 @@ class UsersState(rx.State):
 def users_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Users", size="5"),
-        rx.hstack(
-            rx.input(placeholder="Search by ID, username, display name or email", value=UsersState.keyword,
-                     on_change=UsersState.set_keyword, id="user-search", width="320px"),
+        search_toolbar(
+            UsersState.keyword, UsersState.set_keyword, "user-search", "Search by ID, username, display name or email",
+            "320px",
             rx.button(rx.icon("user-plus", size=14), "Add user", on_click=UsersState.open_add, id="user-add"),
             rx.button(rx.icon("refresh-cw", size=14), "Refresh", variant="soft", on_click=UsersState.load,
                       id="user-refresh"),
-            spacing="2",
-            wrap="wrap",
         ),
         rx.box(user_table(UsersState, SessionState.role == Role.ROOT), width="100%", overflow_x="auto"),
-        rx.hstack(
-            rx.button("Previous", size="1", variant="soft", disabled=UsersState.page_no == 0,
-                      on_click=UsersState.go_page(-1), id="user-prev"),
-            rx.text("Page ", UsersState.page_no + 1, size="2"),
-            rx.button("Next", size="1", variant="soft", disabled=~UsersState.has_next,
-                      on_click=UsersState.go_page(1), id="user-next"),
-            align="center",
-        ),
+        pager(UsersState, "user"),
         editor_dialog(UsersState),
-        confirm_dialog(UsersState),
+        confirm_dialog("Please confirm", UsersState.confirm_text, UsersState.confirm_id != 0, UsersState.cancel_confirm,
+                       UsersState.confirm_delete, "user-confirm-cancel", "user-confirm"),
         spacing="3",
         width="100%",
     )

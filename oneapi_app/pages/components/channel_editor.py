@@ -1,4 +1,4 @@
-"""The Channels page's dialogs: the channel editor (add / edit) and the confirmation dialog.
+"""The Channels page's editor dialog (add / edit a channel).
 
 They take the page's State class so this module does not import the page (no import cycle)."""
 
@@ -6,44 +6,31 @@ from __future__ import annotations
 
 import reflex as rx
 
+from .widgets import editor_buttons, error_callout, labeled, text_field
+
 SELECT_STYLE = {"height": "32px", "padding": "0 8px", "border_radius": "6px", "border": "1px solid var(--gray-a7)",
                 "background": "var(--color-surface)", "color": "var(--gray-12)", "width": "100%"}
-
-
-def _labeled(label: str, control: rx.Component, hint: rx.Component | str | None = None) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
-        control,
-        *([rx.text(hint, size="1", color="gray")] if hint is not None else []),
-        spacing="1",
-        width="100%",
-    )
-
-
-def _text(state, field: str, element_id: str, placeholder="", **props) -> rx.Component:
-    return rx.input(value=getattr(state, field), on_change=lambda v: state.set_field(field, v), id=element_id,
-                    placeholder=placeholder, width="100%", **props)
 
 
 def editor_dialog(state) -> rx.Component:
     editing = state.edit_id != 0
     fields = rx.vstack(
         rx.grid(
-            _labeled("Type", rx.el.select(
+            labeled("Type", rx.el.select(
                 rx.foreach(state.types, lambda t: rx.el.option(t["name"], value=t["id"])),
                 value=state.f_type, on_change=lambda v: state.set_field("f_type", v), id="channel-type",
                 style=SELECT_STYLE)),
-            _labeled("Name", _text(state, "f_name", "channel-name", "A name to recognise it")),
-            _labeled("Base URL", _text(state, "f_base_url", "channel-base-url", state.base_url_hint),
-                     "Empty: the type's default base URL."),
-            _labeled("Groups", _text(state, "f_group", "channel-group", "default"), "Comma list of user groups."),
-            _labeled("Priority", _text(state, "f_priority", "channel-priority", "0", type="number")),
-            _labeled("Weight", _text(state, "f_weight", "channel-weight", "0", type="number")),
+            labeled("Name", text_field(state, "f_name", "channel-name", "A name to recognise it")),
+            labeled("Base URL", text_field(state, "f_base_url", "channel-base-url", state.base_url_hint),
+                    "Empty: the type's default base URL."),
+            labeled("Groups", text_field(state, "f_group", "channel-group", "default"), "Comma list of user groups."),
+            labeled("Priority", text_field(state, "f_priority", "channel-priority", "0", type="number")),
+            labeled("Weight", text_field(state, "f_weight", "channel-weight", "0", type="number")),
             columns="2",
             spacing="3",
             width="100%",
         ),
-        _labeled(
+        labeled(
             "Models",
             rx.text_area(value=state.f_models, on_change=lambda v: state.set_field("f_models", v),
                          id="channel-models", width="100%", rows="3", placeholder="gpt-4o-mini,gpt-4o"),
@@ -57,22 +44,22 @@ def editor_dialog(state) -> rx.Component:
                 spacing="2",
             ),
         ),
-        _labeled("Model mapping (JSON)",
-                 rx.text_area(value=state.f_mapping, on_change=lambda v: state.set_field("f_mapping", v),
-                              id="channel-mapping", width="100%", rows="2",
-                              placeholder='{"gpt-3.5-turbo": "gpt-35-turbo"}'),
-                 "Optional: asked model -> upstream model."),
-        _labeled("System prompt",
-                 rx.text_area(value=state.f_system_prompt,
-                              on_change=lambda v: state.set_field("f_system_prompt", v),
-                              id="channel-system-prompt", width="100%", rows="2",
-                              placeholder="Optional: forced on every request of this channel")),
+        labeled("Model mapping (JSON)",
+                rx.text_area(value=state.f_mapping, on_change=lambda v: state.set_field("f_mapping", v),
+                             id="channel-mapping", width="100%", rows="2",
+                             placeholder='{"gpt-3.5-turbo": "gpt-35-turbo"}'),
+                "Optional: asked model -> upstream model."),
+        labeled("System prompt",
+                rx.text_area(value=state.f_system_prompt,
+                             on_change=lambda v: state.set_field("f_system_prompt", v),
+                             id="channel-system-prompt", width="100%", rows="2",
+                             placeholder="Optional: forced on every request of this channel")),
         spacing="3",
         width="100%",
     )
     form = rx.form(
         rx.vstack(
-            _labeled(
+            labeled(
                 "Key",
                 rx.text_area(name="key", id="channel-key", width="100%", rows="3", auto_complete=False,
                              spell_check=False,
@@ -81,15 +68,8 @@ def editor_dialog(state) -> rx.Component:
                 rx.cond(editing, "The stored key is never shown; type a new one to replace it.",
                         "Batch mode: one key per line -> one channel each (same settings)."),
             ),
-            rx.cond(state.error != "", rx.callout(state.error, color_scheme="red", icon="triangle_alert",
-                                                  id="channel-error", width="100%")),
-            rx.hstack(
-                rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray",
-                                          id="channel-cancel")),
-                rx.button(rx.cond(editing, "Save", "Create"), type="submit", id="channel-submit"),
-                justify="end",
-                width="100%",
-            ),
+            error_callout(state.error, "channel-error"),
+            editor_buttons("channel", editing, type="submit"),
             spacing="3",
             width="100%",
         ),
@@ -106,23 +86,4 @@ def editor_dialog(state) -> rx.Component:
         ),
         open=state.editor_open,
         on_open_change=state.set_editor_open,
-    )
-
-
-def confirm_dialog(state) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Please confirm"),
-            rx.alert_dialog.description(state.confirm_text),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
-                                                 on_click=state.cancel_confirm, id="channel-confirm-cancel")),
-                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=state.confirm,
-                                                 id="channel-confirm")),
-                justify="end",
-                spacing="2",
-                margin_top="16px",
-            ),
-        ),
-        open=state.confirm_action != "",
     )

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from .widgets import match_badge
+
 
 def _status_badge(row) -> rx.Component:
-    return rx.match(
-        row["status"],
-        ("1", rx.badge("Enabled", color_scheme="green")),
-        ("2", rx.badge("Disabled", color_scheme="gray")),
-        ("3", rx.badge("Auto-disabled", color_scheme="red")),
-        rx.badge(row["status_label"], color_scheme="orange"),
-    )
+    return match_badge(row["status"], [("1", "Enabled", "green"), ("2", "Disabled", "gray"),
+                                       ("3", "Auto-disabled", "red")], row["status_label"])
 
 
 def _row(state, row) -> rx.Component:

@@ -1,4 +1,4 @@
-"""The Logs page's table (one row per log, newest first) and its purge confirmation.
+"""The Logs page's table (one row per log, newest first).
 
 It takes the page's State class so this module does not import the page (no import cycle)."""
 
@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import reflex as rx
 
+from .widgets import match_badge
+
 MUTED = {"color": "var(--gray-11)", "font_size": "11px"}
 
 
 def _type_badge(row) -> rx.Component:
-    return rx.match(
-        row["type"],
-        ("1", rx.badge(row["type_label"], color_scheme="green", class_name="log-type")),
-        ("2", rx.badge(row["type_label"], color_scheme="blue", class_name="log-type")),
-        ("3", rx.badge(row["type_label"], color_scheme="orange", class_name="log-type")),
-        ("4", rx.badge(row["type_label"], color_scheme="purple", class_name="log-type")),
-        ("5", rx.badge(row["type_label"], color_scheme="violet", class_name="log-type")),
-        rx.badge(row["type_label"], color_scheme="gray", class_name="log-type"),
-    )
+    label = row["type_label"]
+    colors = [("1", "green"), ("2", "blue"), ("3", "orange"), ("4", "purple"), ("5", "violet")]
+    return match_badge(row["type"], [(key, label, color) for key, color in colors], label, "gray", "log-type")
 
 
 def _row(state, row) -> rx.Component:
@@ -67,26 +63,4 @@ def log_table(state) -> rx.Component:
         size="1",
         width="100%",
         id="log-table",
-    )
-
-
-def purge_dialog(state) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete old logs"),
-            rx.alert_dialog.description(
-                rx.text("Delete every log older than ", rx.text.strong(state.purge_date),
-                        "? This cannot be undone.")),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
-                                                 on_click=state.cancel_purge, id="log-purge-cancel")),
-                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=state.confirm_purge,
-                                                 id="log-purge-confirm")),
-                justify="end",
-                spacing="2",
-                margin_top="16px",
-            ),
-            id="log-purge-dialog",
-        ),
-        open=state.purge_open,
     )

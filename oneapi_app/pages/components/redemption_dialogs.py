@@ -1,4 +1,4 @@
-"""The Redemptions page's table and dialogs (add codes / edit, the codes just created, delete confirmation).
+"""The Redemptions page's table and dialogs (add codes / edit, the codes just created).
 
 They take the page's State class so this module does not import the page (no import cycle)."""
 
@@ -6,25 +6,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-
-def _labeled(label: str, control: rx.Component, hint: str | None = None) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
-        control,
-        *([rx.text(hint, size="1", color="gray")] if hint is not None else []),
-        spacing="1",
-        width="100%",
-    )
+from .widgets import editor_buttons, error_callout, labeled, match_badge, text_field
 
 
 def _status_badge(row) -> rx.Component:
-    return rx.match(
-        row["status"],
-        ("1", rx.badge("Unused", color_scheme="green")),
-        ("2", rx.badge("Disabled", color_scheme="red")),
-        ("3", rx.badge("Used", color_scheme="gray")),
-        rx.badge(row["status_label"], color_scheme="orange"),
-    )
+    return match_badge(row["status"], [("1", "Unused", "green"), ("2", "Disabled", "red"), ("3", "Used", "gray")],
+                       row["status_label"])
 
 
 def _row(state, row) -> rx.Component:
@@ -66,31 +53,19 @@ def redemption_table(state) -> rx.Component:
     )
 
 
-def _text(state, field: str, element_id: str, placeholder="", **props) -> rx.Component:
-    return rx.input(value=getattr(state, field), on_change=lambda v: state.set_field(field, v), id=element_id,
-                    placeholder=placeholder, width="100%", **props)
-
-
 def editor_dialog(state) -> rx.Component:
     editing = state.edit_id != 0
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(rx.cond(editing, "Edit code #" + state.edit_id.to_string(), "Add redemption codes")),
             rx.vstack(
-                _labeled("Name", _text(state, "f_name", "redemption-name", "1-20 characters")),
-                _labeled("Quota", _text(state, "f_quota", "redemption-quota", "500000"),
-                         "Quota units credited by each code."),
-                rx.cond(~editing, _labeled("Count", _text(state, "f_count", "redemption-count", "1"),
-                                           "How many codes to create (1-100).")),
-                rx.cond(state.error != "", rx.callout(state.error, color_scheme="red", icon="triangle_alert",
-                                                      id="redemption-error", width="100%")),
-                rx.hstack(
-                    rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray",
-                                              id="redemption-cancel")),
-                    rx.button(rx.cond(editing, "Save", "Create"), on_click=state.save, id="redemption-submit"),
-                    justify="end",
-                    width="100%",
-                ),
+                labeled("Name", text_field(state, "f_name", "redemption-name", "1-20 characters")),
+                labeled("Quota", text_field(state, "f_quota", "redemption-quota", "500000"),
+                        "Quota units credited by each code."),
+                rx.cond(~editing, labeled("Count", text_field(state, "f_count", "redemption-count", "1"),
+                                          "How many codes to create (1-100).")),
+                error_callout(state.error, "redemption-error"),
+                editor_buttons("redemption", editing, on_click=state.save),
                 spacing="3",
                 width="100%",
             ),
@@ -127,23 +102,4 @@ def codes_dialog(state) -> rx.Component:
         ),
         open=state.codes.length() > 0,
         on_open_change=state.codes_open_change,
-    )
-
-
-def confirm_dialog(state) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Please confirm"),
-            rx.alert_dialog.description(state.confirm_text),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
-                                                 on_click=state.cancel_confirm, id="redemption-confirm-cancel")),
-                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=state.confirm_delete,
-                                                 id="redemption-confirm")),
-                justify="end",
-                spacing="2",
-                margin_top="16px",
-            ),
-        ),
-        open=state.confirm_id != 0,
     )

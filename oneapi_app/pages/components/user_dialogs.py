@@ -1,4 +1,4 @@
-"""The Users page's table and dialogs (add / edit user, delete confirmation).
+"""The Users page's table and editor dialog (add / edit user).
 
 They take the page's State class so this module does not import the page (no import cycle)."""
 
@@ -6,33 +6,15 @@ from __future__ import annotations
 
 import reflex as rx
 
-
-def _labeled(label: str, control: rx.Component, hint: str | rx.Var | None = None) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
-        control,
-        *([rx.text(hint, size="1", color="gray")] if hint is not None else []),
-        spacing="1",
-        width="100%",
-    )
+from .widgets import editor_buttons, error_callout, labeled, match_badge, text_field
 
 
 def _role_badge(row) -> rx.Component:
-    return rx.match(
-        row["role"],
-        ("100", rx.badge("Root", color_scheme="purple")),
-        ("10", rx.badge("Admin", color_scheme="blue")),
-        rx.badge(row["role_label"], color_scheme="gray"),
-    )
+    return match_badge(row["role"], [("100", "Root", "purple"), ("10", "Admin", "blue")], row["role_label"], "gray")
 
 
 def _status_badge(row) -> rx.Component:
-    return rx.match(
-        row["status"],
-        ("1", rx.badge("Enabled", color_scheme="green")),
-        ("2", rx.badge("Disabled", color_scheme="red")),
-        rx.badge(row["status_label"], color_scheme="orange"),
-    )
+    return match_badge(row["status"], [("1", "Enabled", "green"), ("2", "Disabled", "red")], row["status_label"])
 
 
 def _row(state, row, is_root) -> rx.Component:
@@ -86,26 +68,21 @@ def user_table(state, is_root) -> rx.Component:
     )
 
 
-def _text(state, field: str, element_id: str, placeholder="", **props) -> rx.Component:
-    return rx.input(value=getattr(state, field), on_change=lambda v: state.set_field(field, v), id=element_id,
-                    placeholder=placeholder, width="100%", **props)
-
-
 def editor_dialog(state) -> rx.Component:
     editing = state.edit_id != 0
     fields = rx.vstack(
-        _labeled("Username", rx.cond(
+        labeled("Username", rx.cond(
             editing,
             rx.input(value=state.f_username, read_only=True, id="user-username", width="100%"),
-            _text(state, "f_username", "user-username", "1-12 characters"),
+            text_field(state, "f_username", "user-username", "1-12 characters"),
         )),
-        _labeled("Display name", _text(state, "f_display_name", "user-display-name", "Optional")),
+        labeled("Display name", text_field(state, "f_display_name", "user-display-name", "Optional")),
         rx.cond(
             editing,
             rx.grid(
-                _labeled("Group", _text(state, "f_group", "user-group", "default")),
-                _labeled("Quota", _text(state, "f_quota", "user-quota", "0"),
-                         "Applied as a change to the current quota, logged."),
+                labeled("Group", text_field(state, "f_group", "user-group", "default")),
+                labeled("Quota", text_field(state, "f_quota", "user-quota", "0"),
+                        "Applied as a change to the current quota, logged."),
                 columns="2",
                 spacing="3",
                 width="100%",
@@ -117,21 +94,14 @@ def editor_dialog(state) -> rx.Component:
     # Only the password is in the form: it is sent once with the submit, never kept in the state.
     form = rx.form(
         rx.vstack(
-            _labeled(
+            labeled(
                 "Password",
                 rx.input(name="password", type="password", id="user-password", width="100%",
                          auto_complete="new-password",
                          placeholder=rx.cond(editing, "Leave empty to keep the password", "8-20 characters")),
             ),
-            rx.cond(state.error != "", rx.callout(state.error, color_scheme="red", icon="triangle_alert",
-                                                  id="user-error", width="100%")),
-            rx.hstack(
-                rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray",
-                                          id="user-cancel")),
-                rx.button(rx.cond(editing, "Save", "Create"), type="submit", id="user-submit"),
-                justify="end",
-                width="100%",
-            ),
+            error_callout(state.error, "user-error"),
+            editor_buttons("user", editing, type="submit"),
             spacing="3",
             width="100%",
         ),
@@ -148,23 +118,4 @@ def editor_dialog(state) -> rx.Component:
         ),
         open=state.editor_open,
         on_open_change=state.set_editor_open,
-    )
-
-
-def confirm_dialog(state) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Please confirm"),
-            rx.alert_dialog.description(state.confirm_text),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
-                                                 on_click=state.cancel_confirm, id="user-confirm-cancel")),
-                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=state.confirm_delete,
-                                                 id="user-confirm")),
-                justify="end",
-                spacing="2",
-                margin_top="16px",
-            ),
-        ),
-        open=state.confirm_id != 0,
     )
