@@ -12,13 +12,13 @@ import reflex as rx
 
 from ..api.redemptions import RedemptionBody, RedemptionUpdateBody
 from ..appliance import runtime
-from ..models import Redemption, RedemptionStatus, Role, User
+from ..models import Redemption, RedemptionStatus, Role
 from ..services import redemptions as redemption_service
 from .components.redemption_dialogs import codes_dialog, editor_dialog, redemption_table
 from .components.widgets import confirm_dialog, pager, search_toolbar
 from .common import error_text, format_quota, format_time, parse_whole
 from .registry import page
-from .state import SessionState
+from .state import AdminListMixin
 
 STATUS_LABELS = {RedemptionStatus.UNUSED: "Unused", RedemptionStatus.DISABLED: "Disabled",
                  RedemptionStatus.USED: "Used"}
@@ -39,12 +39,7 @@ def redemption_row(row: Redemption, quota_per_unit: float) -> dict[str, str]:
     }
 
 
-class RedemptionsState(rx.State):
-    rows: list[dict[str, str]] = []
-    keyword: str = ""
-    page_no: int = 0
-    has_next: bool = False
-
+class RedemptionsState(AdminListMixin, rx.State):
     # the editor (edit_id 0 = add codes)
     editor_open: bool = False
     edit_id: int = 0
@@ -55,14 +50,6 @@ class RedemptionsState(rx.State):
 
     # the codes just created (shown once)
     codes: list[str] = []
-
-    # the delete confirmation
-    confirm_id: int = 0
-    confirm_text: str = ""
-
-    async def _admin(self) -> User | None:
-        """The logged-in user if still an enabled admin (re-read on every action), else None."""
-        return await (await self.get_state(SessionState))._fresh_user(Role.ADMIN)
 
     async def _reload(self) -> None:
         rt = runtime()
@@ -84,19 +71,6 @@ class RedemptionsState(rx.State):
         if await self._admin() is None:
             self.rows = []
             return
-        await self._reload()
-
-    @rx.event
-    async def set_keyword(self, value: str):
-        self.keyword, self.page_no = str(value), 0
-        if await self._admin() is not None:
-            await self._reload()
-
-    @rx.event
-    async def go_page(self, delta: int):
-        if await self._admin() is None:
-            return
-        self.page_no = max(0, self.page_no + int(delta))
         await self._reload()
 
     @rx.event
@@ -122,10 +96,6 @@ class RedemptionsState(rx.State):
             return
         self.confirm_id = int(redemption_id)
         self.confirm_text = f"Delete redemption code #{redemption_id} ({name})? This cannot be undone."
-
-    @rx.event
-    def cancel_confirm(self):
-        self.confirm_id, self.confirm_text = 0, ""
 
     @rx.event
     async def confirm_delete(self):

@@ -98,6 +98,42 @@ class SessionState(rx.State):
         return [rx.call_script("fetch('/api/user/logout', {credentials: 'same-origin'})"), rx.redirect("/login")]
 
 
+class AdminListMixin(rx.State, mixin=True):
+    """What the admins' list pages (Users, Redemptions) share: the rows, the search keyword, the pager, the delete
+    confirmation, and the admin check re-done on every action. The page state defines ``_reload``."""
+
+    rows: list[dict[str, str]] = []
+    keyword: str = ""
+    page_no: int = 0
+    has_next: bool = False
+    confirm_id: int = 0
+    confirm_text: str = ""
+
+    async def _admin(self) -> User | None:
+        """The logged-in user if still an enabled admin (re-read on every action), else None."""
+        return await (await self.get_state(SessionState))._fresh_user(Role.ADMIN)
+
+    async def _reload(self) -> None:
+        raise NotImplementedError
+
+    @rx.event
+    async def set_keyword(self, value: str):
+        self.keyword, self.page_no = str(value), 0
+        if await self._admin() is not None:
+            await self._reload()
+
+    @rx.event
+    async def go_page(self, delta: int):
+        if await self._admin() is None:
+            return
+        self.page_no = max(0, self.page_no + int(delta))
+        await self._reload()
+
+    @rx.event
+    def cancel_confirm(self):
+        self.confirm_id, self.confirm_text = 0, ""
+
+
 class LoginState(SessionState):
     error: str = ""
     busy: bool = False

@@ -22,7 +22,7 @@ from .components.user_dialogs import editor_dialog, user_table
 from .components.widgets import confirm_dialog, pager, search_toolbar
 from .common import error_text, format_quota, parse_whole
 from .registry import page
-from .state import SessionState
+from .state import AdminListMixin, SessionState
 
 
 ROLE_LABELS = {Role.COMMON: "Common", Role.ADMIN: "Admin", Role.ROOT: "Root"}
@@ -51,12 +51,7 @@ def user_row(user: User, in_currency: bool, quota_per_unit: float) -> dict[str, 
 
 # --- state ------------------------------------------------------------------------------------------------
 
-class UsersState(rx.State):
-    rows: list[dict[str, str]] = []
-    keyword: str = ""
-    page_no: int = 0
-    has_next: bool = False
-
+class UsersState(AdminListMixin, rx.State):
     # the editor (edit_id 0 = add a user)
     editor_open: bool = False
     edit_id: int = 0
@@ -65,14 +60,6 @@ class UsersState(rx.State):
     f_group: str = ""
     f_quota: str = "0"
     error: str = ""
-
-    # the delete confirmation
-    confirm_id: int = 0
-    confirm_text: str = ""
-
-    async def _admin(self) -> User | None:
-        """The logged-in user if still an enabled admin (re-read on every action), else None."""
-        return await (await self.get_state(SessionState))._fresh_user(Role.ADMIN)
 
     async def _reload(self) -> None:
         rt = runtime()
@@ -96,19 +83,6 @@ class UsersState(rx.State):
         if await self._admin() is None:
             self.rows = []
             return
-        await self._reload()
-
-    @rx.event
-    async def set_keyword(self, value: str):
-        self.keyword, self.page_no = str(value), 0
-        if await self._admin() is not None:
-            await self._reload()
-
-    @rx.event
-    async def go_page(self, delta: int):
-        if await self._admin() is None:
-            return
-        self.page_no = max(0, self.page_no + int(delta))
         await self._reload()
 
     # --- enable / disable / promote / demote / delete (as POST /api/user/manage) ---------------------------
@@ -144,10 +118,6 @@ class UsersState(rx.State):
             return
         self.confirm_id = int(user_id)
         self.confirm_text = f"Delete user #{user_id} ({username})? This cannot be undone."
-
-    @rx.event
-    def cancel_confirm(self):
-        self.confirm_id, self.confirm_text = 0, ""
 
     @rx.event
     async def confirm_delete(self):
