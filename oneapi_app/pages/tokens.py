@@ -17,7 +17,8 @@ from ..appliance import runtime
 from ..models import Role, Token, TokenCreate, TokenStatus, TokenUpdate
 from ..services import tokens as token_service
 from .common import error_text, format_quota, format_time, parse_whole
-from .components.widgets import confirm_dialog, error_callout, labeled, match_badge
+from .components.token_dialogs import confirm_delete_dialog, editor_dialog, token_row_view
+from .components.widgets import error_callout
 from .registry import page
 from .state import SessionState
 
@@ -315,95 +316,6 @@ class TokensState(SessionState):
 
 # --- view -------------------------------------------------------------------------------------------------
 
-def _status_badge(row) -> rx.Component:
-    label = row["status_label"]
-    return match_badge(row["status"], [("1", label, "green"), ("2", label, "gray")], label, class_name="token-status")
-
-
-def _row(row) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(rx.text(row["name"], class_name="token-name")),
-        rx.table.cell(_status_badge(row)),
-        rx.table.cell(row["used"]),
-        rx.table.cell(row["remaining"], class_name="token-remaining"),
-        rx.table.cell(row["created"]),
-        rx.table.cell(row["expires"], class_name="token-expires"),
-        rx.table.cell(
-            rx.hstack(
-                rx.button(rx.icon("copy", size=14), "Copy", size="1", variant="soft", class_name="token-copy",
-                          on_click=TokensState.copy_key(row["id"])),
-                rx.button(rx.cond(row["status"] == "1", "Disable", "Enable"), size="1", variant="soft",
-                          color_scheme=rx.cond(row["status"] == "1", "orange", "green"), class_name="token-toggle",
-                          on_click=TokensState.toggle_status(row["id"], row["status"])),
-                rx.button("Edit", size="1", variant="soft", class_name="token-edit",
-                          on_click=TokensState.open_edit(row["id"])),
-                rx.button("Delete", size="1", variant="soft", color_scheme="red", class_name="token-delete",
-                          on_click=TokensState.ask_delete(row["id"], row["name"])),
-                spacing="2",
-            ),
-        ),
-        class_name="token-row",
-        data_token=row["name"],
-    )
-
-
-def _editor() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(TokensState.editing_id == 0, "Add token", "Edit token")),
-            rx.vstack(
-                labeled("Name", rx.input(value=TokensState.name, on_change=TokensState.set_name, id="token-name",
-                                         placeholder="e.g. my-laptop", max_length=30, width="100%")),
-                labeled("Remaining quota", rx.hstack(
-                    rx.input(value=TokensState.quota, on_change=TokensState.set_quota, id="token-quota",
-                             disabled=TokensState.unlimited, input_mode="numeric", width="60%"),
-                    rx.el.label(rx.hstack(rx.switch(checked=TokensState.unlimited, on_change=TokensState.set_unlimited,
-                                                    id="token-unlimited"), rx.text("Unlimited", size="2"),
-                                          align="center", spacing="2")),
-                    align="center", width="100%",
-                )),
-                labeled("Expires", rx.hstack(
-                    rx.select.root(
-                        rx.select.trigger(id="token-expiry"),
-                        rx.select.content(*[rx.select.item(label, value=value, id=f"token-expiry-{value}")
-                                            for value, label in EXPIRY_PRESETS.items()]),
-                        value=TokensState.expiry, on_change=TokensState.set_expiry,
-                    ),
-                    rx.cond(TokensState.expiry == "custom",
-                            rx.input(type="datetime-local", value=TokensState.expiry_custom,
-                                     on_change=TokensState.set_expiry_custom, id="token-expiry-custom")),
-                    align="center", width="100%",
-                )),
-                labeled("Allowed models (comma list, empty = all)",
-                        rx.input(value=TokensState.models, on_change=TokensState.set_models, id="token-models",
-                                 placeholder="gpt-4o-mini,gpt-4o", width="100%")),
-                labeled("Subnet (comma list of CIDRs, empty = anywhere)",
-                        rx.input(value=TokensState.subnet, on_change=TokensState.set_subnet, id="token-subnet",
-                                 placeholder="192.168.1.0/24", width="100%")),
-                error_callout(TokensState.editor_error, "token-editor-error"),
-                rx.hstack(
-                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", id="token-cancel")),
-                    rx.button("Save", on_click=TokensState.submit, id="token-submit"),
-                    justify="end", width="100%",
-                ),
-                spacing="3",
-            ),
-            max_width="520px",
-            id="token-editor",
-        ),
-        open=TokensState.editor_open,
-        on_open_change=TokensState.set_editor_open,
-    )
-
-
-def _confirm_delete() -> rx.Component:
-    return confirm_dialog("Delete token",
-                          rx.text("Delete the token ", rx.text.strong(TokensState.deleting_name),
-                                  "? Clients using its key stop working at once."),
-                          TokensState.deleting_id != 0, TokensState.cancel_delete, TokensState.confirm_delete,
-                          "token-delete-cancel", "token-delete-confirm", id="token-delete-dialog")
-
-
 @page("/token", "Tokens", nav="Tokens", icon="key-round", min_role=Role.COMMON, on_load=(TokensState.load,))
 def tokens_page() -> rx.Component:
     return rx.vstack(
@@ -429,15 +341,15 @@ def tokens_page() -> rx.Component:
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
                 "Name", "Status", "Used", "Remaining", "Created", "Expires", "")])),
-            rx.table.body(rx.foreach(TokensState.rows, _row)),
+            rx.table.body(rx.foreach(TokensState.rows, lambda row: token_row_view(TokensState, row))),
             width="100%",
             id="token-table",
         ),
         rx.cond(TokensState.rows.length() == 0, rx.text("No tokens yet.", color_scheme="gray", id="token-empty")),
         rx.cond(TokensState.has_more,
                 rx.button("Load more", variant="soft", on_click=TokensState.load_more, id="token-more")),
-        _editor(),
-        _confirm_delete(),
+        editor_dialog(TokensState, EXPIRY_PRESETS),
+        confirm_delete_dialog(TokensState),
         spacing="4",
         width="100%",
     )
