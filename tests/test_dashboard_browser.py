@@ -40,6 +40,10 @@ def log_in(page, base: str, username: str = "root", password: str = "123456") ->
         if page.request.get(base + "/api/user/self").status == 200:
             break
         page.wait_for_timeout(100)
+    # The hand-over ends with a redirect to the home page: let it finish, or the caller's next goto is
+    # interrupted by it.
+    expect(page).to_have_url(base + "/")
+    page.wait_for_load_state()
 
 
 @pytest.fixture(scope="module")
