@@ -100,7 +100,8 @@ class SessionState(rx.State):
 
 class AdminListMixin(rx.State, mixin=True):
     """What the admins' list pages (Users, Redemptions) share: the rows, the search keyword, the pager, the delete
-    confirmation, and the admin check re-done on every action. The page state defines ``_reload``."""
+    confirmation, and the admin check re-done on every action. Each page state defines ``async def _reload()``,
+    which fills ``rows`` and ``has_next`` from its service."""
 
     rows: list[dict[str, str]] = []
     keyword: str = ""
@@ -112,9 +113,6 @@ class AdminListMixin(rx.State, mixin=True):
     async def _admin(self) -> User | None:
         """The logged-in user if still an enabled admin (re-read on every action), else None."""
         return await (await self.get_state(SessionState))._fresh_user(Role.ADMIN)
-
-    async def _reload(self) -> None:
-        raise NotImplementedError
 
     @rx.event
     async def set_keyword(self, value: str):
