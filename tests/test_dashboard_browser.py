@@ -3,7 +3,10 @@ Debian Chromium through Playwright. Covers the shell: layout, navigation, status
 
 from __future__ import annotations
 
+import json
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -16,6 +19,7 @@ from .servers import running_server
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
+FAKE_ANSWER = "Hello from the fake upstream"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
         # Reach the appliance by another host name, as on a NAS (http://nas.local:3000).
@@ -27,6 +31,42 @@ def appliance(tmp_path_factory):
     data = tmp_path_factory.mktemp("appliance") / "data"
     with running_server(data) as (proc, base, log):
         yield base
+
+
+@pytest.fixture(scope="module")
+def fake_openai():
+    """A tiny OpenAI-shaped upstream: (base URL, the requests it saw)."""
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+            seen.append({"path": self.path, "auth": self.headers.get("authorization", ""), "body": body})
+            if self.path != "/v1/chat/completions":
+                self.send_response(404)
+                self.end_headers()
+                return
+            answer = json.dumps({
+                "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": body.get("model", ""),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": FAKE_ANSWER},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11},
+            }).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
 
 
 def log_in(page, base: str, username: str = "root", password: str = "123456") -> None:

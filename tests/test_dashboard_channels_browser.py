@@ -3,53 +3,15 @@ it, disables it, renames it and deletes it; the key never reaches the page; a co
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import expect
 
-from .test_dashboard_browser import appliance, browser, log_in  # noqa: F401 - shared fixtures
+from .test_dashboard_browser import FAKE_ANSWER as ANSWER
+from .test_dashboard_browser import appliance, browser, fake_openai, log_in  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
-ANSWER = "Hello from the fake upstream"
 KEY = "sk-browser-secret-7f3a9c1e5b"
-
-
-@pytest.fixture(scope="module")
-def fake_openai():
-    seen: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
-            seen.append({"path": self.path, "auth": self.headers.get("authorization", ""), "body": body})
-            if self.path != "/v1/chat/completions":
-                self.send_response(404)
-                self.end_headers()
-                return
-            answer = json.dumps({
-                "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": body.get("model", ""),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER},
-                             "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11},
-            }).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
 
 
 def api_channels(page, base: str) -> list[dict]:

@@ -4,45 +4,16 @@ filters by model and type (the stat follows), pages; the common user sees only t
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import expect
 
-from .test_dashboard_browser import appliance, browser, log_in  # noqa: F401 - shared fixtures
+from .test_dashboard_browser import appliance, browser, fake_openai, log_in  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
 USER, PASSWORD = "logger", "loggerpass1"
 ROOT_CALLS, USER_CALLS = 11, 2
-
-
-@pytest.fixture(scope="module")
-def fake_openai():
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
-            answer = json.dumps({
-                "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": body.get("model", ""),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11},
-            }).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def _ok(response):
@@ -65,12 +36,13 @@ def _chat(request, base: str, key: str, model: str) -> None:
 
 @pytest.fixture(scope="module")
 def log_data(appliance, browser, fake_openai):  # noqa: F811
+    upstream, _seen = fake_openai
     """Root: a channel, a user with a top-up, 11 consume logs (gpt-4o-mini); the user: 2 (gpt-3.5-turbo)."""
     root = browser.new_context()
     rq = root.request
     _ok(rq.post(appliance + "/api/user/login", data={"username": "root", "password": "123456"}))
     _ok(rq.post(appliance + "/api/channel/", data={"type": 1, "name": "fake", "key": "sk-upstream",
-                                                   "base_url": fake_openai, "models": "gpt-4o-mini,gpt-3.5-turbo",
+                                                   "base_url": upstream, "models": "gpt-4o-mini,gpt-3.5-turbo",
                                                    "group": "default"}))
     _ok(rq.post(appliance + "/api/user/", data={"username": USER, "password": PASSWORD, "display_name": "Log User"}))
     user_id = next(u["id"] for u in _ok(rq.get(appliance + "/api/user/search", params={"keyword": USER}))

@@ -41,15 +41,16 @@ def redemption_row(row: Redemption, quota_per_unit: float) -> dict[str, str]:
 
 class RedemptionsState(AdminListMixin, rx.State):
     # the editor (edit_id 0 = add codes)
-    editor_open: bool = False
     edit_id: int = 0
     f_name: str = ""
     f_quota: str = str(DEFAULT_QUOTA)
     f_count: str = "1"
-    error: str = ""
 
     # the codes just created (shown once)
     codes: list[str] = []
+
+    def _fields(self) -> tuple[str, ...]:
+        return FIELDS
 
     async def _reload(self) -> None:
         rt = runtime()
@@ -114,17 +115,6 @@ class RedemptionsState(AdminListMixin, rx.State):
         return rx.toast.success(f"Code #{redemption_id} deleted.")
 
     # --- editor ------------------------------------------------------------------------------------------
-
-    @rx.event
-    def set_field(self, field: str, value: str):
-        if field in FIELDS:
-            setattr(self, field, str(value))
-
-    @rx.event
-    def set_editor_open(self, value: bool):
-        self.editor_open = bool(value)
-        if not value:
-            self.error = ""
 
     @rx.event
     async def open_add(self):

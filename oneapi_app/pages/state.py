@@ -131,6 +131,24 @@ class AdminListMixin(rx.State, mixin=True):
     def cancel_confirm(self):
         self.confirm_id, self.confirm_text = 0, ""
 
+    # the editor dialog: each page lists its form fields in ``_fields`` (plain state vars named f_*)
+    editor_open: bool = False
+    error: str = ""
+
+    def _fields(self) -> tuple[str, ...]:
+        return ()
+
+    @rx.event
+    def set_field(self, field: str, value: str):
+        if field in self._fields():
+            setattr(self, field, str(value))
+
+    @rx.event
+    def set_editor_open(self, value: bool):
+        self.editor_open = bool(value)
+        if not value:
+            self.error = ""
+
 
 class LoginState(SessionState):
     error: str = ""

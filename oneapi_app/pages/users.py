@@ -53,13 +53,14 @@ def user_row(user: User, in_currency: bool, quota_per_unit: float) -> dict[str, 
 
 class UsersState(AdminListMixin, rx.State):
     # the editor (edit_id 0 = add a user)
-    editor_open: bool = False
     edit_id: int = 0
     f_username: str = ""
     f_display_name: str = ""
     f_group: str = ""
     f_quota: str = "0"
-    error: str = ""
+
+    def _fields(self) -> tuple[str, ...]:
+        return FIELDS
 
     async def _reload(self) -> None:
         rt = runtime()
@@ -131,17 +132,6 @@ class UsersState(AdminListMixin, rx.State):
         return rx.toast.success(f"User #{user_id} deleted.")
 
     # --- editor ------------------------------------------------------------------------------------------
-
-    @rx.event
-    def set_field(self, field: str, value: str):
-        if field in FIELDS:
-            setattr(self, field, str(value))
-
-    @rx.event
-    def set_editor_open(self, value: bool):
-        self.editor_open = bool(value)
-        if not value:
-            self.error = ""
 
     @rx.event
     async def open_add(self):
