@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import unicodedata
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, desc, func, or_, select, update
@@ -101,6 +102,18 @@ def check_display_name(name: str) -> str:
     return name or ""
 
 
+ROOT_LOOKALIKES = frozenset({"root", "rootuser", "超级管理员"})
+RESERVED_NAME = "该名称为超级管理员保留，请换一个 (names that look like root's are reserved)"
+
+
+def refuse_root_lookalike(name: str, role: int = Role.COMMON) -> None:
+    """Nobody but root may be called root: "Root", "ROOT", "Root User", "root_user" (case, width, spaces and
+    punctuation ignored) are refused for usernames and display names of every other user."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", name or "").casefold() if ch.isalnum())
+    if role < Role.ROOT and folded in ROOT_LOOKALIKES:
+        raise BadRequest(RESERVED_NAME)
+
+
 async def _unique_aff_code(session: AsyncSession) -> str:
     for _ in range(20):
         code = keys.aff_code()
@@ -120,6 +133,13 @@ async def create_user(db: Database, session: AsyncSession, options: Options, *, 
     username = check_username(username)
     check_password(password)
     display_name = check_display_name(display_name) or username
+    refuse_root_lookalike(username)
+    try:
+        refuse_root_lookalike(display_name)
+    except BadRequest:
+        if not (github_id or oidc_id or lark_id or wechat_id):
+            raise
+        display_name = username  # a provider's profile name is not ours to refuse: fall back, do not block login
     if len(email or "") > 50:
         raise BadRequest("email must be at most 50 characters")
     if await username_taken(session, username):
@@ -304,13 +324,18 @@ async def _apply_profile(session: AsyncSession, user: User, changes: dict) -> No
     """Username, password and display name: what both an admin edit and a self edit may change."""
     if changes.get("username") is not None:
         name = check_username(changes["username"])
+        if name != user.username:
+            refuse_root_lookalike(name, user.role)
         if name != user.username and await username_taken(session, name):
             raise BadRequest("用户名已被占用 (username already taken)")
         user.username = name
+    if changes.get("display_name") is not None:
+        display_name = check_display_name(changes["display_name"])
+        if display_name != user.display_name:
+            refuse_root_lookalike(display_name, user.role)
+        user.display_name = display_name
     if changes.get("password"):
         user.password = await asyncio.to_thread(hash_password, check_password(changes["password"]))
-    if changes.get("display_name") is not None:
-        user.display_name = check_display_name(changes["display_name"])
 
 
 async def update_self(session: AsyncSession, user: User, changes: dict) -> User:
