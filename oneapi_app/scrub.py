@@ -20,11 +20,11 @@ MIN_PART = 6  # shorter pieces of a key (a region, a version) are too common to 
 
 _SHAPES = (
     # sk-..., sk_live_..., key-..., and masked echoes such as 'sk-abc***wxyz'
-    (re.compile(r"\b(?:sk|key|AIza)[-_][A-Za-z0-9*._-]{6,}"), MASK),
+    (re.compile(r"\b(?:sk|key|AIza)[-_][A-Za-z0-9*._-]{5,}[A-Za-z0-9*]"), MASK),
     (re.compile(r"\bAIza[0-9A-Za-z_-]{20,}"), MASK),  # Google API keys
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), MASK),  # AWS access key ids
     # Bearer credentials (with a digit, so prose like "Bearer authentication" stays)
-    (re.compile(r"(?i)\b(Bearer)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{6,}"), r"\1 " + MASK),
+    (re.compile(r"(?i)\b(Bearer)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{5,}[A-Za-z0-9=]"), r"\1 " + MASK),
     (re.compile(r"(?i)([?&;](?:api[_-]?key|key|access[_-]?token|token|secret|signature|sig|password)=)[^&\s\"'<>]+"),
      r"\1" + MASK),
 )
