@@ -11,7 +11,7 @@ Reads only the ASGI scope (``request.scope`` works), so both front doors and the
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -53,7 +53,7 @@ def is_trusted(host: str, trusted: Sequence[Network]) -> bool:
     return address is not None and any(address.version == net.version and address in net for net in trusted)
 
 
-def _headers(scope: dict[str, Any], name: bytes) -> list[str]:
+def _headers(scope: Mapping[str, Any], name: bytes) -> list[str]:
     return [value.decode("latin-1") for key, value in scope.get("headers", ()) if key == name]
 
 
@@ -61,7 +61,7 @@ def _hops(values: Iterable[str]) -> list[str]:
     return [hop.strip() for value in values for hop in value.split(",") if hop.strip()]
 
 
-def client_ip(scope: dict[str, Any], trusted: Sequence[Network]) -> str:
+def client_ip(scope: Mapping[str, Any], trusted: Sequence[Network]) -> str:
     """The address this request came from, as far as the trusted proxies vouch for it."""
     client = scope.get("client")
     peer = str(client[0]) if client else ""
