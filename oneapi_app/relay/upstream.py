@@ -61,8 +61,8 @@ class UpstreamFailure(AppError):
 def scrub(failure: UpstreamFailure, key: str) -> UpstreamFailure:
     """The failure with the channel's key and secret-shaped text removed (the one rule: oneapi_app/scrub.py)."""
     failure.message = scrub_text(failure.message, key)
-    if failure.body is not None:
-        failure.body = scrub_value(failure.body, key)  # type: ignore[assignment]
+    if failure.body is not None:  # every field but the error's type and code (identifiers clients match on)
+        failure.body = {k: v if k in ("type", "code") else scrub_value(v, key) for k, v in failure.body.items()}
     return failure
 
 
