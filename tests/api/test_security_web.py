@@ -79,6 +79,11 @@ async def test_login_csrf_and_public_reads(client, common):
     assert r.status_code == 403 and "set-cookie" not in r.headers
     r = await client.get("/api/user/session?ticket=1.abc", headers=CROSS)
     assert r.status_code == 403
+    await login(client, "alice", "password123")
+    for path in ("/api/oauth/email/bind?email=evil@example.com&code=123456", "/api/user/logout",
+                 "/api/user/aff", "/api/verification?email=alice@example.com"):
+        assert (await client.get(path, headers=CROSS)).status_code == 403, path
+    assert (await client.get("/api/user/self")).json()["success"]  # still logged in
     for path in ("/api/status", "/api/notice", "/api/about", "/api/home_page_content"):
         assert (await client.get(path, headers=CROSS)).status_code == 200, path
 
