@@ -99,3 +99,12 @@ async def test_token_subnets_use_the_same_rule(client, runtime, peer, forwarded,
     for answer in (r, chat):  # the routes and the fast lane
         refused = answer.status_code == 403 and "指定网段" in answer.text
         assert refused != allowed, (answer.status_code, answer.text)
+
+
+def test_one_rule_for_both_front_doors():
+    from oneapi_app import netaddr
+    from oneapi_app.api import deps
+    from oneapi_app.relay import auth as relay_auth
+
+    assert relay_auth.client_ip is netaddr.client_ip
+    assert not hasattr(deps, "client_ip") and not hasattr(deps, "_is_private")
