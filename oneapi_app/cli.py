@@ -90,6 +90,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=settings.shutdown_timeout,
         access_log=settings.debug,
         ws="websockets-sansio",
+        proxy_headers=False,  # the caller's address has one rule: oneapi_app/netaddr.py (TRUSTED_PROXIES)
     )
     server = _GracefulServer(config)
     server.run()

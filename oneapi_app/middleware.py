@@ -1,4 +1,5 @@
-"""Pure ASGI middleware for every route: the request id header and gzip request bodies."""
+"""Pure ASGI middleware for every route: the request id header, gzip request bodies, CORS on the relay and
+the security headers of /api answers."""
 
 from __future__ import annotations
 
@@ -109,6 +110,40 @@ class RelayCORSMiddleware:
 
 
 API_PREFIXES = ("/api/", "/api", *RELAY_PREFIXES, "/openapi.json")
+
+# /api answers are JSON (or redirects) that no page should sniff, frame, cache or follow with a Referer.
+API_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+class ApiSecurityHeadersMiddleware:
+    """The headers above on every /api answer, and ``Cache-Control: no-store`` unless the route set one
+    (answers carry access tokens, keys of tokens, user data)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"] if scope["type"] == "http" else ""
+        if not (path == "/api" or path.startswith("/api/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [h for h in API_SECURITY_HEADERS if h[0] not in present]
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class FrontendRedirectMiddleware:

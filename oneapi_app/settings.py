@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from .netaddr import Network, parse_networks
+
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1"
+
 DbKind = Literal["sqlite", "postgresql", "mysql"]
 
 
@@ -76,6 +80,7 @@ class Settings:
     github_base_url: str = "https://github.com"  # GitHub OAuth endpoints (overridable for GitHub Enterprise)
     github_api_base_url: str = "https://api.github.com"
     critical_rate_limit: int = 20  # login/register/reset/oauth per IP per 20 minutes (0 = off)
+    trusted_proxies: tuple[Network, ...] = parse_networks(DEFAULT_TRUSTED_PROXIES)  # whose X-Forwarded-For is believed
     enable_metric: bool = False
     metric_queue_size: int = 10
     metric_success_rate_threshold: float = 0.8
@@ -160,6 +165,13 @@ def _str(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _networks(name: str, raw: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc} (expected a comma list like 127.0.0.1,10.0.0.0/8)") from None
+
+
 def _node_type(name: str, raw: str) -> str:
     value = raw.strip().lower() or "master"
     if value not in ("master", "slave"):
@@ -208,6 +220,7 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "GLOBAL_API_RATE_LIMIT": ("global_api_rate_limit", _int),
     "GLOBAL_WEB_RATE_LIMIT": ("global_web_rate_limit", _int),
     "CRITICAL_RATE_LIMIT": ("critical_rate_limit", _int),
+    "TRUSTED_PROXIES": ("trusted_proxies", _networks),
     "GITHUB_BASE_URL": ("github_base_url", _url),
     "GITHUB_API_BASE_URL": ("github_api_base_url", _url),
     "ENABLE_METRIC": ("enable_metric", _bool),

@@ -13,14 +13,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.types import ASGIApp
 
 from ..errors import InvalidURL
-from ..middleware import (FrontendRedirectMiddleware, GunzipRequestMiddleware, RelayCORSMiddleware,
-                          RequestIdMiddleware)
+from ..middleware import (ApiSecurityHeadersMiddleware, FrontendRedirectMiddleware, GunzipRequestMiddleware,
+                          RelayCORSMiddleware, RequestIdMiddleware)
 from ..relay import routes as relay_routes
 from ..relay.fastlane import RelayFastLane
 from ..runtime import Runtime
 from . import account, channels, logs, oauth, options, redemptions, status, tokens, users, web_session
 from .common import reject_nul_in_url
-from .deps import global_api_rate_limit
+from .deps import SameSiteOnly, global_api_rate_limit
 from .envelopes import install_error_handlers
 
 # The relay's router first: routing scans the included routers in order, and /v1 is the hot path
@@ -66,10 +66,12 @@ def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
     api.state.runtime = runtime
     install_error_handlers(api)
     for router in ROUTERS:
-        guards = [Depends(global_api_rate_limit), Depends(reject_nul_in_url)] if router.prefix == "/api" else []
+        guards = ([Depends(global_api_rate_limit), SameSiteOnly, Depends(reject_nul_in_url)]
+                  if router.prefix == "/api" else [])
         api.include_router(router, dependencies=guards)
     api.include_router(_fallback_router())
     api.add_middleware(RelayCORSMiddleware)
+    api.add_middleware(ApiSecurityHeadersMiddleware)
     settings = runtime.settings
     if settings.frontend_base_url and (own_lifespan or not settings.is_master):
         api.add_middleware(FrontendRedirectMiddleware, base_url=settings.frontend_base_url)

@@ -7,14 +7,15 @@ loses access at once, sessions included.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from .. import netaddr
 from ..auth import sessions
 from ..auth.ratelimit import SlidingWindow
 from ..auth.turnstile import verify as turnstile_verify
@@ -137,24 +138,6 @@ AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 RootUser = Annotated[User, Depends(require_role(Role.ROOT))]
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address for rate limits. X-Forwarded-For is believed only from a proxy on a loopback or
-    private address (gin trusts it from anyone, which lets a client pick its own rate-limit bucket)."""
-    peer = request.client.host if request.client else ""
-    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-    if forwarded and _is_private(peer):
-        return forwarded[:64]
-    return peer
-
-
-def _is_private(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host in ("testclient", "localhost")
-    return address.is_loopback or address.is_private
-
-
 def _critical_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
     limiter = getattr(request.app.state, "critical_limiter", None)
     if limiter is None:
@@ -177,16 +160,67 @@ def _global_api_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
 
 async def global_api_rate_limit(request: Request, runtime: RuntimeDep) -> None:
     """one-api's global API limit on /api: GLOBAL_API_RATE_LIMIT requests per IP per 3 minutes."""
-    if not await _global_api_limiter(request, runtime).allow("GA", client_ip(request)):
+    ip = netaddr.client_ip(request.scope, runtime.settings.trusted_proxies)
+    if not await _global_api_limiter(request, runtime).allow("GA", ip):
         raise RateLimited()
 
 
 async def critical_rate_limit(request: Request, runtime: RuntimeDep) -> None:
-    if not await _critical_limiter(request, runtime).allow("CT", client_ip(request)):
+    ip = netaddr.client_ip(request.scope, runtime.settings.trusted_proxies)
+    if not await _critical_limiter(request, runtime).allow("CT", ip):
         raise RateLimited()
 
 
 CriticalRateLimit = Depends(critical_rate_limit)
+
+
+# --- cross-site requests ----------------------------------------------------------------------------------
+CROSS_SITE = "跨站请求已拒绝：请在本站页面中操作，脚本请使用 access token (cross-site request refused)"
+# Public reads that change nothing and need no login: any site may link to them.
+PUBLIC_READS = frozenset({"/api/status", "/api/notice", "/api/about", "/api/home_page_content"})
+# OAuth callbacks check their own one-time state against the session: a cross-site caller cannot know it, and
+# a provider's redirect back to us is itself a cross-site navigation.
+STATE_CHECKED = frozenset({"/api/oauth/github", "/api/oauth/oidc", "/api/oauth/lark"})
+UNGUARDED_READS = PUBLIC_READS | STATE_CHECKED
+SAFE_FETCH_SITES = frozenset({"same-origin", "same-site", "none"})
+
+
+async def same_site_only(request: Request, runtime: RuntimeDep) -> None:
+    """Browsers' ambient credentials (the session cookie) only work from this site: a request without an
+    access token is refused when the browser says it comes from another site -- ``Sec-Fetch-Site:
+    cross-site``, or (browsers that do not send it) an ``Origin`` that is neither this host nor ServerAddress.
+    Covers every write and the GETs that change state (/api/user/token rotates the access token,
+    /api/channel/test tests every channel, /api/user/session logs in). Clients that send neither header
+    (scripts, curl) carry no browser cookie to abuse and pass; so do requests with ``Authorization``, which a
+    cross-site page cannot add without a CORS preflight that /api never grants."""
+    headers = request.headers
+    if headers.get("authorization", "").strip():
+        return
+    if request.method in ("GET", "HEAD") and request.url.path in UNGUARDED_READS:
+        return
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        if fetch_site.strip().lower() not in SAFE_FETCH_SITES:
+            raise AppError(CROSS_SITE, status=403)
+        return
+    origin = headers.get("origin")
+    if origin is not None and not _own_origin(origin, request, runtime):
+        raise AppError(CROSS_SITE, status=403)
+
+
+def _own_origin(origin: str, request: Request, runtime: Runtime) -> bool:
+    """The Origin names this host (as the client reached it, or a trusted proxy's X-Forwarded-Host) or the
+    configured ServerAddress."""
+    netloc = urlsplit(origin.strip()).netloc.lower() if "://" in origin else ""
+    if not netloc:
+        return False  # "null" (sandboxed frames, cross-origin redirects) or garbage
+    ours = {request.headers.get("host", "").lower(), urlsplit(runtime.options.ServerAddress).netloc.lower()}
+    if netaddr.is_trusted(request.client.host if request.client else "", runtime.settings.trusted_proxies):
+        ours.update(h.strip().lower() for h in request.headers.get("x-forwarded-host", "").split(","))
+    return netloc in ours - {""}
+
+
+SameSiteOnly = Depends(same_site_only)
 
 
 async def turnstile_check(request: Request, runtime: RuntimeDep, web: WebSessionDep) -> None:
@@ -197,7 +231,8 @@ async def turnstile_check(request: Request, runtime: RuntimeDep, web: WebSession
     response_token = request.query_params.get("turnstile", "")
     if not response_token:
         raise AppError("Turnstile token 为空", status=200)
-    if not await turnstile_verify(runtime.http, options.TurnstileSecretKey, response_token, client_ip(request)):
+    ip = netaddr.client_ip(request.scope, runtime.settings.trusted_proxies)
+    if not await turnstile_verify(runtime.http, options.TurnstileSecretKey, response_token, ip):
         raise AppError("Turnstile 校验失败，请刷新重试！", status=200)
     web.data["turnstile"] = True
     web.save()

@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from ..errors import AppError
 from ..models import Role
+from ..netaddr import client_ip
 from ..services.cache import RelayCache, TokenInfo, UserInfo
 
 
@@ -49,15 +50,6 @@ def parse_key(request: Request) -> tuple[str, str | None]:
     return key, channel
 
 
-def client_ip(request: Request) -> str:
-    """The peer address; X-Forwarded-For is believed only from a proxy on this host (unlike one-api)."""
-    peer = request.client.host if request.client else ""
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in ("127.0.0.1", "::1", "localhost"):
-        return forwarded.split(",", 1)[0].strip()
-    return peer
-
-
 def _in_subnets(token: TokenInfo, ip: str) -> bool:
     try:
         address = ipaddress.ip_address(ip)
@@ -84,7 +76,7 @@ async def authenticate(cache: RelayCache, request: Request) -> Auth:
     if not token.unlimited_quota and token.remain_quota <= 0:
         raise AuthError(f"令牌 {token.name}（#{token.id}）额度已用尽", 401)
     if token.subnet:
-        ip = client_ip(request)
+        ip = client_ip(request.scope, cache.runtime.settings.trusted_proxies)
         if not _in_subnets(token, ip):
             raise AuthError(f"该令牌只能在指定网段使用：{token.subnet}，当前 ip：{ip}", 403)
     user = await cache.user(token.user_id)

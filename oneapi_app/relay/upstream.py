@@ -7,7 +7,6 @@ keep-alive pool, created in the runtime's lifespan. Everything else in the appli
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ import aiohttp
 import orjson
 
 from ..errors import AppError
+from ..scrub import scrub_text, scrub_value
 from ..settings import Settings
 
 # Response headers never copied to the client (hop-by-hop, or describing the upstream's encoding).
@@ -58,22 +58,11 @@ class UpstreamFailure(AppError):
         return super().openai_body(request_id)
 
 
-_KEYISH = re.compile(r"\b(sk|key|AIza)[-_][A-Za-z0-9*._-]{6,}")
-
-
 def scrub(failure: UpstreamFailure, key: str) -> UpstreamFailure:
-    """Remove the channel's key (and key-like fragments upstreams echo, e.g. 'sk-abc***xyz') from a message
-    that is about to reach a client."""
-
-    def clean(text: str) -> str:
-        for part in {key, *key.split("|")} if key else ():
-            if len(part) >= 6:
-                text = text.replace(part, "***")
-        return _KEYISH.sub("***", text)
-
-    failure.message = clean(failure.message)
-    if failure.body is not None and isinstance(failure.body.get("message"), str):
-        failure.body = {**failure.body, "message": clean(failure.body["message"])}
+    """The failure with the channel's key and secret-shaped text removed (the one rule: oneapi_app/scrub.py)."""
+    failure.message = scrub_text(failure.message, key)
+    if failure.body is not None:  # every field but the error's type and code (identifiers clients match on)
+        failure.body = {k: v if k in ("type", "code") else scrub_value(v, key) for k, v in failure.body.items()}
     return failure
 
 

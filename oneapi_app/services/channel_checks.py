@@ -21,6 +21,7 @@ from sqlmodel import col, select, update
 
 from ..errors import AppError
 from ..models import Ability, Channel, ChannelStatus, LogType, now
+from ..scrub import scrub_text
 from .channel_registry import default_base_url, type_info
 from .logs import record
 from .notify import notify_root
@@ -116,6 +117,14 @@ def _openai_reply(adaptor, call, reply: httpx.Response) -> dict | None:
 
 async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str,
                    provider: ProviderSettings) -> tuple[TestResult, str]:
+    """Test the channel; the result's message (the upstream's words) never carries the channel's key."""
+    result, model = await _run_test(http, channel, asked_model, prompt, provider)
+    result.message = scrub_text(result.message, channel.key)
+    return result, model
+
+
+async def _run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str,
+                    provider: ProviderSettings) -> tuple[TestResult, str]:
     model = pick_test_model(channel, asked_model)
     upstream_model = _mapping(channel).get(model, model)
     body = {"model": upstream_model, "messages": [{"role": "user", "content": prompt}]}
@@ -364,7 +373,12 @@ async def update_balance(runtime, channel_id: int) -> float:
         channel = await session.get(Channel, channel_id)
         if channel is None:
             raise AppError(f"channel {channel_id} does not exist", status=200)
-        balance = await query_balance(runtime.http, channel)
+        try:
+            balance = await query_balance(runtime.http, channel)
+        except AppError as exc:  # the upstream's words (and URLs carrying the key) never reach the caller
+            exc.message = scrub_text(exc.message, channel.key)
+            exc.args = (exc.message,)
+            raise
         await session.exec(update(Channel).where(col(Channel.id) == channel_id)  # type: ignore[call-overload]
                            .values(balance=balance, balance_updated_time=now()))
         await session.commit()

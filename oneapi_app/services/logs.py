@@ -15,6 +15,7 @@ from sqlmodel import col, delete, desc, or_, select
 
 from ..db import Database
 from ..models import Log, LogType, now
+from ..scrub import scrub_text
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 10
@@ -22,7 +23,9 @@ PAGE_SIZE = 10
 
 async def record(db: Database, *, user_id: int, type: LogType, content: str, username: str = "",
                  quota: int = 0, channel_id: int = 0, model_name: str = "", elapsed_time: int = 0) -> None:
-    """Write one log row now. A failure is logged, never raised: the change it describes already happened."""
+    """Write one log row now. A failure is logged, never raised: the change it describes already happened.
+    The content is scrubbed of secret-shaped strings (callers quoting an upstream also pass its key)."""
+    content = scrub_text(content)
     try:
         async with db.log_session() as session:
             session.add(Log(user_id=user_id, created_at=now(), type=int(type), content=content, username=username,
@@ -66,7 +69,8 @@ class LogFilter:
 async def list_logs(db: Database, flt: LogFilter, page: int) -> list[Log]:
     async with db.log_session() as session:
         stmt = flt.apply(select(Log)).order_by(desc(Log.id)).offset(page * PAGE_SIZE).limit(PAGE_SIZE)
-        return list((await session.exec(stmt)).all())
+        rows = list((await session.exec(stmt)).all())
+    return _shown(rows)
 
 
 async def search_logs(db: Database, keyword: str, user_id: int | None = None) -> list[Log]:
@@ -85,7 +89,17 @@ async def search_logs(db: Database, keyword: str, user_id: int | None = None) ->
         prefix = col(Log.content).like(escaped + "%", escape="\\")
         stmt = stmt.where(or_(Log.type == type_value, prefix) if type_value is not None else prefix)
     async with db.log_session() as session:
-        return list((await session.exec(stmt.order_by(desc(Log.id)).limit(100))).all())
+        rows = list((await session.exec(stmt.order_by(desc(Log.id)).limit(100))).all())
+    return _shown(rows)
+
+
+def _shown(rows: list[Log]) -> list[Log]:
+    """Rows as every reader (/api/log, the Logs page) sees them: content scrubbed again, for rows written
+    before the rule existed. Their session is closed, so nothing is written back."""
+    for row in rows:
+        if row.content:
+            row.content = scrub_text(row.content)
+    return rows
 
 
 async def sum_quota(db: Database, flt: LogFilter) -> int:

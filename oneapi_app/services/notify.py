@@ -10,12 +10,15 @@ import httpx
 from sqlmodel import select
 
 from ..models import Role, User, UserStatus
+from ..scrub import scrub_text
 from .mail import MailError, send_email
 
 log = logging.getLogger(__name__)
 
 
 async def notify_root(runtime, title: str, content: str) -> bool:
+    """Send a notice; its text (often an upstream's words) is scrubbed of secret-shaped strings first."""
+    title, content = scrub_text(title), scrub_text(content)
     options = runtime.options
     if options.MessagePusherAddress:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import unicodedata
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, desc, func, or_, select, update
@@ -80,12 +81,25 @@ PAGE_SIZE = 10
 USER_ORDERS = {"quota": User.quota, "used_quota": User.used_quota, "request_count": User.request_count}
 
 
-def check_username(username: str) -> str:
+ROOT_LOOKALIKES = frozenset({"root", "rootuser", "超级管理员"})
+RESERVED_NAME = "该名称为超级管理员保留，请换一个 (names that look like root's are reserved)"
+
+
+def refuse_root_lookalike(name: str, role: int = Role.COMMON) -> None:
+    """Nobody but root may be called root: "Root", "ROOT", "Root User", "root_user" (case, width, spaces and
+    punctuation ignored) are refused for usernames and display names of every other user."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", name or "").casefold() if ch.isalnum())
+    if role < Role.ROOT and folded in ROOT_LOOKALIKES:
+        raise BadRequest(RESERVED_NAME)
+
+
+def check_username(username: str, role: int = Role.COMMON) -> str:
     username = (username or "").strip()
     if not username or len(username) > 12:
         raise BadRequest("用户名长度必须在 1-12 个字符之间 (username must be 1-12 characters)")
     if any(ch.isspace() or ord(ch) < 32 for ch in username):
         raise BadRequest("username must not contain spaces or control characters")
+    refuse_root_lookalike(username, role)
     return username
 
 
@@ -120,6 +134,12 @@ async def create_user(db: Database, session: AsyncSession, options: Options, *, 
     username = check_username(username)
     check_password(password)
     display_name = check_display_name(display_name) or username
+    try:
+        refuse_root_lookalike(display_name)
+    except BadRequest:
+        if not (github_id or oidc_id or lark_id or wechat_id):
+            raise
+        display_name = username  # a provider's profile name is not ours to refuse: fall back, do not block login
     if len(email or "") > 50:
         raise BadRequest("email must be at most 50 characters")
     if await username_taken(session, username):
@@ -303,14 +323,19 @@ async def delete_self(session: AsyncSession, user: User) -> None:
 async def _apply_profile(session: AsyncSession, user: User, changes: dict) -> None:
     """Username, password and display name: what both an admin edit and a self edit may change."""
     if changes.get("username") is not None:
-        name = check_username(changes["username"])
-        if name != user.username and await username_taken(session, name):
-            raise BadRequest("用户名已被占用 (username already taken)")
+        name = (changes["username"] or "").strip()
+        if name != user.username:  # (a stored name stays valid even if the rules changed since)
+            name = check_username(name, user.role)
+            if await username_taken(session, name):
+                raise BadRequest("用户名已被占用 (username already taken)")
         user.username = name
+    if changes.get("display_name") is not None:
+        display_name = check_display_name(changes["display_name"])
+        if display_name != user.display_name:
+            refuse_root_lookalike(display_name, user.role)
+        user.display_name = display_name
     if changes.get("password"):
         user.password = await asyncio.to_thread(hash_password, check_password(changes["password"]))
-    if changes.get("display_name") is not None:
-        user.display_name = check_display_name(changes["display_name"])
 
 
 async def update_self(session: AsyncSession, user: User, changes: dict) -> User:
