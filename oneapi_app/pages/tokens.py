@@ -265,9 +265,10 @@ class TokensState(SessionState):
                   "remain_quota": parse_quota(self.quota), "unlimited_quota": self.unlimited,
                   "models": self.models.strip(), "subnet": self.subnet.strip()}
         if self.editing_id:  # as PUT /api/token/
-            await token_service.update_token(w.session, self.editing_id, TokenUpdate(**fields), w.user.id, bus=w.bus)
+            await token_service.update_token(w.session, self.editing_id, TokenUpdate.model_validate(fields), w.user.id,
+                                             bus=w.bus)
         else:  # as POST /api/token/
-            await token_service.create_token(w.session, w.user.id, TokenCreate(**fields))
+            await token_service.create_token(w.session, w.user.id, TokenCreate.model_validate(fields))
         edited = bool(self.editing_id)
         self.editor_open, self.editor_error, self.editing_id, self.error = False, "", 0, ""
         await self._reload()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 
-from sqlmodel import col, delete, or_, select, update
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..changes import Changes
 from ..errors import BadRequest, NotFound
 from ..models import Ability, Channel, ChannelStatus, now
 from ..models.schemas import ChannelCreate, ChannelUpdate
+from .search import keyword_filter
 
 # one-api's edit rule: a zero type and an empty name, models, group, key or base URL keep the stored value.
 KEPT_WHEN_EMPTY = ("type", "name", "models", "group", "key", "base_url")
@@ -181,12 +182,7 @@ async def list_channels(session: AsyncSession, page: int) -> list[Channel]:
 
 
 async def search_channels(session: AsyncSession, keyword: str) -> list[Channel]:
-    keyword = keyword.strip()
-    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    conditions = [col(Channel.name).like(escaped, escape="\\")]
-    if keyword.isdigit() and len(keyword) < 16:
-        conditions.append(Channel.id == int(keyword))
-    stmt = select(Channel).where(or_(*conditions)).order_by(col(Channel.id).desc()).limit(100)
+    stmt = select(Channel).where(keyword_filter(keyword, Channel.id, Channel.name)).order_by(col(Channel.id).desc()).limit(100)
     return list((await session.exec(stmt)).all())
 
 

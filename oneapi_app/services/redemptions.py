@@ -9,7 +9,7 @@ and only that attempt adds the quota, in the same transaction.
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import col, desc, or_, select, update
+from sqlmodel import col, desc, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..changes import Changes
@@ -20,6 +20,7 @@ from ..models.schemas import MAX_BATCH, RedemptionUpdate
 from . import keys
 from .logs import format_quota, record
 from .options import Options
+from .search import keyword_filter
 from .users import add_quota
 
 PAGE_SIZE = 10
@@ -64,12 +65,7 @@ async def list_redemptions(session: AsyncSession, page: int) -> list[Redemption]
 
 
 async def search_redemptions(session: AsyncSession, keyword: str) -> list[Redemption]:
-    keyword = keyword.strip()
-    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    conditions = [col(Redemption.name).like(escaped, escape="\\")]
-    if keyword.isdigit() and len(keyword) < 16:
-        conditions.append(Redemption.id == int(keyword))
-    stmt = select(Redemption).where(or_(*conditions)).order_by(desc(Redemption.id)).limit(100)
+    stmt = select(Redemption).where(keyword_filter(keyword, Redemption.id, Redemption.name)).order_by(desc(Redemption.id)).limit(100)
     return list((await session.exec(stmt)).all())
 
 

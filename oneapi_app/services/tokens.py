@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from sqlmodel import col, desc, select
+from sqlmodel import desc, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..changes import Changes
@@ -18,6 +18,7 @@ from ..models import Token, TokenStatus, now
 from ..models.schemas import TokenCreate, TokenUpdate
 from . import keys
 from .channels import split_list
+from .search import starts_with
 
 
 def normalize_subnets(value: str | None) -> str:
@@ -98,8 +99,7 @@ async def list_tokens(session: AsyncSession, user_id: int, page: int, order: str
 
 
 async def search_tokens(session: AsyncSession, user_id: int, keyword: str) -> list[Token]:
-    escaped = keyword.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    stmt = (select(Token).where(Token.user_id == user_id, col(Token.name).like(escaped, escape="\\"))
+    stmt = (select(Token).where(Token.user_id == user_id, starts_with(Token.name, keyword.strip()))
             .order_by(desc(Token.id)).limit(100))
     return list((await session.exec(stmt)).all())
 

@@ -22,6 +22,7 @@ from ..settings import Settings
 from . import keys
 from .logs import format_quota, record
 from .options import Options
+from .search import keyword_filter
 
 log = logging.getLogger(__name__)
 
@@ -205,13 +206,8 @@ async def list_users(session: AsyncSession, page: int, order: str = "") -> list[
 
 
 async def search_users(session: AsyncSession, keyword: str) -> list[User]:
-    keyword = keyword.strip()
-    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    conditions = [col(User.username).like(escaped, escape="\\"), col(User.email).like(escaped, escape="\\"),
-                  col(User.display_name).like(escaped, escape="\\")]
-    if keyword.isdigit() and len(keyword) < 16:
-        conditions.append(User.id == int(keyword))
-    stmt = select(User).where(User.status != UserStatus.DELETED, or_(*conditions)).order_by(desc(User.id)).limit(100)
+    found = keyword_filter(keyword, User.id, User.username, User.email, User.display_name)
+    stmt = select(User).where(User.status != UserStatus.DELETED, found).order_by(desc(User.id)).limit(100)
     return list((await session.exec(stmt)).all())
 
 

@@ -186,7 +186,6 @@ async def add_channel(runtime, base_url: str, *, key: str = "ok", models: str = 
         [channel] = await create_channels(session, ChannelCreate(
             type=type, key=key, name=f"ch-{key}", base_url=base_url, models=models, group=group,
             priority=priority, weight=weight, **extra), bus=runtime.changes)
-    await runtime.changes.publish("channels")
     return channel.id
 
 
