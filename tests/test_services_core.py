@@ -10,7 +10,8 @@ import pytest
 async def test_channel_abilities_follow_the_channel(runtime):
     async with runtime.db.session() as s:
         [c1, c2] = await channels.create_channels(s, ChannelCreate(
-            type=1, key="k1\n\n k2 ", name="c", models=" gpt-4o, gpt-4o-mini,gpt-4o", group="default, vip", priority=3), bus=runtime.changes)
+            type=1, key="k1\n\n k2 ", name="c", models=" gpt-4o, gpt-4o-mini,gpt-4o", group="default, vip", priority=3),
+            bus=runtime.changes)
         assert c1.key == "k1" and c2.key == "k2" and c1.models == "gpt-4o,gpt-4o-mini" and c1.group == "default,vip"
         rows = (await s.exec(select(Ability).where(Ability.channel_id == c1.id))).all()
         assert {(a.group, a.model, a.enabled, a.priority) for a in rows} == {

@@ -2,8 +2,9 @@
 
 Like one-api's "Settings -> personal" and "Top up" pages, through the same services and request models as
 /api/user/self, /api/user/token, /api/user/aff and /api/user/topup. Every handler is a ``@writes`` handler: it
-re-reads the user's own row and refuses when it is disabled or deleted. The password hash never reaches the page; the access token is in
-the frontend state only right after it was generated (and gone on the next page load).
+re-reads the user's own row and refuses when it is disabled or deleted. The password hash never reaches the
+page; the access token is in the frontend state only right after it was generated (and gone on the next page
+load).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 edit (name, quota), delete (confirm).
 
 Every write is a ``@writes`` handler (an enabled admin, re-read now) calling the redemption services with the
-request models /api/redemption uses (``RedemptionCreate``, ``RedemptionEdit``). The codes themselves never sit in the table:
-as in one-api, they are shown once, right after creation, with a "Copy all" button (one code per line).
+request models /api/redemption uses (``RedemptionCreate``, ``RedemptionEdit``). The codes themselves never sit
+in the table: as in one-api, they are shown once, right after creation, with a "Copy all" button (one code per
+line).
 """
 
 from __future__ import annotations

@@ -182,7 +182,8 @@ async def list_channels(session: AsyncSession, page: int) -> list[Channel]:
 
 
 async def search_channels(session: AsyncSession, keyword: str) -> list[Channel]:
-    stmt = select(Channel).where(keyword_filter(keyword, Channel.id, Channel.name)).order_by(col(Channel.id).desc()).limit(100)
+    stmt = (select(Channel).where(keyword_filter(keyword, Channel.id, Channel.name))
+            .order_by(col(Channel.id).desc()).limit(100))
     return list((await session.exec(stmt)).all())
 
 

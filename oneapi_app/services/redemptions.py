@@ -65,7 +65,8 @@ async def list_redemptions(session: AsyncSession, page: int) -> list[Redemption]
 
 
 async def search_redemptions(session: AsyncSession, keyword: str) -> list[Redemption]:
-    stmt = select(Redemption).where(keyword_filter(keyword, Redemption.id, Redemption.name)).order_by(desc(Redemption.id)).limit(100)
+    stmt = (select(Redemption).where(keyword_filter(keyword, Redemption.id, Redemption.name))
+            .order_by(desc(Redemption.id)).limit(100))
     return list((await session.exec(stmt)).all())
 
 
