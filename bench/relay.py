@@ -77,7 +77,7 @@ async def prepare(env: dict[str, str], mock_url: str) -> str:
     async with runtime.lifespan():
         async with runtime.db.session() as session:
             await create_channels(session, ChannelCreate(type=1, key="sk-mock", name="mock", base_url=mock_url,
-                                                         models="gpt-4o-mini"))
+                                                         models="gpt-4o-mini"), bus=runtime.changes)
             token = await create_token(session, 1, TokenCreate(name="bench", remain_quota=START_QUOTA,
                                                                unlimited_quota=False))
     return token.key

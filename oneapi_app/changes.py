@@ -1,4 +1,4 @@
-"""Change notifications: services' callers announce that a kind of row changed, caches listen.
+"""Change notifications: the services announce, after the commit, that a kind of row changed; caches listen.
 
 Kinds: "channels" (a channel or its abilities), "token" (key), "user" (id), "options". In-process callbacks
 run at once. With Redis configured, every notice is also published on one Redis channel and each node

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from oneapi_app.api.users import UserUpdateBody
 from oneapi_app.errors import AppError
 from oneapi_app.models import Redemption, RedemptionStatus, Role, User, UserStatus
+from oneapi_app.models.schemas import UserEdit
 from oneapi_app.pages.redemptions import redemption_row
 from oneapi_app.pages.users import error_text, parse_whole, user_row
 
@@ -46,6 +46,6 @@ def test_error_text():
     assert error_text(AppError("nope", status=200)) == "nope"
     assert error_text(ValueError("bad count")) == "bad count"
     with pytest.raises(ValidationError) as info:
-        UserUpdateBody.model_validate({"id": 1, "quota": -1})
+        UserEdit.model_validate({"id": 1, "quota": -1})
     assert error_text(info.value).startswith("quota: ")
     assert error_text(RuntimeError("internal detail")) == "Unexpected error; see the server log."

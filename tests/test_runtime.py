@@ -58,17 +58,17 @@ async def test_runtime_refuses_unreachable_redis(make_settings):
 
 async def test_options_update_validates_and_persists(runtime):
     async with runtime.db.session() as s:
-        opts = await update_option(s, runtime.options, "RetryTimes", "3")
+        opts = await update_option(s, runtime.options, "RetryTimes", "3", bus=runtime.changes)
         assert opts.RetryTimes == 3
-        opts = await update_option(s, opts, "RegisterEnabled", "false")
-        opts = await update_option(s, opts, "GroupRatio", '{"default":1,"vip":0.5}')
-        opts = await update_option(s, opts, "CustomThing", "x")
+        opts = await update_option(s, opts, "RegisterEnabled", "false", bus=runtime.changes)
+        opts = await update_option(s, opts, "GroupRatio", '{"default":1,"vip":0.5}', bus=runtime.changes)
+        opts = await update_option(s, opts, "CustomThing", "x", bus=runtime.changes)
         with pytest.raises(ConfigError, match="RetryTimes: expected a number"):
-            await update_option(s, opts, "RetryTimes", "two")
+            await update_option(s, opts, "RetryTimes", "two", bus=runtime.changes)
         with pytest.raises(ConfigError, match="GroupRatio: invalid JSON"):
-            await update_option(s, opts, "GroupRatio", "{oops")
+            await update_option(s, opts, "GroupRatio", "{oops", bus=runtime.changes)
         with pytest.raises(ConfigError, match="Theme"):
-            await update_option(s, opts, "Theme", "neon")
+            await update_option(s, opts, "Theme", "neon", bus=runtime.changes)
     async with runtime.db.session() as s:
         loaded = await load_options(s)
     assert loaded.RetryTimes == 3 and loaded.RegisterEnabled is False

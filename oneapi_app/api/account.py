@@ -8,16 +8,15 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
-from pydantic import Field
 from sqlmodel import col, select
 
 from ..errors import AppError
-from ..models import Ability, User, UserPublic
+from ..models import Ability, User
+from ..models.schemas import Login, PasswordReset, Redeem, Registration, SelfUpdate, UserPublic
 from ..services import logs as log_service
 from ..services import mail, redemptions, users
 from ..services.channel_registry import default_models
 from ..services.verification import EMAIL_VERIFICATION, PASSWORD_RESET, CodeStore, new_code, new_reset_token
-from .common import Body
 from .deps import CriticalRateLimit, CurrentUser, RuntimeDep, SessionDep, TurnstileCheck, WebSessionDep
 from .envelopes import api_success
 
@@ -35,13 +34,8 @@ def public_user(user: User) -> dict:
     return UserPublic.model_validate(user, from_attributes=True).model_dump()
 
 
-class LoginBody(Body):
-    username: str = Field(default="", max_length=50)
-    password: str = Field(default="", max_length=72)
-
-
 @router.post("/user/login", dependencies=[CriticalRateLimit])
-async def login(body: LoginBody, runtime: RuntimeDep, session: SessionDep, web: WebSessionDep) -> dict:
+async def login(body: Login, runtime: RuntimeDep, session: SessionDep, web: WebSessionDep) -> dict:
     if not runtime.options.PasswordLoginEnabled:
         raise AppError("管理员关闭了密码登录", status=200)
     if not body.username or not body.password:
@@ -59,17 +53,8 @@ async def logout(web: WebSessionDep) -> dict:
     return api_success(None)
 
 
-class RegisterBody(Body):
-    username: str = Field(max_length=12)
-    password: str = Field(max_length=20)
-    display_name: str = Field(default="", max_length=20)
-    email: str = Field(default="", max_length=50)
-    verification_code: str = Field(default="", max_length=64)
-    aff_code: str = Field(default="", max_length=32)
-
-
 @router.post("/user/register", dependencies=[CriticalRateLimit, TurnstileCheck])
-async def register(body: RegisterBody, runtime: RuntimeDep, session: SessionDep) -> dict:
+async def register(body: Registration, runtime: RuntimeDep, session: SessionDep) -> dict:
     options = runtime.options
     if not options.RegisterEnabled:
         raise AppError("管理员关闭了新用户注册", status=200)
@@ -132,13 +117,8 @@ async def send_password_reset(runtime: RuntimeDep, session: SessionDep, email: E
     return api_success(None)
 
 
-class ResetBody(Body):
-    email: str = Field(max_length=50)
-    token: str = Field(max_length=64)
-
-
 @router.post("/user/reset", dependencies=[CriticalRateLimit])
-async def reset_password(body: ResetBody, runtime: RuntimeDep, session: SessionDep) -> dict:
+async def reset_password(body: PasswordReset, runtime: RuntimeDep, session: SessionDep) -> dict:
     email = body.email.strip()
     if not email or not body.token:
         raise AppError("无效的参数", status=200)
@@ -147,8 +127,7 @@ async def reset_password(body: ResetBody, runtime: RuntimeDep, session: SessionD
     user = await users.find_by_field(session, "email", email)
     if user is None:
         raise AppError("该邮箱地址未注册", status=200)
-    password = await users.reset_to_random_password(session, user)
-    await runtime.changes.publish("user", user.id)
+    password = await users.reset_to_random_password(session, user, bus=runtime.changes)
     return api_success(password)
 
 
@@ -159,17 +138,10 @@ async def get_self(user: CurrentUser) -> dict:
     return api_success(public_user(user))
 
 
-class SelfUpdate(Body):
-    username: str | None = Field(default=None, max_length=12)
-    password: str | None = Field(default=None, max_length=20)
-    display_name: str | None = Field(default=None, max_length=20)
-
-
 @router.put("/user/self")
 async def update_self(body: SelfUpdate, user: CurrentUser, session: SessionDep, runtime: RuntimeDep,
                       web: WebSessionDep) -> dict:
-    await users.update_self(session, user, body.model_dump(exclude_unset=True))
-    await runtime.changes.publish("user", user.id)
+    await users.update_self(session, user, body, bus=runtime.changes)
     if web.data.get("id") == user.id:
         web.login(user)  # this session stays valid after its own password change; the others end
     return api_success(None)
@@ -177,8 +149,7 @@ async def update_self(body: SelfUpdate, user: CurrentUser, session: SessionDep, 
 
 @router.delete("/user/self")
 async def delete_self(user: CurrentUser, session: SessionDep, runtime: RuntimeDep, web: WebSessionDep) -> dict:
-    await users.delete_self(session, user)
-    await runtime.changes.publish("user", user.id)
+    await users.delete_self(session, user, bus=runtime.changes)
     web.clear()
     return api_success(None)
 
@@ -193,14 +164,9 @@ async def aff_code(user: CurrentUser, session: SessionDep) -> dict:
     return api_success(await users.ensure_aff_code(session, user))
 
 
-class RedeemBody(Body):
-    key: str = Field(default="", max_length=64)
-
-
 @router.post("/user/topup")
-async def redeem(body: RedeemBody, user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> dict:
-    quota = await redemptions.redeem(runtime.db, session, runtime.options, user, body.key)
-    await runtime.changes.publish("user", user.id)
+async def redeem(body: Redeem, user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+    quota = await redemptions.redeem(runtime.db, session, runtime.options, user, body.key, bus=runtime.changes)
     return api_success(quota)
 
 

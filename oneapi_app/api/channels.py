@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import Field
 
-from ..models import Channel, ChannelCreate, ChannelPublic, ChannelStatus, ChannelUpdate
+from ..models import Channel
+from ..models.schemas import ChannelCreate, ChannelEdit, ChannelPublic
 from ..services import channel_checks, channels
 from ..services.channel_registry import channel_types
-from .common import MAX_ID, Body, Id, Keyword, Page
+from .common import Id, Keyword, Page
 from .deps import AdminUser, RuntimeDep, SessionDep
 from .envelopes import api_success
 
@@ -84,9 +84,7 @@ async def update_balance(channel_id: Id, admin: AdminUser, runtime: RuntimeDep) 
 
 @router.delete("/channel/disabled")
 async def delete_disabled(admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
-    count = await channels.delete_disabled_channels(session)
-    await runtime.changes.publish("channels")
-    return api_success(count)
+    return api_success(await channels.delete_disabled_channels(session, bus=runtime.changes))
 
 
 @router.get("/channel/{channel_id}")
@@ -94,62 +92,19 @@ async def get_channel(channel_id: Id, admin: AdminUser, session: SessionDep) -> 
     return api_success(public(await channels.get_channel(session, channel_id)))
 
 
-class ChannelBody(Body):
-    type: int = Field(default=1, ge=0, le=1000)
-    key: str = Field(max_length=16_000)
-    name: str = Field(default="", max_length=100)
-    weight: int | None = Field(default=0, ge=0, le=2**31)
-    base_url: str | None = Field(default="", max_length=191)
-    other: str | None = Field(default=None, max_length=191)
-    models: str = Field(default="", max_length=100_000)
-    group: str = Field(default="default", max_length=32)
-    model_mapping: str | None = Field(default="", max_length=1024)
-    priority: int | None = Field(default=0, ge=-(2**31), le=2**31)
-    config: str = Field(default="", max_length=100_000)
-    system_prompt: str | None = Field(default=None, max_length=16_000)
-
-
 @router.post("/channel/")
-async def create_channels(body: ChannelBody, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
-    created = await channels.create_channels(session, ChannelCreate(**body.model_dump(exclude={"other"})))
-    await runtime.changes.publish("channels")
+async def create_channels(body: ChannelCreate, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+    created = await channels.create_channels(session, body, bus=runtime.changes)
     return api_success([public(c) for c in created] if len(created) > 1 else None,
                        message=f"created {len(created)} channel(s)")
 
 
-class ChannelUpdateBody(Body):
-    id: int = Field(ge=1, le=MAX_ID)
-    status: int | None = Field(default=None, ge=1, le=3)
-    type: int | None = Field(default=None, ge=0, le=1000)
-    key: str | None = Field(default=None, max_length=16_000)
-    name: str | None = Field(default=None, max_length=100)
-    weight: int | None = Field(default=None, ge=0, le=2**31)
-    base_url: str | None = Field(default=None, max_length=191)
-    other: str | None = Field(default=None, max_length=191)
-    models: str | None = Field(default=None, max_length=100_000)
-    group: str | None = Field(default=None, max_length=32)
-    model_mapping: str | None = Field(default=None, max_length=1024)
-    priority: int | None = Field(default=None, ge=-(2**31), le=2**31)
-    config: str | None = Field(default=None, max_length=100_000)
-    system_prompt: str | None = Field(default=None, max_length=16_000)
-
-
 @router.put("/channel/")
-async def update_channel(body: ChannelUpdateBody, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
-    changes = body.model_dump(exclude_unset=True, exclude={"id", "status"})
-    # one-api: zero/empty values keep the stored ones.
-    for name in ("type", "name", "models", "group", "key", "base_url"):
-        if changes.get(name) in (0, ""):
-            changes.pop(name, None)
-    channel = await channels.update_channel(session, body.id, ChannelUpdate(**changes))
-    if body.status is not None and body.status != channel.status:
-        channel = await channels.set_channel_status(session, body.id, ChannelStatus(body.status))
-    await runtime.changes.publish("channels")
-    return api_success(public(channel))
+async def update_channel(body: ChannelEdit, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+    return api_success(public(await channels.update_channel(session, body.id, body, bus=runtime.changes)))
 
 
 @router.delete("/channel/{channel_id}")
 async def delete_channel(channel_id: Id, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
-    await channels.delete_channel(session, channel_id)
-    await runtime.changes.publish("channels")
+    await channels.delete_channel(session, channel_id, bus=runtime.changes)
     return api_success(None)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import Field
 
+from ..models.schemas import RedemptionCreate, RedemptionEdit
 from ..services import redemptions
-from .common import MAX_ID, Body, Id, Keyword, Page
+from .common import Id, Keyword, Page
 from .deps import AdminUser, SessionDep
 from .envelopes import api_success
 
@@ -30,29 +30,15 @@ async def get_redemption(redemption_id: Id, admin: AdminUser, session: SessionDe
     return api_success((await redemptions.get_redemption(session, redemption_id)).model_dump())
 
 
-class RedemptionBody(Body):
-    name: str = Field(max_length=20)
-    quota: int = Field(default=100, ge=1, le=2**53 - 1)
-    count: int = Field(default=1, ge=1, le=redemptions.MAX_BATCH)
-
-
 @router.post("/redemption/")
-async def create_redemptions(body: RedemptionBody, admin: AdminUser, session: SessionDep) -> dict:
+async def create_redemptions(body: RedemptionCreate, admin: AdminUser, session: SessionDep) -> dict:
     return api_success(await redemptions.create_redemptions(session, admin.id, body.name, body.quota, body.count))
 
 
-class RedemptionUpdateBody(Body):
-    id: int = Field(ge=1, le=MAX_ID)
-    status: int | None = Field(default=None, ge=1, le=3)
-    name: str | None = Field(default=None, max_length=20)
-    quota: int | None = Field(default=None, ge=1, le=2**53 - 1)
-
-
 @router.put("/redemption/")
-async def update_redemption(body: RedemptionUpdateBody, admin: AdminUser, session: SessionDep,
+async def update_redemption(body: RedemptionEdit, admin: AdminUser, session: SessionDep,
                             status_only: Annotated[str, Query(max_length=10)] = "") -> dict:
-    row = await redemptions.update_redemption(session, body.id, status_only=bool(status_only), status=body.status,
-                                              name=body.name, quota=body.quota)
+    row = await redemptions.update_redemption(session, body.id, body, status_only=bool(status_only))
     return api_success(row.model_dump())
 
 

@@ -3,14 +3,14 @@ hashes or access tokens (one-api's list leaks them)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import Field
 
+from ..models.schemas import TopUp, UserCreate, UserEdit, UserManage
 from ..services import users
 from .account import public_user
-from .common import MAX_ID, Body, Id, Keyword, Page, Quota
+from .common import Id, Keyword, Page
 from .deps import AdminUser, RuntimeDep, SessionDep
 from .envelopes import api_success
 
@@ -28,49 +28,23 @@ async def search_users(admin: AdminUser, session: SessionDep, keyword: Keyword =
     return api_success([public_user(u) for u in await users.search_users(session, keyword)])
 
 
-class UserCreateBody(Body):
-    username: str = Field(max_length=12)
-    password: str = Field(max_length=20)
-    display_name: str = Field(default="", max_length=20)
-
-
 @router.post("/user/")
-async def create_user(body: UserCreateBody, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+async def create_user(body: UserCreate, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
     await users.create_user(runtime.db, session, runtime.options, username=body.username, password=body.password,
                             display_name=body.display_name)
     return api_success(None)
 
 
-class ManageBody(Body):
-    username: str = Field(max_length=64)
-    action: Literal["disable", "enable", "delete", "promote", "demote"]
-
-
 @router.post("/user/manage")
-async def manage_user(body: ManageBody, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
-    user = await users.manage_user(session, admin, body.username, body.action)
-    await runtime.changes.publish("user", user.id)
+async def manage_user(body: UserManage, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+    user = await users.manage_user(session, admin, body.username, body.action, bus=runtime.changes)
     return api_success({"role": user.role, "status": user.status})
 
 
-class UserUpdateBody(Body):
-    id: int = Field(ge=1, le=MAX_ID)
-    username: str | None = Field(default=None, max_length=12)
-    password: str | None = Field(default=None, max_length=20)
-    display_name: str | None = Field(default=None, max_length=20)
-    email: str | None = Field(default=None, max_length=50)
-    group: str | None = Field(default=None, max_length=32)
-    quota: Quota | None = None
-    role: int | None = Field(default=None, ge=1, le=100)
-
-
 @router.put("/user/")
-async def update_user(body: UserUpdateBody, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
-    changes = body.model_dump(exclude_unset=True, exclude={"id"})
-    if changes.get("password") == "":
-        changes.pop("password")
-    user = await users.update_user_by_admin(runtime.db, session, admin, runtime.options, body.id, changes)
-    await runtime.changes.publish("user", user.id)
+async def update_user(body: UserEdit, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+    user = await users.update_user_by_admin(runtime.db, session, admin, runtime.options, body.id, body,
+                                            bus=runtime.changes)
     return api_success(public_user(user))
 
 
@@ -81,21 +55,14 @@ async def get_user(user_id: Id, admin: AdminUser, session: SessionDep) -> dict:
 
 @router.delete("/user/{user_id}")
 async def delete_user(user_id: Id, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
-    await users.delete_user_by_admin(session, admin, user_id)
-    await runtime.changes.publish("user", user_id)
+    await users.delete_user_by_admin(session, admin, user_id, bus=runtime.changes)
     return api_success(None)
 
 
-class TopUpBody(Body):
-    user_id: int = Field(ge=1, le=MAX_ID)
-    quota: int = Field(ge=1, le=2**53 - 1)
-    remark: str = Field(default="", max_length=200)
-
-
 @router.post("/topup")
-async def top_up(body: TopUpBody, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
-    user = await users.top_up(runtime.db, session, runtime.options, body.user_id, body.quota, body.remark)
-    await runtime.changes.publish("user", user.id)
+async def top_up(body: TopUp, admin: AdminUser, session: SessionDep, runtime: RuntimeDep) -> dict:
+    await users.top_up(runtime.db, session, runtime.options, body.user_id, body.quota, body.remark,
+                       bus=runtime.changes)
     return api_success(None)
 
 

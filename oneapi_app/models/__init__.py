@@ -1,15 +1,26 @@
-"""SQLModel tables with one-api's table and column names, so an existing one-api database opens as is."""
+"""SQLModel tables with one-api's table and column names, so an existing one-api database opens as is.
+
+The request/response models of /api and the dashboard live in ``models.schemas`` (re-exported here)."""
 
 from sqlmodel import SQLModel
 
 from .ability import Ability
-from .channel import Channel, ChannelCreate, ChannelPublic, ChannelStatus, ChannelUpdate
+from .channel import Channel, ChannelStatus
 from .log import Log, LogType
 from .option import Option
 from .redemption import Redemption, RedemptionStatus
-from .token import Token, TokenCreate, TokenPublic, TokenStatus, TokenUpdate
+from .schemas import (
+    ChannelCreate,
+    ChannelPublic,
+    ChannelUpdate,
+    TokenCreate,
+    TokenPublic,
+    TokenUpdate,
+    UserPublic,
+)
+from .token import Token, TokenStatus
 from .types import now
-from .user import Role, User, UserPublic, UserStatus
+from .user import Role, User, UserStatus
 
 metadata = SQLModel.metadata
 # The logs table may live in its own database (LOG_SQL_DSN).

@@ -52,37 +52,3 @@ class Channel(ChannelBase, table=True):
     priority: int | None = Field(default=0, sa_column=Column(BigInteger, server_default=text("0")))
     config: str = Field(default="", sa_column=Column(LongText))
     system_prompt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-
-
-class ChannelPublic(ChannelBase):
-    """A channel as the API shows it: never the key."""
-
-    id: int
-    status: int
-    created_time: int
-    test_time: int
-    response_time: int
-    balance: float
-    balance_updated_time: int
-    used_quota: int
-
-
-class ChannelCreate(ChannelBase):
-    key: str
-
-
-class ChannelUpdate(SQLModel):
-    """Fields an edit may change; None keeps the stored value (an empty key keeps the old key)."""
-
-    type: int | None = None
-    key: str | None = None
-    name: str | None = None
-    weight: int | None = None
-    base_url: str | None = None
-    other: str | None = None
-    models: str | None = None
-    group: str | None = None
-    model_mapping: str | None = None
-    priority: int | None = None
-    config: str | None = None
-    system_prompt: str | None = None

@@ -49,26 +49,3 @@ class Token(TokenBase, table=True):
     @property
     def display_key(self) -> str:
         return f"sk-{self.key}"
-
-
-class TokenPublic(TokenBase):
-    id: int
-    user_id: int
-    key: str
-    status: int
-    created_time: int
-    accessed_time: int
-    used_quota: int
-
-
-class TokenCreate(TokenBase):
-    pass
-
-
-class TokenUpdate(SQLModel):
-    name: str | None = None
-    expired_time: int | None = None
-    remain_quota: int | None = None
-    unlimited_quota: bool | None = None
-    models: str | None = None
-    subnet: str | None = None

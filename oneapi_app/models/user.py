@@ -61,21 +61,3 @@ class User(UserBase, table=True):
     group: str = Field(default="default", sa_column=Column(String(32), server_default=text("'default'")))
     aff_code: str | None = Field(default=None, sa_column=Column(String(32)))
     inviter_id: int = Field(default=0, sa_column=Column(Integer))
-
-
-class UserPublic(UserBase):
-    """What the API may show about a user: never the password hash or the access token."""
-
-    id: int
-    role: int
-    status: int
-    github_id: str = ""
-    wechat_id: str = ""
-    lark_id: str = ""
-    oidc_id: str = ""
-    quota: int = 0
-    used_quota: int = 0
-    request_count: int = 0
-    group: str = "default"
-    aff_code: str | None = None
-    inviter_id: int = 0

@@ -1,9 +1,10 @@
 """Account: the logged-in user's own profile, quota, invitation link, access token and top-up by code.
 
 Like one-api's "Settings -> personal" and "Top up" pages, through the same services and request models as
-/api/user/self, /api/user/token, /api/user/aff and /api/user/topup. Every handler re-reads the user's own row
-and refuses when it is disabled or deleted. The password hash never reaches the page; the access token is in
-the frontend state only right after it was generated (and gone on the next page load).
+/api/user/self, /api/user/token, /api/user/aff and /api/user/topup. Every handler is a ``@writes`` handler: it
+re-reads the user's own row and refuses when it is disabled or deleted. The password hash never reaches the
+page; the access token is in the frontend state only right after it was generated (and gone on the next page
+load).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import json
 
 import reflex as rx
 
-from ..api.account import RedeemBody, SelfUpdate
-from ..api.web_session import issue_ticket
 from ..appliance import runtime
+from ..auth.tickets import issue_ticket
 from ..models import Role, User
+from ..models.schemas import Redeem, SelfUpdate
 from ..services import redemptions
 from ..services import users as user_service
-from .common import error_text, format_quota
+from .actions import Write, writes
+from .common import format_quota
 from .components.widgets import error_callout
 from .registry import page
 from .state import SessionState
@@ -39,8 +41,8 @@ def invitation_link(server_address: str, aff_code: str) -> str:
 
 
 def profile_changes(display_name: str, password: str, password2: str, current_display_name: str) -> dict:
-    """The body of PUT /api/user/self for the edit form: only what changed. Validated by the API's own
-    request model (SelfUpdate); raises ValueError / ValidationError."""
+    """The body of PUT /api/user/self for the edit form: only what changed. Validated by the shared request
+    model (SelfUpdate); raises ValueError / ValidationError."""
     changes: dict = {}
     if display_name.strip() != current_display_name:
         changes["display_name"] = display_name.strip()
@@ -51,10 +53,6 @@ def profile_changes(display_name: str, password: str, password2: str, current_di
     if not changes:
         raise ValueError("nothing to save")
     return SelfUpdate(**changes).model_dump(exclude_unset=True)
-
-
-class _Refused(Exception):
-    """The user's own row is gone, disabled or deleted."""
 
 
 # --- state ------------------------------------------------------------------------------------------------
@@ -84,13 +82,6 @@ class AccountState(SessionState):
     topup_error: str = ""
     busy: bool = False
 
-    async def _me(self, session) -> User:
-        """The user's own row, re-read now; refuses a disabled or deleted (or vanished) user."""
-        user = await self._fresh_user(Role.COMMON, session)
-        if user is None:
-            raise _Refused()
-        return user
-
     def _show(self, user: User) -> None:
         options = runtime().options
         in_currency, per_unit = bool(options.DisplayInCurrencyEnabled), float(options.QuotaPerUnit)
@@ -102,34 +93,24 @@ class AccountState(SessionState):
         self.request_count = user.request_count
         self.top_up_link = options.TopUpLink or ""
 
-    def _fail(self, exc: Exception, where: str = "error"):
-        if isinstance(exc, _Refused):
-            return self._refuse()
-        message = error_text(exc, "account page action")
-        setattr(self, where, message)
-        return rx.toast.error(message, id="account-toast")
-
-    async def _reload(self) -> str:
+    async def _reload(self, w: Write) -> str:
         """Show the user's row again; return the stored display name (the header falls back to the username)."""
-        rt = runtime()
-        async with rt.db.session() as session:
-            user = await self._me(session)
-            code = await user_service.ensure_aff_code(session, user)
-            self._show(user)
-            stored_name = user.display_name or ""
-        self.aff_link = invitation_link(rt.options.ServerAddress, code)
-        return stored_name
+        await w.session.refresh(w.user)
+        code = await user_service.ensure_aff_code(w.session, w.user)
+        self._show(w.user)
+        self.aff_link = invitation_link(w.runtime.options.ServerAddress, code)
+        return w.user.display_name or ""
 
     @rx.event
     async def load(self):
         self.new_token, self.code, self.topup_result, self.topup_error = "", "", "", ""
         self.password, self.password2, self.profile_error, self.error = "", "", "", ""
-        if not self._user_id:
-            return
-        try:
-            self.name_input = await self._reload()
-        except Exception as exc:  # noqa: BLE001 - never a stack trace
-            return self._fail(exc)
+        if self._user_id:
+            return await self._load()
+
+    @writes(error="error", action="account page action")
+    async def _load(self, w: Write):
+        self.name_input = await self._reload(w)
 
     # ---- copy helpers
 
@@ -152,15 +133,9 @@ class AccountState(SessionState):
     # ---- access token (GET /api/user/token)
 
     @rx.event
-    async def generate_token(self):
-        rt = runtime()
-        try:
-            async with rt.db.session() as session:
-                user = await self._me(session)
-                token = await user_service.new_access_token(session, user)
-        except Exception as exc:  # noqa: BLE001
-            return self._fail(exc)
-        self.new_token, self.error = token, ""
+    @writes(error="error", action="account page action")
+    async def generate_token(self, w: Write):
+        self.new_token, self.error = await user_service.new_access_token(w.session, w.user), ""
         return rx.toast.success("New access token generated; the old one no longer works.", id="account-toast")
 
     # ---- top-up (POST /api/user/topup)
@@ -170,21 +145,17 @@ class AccountState(SessionState):
         self.code = value
 
     @rx.event
-    async def redeem(self, form: dict | None = None):
-        rt = runtime()
+    @writes(error="topup_error", action="account page action")
+    async def redeem(self, w: Write, form: dict | None = None):
         self.busy, self.topup_result = True, ""
         yield
+        rt = w.runtime
         try:
-            body = RedeemBody(key=self.code.strip())
-            async with rt.db.session() as session:
-                user = await self._me(session)
-                quota = await redemptions.redeem(rt.db, session, rt.options, user, body.key)
-            await rt.changes.publish("user", self._user_id)
-            await self._reload()
-        except Exception as exc:  # noqa: BLE001
+            body = Redeem(key=self.code.strip())
+            quota = await redemptions.redeem(rt.db, w.session, rt.options, w.user, body.key, bus=w.bus)
+            await self._reload(w)
+        finally:
             self.busy = False
-            yield self._fail(exc, "topup_error")
-            return
         options = rt.options
         credited = format_quota(quota, bool(options.DisplayInCurrencyEnabled), float(options.QuotaPerUnit))
         self.busy, self.code, self.topup_error = False, "", ""
@@ -206,23 +177,17 @@ class AccountState(SessionState):
         self.password2 = value
 
     @rx.event
-    async def save_profile(self):
-        rt = runtime()
-        try:
-            async with rt.db.session() as session:
-                user = await self._me(session)
-                changes = profile_changes(self.name_input, self.password, self.password2, user.display_name or "")
-                await user_service.update_self(session, user, changes)
-                self._show(user)
-            await rt.changes.publish("user", self._user_id)
-        except Exception as exc:  # noqa: BLE001
-            return self._fail(exc, "profile_error")
+    @writes(error="profile_error", action="account page action")
+    async def save_profile(self, w: Write):
+        changes = profile_changes(self.name_input, self.password, self.password2, w.user.display_name or "")
+        await user_service.update_self(w.session, w.user, changes, bus=w.bus)
+        self._show(w.user)
         self.profile_error, self.password, self.password2 = "", "", ""
         if "password" not in changes:
             return rx.toast.success("Profile saved", id="account-toast")
         # The password change ended every other session, this one's cookie included (it carries a stamp of
         # the old hash). Like PUT /api/user/self, this session stays: hand a fresh cookie over with a ticket.
-        ticket = await issue_ticket(rt, self._user_id)
+        ticket = await issue_ticket(w.runtime, self._user_id)
         target = "/api/user/session?ticket=" + ticket + "&next=/account"
         return [rx.toast.success("Password changed; other sessions are logged out.", id="account-toast"),
                 rx.call_script(f"window.location.assign({json.dumps(target)})")]

@@ -1,21 +1,22 @@
 """Channels (admins): the upstream provider keys. A table with search, test, enable/disable, edit, delete, balance,
 and an editor dialog (batch create: one key per line -> one channel each).
 
-Every handler re-checks that the logged-in user is an enabled admin and writes through the channel services,
-announcing the change (``runtime.changes.publish("channels")``) as the API routes do. Channel keys never reach
-the browser's state: the list has no key, and the editor's key field is sent once with the form (empty on an
-edit = keep the stored key)."""
+Every handler re-checks that the logged-in user is an enabled admin; the writes are ``@writes`` handlers calling
+the channel services with the request models /api/channel uses (the services hold the edit rules and announce
+the change to the relay). Channel keys never reach the browser's state: the list has no key, and the editor's
+key field is sent once with the form (empty on an edit = keep the stored key)."""
 
 from __future__ import annotations
 
 
 import reflex as rx
 
-from ..api.channels import ChannelBody, ChannelUpdateBody
 from ..appliance import runtime
-from ..models import ChannelCreate, ChannelStatus, ChannelUpdate, Role
+from ..models import ChannelStatus, Role
+from ..models.schemas import ChannelCreate, ChannelEdit
 from ..services import channel_checks, channels
 from ..services.channel_registry import channel_types, default_models
+from .actions import Write, writes
 from .components.channel_editor import editor_dialog
 from .components.channel_table import channel_table
 from .components.widgets import confirm_dialog, pager, search_toolbar
@@ -112,9 +113,6 @@ class ChannelsState(rx.State):
             wanted = 1
         self.base_url_hint = next((t["default_base_url"] for t in channel_types() if t["id"] == wanted), "")
 
-    async def _publish(self) -> None:
-        await runtime().changes.publish("channels")
-
     # --- list ----------------------------------------------------------------------------------------
 
     @rx.event
@@ -140,14 +138,12 @@ class ChannelsState(rx.State):
         await self._reload()
 
     @rx.event
-    async def test(self, channel_id: str):
-        if not await self._is_admin():
-            yield rx.toast.error("Admins only.")
-            return
+    @writes(Role.ADMIN, action="channel page action")
+    async def test(self, w: Write, channel_id: str):
         self.busy = True
         yield
         try:
-            result = await channel_checks.test_channel(runtime(), int(channel_id))
+            result = await channel_checks.test_channel(w.runtime, int(channel_id))
         except Exception as exc:  # noqa: BLE001 - shown to the admin, never a stack trace
             self.busy = False
             self.last_test = f"Channel #{channel_id} test failed: {error_text(exc, 'channel page action')}"
@@ -160,53 +156,39 @@ class ChannelsState(rx.State):
         yield (rx.toast.success if result.success else rx.toast.error)(self.last_test)
 
     @rx.event
-    async def test_all(self, scope: str):
-        if not await self._is_admin():
-            return rx.toast.error("Admins only.")
-        state = channel_checks.start_test_all(runtime(), "disabled" if scope == "disabled" else "all")
+    @writes(Role.ADMIN, action="channel page action")
+    async def test_all(self, w: Write, scope: str):
+        state = channel_checks.start_test_all(w.runtime, "disabled" if scope == "disabled" else "all")
         return rx.toast.info(f"Testing {state.scope} channels in the background; reload to see the results.")
 
     @rx.event
-    async def set_status(self, channel_id: str, enable: bool):
-        if not await self._is_admin():
-            return rx.toast.error("Admins only.")
+    @writes(Role.ADMIN, action="channel page action")
+    async def set_status(self, w: Write, channel_id: str, enable: bool):
         status = ChannelStatus.ENABLED if enable else ChannelStatus.MANUALLY_DISABLED
-        try:
-            async with runtime().db.session() as session:
-                await channels.set_channel_status(session, int(channel_id), status)
-            await self._publish()
-        except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(error_text(exc, "channel page action"))
+        await channels.set_channel_status(w.session, int(channel_id), status, bus=w.bus)
         await self._reload()
         return rx.toast.success(f"Channel #{channel_id} {'enabled' if enable else 'disabled'}.")
 
     @rx.event
-    async def refresh_balance(self, channel_id: str):
-        if not await self._is_admin():
-            return rx.toast.error("Admins only.")
+    @writes(Role.ADMIN, action="channel page action")
+    async def refresh_balance(self, w: Write, channel_id: str):
         try:
-            balance = await channel_checks.update_balance(runtime(), int(channel_id))
+            balance = await channel_checks.update_balance(w.runtime, int(channel_id))
         except Exception as exc:  # noqa: BLE001
             return rx.toast.error(f"Balance of channel #{channel_id}: {error_text(exc, 'channel page action')}")
         await self._reload()
         return rx.toast.success(f"Channel #{channel_id} balance: ${balance:.2f}")
 
     @rx.event
-    async def set_priority(self, channel_id: str, value: str):
+    @writes(Role.ADMIN, action="channel page action")
+    async def set_priority(self, w: Write, channel_id: str, value: str):
         """Inline priority edit (on blur)."""
-        if not await self._is_admin():
-            return rx.toast.error("Admins only.")
-        try:
-            priority = _int(value, "priority")
-            body = ChannelUpdateBody.model_validate({"id": int(channel_id), "priority": priority})
-            async with runtime().db.session() as session:
-                channel = await channels.get_channel(session, body.id)
-                if (channel.priority or 0) == priority:
-                    return
-                await channels.update_channel(session, body.id, ChannelUpdate(priority=body.priority))
-            await self._publish()
-        except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(error_text(exc, "channel page action"))
+        priority = _int(value, "priority")
+        edit = ChannelEdit.model_validate({"id": int(channel_id), "priority": priority})
+        channel = await channels.get_channel(w.session, edit.id)
+        if (channel.priority or 0) == priority:
+            return
+        await channels.update_channel(w.session, edit.id, edit, bus=w.bus)
         await self._reload()
         return rx.toast.success(f"Channel #{channel_id} priority set to {priority}.")
 
@@ -231,24 +213,18 @@ class ChannelsState(rx.State):
         self.confirm_action, self.confirm_id, self.confirm_text = "", 0, ""
 
     @rx.event
-    async def confirm(self):
+    @writes(Role.ADMIN, action="channel page action")
+    async def confirm(self, w: Write):
         action, channel_id = self.confirm_action, self.confirm_id
         self.cancel_confirm()
-        if not await self._is_admin():
-            return rx.toast.error("Admins only.")
-        try:
-            async with runtime().db.session() as session:
-                if action == "delete":
-                    await channels.delete_channel(session, channel_id)
-                    message = f"Channel #{channel_id} deleted."
-                elif action == "delete_disabled":
-                    count = await channels.delete_disabled_channels(session)
-                    message = f"{count} disabled channel(s) deleted."
-                else:
-                    return
-            await self._publish()
-        except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(error_text(exc, "channel page action"))
+        if action == "delete":
+            await channels.delete_channel(w.session, channel_id, bus=w.bus)
+            message = f"Channel #{channel_id} deleted."
+        elif action == "delete_disabled":
+            count = await channels.delete_disabled_channels(w.session, bus=w.bus)
+            message = f"{count} disabled channel(s) deleted."
+        else:
+            return
         await self._reload()
         return rx.toast.success(message)
 
@@ -309,37 +285,21 @@ class ChannelsState(rx.State):
         self.editor_open = True
 
     @rx.event
-    async def save(self, form: dict):
+    @writes(Role.ADMIN, error="error", action="channel page action")
+    async def save(self, w: Write, form: dict):
         """The editor's submit. Only the key comes from the form (never stored in state)."""
-        if not await self._is_admin():
-            self.error = "Admins only."
-            return
-        key = str(form.get("key", ""))
-        try:
-            data = {"type": _int(self.f_type, "type"), "name": self.f_name.strip(), "base_url": self.f_base_url.strip(),
-                    "models": self.f_models, "group": self.f_group.strip(), "model_mapping": self.f_mapping.strip(),
-                    "system_prompt": self.f_system_prompt}
-            data["priority"] = _int(self.f_priority, "priority")
-            data["weight"] = _int(self.f_weight, "weight")
-            async with runtime().db.session() as session:
-                if self.edit_id:
-                    # As PUT /api/channel/: zero/empty type, name, models, group, key, base URL keep the stored values.
-                    body = ChannelUpdateBody.model_validate({**data, "id": self.edit_id, "key": key})
-                    changes = body.model_dump(exclude_unset=True, exclude={"id", "status"})
-                    for name in ("type", "name", "models", "group", "key", "base_url"):
-                        if changes.get(name) in (0, ""):
-                            changes.pop(name, None)
-                    await channels.update_channel(session, body.id, ChannelUpdate(**changes))
-                    message = f"Channel #{self.edit_id} saved."
-                else:
-                    body = ChannelBody.model_validate({**data, "key": key,
-                                                       "system_prompt": data["system_prompt"] or None})
-                    created = await channels.create_channels(session, ChannelCreate(**body.model_dump(exclude={"other"})))
-                    message = f"Created {len(created)} channel(s)."
-            await self._publish()
-        except Exception as exc:  # noqa: BLE001 - a visible message, never a stack trace
-            self.error = error_text(exc, "channel page action")
-            return
+        data = {"type": _int(self.f_type, "type"), "name": self.f_name.strip(), "base_url": self.f_base_url.strip(),
+                "models": self.f_models, "group": self.f_group.strip(), "model_mapping": self.f_mapping.strip(),
+                "system_prompt": self.f_system_prompt, "priority": _int(self.f_priority, "priority"),
+                "weight": _int(self.f_weight, "weight"), "key": str(form.get("key", ""))}
+        if self.edit_id:  # as PUT /api/channel/ (an empty key, name, models... keeps the stored value)
+            edit = ChannelEdit.model_validate({**data, "id": self.edit_id})
+            await channels.update_channel(w.session, edit.id, edit, bus=w.bus)
+            message = f"Channel #{self.edit_id} saved."
+        else:  # as POST /api/channel/
+            new = ChannelCreate.model_validate({**data, "system_prompt": data["system_prompt"] or None})
+            created = await channels.create_channels(w.session, new, bus=w.bus)
+            message = f"Created {len(created)} channel(s)."
         self.error, self.editor_open = "", False
         await self._reload()
         return rx.toast.success(message)

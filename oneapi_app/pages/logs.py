@@ -17,6 +17,7 @@ from ..models import Log, LogType, Role
 from ..services import logs as log_service
 from .components.log_table import log_table
 from .components.widgets import confirm_dialog, error_callout, pager
+from .actions import Write, writes
 from .common import error_text, format_quota, format_time, parse_whole
 from .registry import page
 from .state import SessionState
@@ -229,18 +230,13 @@ class LogsState(rx.State):
         self.purge_open = False
 
     @rx.event
-    async def confirm_purge(self):
+    @writes(Role.ADMIN, error="error", action="log page action")
+    async def confirm_purge(self, w: Write):
         self.purge_open = False
-        _, admin = await self._who()
-        if not admin:
-            return rx.toast.error("Admins only.")
-        try:
-            before = parse_local_datetime(self.purge_date, "date")
-            if not before:
-                raise ValueError("choose the date: logs older than it are deleted")
-            count = await log_service.purge_before(runtime().db, before)
-        except Exception as exc:  # noqa: BLE001
-            return self._fail(exc)
+        before = parse_local_datetime(self.purge_date, "date")
+        if not before:
+            raise ValueError("choose the date: logs older than it are deleted")
+        count = await log_service.purge_before(w.runtime.db, before)
         self.page_no = 0
         failed = await self._reload()
         return failed or rx.toast.success(f"Deleted {count} log row(s) older than {self.purge_date}.")

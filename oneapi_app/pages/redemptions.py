@@ -1,19 +1,21 @@
 """Redemptions (admins): list/search/paginate the codes, add codes in batches (up to 100), enable/disable,
 edit (name, quota), delete (confirm).
 
-Every handler re-reads the logged-in user (an enabled admin) and acts through the redemption services with the
-API's request models (``RedemptionBody``, ``RedemptionUpdateBody``). The codes themselves never sit in the table:
-as in one-api, they are shown once, right after creation, with a "Copy all" button (one code per line).
+Every write is a ``@writes`` handler (an enabled admin, re-read now) calling the redemption services with the
+request models /api/redemption uses (``RedemptionCreate``, ``RedemptionEdit``). The codes themselves never sit
+in the table: as in one-api, they are shown once, right after creation, with a "Copy all" button (one code per
+line).
 """
 
 from __future__ import annotations
 
 import reflex as rx
 
-from ..api.redemptions import RedemptionBody, RedemptionUpdateBody
 from ..appliance import runtime
 from ..models import Redemption, RedemptionStatus, Role
+from ..models.schemas import RedemptionCreate, RedemptionEdit
 from ..services import redemptions as redemption_service
+from .actions import Write, writes
 from .components.redemption_dialogs import codes_dialog, editor_dialog, redemption_table
 from .components.widgets import confirm_dialog, pager, search_toolbar
 from .common import error_text, format_quota, format_time, parse_whole
@@ -75,17 +77,11 @@ class RedemptionsState(AdminListMixin, rx.State):
         await self._reload()
 
     @rx.event
-    async def set_status(self, redemption_id: str, enable: bool):
-        if await self._admin() is None:
-            return rx.toast.error("Admins only.")
+    @writes(Role.ADMIN)
+    async def set_status(self, w: Write, redemption_id: str, enable: bool):
         status = RedemptionStatus.UNUSED if enable else RedemptionStatus.DISABLED
-        try:
-            body = RedemptionUpdateBody.model_validate({"id": int(redemption_id), "status": int(status)})
-            async with runtime().db.session() as session:
-                await redemption_service.update_redemption(session, body.id, status_only=True, status=body.status,
-                                                           name=None, quota=None)
-        except Exception as exc:  # noqa: BLE001 - shown, never a stack trace
-            return rx.toast.error(error_text(exc))
+        edit = RedemptionEdit.model_validate({"id": int(redemption_id), "status": int(status)})
+        await redemption_service.update_redemption(w.session, edit.id, edit, status_only=True)
         await self._reload()
         return rx.toast.success(f"Code #{redemption_id} {'enabled' if enable else 'disabled'}.")
 
@@ -99,18 +95,13 @@ class RedemptionsState(AdminListMixin, rx.State):
         self.confirm_text = f"Delete redemption code #{redemption_id} ({name})? This cannot be undone."
 
     @rx.event
-    async def confirm_delete(self):
+    @writes(Role.ADMIN)
+    async def confirm_delete(self, w: Write):
         redemption_id = self.confirm_id
         self.cancel_confirm()
         if not redemption_id:
             return
-        if await self._admin() is None:
-            return rx.toast.error("Admins only.")
-        try:
-            async with runtime().db.session() as session:
-                await redemption_service.delete_redemption(session, redemption_id)
-        except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(error_text(exc))
+        await redemption_service.delete_redemption(w.session, redemption_id)
         await self._reload()
         return rx.toast.success(f"Code #{redemption_id} deleted.")
 
@@ -138,32 +129,19 @@ class RedemptionsState(AdminListMixin, rx.State):
         self.editor_open = True
 
     @rx.event
-    async def save(self):
-        admin = await self._admin()
-        if admin is None:
-            self.error = "Admins only."
-            return
+    @writes(Role.ADMIN, error="error")
+    async def save(self, w: Write):
         codes: list[str] = []
-        try:
-            quota = parse_whole(self.f_quota, "quota")
-            async with runtime().db.session() as session:
-                if self.edit_id:
-                    # As PUT /api/redemption/ (not status_only).
-                    body = RedemptionUpdateBody.model_validate({"id": self.edit_id, "name": self.f_name,
-                                                                "quota": quota})
-                    await redemption_service.update_redemption(session, body.id, status_only=False, status=None,
-                                                               name=body.name, quota=body.quota)
-                    message = f"Code #{self.edit_id} saved."
-                else:
-                    # As POST /api/redemption/.
-                    body = RedemptionBody.model_validate({"name": self.f_name, "quota": quota,
-                                                          "count": parse_whole(self.f_count, "count")})
-                    codes = await redemption_service.create_redemptions(session, admin.id, body.name, body.quota,
-                                                                        body.count)
-                    message = f"Created {len(codes)} code(s)."
-        except Exception as exc:  # noqa: BLE001 - a visible message, never a stack trace
-            self.error = error_text(exc)
-            return
+        quota = parse_whole(self.f_quota, "quota")
+        if self.edit_id:  # as PUT /api/redemption/ (not status_only)
+            edit = RedemptionEdit.model_validate({"id": self.edit_id, "name": self.f_name, "quota": quota})
+            await redemption_service.update_redemption(w.session, edit.id, edit, status_only=False)
+            message = f"Code #{self.edit_id} saved."
+        else:  # as POST /api/redemption/
+            new = RedemptionCreate.model_validate({"name": self.f_name, "quota": quota,
+                                                   "count": parse_whole(self.f_count, "count")})
+            codes = await redemption_service.create_redemptions(w.session, w.user.id, new.name, new.quota, new.count)
+            message = f"Created {len(codes)} code(s)."
         self.error, self.editor_open = "", False
         self.codes = codes
         await self._reload()

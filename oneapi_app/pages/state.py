@@ -6,9 +6,9 @@ import json
 
 import reflex as rx
 
-from ..api.web_session import issue_ticket
 from ..appliance import runtime
 from ..auth.sessions import is_current, password_stamp, session_from_cookie_header
+from ..auth.tickets import issue_ticket
 from ..models import Role, User, UserStatus
 from ..services.users import authenticate
 

@@ -1,8 +1,8 @@
 """Tokens: the logged-in user's own ``sk-`` keys - list, search, create, edit, enable/disable, copy, delete.
 
-Every write goes through the services (like /api/token) and announces the change (runtime.changes), so the
-relay's token cache drops a stale key at once. Keys never sit in the frontend state: Copy reads the key on
-the backend and hands it to the clipboard only.
+Every write is a ``@writes`` handler calling the token services with the shared request models, as /api/token
+does; the services announce the change, so the relay's token cache drops a stale key at once. Keys never sit
+in the frontend state: Copy reads the key on the backend and hands it to the clipboard only.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from datetime import datetime
 
 import reflex as rx
 
-from ..api.tokens import TokenBody, TokenUpdateBody
 from ..appliance import runtime
-from ..models import Role, Token, TokenCreate, TokenStatus, TokenUpdate
+from ..models import Role, Token, TokenStatus
+from ..models.schemas import TokenCreate, TokenUpdate
 from ..services import tokens as token_service
+from .actions import Write, writes
 from .common import error_text, format_quota, format_time, parse_whole
 from .components.token_dialogs import confirm_delete_dialog, editor_dialog, token_row_view
 from .components.widgets import error_callout
@@ -160,30 +161,17 @@ class TokensState(SessionState):
     # ---- row actions
 
     @rx.event
-    async def copy_key(self, token_id: str):
-        if await self._fresh_user(Role.COMMON) is None:
-            return self._refuse()
-        try:
-            async with runtime().db.session() as session:
-                token = await token_service.get_token(session, int(token_id), self._user_id or -1)
-                key = token.display_key
-        except Exception as exc:  # noqa: BLE001 - shown to the user, logged if unexpected
-            return self._fail(exc)
-        return [rx.set_clipboard(key), rx.toast.success("Key copied to the clipboard", id="token-toast")]
+    @writes(error="error", action="token page action")
+    async def copy_key(self, w: Write, token_id: str):
+        token = await token_service.get_token(w.session, int(token_id), w.user.id)
+        return [rx.set_clipboard(token.display_key), rx.toast.success("Key copied to the clipboard", id="token-toast")]
 
     @rx.event
-    async def toggle_status(self, token_id: str, status: str):
-        if await self._fresh_user(Role.COMMON) is None:
-            return self._refuse()
+    @writes(error="error", action="token page action")
+    async def toggle_status(self, w: Write, token_id: str, status: str):
         target = TokenStatus.DISABLED if status == str(int(TokenStatus.ENABLED)) else TokenStatus.ENABLED
-        rt = runtime()
-        try:
-            async with rt.db.session() as session:
-                token = await token_service.set_token_status(session, int(token_id), target, self._user_id or -1)
-                key = token.key
-            await rt.changes.publish("token", key)
-        except Exception as exc:  # noqa: BLE001
-            return self._fail(exc)
+        await token_service.update_token(w.session, int(token_id), TokenUpdate(status=target), w.user.id,
+                                         status_only=True, bus=w.bus)
         self.error = ""
         await self._reload()
         return rx.toast.success("Token enabled" if target == TokenStatus.ENABLED else "Token disabled")
@@ -197,19 +185,10 @@ class TokensState(SessionState):
         self.deleting_id, self.deleting_name = 0, ""
 
     @rx.event
-    async def confirm_delete(self):
+    @writes(error="error", action="token page action")
+    async def confirm_delete(self, w: Write):
         token_id, self.deleting_id, self.deleting_name = self.deleting_id, 0, ""
-        if await self._fresh_user(Role.COMMON) is None:
-            return self._refuse()
-        rt = runtime()
-        try:
-            async with rt.db.session() as session:
-                token = await token_service.get_token(session, token_id, self._user_id or -1)
-                key = token.key
-                await token_service.delete_token(session, token_id, self._user_id or -1)
-            await rt.changes.publish("token", key)
-        except Exception as exc:  # noqa: BLE001
-            return self._fail(exc)
+        await token_service.delete_token(w.session, token_id, w.user.id, bus=w.bus)
         self.error = ""
         await self._reload()
         return rx.toast.success("Token deleted")
@@ -277,37 +256,19 @@ class TokensState(SessionState):
         self.subnet = value
 
     @rx.event
-    async def submit(self):
-        if not self._user_id:
-            return rx.redirect("/login")
-        if await self._fresh_user(Role.COMMON) is None:
-            self.editor_open = False
-            return self._refuse()
-        rt = runtime()
-        try:
-            name = self.name.strip()
-            if not name:
-                raise ValueError("enter a name for the token")
-            fields = {"name": name, "expired_time": expiry_timestamp(self.expiry, self.expiry_custom),
-                      "remain_quota": parse_quota(self.quota), "unlimited_quota": self.unlimited,
-                      "models": self.models.strip(), "subnet": self.subnet.strip()}
-            async with rt.db.session() as session:
-                if self.editing_id:
-                    # The same bounds as PUT /api/token/, then the service's own checks.
-                    body = TokenUpdateBody(id=self.editing_id, **fields)
-                    changes = body.model_dump(exclude_unset=True, exclude={"id", "status"})
-                    token = await token_service.update_token(session, self.editing_id, TokenUpdate(**changes),
-                                                             self._user_id)
-                    key = token.key
-                else:
-                    body = TokenBody(**fields)
-                    token = await token_service.create_token(session, self._user_id, TokenCreate(**body.model_dump()))
-                    key = ""
-            if key:
-                await rt.changes.publish("token", key)
-        except Exception as exc:  # noqa: BLE001
-            self.editor_error = error_text(exc, "saving a token")
-            return rx.toast.error(self.editor_error)
+    @writes(error="editor_error", action="saving a token")
+    async def submit(self, w: Write):
+        name = self.name.strip()
+        if not name:
+            raise ValueError("enter a name for the token")
+        fields = {"name": name, "expired_time": expiry_timestamp(self.expiry, self.expiry_custom),
+                  "remain_quota": parse_quota(self.quota), "unlimited_quota": self.unlimited,
+                  "models": self.models.strip(), "subnet": self.subnet.strip()}
+        if self.editing_id:  # as PUT /api/token/
+            await token_service.update_token(w.session, self.editing_id, TokenUpdate.model_validate(fields), w.user.id,
+                                             bus=w.bus)
+        else:  # as POST /api/token/
+            await token_service.create_token(w.session, w.user.id, TokenCreate.model_validate(fields))
         edited = bool(self.editing_id)
         self.editor_open, self.editor_error, self.editing_id, self.error = False, "", 0, ""
         await self._reload()

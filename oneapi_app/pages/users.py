@@ -1,12 +1,12 @@
 """Users (admins): list/search/paginate the accounts, add a user, edit (display name, group, quota, password),
 enable/disable, promote/demote (promote: root only), delete (confirm).
 
-Every handler re-reads the logged-in user (an enabled admin) and acts through the same services and request
-models as /api/user (``UserCreateBody``, ``UserUpdateBody``, ``ManageBody``), so the role rules are the API's:
+Every write is a ``@writes`` handler (an enabled admin, re-read now) calling the same services with the same
+request models as /api/user (``UserCreate``, ``UserEdit``, ``UserManage``), so the role rules are the services':
 nobody edits users of equal or higher role unless root, promote is root-only, root cannot be disabled, deleted
-or demoted, and a quota edit is applied as a delta with a manage log. Writes announce the change
-(``runtime.changes.publish("user", id)``) so the relay's cache drops a disabled user at once. Password hashes
-and access tokens never reach the page: rows carry neither, and the password field is sent once with the form.
+or demoted, and a quota edit is applied as a delta with a manage log. The services announce the change so the
+relay's cache drops a disabled user at once. Password hashes and access tokens never reach the page: rows
+carry neither, and the password field is sent once with the form.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..api.users import ManageBody, UserCreateBody, UserUpdateBody
 from ..appliance import runtime
 from ..models import Role, User, UserStatus
+from ..models.schemas import UserCreate, UserEdit, UserManage
 from ..services import users as user_service
+from .actions import Write, writes
 from .components.user_dialogs import editor_dialog, user_table
 from .components.widgets import confirm_dialog, pager, search_toolbar
 from .common import error_text, format_quota, parse_whole
@@ -74,9 +75,6 @@ class UsersState(AdminListMixin, rx.State):
                 self.has_next = len(found) == user_service.PAGE_SIZE
         self.rows = [user_row(u, in_currency, per_unit) for u in found]
 
-    async def _publish(self, user_id: int) -> None:
-        await runtime().changes.publish("user", user_id)
-
     # --- list --------------------------------------------------------------------------------------------
 
     @rx.event
@@ -88,27 +86,17 @@ class UsersState(AdminListMixin, rx.State):
 
     # --- enable / disable / promote / demote / delete (as POST /api/user/manage) ---------------------------
 
-    async def _manage(self, user_id: int, action: str) -> str | None:
-        """Run one manage action; None on success, else the message to show."""
-        admin = await self._admin()
-        if admin is None:
-            return "Admins only."
-        try:
-            async with runtime().db.session() as session:
-                target = await user_service.get_user(session, int(user_id))
-                body = ManageBody.model_validate({"username": target.username, "action": action})
-                user = await user_service.manage_user(session, admin, body.username, body.action)
-            await self._publish(user.id)
-        except Exception as exc:  # noqa: BLE001 - shown to the admin, never a stack trace
-            return error_text(exc)
+    async def _manage(self, w: Write, user_id: int, action: str) -> None:
+        """One manage action (as POST /api/user/manage, which names the user)."""
+        target = await user_service.get_user(w.session, user_id)
+        body = UserManage.model_validate({"username": target.username, "action": action})
+        await user_service.manage_user(w.session, w.user, body.username, body.action, bus=w.bus)
         await self._reload()
-        return None
 
     @rx.event
-    async def manage(self, user_id: str, action: str):
-        problem = await self._manage(int(user_id), action)
-        if problem:
-            return rx.toast.error(problem)
+    @writes(Role.ADMIN)
+    async def manage(self, w: Write, user_id: str, action: str):
+        await self._manage(w, int(user_id), action)
         done = {"enable": "enabled", "disable": "disabled", "promote": "promoted to admin",
                 "demote": "demoted to common user"}.get(action, action)
         return rx.toast.success(f"User #{user_id} {done}.")
@@ -121,14 +109,13 @@ class UsersState(AdminListMixin, rx.State):
         self.confirm_text = f"Delete user #{user_id} ({username})? This cannot be undone."
 
     @rx.event
-    async def confirm_delete(self):
+    @writes(Role.ADMIN)
+    async def confirm_delete(self, w: Write):
         user_id = self.confirm_id
         self.cancel_confirm()
         if not user_id:
             return
-        problem = await self._manage(user_id, "delete")
-        if problem:
-            return rx.toast.error(problem)
+        await self._manage(w, user_id, "delete")
         return rx.toast.success(f"User #{user_id} deleted.")
 
     # --- editor ------------------------------------------------------------------------------------------
@@ -157,39 +144,24 @@ class UsersState(AdminListMixin, rx.State):
         self.editor_open = True
 
     @rx.event
-    async def save(self, form: dict):
+    @writes(Role.ADMIN, error="error")
+    async def save(self, w: Write, form: dict):
         """The editor's submit. The password comes only from the form (never kept in state)."""
-        admin = await self._admin()
-        if admin is None:
-            self.error = "Admins only."
-            return
         password = str(form.get("password", ""))
-        rt = runtime()
-        try:
-            async with rt.db.session() as session:
-                if self.edit_id:
-                    # As PUT /api/user/: only these fields; an empty password keeps the stored one.
-                    body = UserUpdateBody.model_validate({
-                        "id": self.edit_id, "display_name": self.f_display_name, "group": self.f_group,
-                        "quota": parse_whole(self.f_quota, "quota"), "password": password})
-                    changes = body.model_dump(exclude_unset=True, exclude={"id"})
-                    if changes.get("password") == "":
-                        changes.pop("password")
-                    user = await user_service.update_user_by_admin(rt.db, session, admin, rt.options, body.id,
-                                                                   changes)
-                    message = f"User #{user.id} saved."
-                else:
-                    # As POST /api/user/.
-                    body = UserCreateBody.model_validate({"username": self.f_username.strip(), "password": password,
-                                                          "display_name": self.f_display_name.strip()})
-                    user = await user_service.create_user(rt.db, session, rt.options, username=body.username,
-                                                          password=body.password, display_name=body.display_name)
-                    message = f"User {user.username} created."
-            if self.edit_id:
-                await self._publish(user.id)
-        except Exception as exc:  # noqa: BLE001 - a visible message, never a stack trace
-            self.error = error_text(exc)
-            return
+        rt = w.runtime
+        if self.edit_id:  # as PUT /api/user/: only these fields; an empty password keeps the stored one
+            edit = UserEdit.model_validate({"id": self.edit_id, "display_name": self.f_display_name,
+                                            "group": self.f_group, "quota": parse_whole(self.f_quota, "quota"),
+                                            "password": password})
+            user = await user_service.update_user_by_admin(rt.db, w.session, w.user, rt.options, edit.id, edit,
+                                                           bus=w.bus)
+            message = f"User #{user.id} saved."
+        else:  # as POST /api/user/
+            new = UserCreate.model_validate({"username": self.f_username.strip(), "password": password,
+                                             "display_name": self.f_display_name.strip()})
+            user = await user_service.create_user(rt.db, w.session, rt.options, username=new.username,
+                                                  password=new.password, display_name=new.display_name)
+            message = f"User {user.username} created."
         self.error, self.editor_open = "", False
         await self._reload()
         return rx.toast.success(message)

@@ -286,8 +286,7 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
 
 async def _auto_disable(runtime: Runtime, channel: ChannelInfo, reason: str) -> None:
     async with runtime.db.session() as session:
-        await set_channel_status(session, channel.id, ChannelStatus.AUTO_DISABLED)
-    await runtime.changes.publish("channels")
+        await set_channel_status(session, channel.id, ChannelStatus.AUTO_DISABLED, bus=runtime.changes)
     log.warning("channel #%s (%s) disabled automatically: %s", channel.id, channel.name, reason[:200])
 
 

@@ -1,15 +1,25 @@
 """Channels and their abilities. Abilities are always rebuilt in the same transaction as the channel change,
-so they never point at a missing channel (one-api's ``/channel/disabled`` leaves orphans)."""
+so they never point at a missing channel (one-api's ``/channel/disabled`` leaves orphans).
+
+The write rules of both front doors live here (what an edit keeps, the status that comes with an edit), and
+every write announces "channels" on ``bus`` after its commit, so the relay's channel snapshot is rebuilt.
+"""
 
 from __future__ import annotations
 
 import json
 
-from sqlmodel import col, delete, or_, select, update
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..changes import Changes
 from ..errors import BadRequest, NotFound
-from ..models import Ability, Channel, ChannelCreate, ChannelStatus, ChannelUpdate, now
+from ..models import Ability, Channel, ChannelStatus, now
+from ..models.schemas import ChannelCreate, ChannelUpdate
+from .search import keyword_filter
+
+# one-api's edit rule: a zero type and an empty name, models, group, key or base URL keep the stored value.
+KEPT_WHEN_EMPTY = ("type", "name", "models", "group", "key", "base_url")
 
 
 def split_list(value: str | None) -> list[str]:
@@ -83,7 +93,7 @@ async def rebuild_abilities(session: AsyncSession, channel: Channel) -> None:
                                 priority=channel.priority or 0))
 
 
-async def create_channels(session: AsyncSession, data: ChannelCreate) -> list[Channel]:
+async def create_channels(session: AsyncSession, data: ChannelCreate, *, bus: Changes) -> list[Channel]:
     """Create one channel per non-empty line of ``data.key`` (batch mode), with their abilities."""
     keys = [line.strip() for line in data.key.split("\n") if line.strip()]
     if not keys:
@@ -98,6 +108,7 @@ async def create_channels(session: AsyncSession, data: ChannelCreate) -> list[Ch
         await rebuild_abilities(session, channel)
         created.append(channel)
     await session.commit()
+    await bus.publish("channels")
     return created
 
 
@@ -108,40 +119,49 @@ async def get_channel(session: AsyncSession, channel_id: int) -> Channel:
     return channel
 
 
-async def update_channel(session: AsyncSession, channel_id: int, data: ChannelUpdate) -> Channel:
+async def update_channel(session: AsyncSession, channel_id: int, data: ChannelUpdate, *, bus: Changes) -> Channel:
+    """An edit: the fields given (null, zero or empty as KEPT_WHEN_EMPTY = keep), config secrets kept when sent
+    back empty, and a new status applied with it; the abilities follow in the same transaction."""
     channel = await get_channel(session, channel_id)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    if not changes.get("key"):
-        changes.pop("key", None)  # an empty key keeps the old one
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"id", "status"})
+    for name in KEPT_WHEN_EMPTY:
+        if changes.get(name) in (0, ""):
+            changes.pop(name, None)
     if "config" in changes:
         changes["config"] = keep_config_secrets(channel.config, changes["config"])
     for field, value in changes.items():
         setattr(channel, field, value)
+    if data.status is not None:
+        channel.status = int(ChannelStatus(data.status))
     _validate(channel)
     session.add(channel)
     await rebuild_abilities(session, channel)
     await session.commit()
+    await bus.publish("channels")
     return channel
 
 
-async def set_channel_status(session: AsyncSession, channel_id: int, status: ChannelStatus) -> Channel:
+async def set_channel_status(session: AsyncSession, channel_id: int, status: ChannelStatus, *,
+                             bus: Changes) -> Channel:
     channel = await get_channel(session, channel_id)
     channel.status = int(status)
     session.add(channel)
     await session.exec(update(Ability).where(col(Ability.channel_id) == channel_id)  # type: ignore[call-overload]
                        .values(enabled=status == ChannelStatus.ENABLED))
     await session.commit()
+    await bus.publish("channels")
     return channel
 
 
-async def delete_channel(session: AsyncSession, channel_id: int) -> None:
+async def delete_channel(session: AsyncSession, channel_id: int, *, bus: Changes) -> None:
     channel = await get_channel(session, channel_id)
     await session.exec(delete(Ability).where(col(Ability.channel_id) == channel_id))  # type: ignore[call-overload]
     await session.delete(channel)
     await session.commit()
+    await bus.publish("channels")
 
 
-async def delete_disabled_channels(session: AsyncSession) -> int:
+async def delete_disabled_channels(session: AsyncSession, *, bus: Changes) -> int:
     """Delete every disabled channel and its abilities (no orphans). Returns the number of channels."""
     disabled = [ChannelStatus.MANUALLY_DISABLED, ChannelStatus.AUTO_DISABLED]
     ids = (await session.exec(select(Channel.id).where(col(Channel.status).in_(disabled)))).all()
@@ -149,6 +169,7 @@ async def delete_disabled_channels(session: AsyncSession) -> int:
         await session.exec(delete(Ability).where(col(Ability.channel_id).in_(ids)))  # type: ignore[call-overload]
         await session.exec(delete(Channel).where(col(Channel.id).in_(ids)))  # type: ignore[call-overload]
     await session.commit()
+    await bus.publish("channels")
     return len(ids)
 
 
@@ -161,12 +182,8 @@ async def list_channels(session: AsyncSession, page: int) -> list[Channel]:
 
 
 async def search_channels(session: AsyncSession, keyword: str) -> list[Channel]:
-    keyword = keyword.strip()
-    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    conditions = [col(Channel.name).like(escaped, escape="\\")]
-    if keyword.isdigit() and len(keyword) < 16:
-        conditions.append(Channel.id == int(keyword))
-    stmt = select(Channel).where(or_(*conditions)).order_by(col(Channel.id).desc()).limit(100)
+    stmt = (select(Channel).where(keyword_filter(keyword, Channel.id, Channel.name))
+            .order_by(col(Channel.id).desc()).limit(100))
     return list((await session.exec(stmt)).all())
 
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func
-from sqlmodel import col, delete, desc, or_, select
+from sqlmodel import delete, desc, or_, select
 
 from ..db import Database
 from ..models import Log, LogType, now
 from ..scrub import scrub_text
+from .search import starts_with
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 10
@@ -85,8 +86,7 @@ async def search_logs(db: Database, keyword: str, user_id: int | None = None) ->
         elif keyword:
             return []
     elif keyword:
-        escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        prefix = col(Log.content).like(escaped + "%", escape="\\")
+        prefix = starts_with(Log.content, keyword)
         stmt = stmt.where(or_(Log.type == type_value, prefix) if type_value is not None else prefix)
     async with db.log_session() as session:
         rows = list((await session.exec(stmt.order_by(desc(Log.id)).limit(100))).all())

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..changes import Changes
 from ..errors import ConfigError
 from ..models import Option
 
@@ -185,11 +186,39 @@ def _upsert(dialect_name: str, key: str, value: str):
     return stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
 
 
-async def update_option(session: AsyncSession, current: Options, key: str, raw: str) -> Options:
-    """Validate and store one option; return the new typed Options. Raises ConfigError on bad input."""
+MAX_VALUE_LENGTH = 1_000_000
+
+
+def _check_enable(options: Options, key: str, value: str) -> None:
+    """one-api refuses switching a login method on before it is configured."""
+    on = value.strip().lower() in ("true", "1")
+    if not on:
+        return
+    if key == "GitHubOAuthEnabled" and not options.GitHubClientId:
+        raise ConfigError("无法启用 GitHub OAuth，请先填入 GitHub Client Id 以及 GitHub Client Secret！")
+    if key == "OidcEnabled" and not options.OidcClientId:
+        raise ConfigError("无法启用 OIDC 登录，请先填入 OIDC Client Id 以及 OIDC Client Secret！")
+    if key == "WeChatAuthEnabled" and not options.WeChatServerAddress:
+        raise ConfigError("无法启用微信登录，请先填入微信登录相关配置信息！")
+    if key == "TurnstileCheckEnabled" and not options.TurnstileSiteKey:
+        raise ConfigError("无法启用 Turnstile 校验，请先填入 Turnstile 校验相关配置信息！")
+    if key == "EmailDomainRestrictionEnabled" and not options.EmailDomainWhitelist.strip():
+        raise ConfigError("无法启用邮箱域名限制，请先填入限制的邮箱域名！")
+
+
+async def update_option(session: AsyncSession, current: Options, key: str, value: str | bool | float | None,
+                        *, bus: Changes) -> Options:
+    """Validate and store one option; return the new typed Options and announce "options" on ``bus``.
+    Raises ConfigError on bad input (a reserved key, a login method switched on before it is configured...)."""
+    if is_internal(key):
+        raise ConfigError(f"{key}: reserved key")
+    raw = to_db_value(value) if value is not None else ""
+    if len(raw) > MAX_VALUE_LENGTH:
+        raise ConfigError("option value too long")
     key = key.strip()
     if not key or len(key) > 191:
         raise ConfigError("option key must be 1-191 characters")
+    _check_enable(current, key, raw)
     parsed = _parse(key, raw)
     data = current.model_dump()
     data[key] = parsed
@@ -199,4 +228,5 @@ async def update_option(session: AsyncSession, current: Options, key: str, raw: 
         raise ConfigError(f"{key}: {exc.errors()[0]['msg']}") from None
     await session.exec(_upsert(session.bind.dialect.name, key, to_db_value(parsed)))  # type: ignore[call-overload]
     await session.commit()
+    await bus.publish("options")
     return updated

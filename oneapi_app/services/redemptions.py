@@ -9,19 +9,21 @@ and only that attempt adds the quota, in the same transaction.
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import col, desc, or_, select, update
+from sqlmodel import col, desc, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..changes import Changes
 from ..db import Database
 from ..errors import AppError, BadRequest, NotFound
 from ..models import LogType, Redemption, RedemptionStatus, User, now
+from ..models.schemas import MAX_BATCH, RedemptionUpdate
 from . import keys
 from .logs import format_quota, record
 from .options import Options
+from .search import keyword_filter
 from .users import add_quota
 
 PAGE_SIZE = 10
-MAX_BATCH = 100
 
 
 def _check_name(name: str) -> str:
@@ -63,17 +65,15 @@ async def list_redemptions(session: AsyncSession, page: int) -> list[Redemption]
 
 
 async def search_redemptions(session: AsyncSession, keyword: str) -> list[Redemption]:
-    keyword = keyword.strip()
-    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    conditions = [col(Redemption.name).like(escaped, escape="\\")]
-    if keyword.isdigit() and len(keyword) < 16:
-        conditions.append(Redemption.id == int(keyword))
-    stmt = select(Redemption).where(or_(*conditions)).order_by(desc(Redemption.id)).limit(100)
+    stmt = (select(Redemption).where(keyword_filter(keyword, Redemption.id, Redemption.name))
+            .order_by(desc(Redemption.id)).limit(100))
     return list((await session.exec(stmt)).all())
 
 
-async def update_redemption(session: AsyncSession, redemption_id: int, *, status_only: bool, status: int | None,
-                            name: str | None, quota: int | None) -> Redemption:
+async def update_redemption(session: AsyncSession, redemption_id: int, data: RedemptionUpdate, *,
+                            status_only: bool) -> Redemption:
+    """With ``status_only`` the status alone (never of a used code); else the name and quota given."""
+    status, name, quota = data.status, data.name, data.quota
     row = await get_redemption(session, redemption_id)
     if status_only:
         if status not in (RedemptionStatus.UNUSED, RedemptionStatus.DISABLED):
@@ -105,8 +105,8 @@ async def delete_redemption(session: AsyncSession, redemption_id: int) -> None:
     await session.commit()
 
 
-async def redeem(db: Database, session: AsyncSession, options: Options, user: User, key: str) -> int:
-    """Credit the code's quota to ``user`` once; return the quota added."""
+async def redeem(db: Database, session: AsyncSession, options: Options, user: User, key: str, *, bus: Changes) -> int:
+    """Credit the code's quota to ``user`` once; return the quota added (announced on ``bus`` as a user change)."""
     key = (key or "").strip()
     if not key:
         raise AppError("请输入兑换码！", status=200)
@@ -128,6 +128,7 @@ async def redeem(db: Database, session: AsyncSession, options: Options, user: Us
     await session.commit()
     await record(db, user_id=user.id, type=LogType.TOPUP, username=user.username, quota=quota,
                  content=f"通过兑换码充值 {format_quota(quota, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)}")
+    await bus.publish("user", user.id)
     return quota
 
 

@@ -1,16 +1,24 @@
-"""Tokens: the ``sk-`` keys users create. Quota changes are atomic SQL updates, never read-modify-write."""
+"""Tokens: the ``sk-`` keys users create. Quota changes are atomic SQL updates, never read-modify-write.
+
+The write rules of both front doors live here (validation, the status-only toggle, what an edit keeps), and
+every change of a stored token is announced on ``bus`` ("token", key) after its commit, so the relay's cache
+drops the stale key at once. A new token needs no notice: no cache holds its key yet.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 
-from sqlmodel import col, desc, select
+from sqlmodel import desc, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..errors import BadRequest, NotFound
-from ..models import Token, TokenCreate, TokenStatus, TokenUpdate, now
+from ..changes import Changes
+from ..errors import AppError, BadRequest, NotFound
+from ..models import Token, TokenStatus, now
+from ..models.schemas import TokenCreate, TokenUpdate
 from . import keys
 from .channels import split_list
+from .search import starts_with
 
 
 def normalize_subnets(value: str | None) -> str:
@@ -54,20 +62,29 @@ async def get_token(session: AsyncSession, token_id: int, user_id: int | None = 
     return token
 
 
-async def update_token(session: AsyncSession, token_id: int, data: TokenUpdate, user_id: int | None = None) -> Token:
+async def update_token(session: AsyncSession, token_id: int, data: TokenUpdate, user_id: int | None = None, *,
+                       status_only: bool = False, bus: Changes) -> Token:
+    """An edit: the fields given (null = keep), never the status; with ``status_only`` the status alone."""
+    if status_only:
+        if data.status is None:
+            raise AppError("status is required with status_only", status=200)
+        return await set_token_status(session, token_id, data.status, user_id, bus=bus)
     token = await get_token(session, token_id, user_id)
-    for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+    for field, value in data.model_dump(exclude_unset=True, exclude_none=True, exclude={"id", "status"}).items():
         setattr(token, field, value)
     _validate(token)
     session.add(token)
     await session.commit()
+    await bus.publish("token", token.key)
     return token
 
 
-async def delete_token(session: AsyncSession, token_id: int, user_id: int | None = None) -> None:
+async def delete_token(session: AsyncSession, token_id: int, user_id: int | None = None, *, bus: Changes) -> None:
     token = await get_token(session, token_id, user_id)
+    key = token.key
     await session.delete(token)
     await session.commit()
+    await bus.publish("token", key)
 
 
 PAGE_SIZE = 10
@@ -82,8 +99,7 @@ async def list_tokens(session: AsyncSession, user_id: int, page: int, order: str
 
 
 async def search_tokens(session: AsyncSession, user_id: int, keyword: str) -> list[Token]:
-    escaped = keyword.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    stmt = (select(Token).where(Token.user_id == user_id, col(Token.name).like(escaped, escape="\\"))
+    stmt = (select(Token).where(Token.user_id == user_id, starts_with(Token.name, keyword.strip()))
             .order_by(desc(Token.id)).limit(100))
     return list((await session.exec(stmt)).all())
 
@@ -95,7 +111,8 @@ def _refuse_enabling_spent(token: Token) -> None:
         raise BadRequest("令牌可用额度已用尽，无法启用，请先修改令牌剩余额度，或者设置为无限额度")
 
 
-async def set_token_status(session: AsyncSession, token_id: int, status: int, user_id: int | None = None) -> Token:
+async def set_token_status(session: AsyncSession, token_id: int, status: int, user_id: int | None = None, *,
+                           bus: Changes) -> Token:
     """The status-only toggle: enabling an expired or exhausted token is refused."""
     token = await get_token(session, token_id, user_id)
     if status not in (TokenStatus.ENABLED, TokenStatus.DISABLED):
@@ -105,4 +122,5 @@ async def set_token_status(session: AsyncSession, token_id: int, status: int, us
     token.status = status
     session.add(token)
     await session.commit()
+    await bus.publish("token", token.key)
     return token

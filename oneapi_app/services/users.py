@@ -1,4 +1,6 @@
-"""Users: bootstrap of the root account and authentication."""
+"""Users: bootstrap of the root account, authentication, and the write rules of both front doors (role rules,
+validation, what an edit keeps). Every change of a stored user is announced on ``bus`` ("user", id) after its
+commit, so the relay's user cache drops the stale row at once."""
 
 from __future__ import annotations
 
@@ -11,13 +13,16 @@ from sqlmodel import col, desc, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..auth.passwords import hash_password, verify_password
+from ..changes import Changes
 from ..db import Database
 from ..errors import AppError, BadRequest, NotFound
 from ..models import LogType, Role, Token, TokenStatus, User, UserStatus, now
+from ..models.schemas import SelfUpdate, UserUpdate, given_fields
 from ..settings import Settings
 from . import keys
 from .logs import format_quota, record
 from .options import Options
+from .search import keyword_filter
 
 log = logging.getLogger(__name__)
 
@@ -201,13 +206,8 @@ async def list_users(session: AsyncSession, page: int, order: str = "") -> list[
 
 
 async def search_users(session: AsyncSession, keyword: str) -> list[User]:
-    keyword = keyword.strip()
-    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    conditions = [col(User.username).like(escaped, escape="\\"), col(User.email).like(escaped, escape="\\"),
-                  col(User.display_name).like(escaped, escape="\\")]
-    if keyword.isdigit() and len(keyword) < 16:
-        conditions.append(User.id == int(keyword))
-    stmt = select(User).where(User.status != UserStatus.DELETED, or_(*conditions)).order_by(desc(User.id)).limit(100)
+    found = keyword_filter(keyword, User.id, User.username, User.email, User.display_name)
+    stmt = select(User).where(User.status != UserStatus.DELETED, found).order_by(desc(User.id)).limit(100)
     return list((await session.exec(stmt)).all())
 
 
@@ -223,9 +223,10 @@ async def get_user_for(session: AsyncSession, actor: User, user_id: int) -> User
 
 
 async def update_user_by_admin(db: Database, session: AsyncSession, actor: User, options: Options, user_id: int,
-                               changes: dict) -> User:
+                               changes: UserUpdate | dict, *, bus: Changes) -> User:
     """PUT /api/user/: only the fields given; role rules as one-api (nobody edits or grants >= own role unless
     root); a quota change writes a manage log."""
+    changes = given_fields(changes)
     user = await get_user(session, user_id)
     if not _outranks(actor, user.role):
         raise AppError("无权更新同权限等级或更高权限等级的用户信息", status=200)
@@ -257,10 +258,11 @@ async def update_user_by_admin(db: Database, session: AsyncSession, actor: User,
         fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)  # noqa: E731
         await record(db, user_id=user.id, type=LogType.MANAGE, username=user.username,
                      content=f"管理员将用户额度从 {fmt(old_quota)}修改为 {fmt(user.quota)}")
+    await bus.publish("user", user.id)
     return user
 
 
-async def manage_user(session: AsyncSession, actor: User, username: str, action: str) -> User:
+async def manage_user(session: AsyncSession, actor: User, username: str, action: str, *, bus: Changes) -> User:
     user = (await session.exec(select(User).where(User.username == username,
                                                   User.status != UserStatus.DELETED))).first()
     if user is None:
@@ -293,6 +295,7 @@ async def manage_user(session: AsyncSession, actor: User, username: str, action:
         raise BadRequest("action must be one of disable, enable, delete, promote, demote")
     session.add(user)
     await session.commit()
+    await bus.publish("user", user.id)
     return user
 
 
@@ -303,21 +306,23 @@ def _soft_delete(user: User) -> None:
     user.access_token = None
 
 
-async def delete_user_by_admin(session: AsyncSession, actor: User, user_id: int) -> None:
+async def delete_user_by_admin(session: AsyncSession, actor: User, user_id: int, *, bus: Changes) -> None:
     user = await get_user(session, user_id)
     if actor.role <= user.role:
         raise AppError("无权删除同权限等级或更高权限等级的用户", status=200)
     _soft_delete(user)
     session.add(user)
     await session.commit()
+    await bus.publish("user", user_id)
 
 
-async def delete_self(session: AsyncSession, user: User) -> None:
+async def delete_self(session: AsyncSession, user: User, *, bus: Changes) -> None:
     if user.role == Role.ROOT:
         raise AppError("不能删除超级管理员账户", status=200)
     _soft_delete(user)
     session.add(user)
     await session.commit()
+    await bus.publish("user", user.id)
 
 
 async def _apply_profile(session: AsyncSession, user: User, changes: dict) -> None:
@@ -334,14 +339,15 @@ async def _apply_profile(session: AsyncSession, user: User, changes: dict) -> No
         if display_name != user.display_name:
             refuse_root_lookalike(display_name, user.role)
         user.display_name = display_name
-    if changes.get("password"):
+    if changes.get("password"):  # an empty password keeps the stored one
         user.password = await asyncio.to_thread(hash_password, check_password(changes["password"]))
 
 
-async def update_self(session: AsyncSession, user: User, changes: dict) -> User:
-    await _apply_profile(session, user, changes)
+async def update_self(session: AsyncSession, user: User, changes: SelfUpdate | dict, *, bus: Changes) -> User:
+    await _apply_profile(session, user, given_fields(changes))
     session.add(user)
     await session.commit()
+    await bus.publish("user", user.id)
     return user
 
 
@@ -361,7 +367,7 @@ async def ensure_aff_code(session: AsyncSession, user: User) -> str:
 
 
 async def top_up(db: Database, session: AsyncSession, options: Options, user_id: int, quota: int,
-                 remark: str = "") -> User:
+                 remark: str = "", *, bus: Changes) -> User:
     """POST /api/topup (payment systems): atomic quota increase and a top-up log."""
     if quota <= 0:
         raise BadRequest("quota must be a positive integer")
@@ -371,6 +377,7 @@ async def top_up(db: Database, session: AsyncSession, options: Options, user_id:
     await session.refresh(user)
     text = remark or f"通过 API 充值 {format_quota(quota, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)}"
     await record(db, user_id=user_id, type=LogType.TOPUP, username=user.username, content=text, quota=quota)
+    await bus.publish("user", user_id)
     return user
 
 
@@ -390,12 +397,13 @@ async def next_numbered_username(session: AsyncSession, prefix: str) -> str:
     return candidate
 
 
-async def reset_to_random_password(session: AsyncSession, user: User) -> str:
+async def reset_to_random_password(session: AsyncSession, user: User, *, bus: Changes) -> str:
     """Password reset confirmed: a random 12-hex password (one-api), returned once to the caller."""
     password = keys.uuid_hex()[:12]
     user.password = await asyncio.to_thread(hash_password, password)
     session.add(user)
     await session.commit()
+    await bus.publish("user", user.id)
     return password
 
 

@@ -68,7 +68,8 @@ async def test_fifty_concurrent_redeems_credit_once(kind, make_settings, request
         async def attempt(i: int):
             async with runtime.db.session() as s:
                 try:
-                    return await redemptions.redeem(runtime.db, s, runtime.options, users[i % 5], key)
+                    return await redemptions.redeem(runtime.db, s, runtime.options, users[i % 5], key,
+                                                    bus=runtime.changes)
                 except Exception as exc:  # the refusals
                     return exc
 

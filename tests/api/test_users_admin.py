@@ -115,5 +115,5 @@ async def test_admin_quota_edit_keeps_concurrent_spending(runtime, common):
         await relay_session.commit()
         assert stale.quota == 0
         await users.update_user_by_admin(runtime.db, admin_session, root, runtime.options, common.id,
-                                         {"quota": 1000})
+                                         {"quota": 1000}, bus=runtime.changes)
     assert (await get_user(runtime, "alice")).quota == 700  # +1000 as asked, the 300 spent still counted

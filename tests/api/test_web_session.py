@@ -1,7 +1,7 @@
 """The dashboard's login hand-over: a single-use ticket turns into the same HttpOnly session cookie."""
 
-from oneapi_app.api.web_session import issue_ticket
 from oneapi_app.auth.sessions import user_id_from_cookie_header
+from oneapi_app.auth.tickets import issue_ticket
 
 
 async def test_ticket_sets_the_session_cookie_once(client, runtime, common):

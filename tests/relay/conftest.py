@@ -185,8 +185,7 @@ async def add_channel(runtime, base_url: str, *, key: str = "ok", models: str = 
     async with runtime.db.session() as session:
         [channel] = await create_channels(session, ChannelCreate(
             type=type, key=key, name=f"ch-{key}", base_url=base_url, models=models, group=group,
-            priority=priority, weight=weight, **extra))
-    await runtime.changes.publish("channels")
+            priority=priority, weight=weight, **extra), bus=runtime.changes)
     return channel.id
 
 

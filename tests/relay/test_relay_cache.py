@@ -30,7 +30,7 @@ async def test_changes_invalidate_tokens_and_channels(runtime, client, upstream)
         await conn.execute(text("UPDATE tokens SET status = 1 WHERE id = (SELECT MAX(id) FROM tokens)"))
     await runtime.changes.publish("token", None)
     async with runtime.db.session() as session:
-        await set_channel_status(session, channel_id, ChannelStatus.MANUALLY_DISABLED)
+        await set_channel_status(session, channel_id, ChannelStatus.MANUALLY_DISABLED, bus=runtime.changes)
     await runtime.changes.publish("channels")
     assert (await client.post("/v1/chat/completions", json=BODY, headers=headers)).status_code == 503
 
