@@ -9,14 +9,16 @@ refunds the reservation, a stream settles in its ``finally`` (complete, broken o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from ..errors import AppError
 from ..models import ChannelStatus
 from ..services import billing, pricing
 from ..services.channels import set_channel_status
@@ -29,8 +31,9 @@ from .auth import AuthError, authenticate, check_model_allowed
 from .channel_types import channel_type
 from .context import RelayContext
 from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
-from .streaming import DONE_EVENT, SSEReader, SSEResponse
-from .upstream import (NETWORK_ERRORS, RelayError, UpstreamFailure, UpstreamResponse, network_failure, scrub,
+from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
+from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event, wait_disconnect
+from .upstream import (MB, NETWORK_ERRORS, RelayError, UpstreamFailure, UpstreamResponse, network_failure, scrub,
                        should_disable_channel)
 
 if TYPE_CHECKING:
@@ -40,13 +43,48 @@ log = logging.getLogger(__name__)
 MAX_TOKENS_LIMIT = 1 << 30
 DEFAULT_MODELS = {"moderations": "text-moderation-stable"}
 ESTIMATED_MARK = "（usage estimated locally）"
+SATURATED_RETRY_AFTER = "1"  # seconds, on our own 429 when every channel of the group answered 429
 
 
 def request_id(request: Request) -> str:
     return request.scope.get("state", {}).get("request_id", "")
 
 
-# -- parse and validate ---------------------------------------------------------------------------------
+class ClientGone(AppError):
+    """The client went away before its answer: nothing is sent (the server drops it), nothing is logged as an
+    error. 499 is nginx's "client closed request"."""
+
+    status = 499
+    code = "client_closed_request"
+
+
+# -- read, parse and validate ---------------------------------------------------------------------------
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes before it is read (by its Content-Length, or
+    as soon as a chunked body passes the limit)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise _too_large(limit)
+    try:
+        if length is not None:
+            return await request.body()  # the server stops at Content-Length
+        parts, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            parts.append(chunk)
+        return b"".join(parts)
+    except ClientDisconnect:
+        log.info("client went away while sending its request body (request id %s)", request_id(request))
+        raise ClientGone("the client closed the connection") from None
+
+
+def _too_large(limit: int) -> RelayError:
+    return RelayError(f"the request body is larger than {limit // MB} MB (MAX_REQUEST_BODY_SIZE)", status=413,
+                      code="request_body_too_large")
+
+
 def parse_body(raw: bytes) -> dict:
     if not raw.strip():
         raise AuthError("the request body is empty: send a JSON object", 400)
@@ -84,7 +122,7 @@ def validate(kind: Kind, body: dict, model: str) -> None:
 # -- the pipeline ---------------------------------------------------------------------------------------
 async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str | None = None):
     auth = await authenticate(runtime.cache, request)
-    raw = await request.body()
+    raw = await read_body(request, runtime.settings.max_request_body_size * MB)
     body = parse_body(raw)
     model = body.get("model") if isinstance(body.get("model"), str) else ""
     model = model or path_model or DEFAULT_MODELS.get(kind, "")
@@ -115,21 +153,73 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
         if channel is None:
             raise no_channel(ctx.user.group, model)
     _use_channel(runtime, ctx, channel)
-    max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or 0
-    assert ctx.price is not None
-    ctx.reserved = ctx.price.reservation(runtime.options.PreConsumedQuota, len(raw) // 2, int(max_tokens))
+    await _reserve(runtime, ctx)
     try:
-        await billing.reserve(runtime, token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
-                              user_id=ctx.user.id, amount=ctx.reserved)
-    except billing.TokenQuotaExhausted:
-        await runtime.changes.publish("token", ctx.token.key)  # the cached balance was stale
-        raise
-    try:
-        return await _attempts(runtime, ctx, snapshot, channel)
+        return await _until_client_leaves(request, _attempts(runtime, ctx, snapshot, channel))
     except BaseException:
         if not ctx.settled:
             _refund(runtime, ctx)
         raise
+
+
+async def _reserve(runtime: Runtime, ctx: RelayContext) -> None:
+    """Hold the request's worst case. The prompt is first bounded cheaply (half its body's bytes, no
+    tokenizer); only when that amount is refused is the prompt counted exactly (tiktoken, off the event loop)
+    and the smaller amount tried: a token that can pay for the request is never refused. A refusal re-reads
+    the token's row into the cache (the database is the authority; the cache only lets requests try)."""
+    assert ctx.price is not None
+    max_tokens = int(ctx.body.get("max_tokens") or ctx.body.get("max_completion_tokens") or 0)
+    pre_consumed = runtime.options.PreConsumedQuota
+    ctx.reserved = ctx.price.reservation(pre_consumed, len(ctx.raw) // 2, max_tokens)
+    try:
+        await _hold(runtime, ctx)
+        return
+    except (billing.TokenQuotaExhausted, billing.UserQuotaExhausted) as refusal:
+        refused: Exception = refusal
+    prompt = await asyncio.to_thread(token_count.count_prompt, ctx.body, ctx.upstream_model, ctx.kind)
+    exact = ctx.price.reservation(pre_consumed, prompt, max_tokens)
+    if exact < ctx.reserved:
+        ctx.reserved = exact
+        try:
+            await _hold(runtime, ctx)
+            return
+        except (billing.TokenQuotaExhausted, billing.UserQuotaExhausted) as refusal:
+            refused = refusal
+    ctx.reserved = 0
+    if isinstance(refused, billing.TokenQuotaExhausted):
+        await runtime.cache.token(ctx.token.key, fresh=True)  # the cached balance was stale: re-read the row
+    raise refused
+
+
+async def _hold(runtime: Runtime, ctx: RelayContext) -> None:
+    await billing.reserve(runtime, token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
+                          user_id=ctx.user.id, amount=ctx.reserved)
+
+
+async def _until_client_leaves(request: Request, work):
+    """Run ``work`` (the upstream calls up to the response object) while watching the client: when it
+    disconnects, the work is cancelled at once, which closes the upstream connection in every mode (a
+    stalled non-stream upstream included) and refunds the reservation."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        await wait_disconnect(request.receive)
+        gone = True
+        task.cancel()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        task.uncancel()
+        raise ClientGone("the client closed the connection") from None
+    finally:
+        watcher.cancel()
 
 
 def _use_channel(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo) -> None:
@@ -189,8 +279,10 @@ async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapsh
                     _use_channel(runtime, ctx, channel)
                     continue
             if failure.status == 429 and len(ctx.tried) > 1:
-                raise UpstreamFailure(SATURATED_MESSAGE, status=429, retryable=False,
-                                      code="bad_response_status_code", param="429") from None
+                saturated = UpstreamFailure(SATURATED_MESSAGE, status=429, retryable=False,
+                                            code="bad_response_status_code", param="429")
+                saturated.headers = failure.headers or {"Retry-After": SATURATED_RETRY_AFTER}
+                raise saturated from None
             raise
 
 
@@ -202,11 +294,16 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other,
                     runtime.provider_settings)
     resp = await runtime.upstream.send(adaptor.build_request(target, call))
+    limit = runtime.settings.relay_max_response_size * MB
     if resp.status not in (200, 201):
-        raise scrub(adaptor.map_error(resp.status, await resp.read()), channel.key)
+        failure = scrub(adaptor.map_error(resp.status, await resp.read(limit)), channel.key)
+        retry_after = resp.header("Retry-After")
+        if retry_after:
+            failure.headers = {"Retry-After": retry_after}
+        raise failure
     if ctx.stream:
         if resp.content_type.startswith("application/json"):
-            body = await resp.read()
+            body = await resp.read(limit)
             failure = scrub(adaptor.map_error(502, body), channel.key)
             failure.retryable = False
             raise failure
@@ -228,8 +325,13 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
                 resp.close()
                 _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
 
-        return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator), finalize=finalize)
-    body = await resp.read()
+        return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator, limit), finalize=finalize)
+    if passes_through(adaptor):  # the client gets the upstream's bytes: a large answer streams through
+        body, complete = await resp.read_head(min(STREAM_THROUGH_AT, limit))
+        if not complete:
+            return pass_through(resp, body, lambda usage: _settle(runtime, ctx, usage, ""))
+    else:
+        body = await resp.read(limit)
     try:
         parsed: Parsed = adaptor.parse_response(call, body, resp.content_type)
     except UpstreamFailure as failure:
@@ -240,16 +342,16 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
 
 async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResponse,
                          chunks: AsyncIterator[bytes], first: bytes,
-                         translator: StreamTranslator) -> AsyncIterator[bytes]:
-    reader = SSEReader()
+                         translator: StreamTranslator, limit: int) -> AsyncIterator[bytes]:
+    reader = SSEReader(limit)
     finished = False
     feed = translator.feed
     read = reader.feed
 
     def events(payloads: list[bytes]) -> bytes:
         if len(payloads) == 1:  # the usual case: one event per upstream chunk
-            return feed(payloads[0]) or b""
-        return b"".join([e for e in map(feed, payloads) if e is not None])
+            return (feed(payloads[0]) or b"") if is_event(payloads[0]) else b""
+        return b"".join([e for e in map(feed, filter(is_event, payloads)) if e is not None])
 
     try:
         try:
