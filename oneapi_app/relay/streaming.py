@@ -97,23 +97,39 @@ class SSEResponse(Response):
         pump = watch = None
         error: BaseException | None = None
         body_send = scope.get(RAW_SEND) or send
+        me = asyncio.current_task()
+        first_pending = True
+
+        def cancel_first(_: asyncio.Future) -> None:  # the client left while the first event was awaited
+            if first_pending and me is not None:
+                me.cancel()
+
         try:
+            watch = asyncio.ensure_future(wait_disconnect(receive))
+            watch.add_done_callback(cancel_first)
             await send({"type": "http.response.start", "status": self.status, "headers": self.start_headers})
             try:
                 first = await self.events.__anext__()
             except StopAsyncIteration:
                 first = None
+            except asyncio.CancelledError:
+                if not watch.done():
+                    raise
+                if me is not None:
+                    me.uncancel()
+                first = None
             except Exception as exc:  # noqa: BLE001 - reported below, after the cleanup
                 error, first = exc, None
+            first_pending = False
             if first is None:
-                if error is None:
+                if error is None and not watch.done():
                     await body_send({"type": "http.response.body", "body": b"", "more_body": False})
             else:
                 await body_send({"type": "http.response.body", "body": first, "more_body": True})
                 pump = asyncio.ensure_future(self._pump(body_send))
-                watch = asyncio.ensure_future(wait_disconnect(receive))
                 await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
         finally:
+            first_pending = False
             tasks = [t for t in (pump, watch) if t is not None]
             for task in tasks:
                 if not task.done():
