@@ -3,6 +3,11 @@
 authenticate -> parse -> pick channel -> price -> reserve quota -> convert -> send (retrying on another
 channel while nothing reached the client) -> relay (bytes or SSE) -> settle -> log.
 
+The client is watched from the reservation on: when it leaves, the upstream call is cancelled (its
+connection closed) in every mode. Bodies are bounded both ways: MAX_REQUEST_BODY_SIZE for requests (413),
+RELAY_MAX_RESPONSE_SIZE for answers the relay must hold (502); larger OpenAI-format answers stream through
+(passthrough.py).
+
 Every way out settles exactly once: success charges the actual cost, any failure before the response
 refunds the reservation, a stream settles in its ``finally`` (complete, broken or abandoned by the client).
 """
@@ -15,10 +20,9 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import AppError
 from ..models import ChannelStatus
 from ..services import billing, pricing
 from ..services.channels import set_channel_status
@@ -29,10 +33,11 @@ from .adaptors import adaptor_for
 from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage, not_supported
 from .auth import AuthError, authenticate, check_model_allowed
 from .channel_types import channel_type
+from .client import read_body, request_id, until_client_leaves
 from .context import RelayContext
-from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
-from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event, wait_disconnect
+from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
+from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
 from .upstream import (MB, NETWORK_ERRORS, RelayError, UpstreamFailure, UpstreamResponse, network_failure, scrub,
                        should_disable_channel)
 
@@ -46,45 +51,7 @@ ESTIMATED_MARK = "（usage estimated locally）"
 SATURATED_RETRY_AFTER = "1"  # seconds, on our own 429 when every channel of the group answered 429
 
 
-def request_id(request: Request) -> str:
-    return request.scope.get("state", {}).get("request_id", "")
-
-
-class ClientGone(AppError):
-    """The client went away before its answer: nothing is sent (the server drops it), nothing is logged as an
-    error. 499 is nginx's "client closed request"."""
-
-    status = 499
-    code = "client_closed_request"
-
-
-# -- read, parse and validate ---------------------------------------------------------------------------
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 past ``limit`` bytes before it is read (by its Content-Length, or
-    as soon as a chunked body passes the limit)."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise _too_large(limit)
-    try:
-        if length is not None:
-            return await request.body()  # the server stops at Content-Length
-        parts, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            parts.append(chunk)
-        return b"".join(parts)
-    except ClientDisconnect:
-        log.info("client went away while sending its request body (request id %s)", request_id(request))
-        raise ClientGone("the client closed the connection") from None
-
-
-def _too_large(limit: int) -> RelayError:
-    return RelayError(f"the request body is larger than {limit // MB} MB (MAX_REQUEST_BODY_SIZE)", status=413,
-                      code="request_body_too_large")
-
-
+# -- parse and validate ---------------------------------------------------------------------------------
 def parse_body(raw: bytes) -> dict:
     if not raw.strip():
         raise AuthError("the request body is empty: send a JSON object", 400)
@@ -155,7 +122,7 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     _use_channel(runtime, ctx, channel)
     await _reserve(runtime, ctx)
     try:
-        return await _until_client_leaves(request, _attempts(runtime, ctx, snapshot, channel))
+        return await until_client_leaves(request, _attempts(runtime, ctx, snapshot, channel))
     except BaseException:
         if not ctx.settled:
             _refund(runtime, ctx)
@@ -194,32 +161,6 @@ async def _reserve(runtime: Runtime, ctx: RelayContext) -> None:
 async def _hold(runtime: Runtime, ctx: RelayContext) -> None:
     await billing.reserve(runtime, token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
                           user_id=ctx.user.id, amount=ctx.reserved)
-
-
-async def _until_client_leaves(request: Request, work):
-    """Run ``work`` (the upstream calls up to the response object) while watching the client: when it
-    disconnects, the work is cancelled at once, which closes the upstream connection in every mode (a
-    stalled non-stream upstream included) and refunds the reservation."""
-    task = asyncio.current_task()
-    assert task is not None
-    gone = False
-
-    async def watch() -> None:
-        nonlocal gone
-        await wait_disconnect(request.receive)
-        gone = True
-        task.cancel()
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if not gone:
-            raise
-        task.uncancel()
-        raise ClientGone("the client closed the connection") from None
-    finally:
-        watcher.cancel()
 
 
 def _use_channel(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo) -> None:

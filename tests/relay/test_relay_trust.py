@@ -336,3 +336,30 @@ async def test_the_gateway_sends_a_user_agent(runtime, client, upstream):
                              headers={"Authorization": f"Bearer sk-{key}", "User-Agent": "my-script/1"})
     assert resp.status_code == 200
     assert upstream.seen[-1].headers["User-Agent"] == f"one-api-python/{__version__}"
+
+
+def test_an_sse_line_without_end_is_capped():
+    from oneapi_app.relay.streaming import SSEReader
+    from oneapi_app.relay.upstream import UpstreamFailure
+
+    reader = SSEReader(limit=1024)
+    assert reader.feed(b'data: {"a":1}\n\ndata: {"b":') == [b'{"a":1}']
+    with pytest.raises(UpstreamFailure) as failure:
+        for _ in range(100):
+            reader.feed(b"x" * 100)
+    assert failure.value.status == 502 and failure.value.code == "upstream_response_too_large"
+
+
+def test_usage_is_read_from_the_tail_of_a_streamed_through_answer():
+    from oneapi_app.relay.passthrough import TAIL, Tail
+
+    tail = Tail()
+    tail.feed(b'{"choices":[{"message":{"content":"' + b"u" * (3 * TAIL))
+    tail.feed(b'"}}],"usage": {"prompt_tokens":5,"completion_tokens":6,"completion_tokens_details":'
+              b'{"reasoning_tokens":2}},"system_fingerprint":"fp"}')
+    usage = tail.usage()
+    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens) == (5, 6, 2)
+    assert len(tail.data) <= TAIL
+    broken = Tail()
+    broken.feed(b'..."usage":{"prompt_tokens":5,')
+    assert broken.usage() is None
