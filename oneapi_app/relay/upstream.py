@@ -138,12 +138,13 @@ def should_disable_channel(failure: UpstreamFailure) -> bool:
     return any(phrase in message for phrase in _DISABLE_PHRASES)
 
 
+MB = 1024 * 1024
+
+
 def too_large(limit: int) -> UpstreamFailure:
+    """An answer past RELAY_MAX_RESPONSE_SIZE: a 502, not retried (the request is refunded)."""
     return UpstreamFailure(f"the upstream answer is larger than {limit // MB} MB (RELAY_MAX_RESPONSE_SIZE)",
                            status=502, retryable=False, code="upstream_response_too_large", type="one_api_error")
-
-
-MB = 1024 * 1024
 
 
 @dataclass(slots=True)
