@@ -16,6 +16,7 @@ from .upstream import MB, RelayError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+WATCH_AFTER = 0.02  # seconds of upstream work before the client is watched
 
 
 def request_id(request: Request) -> str:
@@ -59,10 +60,12 @@ def _too_large(limit: int) -> RelayError:
 async def until_client_leaves(request: Request, work: Awaitable[T]) -> T:
     """Run ``work`` (the upstream calls up to the response object) while watching the client: when it
     disconnects, the work is cancelled at once, which closes the upstream connection in every mode (a
-    stalled non-stream upstream included) and refunds the reservation."""
+    stalled non-stream upstream included) and refunds the reservation. The watcher starts only once the work
+    has taken WATCH_AFTER (a timer costs less than a task, and an answer that quick needs no watching)."""
     task = asyncio.current_task()
     assert task is not None
     gone = False
+    watcher: asyncio.Future | None = None
 
     async def watch() -> None:
         nonlocal gone
@@ -70,7 +73,11 @@ async def until_client_leaves(request: Request, work: Awaitable[T]) -> T:
         gone = True
         task.cancel()
 
-    watcher = asyncio.ensure_future(watch())
+    def start() -> None:
+        nonlocal watcher
+        watcher = asyncio.ensure_future(watch())
+
+    timer = asyncio.get_running_loop().call_later(WATCH_AFTER, start)
     try:
         return await work
     except asyncio.CancelledError:
@@ -79,4 +86,6 @@ async def until_client_leaves(request: Request, work: Awaitable[T]) -> T:
         task.uncancel()
         raise ClientGone("the client closed the connection") from None
     finally:
-        watcher.cancel()
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
