@@ -13,6 +13,7 @@ class AppError(Exception):
     code: str = ""
     param: str = ""
     show_request_id: bool = True
+    headers: dict[str, str] | None = None  # extra response headers (e.g. Retry-After)
 
     def __init__(self, message: str, *, status: int | None = None, type: str | None = None,
                  code: str | None = None, param: str | None = None) -> None:

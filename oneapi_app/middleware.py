@@ -54,13 +54,17 @@ class GunzipRequestMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        chunks, more = [], True
+        chunks, more, size = [], True, 0
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
             more = message.get("more_body", False)
+            if size > MAX_BODY:  # never read an unbounded compressed body (the relay's own limit follows)
+                await _plain_error(send, 413, b'{"error":{"message":"the compressed request body is too large","type":"one_api_error","param":"","code":"request_body_too_large"}}')
+                return
         try:
             decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
             body = decoder.decompress(b"".join(chunks), MAX_BODY)

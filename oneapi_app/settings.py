@@ -73,6 +73,8 @@ class Settings:
     batch_update_interval: int = 5
     relay_timeout: int = 0
     relay_proxy: str = ""
+    relay_max_response_size: int = 64  # MB of an upstream answer the relay buffers (past it: 502)
+    max_request_body_size: int = 32  # MB of a relay request body (past it: 413)
     user_content_request_proxy: str = ""
     user_content_request_timeout: int = 30
     global_api_rate_limit: int = 480
@@ -215,6 +217,8 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "BATCH_UPDATE_INTERVAL": ("batch_update_interval", lambda n, r: _int(n, r, minimum=1)),
     "RELAY_TIMEOUT": ("relay_timeout", _int),
     "RELAY_PROXY": ("relay_proxy", _url),
+    "RELAY_MAX_RESPONSE_SIZE": ("relay_max_response_size", lambda n, r: _int(n, r, minimum=1)),
+    "MAX_REQUEST_BODY_SIZE": ("max_request_body_size", lambda n, r: _int(n, r, minimum=1)),
     "USER_CONTENT_REQUEST_PROXY": ("user_content_request_proxy", _url),
     "USER_CONTENT_REQUEST_TIMEOUT": ("user_content_request_timeout", _int),
     "GLOBAL_API_RATE_LIMIT": ("global_api_rate_limit", _int),

@@ -33,8 +33,9 @@ NO_PERMISSION = "无权进行此操作，权限不足"
 class RateLimited(AppError):
     status = 429
 
-    def __init__(self) -> None:
+    def __init__(self, window: float = 180) -> None:
         super().__init__("too many requests from this address, try again later")
+        self.headers = {"Retry-After": str(int(window))}  # the window's length: a retry after it is counted anew
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -168,7 +169,7 @@ async def global_api_rate_limit(request: Request, runtime: RuntimeDep) -> None:
 async def critical_rate_limit(request: Request, runtime: RuntimeDep) -> None:
     ip = netaddr.client_ip(request.scope, runtime.settings.trusted_proxies)
     if not await _critical_limiter(request, runtime).allow("CT", ip):
-        raise RateLimited()
+        raise RateLimited(20 * 60)
 
 
 CriticalRateLimit = Depends(critical_rate_limit)

@@ -37,8 +37,11 @@ def api_success(data: object = None, message: str = "") -> dict:
 def render_app_error(request: Request, exc: AppError) -> JSONResponse:
     # Unknown paths answer one-api's OpenAI-shaped 404 under /api too (scripts match on it).
     if is_api_path(request) and not isinstance(exc, InvalidURL):
-        return api_failure(exc.message, status=exc.status if exc.status in (401, 403, 429) else 200)
-    return JSONResponse(exc.openai_body(request_id(request)), status_code=exc.status)
+        response = api_failure(exc.message, status=exc.status if exc.status in (401, 403, 429) else 200)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+    return JSONResponse(exc.openai_body(request_id(request)), status_code=exc.status, headers=exc.headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:

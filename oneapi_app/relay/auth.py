@@ -63,6 +63,8 @@ async def authenticate(cache: RelayCache, request: Request) -> Auth:
     if not key:
         raise AuthError("未提供令牌 (no token provided)", 401)
     token = await cache.token(key)
+    if token is not None and not token.unlimited_quota and token.remain_quota <= 0:
+        token = await cache.token(key, fresh=True)  # a cached balance never refuses: the row decides
     if token is None:
         raise AuthError("无效的令牌 (invalid token)", 401)
     if token.status == 4:

@@ -84,7 +84,7 @@ class RelayFastLane:
         try:
             response = await relay(self.runtime, Request(scope, receive), kind)  # type: ignore[arg-type]
         except AppError as exc:
-            await _error(send_start, exc.status, exc.openai_body(request_id))
+            await _error(send_start, exc.status, exc.openai_body(request_id), exc.headers)
             return
         except Exception:  # noqa: BLE001 - never a stack trace to the client
             log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
@@ -99,8 +99,10 @@ class RelayFastLane:
             log.exception("unexpected error while answering POST %s (request id %s)", scope["path"], request_id)
 
 
-async def _error(send: Send, status: int, body: dict) -> None:
+async def _error(send: Send, status: int, body: dict, extra: dict[str, str] | None = None) -> None:
     content = orjson.dumps(body)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+    if extra:
+        headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})

@@ -3,12 +3,18 @@
 authenticate -> parse -> pick channel -> price -> reserve quota -> convert -> send (retrying on another
 channel while nothing reached the client) -> relay (bytes or SSE) -> settle -> log.
 
+The client is watched from the reservation on: when it leaves, the upstream call is cancelled (its
+connection closed) in every mode. Bodies are bounded both ways: MAX_REQUEST_BODY_SIZE for requests (413),
+RELAY_MAX_RESPONSE_SIZE for answers the relay must hold (502); larger OpenAI-format answers stream through
+(passthrough.py).
+
 Every way out settles exactly once: success charges the actual cost, any failure before the response
 refunds the reservation, a stream settles in its ``finally`` (complete, broken or abandoned by the client).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -27,10 +33,12 @@ from .adaptors import adaptor_for
 from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage, not_supported
 from .auth import AuthError, authenticate, check_model_allowed
 from .channel_types import channel_type
+from .client import read_body, request_id, until_client_leaves
 from .context import RelayContext
+from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
 from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
-from .streaming import DONE_EVENT, SSEReader, SSEResponse
-from .upstream import (NETWORK_ERRORS, RelayError, UpstreamFailure, UpstreamResponse, network_failure, scrub,
+from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
+from .upstream import (MB, NETWORK_ERRORS, RelayError, UpstreamFailure, UpstreamResponse, network_failure, scrub,
                        should_disable_channel)
 
 if TYPE_CHECKING:
@@ -40,10 +48,7 @@ log = logging.getLogger(__name__)
 MAX_TOKENS_LIMIT = 1 << 30
 DEFAULT_MODELS = {"moderations": "text-moderation-stable"}
 ESTIMATED_MARK = "（usage estimated locally）"
-
-
-def request_id(request: Request) -> str:
-    return request.scope.get("state", {}).get("request_id", "")
+SATURATED_RETRY_AFTER = "1"  # seconds, on our own 429 when every channel of the group answered 429
 
 
 # -- parse and validate ---------------------------------------------------------------------------------
@@ -84,7 +89,7 @@ def validate(kind: Kind, body: dict, model: str) -> None:
 # -- the pipeline ---------------------------------------------------------------------------------------
 async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str | None = None):
     auth = await authenticate(runtime.cache, request)
-    raw = await request.body()
+    raw = await read_body(request, runtime.settings.max_request_body_size * MB)
     body = parse_body(raw)
     model = body.get("model") if isinstance(body.get("model"), str) else ""
     model = model or path_model or DEFAULT_MODELS.get(kind, "")
@@ -115,21 +120,47 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
         if channel is None:
             raise no_channel(ctx.user.group, model)
     _use_channel(runtime, ctx, channel)
-    max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or 0
-    assert ctx.price is not None
-    ctx.reserved = ctx.price.reservation(runtime.options.PreConsumedQuota, len(raw) // 2, int(max_tokens))
+    await _reserve(runtime, ctx)
     try:
-        await billing.reserve(runtime, token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
-                              user_id=ctx.user.id, amount=ctx.reserved)
-    except billing.TokenQuotaExhausted:
-        await runtime.changes.publish("token", ctx.token.key)  # the cached balance was stale
-        raise
-    try:
-        return await _attempts(runtime, ctx, snapshot, channel)
+        return await until_client_leaves(request, _attempts(runtime, ctx, snapshot, channel))
     except BaseException:
         if not ctx.settled:
             _refund(runtime, ctx)
         raise
+
+
+async def _reserve(runtime: Runtime, ctx: RelayContext) -> None:
+    """Hold the request's worst case. The prompt is first bounded cheaply (half its body's bytes, no
+    tokenizer); only when that amount is refused is the prompt counted exactly (tiktoken, off the event loop)
+    and the smaller amount tried: a token that can pay for the request is never refused. A refusal re-reads
+    the token's row into the cache (the database is the authority; the cache only lets requests try)."""
+    assert ctx.price is not None
+    max_tokens = int(ctx.body.get("max_tokens") or ctx.body.get("max_completion_tokens") or 0)
+    pre_consumed = runtime.options.PreConsumedQuota
+    ctx.reserved = ctx.price.reservation(pre_consumed, len(ctx.raw) // 2, max_tokens)
+    try:
+        await _hold(runtime, ctx)
+        return
+    except (billing.TokenQuotaExhausted, billing.UserQuotaExhausted) as refusal:
+        refused: Exception = refusal
+    prompt = await asyncio.to_thread(token_count.count_prompt, ctx.body, ctx.upstream_model, ctx.kind)
+    exact = ctx.price.reservation(pre_consumed, prompt, max_tokens)
+    if exact < ctx.reserved:
+        ctx.reserved = exact
+        try:
+            await _hold(runtime, ctx)
+            return
+        except (billing.TokenQuotaExhausted, billing.UserQuotaExhausted) as refusal:
+            refused = refusal
+    ctx.reserved = 0
+    if isinstance(refused, billing.TokenQuotaExhausted):
+        await runtime.cache.token(ctx.token.key, fresh=True)  # the cached balance was stale: re-read the row
+    raise refused
+
+
+async def _hold(runtime: Runtime, ctx: RelayContext) -> None:
+    await billing.reserve(runtime, token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
+                          user_id=ctx.user.id, amount=ctx.reserved)
 
 
 def _use_channel(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo) -> None:
@@ -189,8 +220,10 @@ async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapsh
                     _use_channel(runtime, ctx, channel)
                     continue
             if failure.status == 429 and len(ctx.tried) > 1:
-                raise UpstreamFailure(SATURATED_MESSAGE, status=429, retryable=False,
-                                      code="bad_response_status_code", param="429") from None
+                saturated = UpstreamFailure(SATURATED_MESSAGE, status=429, retryable=False,
+                                            code="bad_response_status_code", param="429")
+                saturated.headers = failure.headers or {"Retry-After": SATURATED_RETRY_AFTER}
+                raise saturated from None
             raise
 
 
@@ -202,11 +235,16 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other,
                     runtime.provider_settings)
     resp = await runtime.upstream.send(adaptor.build_request(target, call))
+    limit = runtime.settings.relay_max_response_size * MB
     if resp.status not in (200, 201):
-        raise scrub(adaptor.map_error(resp.status, await resp.read()), channel.key)
+        failure = scrub(adaptor.map_error(resp.status, await resp.read(limit)), channel.key)
+        retry_after = resp.header("Retry-After")
+        if retry_after:
+            failure.headers = {"Retry-After": retry_after}
+        raise failure
     if ctx.stream:
         if resp.content_type.startswith("application/json"):
-            body = await resp.read()
+            body = await resp.read(limit)
             failure = scrub(adaptor.map_error(502, body), channel.key)
             failure.retryable = False
             raise failure
@@ -228,8 +266,13 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
                 resp.close()
                 _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
 
-        return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator), finalize=finalize)
-    body = await resp.read()
+        return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator, limit), finalize=finalize)
+    if passes_through(adaptor):  # the client gets the upstream's bytes: a large answer streams through
+        body, complete = await resp.read_head(min(STREAM_THROUGH_AT, limit))
+        if not complete:
+            return pass_through(resp, body, lambda usage: _settle(runtime, ctx, usage, ""))
+    else:
+        body = await resp.read(limit)
     try:
         parsed: Parsed = adaptor.parse_response(call, body, resp.content_type)
     except UpstreamFailure as failure:
@@ -240,16 +283,16 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
 
 async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResponse,
                          chunks: AsyncIterator[bytes], first: bytes,
-                         translator: StreamTranslator) -> AsyncIterator[bytes]:
-    reader = SSEReader()
+                         translator: StreamTranslator, limit: int) -> AsyncIterator[bytes]:
+    reader = SSEReader(limit)
     finished = False
     feed = translator.feed
     read = reader.feed
 
     def events(payloads: list[bytes]) -> bytes:
         if len(payloads) == 1:  # the usual case: one event per upstream chunk
-            return feed(payloads[0]) or b""
-        return b"".join([e for e in map(feed, payloads) if e is not None])
+            return (feed(payloads[0]) or b"") if is_event(payloads[0]) else b""
+        return b"".join([e for e in map(feed, filter(is_event, payloads)) if e is not None])
 
     try:
         try:

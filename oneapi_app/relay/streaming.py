@@ -1,7 +1,9 @@
 """The one SSE reader and writer of the relay.
 
 ``SSEReader`` splits upstream bytes into ``data:`` payloads (comments, ``event:`` lines and blank lines are
-dropped; CRLF tolerated). ``SSEResponse`` is a small ASGI response that sends each event as soon as it is
+dropped; CRLF tolerated); ``is_event`` tells the payloads the relay forwards (a JSON object or ``[DONE]``)
+from garbage, which never reaches a client; valid events pass byte for byte. A line longer than the reader's limit (an upstream that never sends a
+newline) fails the stream instead of growing a buffer. ``SSEResponse`` is a small ASGI response that sends each event as soon as it is
 produced and watches the client: when the client disconnects, the producer is cancelled at once (its
 ``finally`` closes the upstream connection and settles the bill) instead of waiting for the next write.
 """
@@ -14,6 +16,8 @@ from collections.abc import AsyncIterator, Callable
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .upstream import too_large
+
 DONE_EVENT = b"data: [DONE]\n\n"
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
@@ -24,10 +28,11 @@ SSE_HEADERS = [
 
 
 class SSEReader:
-    __slots__ = ("_buffer",)
+    __slots__ = ("_buffer", "limit")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 64 * 1024 * 1024) -> None:
         self._buffer = b""
+        self.limit = limit  # bytes of one unfinished line
 
     def feed(self, chunk: bytes) -> list[bytes]:
         # Fast path: the usual upstream chunk is exactly one ``data: ...\n\n`` event.
@@ -39,6 +44,9 @@ class SSEReader:
         data = self._buffer + chunk if self._buffer else chunk
         lines = data.split(b"\n")
         self._buffer = lines.pop()
+        if len(self._buffer) > self.limit:
+            self._buffer = b""
+            raise too_large(self.limit)
         return [p for p in map(_payload, lines) if p is not None]
 
     def finish(self) -> list[bytes]:
@@ -58,6 +66,12 @@ def _payload(line: bytes) -> bytes | None:
     return payload or None
 
 
+def is_event(payload: bytes) -> bool:
+    """A JSON object (by its first and last byte: no parse on the per-event path) or ``[DONE]``: what the
+    relay's streams carry. Anything else an upstream sends on a data line is garbage, never forwarded."""
+    return (payload[:1] == b"{" and payload[-1:] == b"}") or payload == b"[DONE]"
+
+
 RAW_SEND = "oneapi.raw_send"  # scope key: the server's own ``send`` (set by RequestIdMiddleware)
 
 
@@ -71,33 +85,51 @@ class SSEResponse(Response):
     """
 
     def __init__(self, events: AsyncIterator[bytes], status: int = 200,  # noqa: super-init-not-called
-                 finalize: Callable[[], None] | None = None) -> None:
+                 finalize: Callable[[], None] | None = None,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self.events = events
         self.status = self.status_code = status
         self.background = None
         self.finalize = finalize  # runs last, whatever happened (even if the events never started)
+        self.start_headers = SSE_HEADERS if headers is None else headers  # another body streamed through
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pump = watch = None
         error: BaseException | None = None
         body_send = scope.get(RAW_SEND) or send
+        me = asyncio.current_task()
+        first_pending = True
+
+        def cancel_first(_: asyncio.Future) -> None:  # the client left while the first event was awaited
+            if first_pending and me is not None:
+                me.cancel()
+
         try:
-            await send({"type": "http.response.start", "status": self.status, "headers": SSE_HEADERS})
+            watch = asyncio.ensure_future(wait_disconnect(receive))
+            watch.add_done_callback(cancel_first)
+            await send({"type": "http.response.start", "status": self.status, "headers": self.start_headers})
             try:
                 first = await self.events.__anext__()
             except StopAsyncIteration:
                 first = None
+            except asyncio.CancelledError:
+                if not watch.done():
+                    raise
+                if me is not None:
+                    me.uncancel()
+                first = None
             except Exception as exc:  # noqa: BLE001 - reported below, after the cleanup
                 error, first = exc, None
+            first_pending = False
             if first is None:
-                if error is None:
+                if error is None and not watch.done():
                     await body_send({"type": "http.response.body", "body": b"", "more_body": False})
             else:
                 await body_send({"type": "http.response.body", "body": first, "more_body": True})
                 pump = asyncio.ensure_future(self._pump(body_send))
-                watch = asyncio.ensure_future(_wait_disconnect(receive))
                 await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
         finally:
+            first_pending = False
             tasks = [t for t in (pump, watch) if t is not None]
             for task in tasks:
                 if not task.done():
@@ -120,7 +152,7 @@ class SSEResponse(Response):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _wait_disconnect(receive: Receive) -> None:
+async def wait_disconnect(receive: Receive) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

@@ -1,7 +1,8 @@
 """Local token counts with tiktoken, offline: the encodings ship in oneapi_app/data/ (never downloaded).
 
-Used only when an upstream reports no usage (and for what a stream delivered before it broke); the
-reservation uses a cheap byte bound instead.
+Used only when an upstream reports no usage (and for what a stream delivered before it broke), and for
+the prompt of a request whose cheap reservation (a byte bound, no tokenizer) was refused: it is then
+reserved from the exact count (pipeline._reserve), off the event loop.
 """
 
 from __future__ import annotations

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 import aiohttp
 import orjson
 
+from .. import __version__
 from ..errors import AppError
 from ..scrub import scrub_text, scrub_value
 from ..settings import Settings
+
+USER_AGENT = f"one-api-python/{__version__}"  # one-api sends Go's default; some provider firewalls refuse none
 
 # Response headers never copied to the client (hop-by-hop, or describing the upstream's encoding).
 SKIP_RESPONSE_HEADERS = frozenset({
@@ -135,6 +138,15 @@ def should_disable_channel(failure: UpstreamFailure) -> bool:
     return any(phrase in message for phrase in _DISABLE_PHRASES)
 
 
+MB = 1024 * 1024
+
+
+def too_large(limit: int) -> UpstreamFailure:
+    """An answer past RELAY_MAX_RESPONSE_SIZE: a 502, not retried (the request is refunded)."""
+    return UpstreamFailure(f"the upstream answer is larger than {limit // MB} MB (RELAY_MAX_RESPONSE_SIZE)",
+                           status=502, retryable=False, code="upstream_response_too_large", type="one_api_error")
+
+
 @dataclass(slots=True)
 class UpstreamResponse:
     status: int
@@ -142,13 +154,40 @@ class UpstreamResponse:
     content_type: str
     _resp: aiohttp.ClientResponse = field(repr=False)
 
-    async def read(self) -> bytes:
+    def header(self, name: str) -> str | None:
+        return self._resp.headers.get(name)
+
+    async def read(self, limit: int) -> bytes:
+        """The whole body, at most ``limit`` bytes (a longer one is dropped: 502 ``too_large``)."""
+        body, complete = await self.read_head(limit)
+        if not complete:
+            self.close()
+            raise too_large(limit)
+        return body
+
+    async def read_head(self, limit: int) -> tuple[bytes, bool]:
+        """Up to about ``limit`` bytes of the body and whether that was all of it. When it was not, the
+        connection stays open: the caller reads on with ``chunks()`` or closes it."""
+        resp = self._resp
         try:
-            return await self._resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            length = resp.content_length
+            if length is not None and length <= limit and "Content-Encoding" not in resp.headers:
+                return await resp.read(), True  # bounded by its length (aiohttp stops there)
+            content, parts, size = resp.content, [], 0
+            while size <= limit:
+                chunk = await content.readany()
+                if not chunk:
+                    resp.release()
+                    return b"".join(parts), True
+                parts.append(chunk)
+                size += len(chunk)
+            return b"".join(parts), content.at_eof()
+        except NETWORK_ERRORS as exc:
+            resp.close()
             raise network_failure(exc) from None
-        finally:
-            self._resp.release()
+        except BaseException:
+            resp.close()  # cancelled (the client went away): drop the connection, never pool a half-read one
+            raise
 
     def chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive: aiohttp's own iterator, with no generator of ours around it (this is
@@ -178,7 +217,7 @@ class Upstream:
         # No cookie jar: an upstream's cookies must not be replayed on other tokens' requests (and filtering
         # a jar costs time on every request).
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
-                                              skip_auto_headers=("User-Agent",), trust_env=False,
+                                              headers={"User-Agent": USER_AGENT}, trust_env=False,
                                               cookie_jar=aiohttp.DummyCookieJar())
 
     async def stop(self) -> None:

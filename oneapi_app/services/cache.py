@@ -4,6 +4,9 @@ In memory per process; with REDIS_CONN_STRING tokens and users are also shared t
 (``<prefix>token:<key>``, ``<prefix>user:<id>``, TTL SYNC_FREQUENCY). Entries are dropped when
 ``runtime.changes`` announces a change ("token" key, "user" id, "channels") and expire after a bounded
 age anyway. Balances are never decided from the cache: the reservation is an atomic UPDATE (billing.py).
+A cached balance is a hint that may only let a request try: a token cached at 0 or less is re-read from its
+row (``token(key, fresh=True)``) before anything is refused, and a refused reservation re-reads it too, so
+a balance that was 0 for a moment (in-flight reservations) never locks a token out until the entry expires.
 """
 
 from __future__ import annotations
@@ -132,7 +135,10 @@ class RelayCache:
         self._snapshot = None
 
     # -- tokens and users -------------------------------------------------------------------------
-    async def token(self, key: str) -> TokenInfo | None:
+    async def token(self, key: str, *, fresh: bool = False) -> TokenInfo | None:
+        """The token of ``key``; ``fresh``: read its row now (skipping memory and Redis) and store that."""
+        if fresh:
+            return await self._reload(self._tokens, key, f"token:{key}", lambda: self._token_from_db(key))
         return await self._cached(self._tokens, key, f"token:{key}", TokenInfo, lambda: self._token_from_db(key))
 
     async def user(self, user_id: int) -> UserInfo | None:
@@ -148,6 +154,19 @@ class RelayCache:
         info = await self._load_shared(name, cls, load)
         if info is not None:
             table[key] = (now, info)
+        return info
+
+    async def _reload(self, table: dict, key, name: str, load):
+        info = await load()
+        redis = self.runtime.redis
+        if info is None:
+            table.pop(key, None)
+            if redis is not None:
+                await redis.delete(self.prefix + name)
+            return None
+        table[key] = (time.monotonic(), info)
+        if redis is not None:
+            await redis.set(self.prefix + name, orjson.dumps(asdict(info)), ex=self.runtime.settings.sync_frequency)
         return info
 
     async def _load_shared(self, name: str, cls: type, load):

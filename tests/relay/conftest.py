@@ -4,7 +4,11 @@ real uvicorn server (so streaming and disconnects behave as in production), and 
 The fake upstream's behaviour is chosen by the channel key it receives (``Bearer <key>``):
 ``ok`` answers normally, ``fail500``/``fail429``/``fail400`` answer that status with an OpenAI error body,
 ``drop`` streams two chunks then breaks the connection, ``slow`` streams one chunk every 20 ms for a long
-time, ``nousage`` answers without a usage object.
+time, ``nousage`` answers without a usage object. For the resource tests: ``hold`` answers once
+``state.gate`` is set, ``stall`` never answers, ``endless`` sends a JSON body that never ends, ``big``
+sends a 100 MB answer (pausing after 8 MB until ``state.gate`` is set), ``garbage`` streams garbage lines
+between its events, ``retry429`` answers 429 with ``Retry-After: 7``. Each marks ``state.disconnected``
+when it sees the gateway hang up, and counts what it wrote in ``state.bytes_sent``.
 """
 
 from __future__ import annotations
@@ -45,11 +49,71 @@ class FakeUpstream:
     seen: list[Seen] = field(default_factory=list)
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
     slow_chunks_sent: int = 0
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: int = 0  # requests that reached a handler (before any waiting)
+    bytes_sent: int = 0
 
 
 def _key(request: web.Request) -> str:
     auth = request.headers.get("Authorization", "")
-    return auth.removeprefix("Bearer ") or request.headers.get("api-key", "")
+    return auth.removeprefix("Bearer ") or request.headers.get("api-key", "") or request.headers.get("x-api-key", "")
+
+
+GARBAGE = b"this is not an event\ndata: not json at all\ndata: <html>oops</html>\n\n"
+BIG = 100 * 1024 * 1024
+BLOCK = 64 * 1024
+
+
+async def _until_gone(request: web.Request, state: FakeUpstream) -> web.Response:
+    """Never answer; note when the gateway closes the connection."""
+    while request.transport is not None and not request.transport.is_closing():
+        await asyncio.sleep(0.01)
+    state.disconnected.set()
+    return web.Response(status=204)
+
+
+async def _write(resp: web.StreamResponse, state: FakeUpstream, data: bytes) -> None:
+    try:
+        await resp.write(data)
+    except (ConnectionError, asyncio.CancelledError):
+        state.disconnected.set()
+        raise
+    state.bytes_sent += len(data)
+
+
+async def _special(request: web.Request, state: FakeUpstream, key: str, body: dict) -> web.StreamResponse | None:
+    """The resource-test behaviours (non-stream answers), or None for the ordinary ones."""
+    model = body.get("model", "")
+    if key == "hold":
+        await state.gate.wait()
+        return None
+    if key == "stall":
+        return await _until_gone(request, state)
+    if key == "retry429":
+        return web.json_response({"error": {"message": "slow down", "type": "rate_limit", "code": "rate"}},
+                                 status=429, headers={"Retry-After": "7"})
+    if key not in ("endless", "big"):
+        return None
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await resp.prepare(request)
+    filler = b"x" * BLOCK
+    try:
+        if key == "endless":
+            await _write(resp, state, b'{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"')
+            while True:
+                await _write(resp, state, filler)
+        await _write(resp, state, b'{"id":"big","object":"chat.completion","model":"' + model.encode()
+                     + b'","choices":[{"index":0,"message":{"role":"assistant","content":"')
+        for _ in range(BIG // BLOCK):
+            await _write(resp, state, filler)
+            if state.bytes_sent >= 8 * 1024 * 1024 and not state.gate.is_set():
+                await state.gate.wait()
+        await _write(resp, state, b'"},"finish_reason":"stop"}],"usage":{"prompt_tokens":11,"completion_tokens":'
+                     b'22,"total_tokens":33,"prompt_tokens_details":{"cached_tokens":0}}}')
+    except (ConnectionError, asyncio.CancelledError):
+        return resp
+    await resp.write_eof()
+    return resp
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -71,12 +135,16 @@ async def _upstream_app(state: FakeUpstream) -> web.Application:
         raw = await request.read()
         state.seen.append(Seen(request.path, request.query_string, dict(request.headers), raw))
         key = _key(request)
+        state.arrived += 1
         if key.startswith("fail"):
             status = int(key[4:7])
             return _error(status, f"upstream says {status}")
         body = orjson.loads(raw)
         model = body.get("model", "")
         if not body.get("stream"):
+            special = await _special(request, state, key, body)
+            if special is not None:
+                return special
             answer = {"id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": model,
                       "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(REPLY_WORDS)},
                                    "finish_reason": "stop"}]}
@@ -87,6 +155,8 @@ async def _upstream_app(state: FakeUpstream) -> web.Application:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
         await resp.write(b": keep-alive comment\n\n")
+        if key == "stall":
+            return await _until_gone(request, state)
         if key == "slow":
             try:
                 for _ in range(1000):
@@ -100,6 +170,8 @@ async def _upstream_app(state: FakeUpstream) -> web.Application:
         words = REPLY_WORDS[:2] if key == "drop" else REPLY_WORDS
         for word in words:
             await resp.write(_chunk(model, word))
+            if key == "garbage":
+                await resp.write(GARBAGE)
         if key == "drop":
             request.transport.abort()  # type: ignore[union-attr]
             return resp
@@ -121,9 +193,13 @@ async def _upstream_app(state: FakeUpstream) -> web.Application:
                                            for i in range(len(inputs))],
                                   "usage": {"prompt_tokens": 7, "total_tokens": 7}})
 
-    async def generic(request: web.Request) -> web.Response:
+    async def generic(request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         state.seen.append(Seen(request.path, request.query_string, dict(request.headers), raw))
+        state.arrived += 1
+        special = await _special(request, state, _key(request), orjson.loads(raw) if raw else {})
+        if special is not None:
+            return special
         if _key(request).startswith("fail"):
             status = int(_key(request)[4:7])
             return _error(status, f"upstream says {status}")
