@@ -16,9 +16,8 @@ One API is a Go program behind the gin router; its clients rely on three of thei
 from __future__ import annotations
 
 import re
-from typing import Any
-
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BeforeValidator
 from starlette.responses import JSONResponse

@@ -10,9 +10,9 @@ from ..models import Log
 from ..models.schemas import OWN_ROW_HIDDEN, LogPublic
 from ..services import logs
 from .common import Keyword, Page, Timestamp
-from .gocompat import GoInt
 from .deps import AdminUser, CurrentUser, RuntimeDep
 from .envelopes import api_success
+from .gocompat import GoInt
 
 router = APIRouter(prefix="/api", tags=["logs"])
 Name = Annotated[str, Query(max_length=100)]

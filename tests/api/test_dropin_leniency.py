@@ -114,7 +114,8 @@ async def test_null_columns_answer_empty_strings(client, runtime, common):
         await s.commit()
     async with runtime.db.log_session() as s:
         await s.exec(text("INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name,"
-                          " quota, channel_id) VALUES (:u, 1, 2, NULL, NULL, NULL, NULL, 1, 0)"), params={"u": common.id})
+                          " quota, channel_id) VALUES (:u, 1, 2, NULL, NULL, NULL, NULL, 1, 0)"),
+                     params={"u": common.id})
         await s.commit()
     token = (await client.get("/api/token/?p=0", headers=ROOT)).json()["data"][0]
     assert token["models"] == "" and token["subnet"] == ""
