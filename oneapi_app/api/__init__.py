@@ -10,6 +10,8 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from ..errors import InvalidURL
@@ -22,6 +24,7 @@ from . import account, channels, logs, oauth, options, redemptions, status, toke
 from .common import reject_nul_in_url
 from .deps import SameSiteOnly, global_api_rate_limit
 from .envelopes import install_error_handlers
+from .gocompat import GoJSONResponse, slash_twin
 
 # The relay's router first: routing scans the included routers in order, and /v1 is the hot path
 # (no /api path overlaps a relay path, so the order changes nothing else).
@@ -31,13 +34,19 @@ ROUTERS: list[APIRouter] = [
 ]
 
 
-def _fallback_router() -> APIRouter:
-    """Unknown /v1 and /api paths get the JSON 404 (not the dashboard's page)."""
+def _fallback_router(routes: list[Route]) -> APIRouter:
+    """Unknown /v1 and /api paths get the JSON 404 (not the dashboard's page) -- unless the path only differs
+    from one of ``routes`` by its trailing slash: then gin's redirect to it (301 for GET, 307 otherwise)."""
     router = APIRouter(include_in_schema=False)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 
-    async def invalid_url(request: Request) -> None:
-        raise InvalidURL(request.method, request.url.path)
+    async def invalid_url(request: Request) -> Response:
+        twin = slash_twin(request.scope, routes)
+        if twin is None:
+            raise InvalidURL(request.method, request.url.path)
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        return RedirectResponse(twin + (f"?{query}" if query else ""),
+                                status_code=301 if request.method == "GET" else 307)
 
     for prefix in ("/v1", "/api"):
         router.add_api_route(prefix, invalid_url, methods=methods)
@@ -66,10 +75,13 @@ def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
     api.state.runtime = runtime
     install_error_handlers(api)
     for router in ROUTERS:
-        guards = ([Depends(global_api_rate_limit), SameSiteOnly, Depends(reject_nul_in_url)]
-                  if router.prefix == "/api" else [])
-        api.include_router(router, dependencies=guards)
-    api.include_router(_fallback_router())
+        if router.prefix == "/api":
+            api.include_router(router, default_response_class=GoJSONResponse,
+                               dependencies=[Depends(global_api_rate_limit), SameSiteOnly, Depends(reject_nul_in_url)])
+        else:
+            api.include_router(router)
+    served = [route for router in ROUTERS for route in router.routes if isinstance(route, Route)]
+    api.include_router(_fallback_router(served))
     api.add_middleware(RelayCORSMiddleware)
     api.add_middleware(ApiSecurityHeadersMiddleware)
     settings = runtime.settings

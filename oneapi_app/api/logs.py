@@ -7,25 +7,22 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ..models import Log
+from ..models.schemas import OWN_ROW_HIDDEN, LogPublic
 from ..services import logs
 from .common import Keyword, Page, Timestamp
 from .deps import AdminUser, CurrentUser, RuntimeDep
 from .envelopes import api_success
+from .gocompat import GoInt
 
 router = APIRouter(prefix="/api", tags=["logs"])
 Name = Annotated[str, Query(max_length=100)]
-LogTypeQuery = Annotated[int, Query(ge=0, le=5)]
-ChannelQuery = Annotated[int, Query(ge=0, le=2**53 - 1)]
+LogTypeQuery = Annotated[int, Query(ge=0, le=5), GoInt]
+ChannelQuery = Annotated[int, Query(ge=0, le=2**53 - 1), GoInt]
 
 
 def row(entry: Log, *, hide_ids: bool = False) -> dict:
-    data = entry.model_dump()
-    data["channel"] = data.pop("channel_id")  # one-api's JSON key
-    if hide_ids:
-        data.pop("id", None)
-        data.pop("user_id", None)
-        data.pop("channel", None)
-    return data
+    return LogPublic.model_validate(entry, from_attributes=True).model_dump(
+        exclude=set(OWN_ROW_HIDDEN) if hide_ids else None)
 
 
 @router.get("/log/")

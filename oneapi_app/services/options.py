@@ -7,6 +7,8 @@ keys are kept too, so a one-api database's extra options survive.
 from __future__ import annotations
 
 import json
+import math
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -106,12 +108,64 @@ class Options(BaseModel):
         return json.loads(self.GroupRatio or "{}")
 
 
+def go_float_text(value: float) -> str:
+    """A float as One API stores and shows its float options (Go's ``FormatFloat(v, 'f', -1, 64)``): the
+    shortest digits that read back the same, never an exponent, no ".0" on whole numbers."""
+    if value.is_integer():
+        return str(int(value))
+    if not math.isfinite(value):
+        return str(value)
+    return format(Decimal(repr(value)), "f")
+
+
 def to_db_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return go_float_text(value)
     return str(value)
+
+
+# --- the ratio tables ----------------------------------------------------------------------------------------
+# ModelRatio and CompletionRatio hold the admin's overrides of the built-in tables (services/pricing.py); "{}"
+# means the built-ins alone. Admins read and edit the whole table, as in One API: reads merge the built-ins
+# with the overrides, and a saved table keeps only what differs from the built-ins -- prices stay the same,
+# and the built-ins an admin did not touch follow the code.
+RATIO_TABLE_KEYS = ("ModelRatio", "CompletionRatio")
+
+
+def builtin_ratio_table(key: str) -> dict[str, float]:
+    from .pricing import COMPLETION_RATIOS, MODEL_RATIOS  # pricing reads Options: imported when used
+
+    return {"ModelRatio": MODEL_RATIOS, "CompletionRatio": COMPLETION_RATIOS}[key]
+
+
+def _go_json(table: dict[str, Any]) -> str:
+    numbers = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in table.items()}
+    return json.dumps(numbers, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def full_ratio_table(key: str, overrides: str) -> str:
+    """The table an admin reads: the built-ins with the overrides applied (JSON, keys sorted as Go does)."""
+    return _go_json(builtin_ratio_table(key) | json.loads(overrides or "{}"))
+
+
+def ratio_overrides(key: str, table: str) -> str:
+    """What to store of a table an admin saved: the entries that differ from the built-ins."""
+    builtin = builtin_ratio_table(key)
+    return _go_json({k: v for k, v in json.loads(table or "{}").items() if builtin.get(k) != v})
+
+
+def admin_view(options: Options) -> list[dict[str, str]]:
+    """GET /api/option: every option as a string, secrets and internal rows left out, the ratio tables whole."""
+    values = options.model_dump()
+    rows = []
+    for key, value in values.items():
+        if Options.is_secret(key) or is_internal(key):
+            continue
+        text = to_db_value(value)
+        rows.append({"key": key, "value": full_ratio_table(key, text) if key in RATIO_TABLE_KEYS else text})
+    return rows
 
 
 def _parse(key: str, raw: str) -> Any:
@@ -220,6 +274,8 @@ async def update_option(session: AsyncSession, current: Options, key: str, value
         raise ConfigError("option key must be 1-191 characters")
     _check_enable(current, key, raw)
     parsed = _parse(key, raw)
+    if key in RATIO_TABLE_KEYS:
+        parsed = ratio_overrides(key, parsed)
     data = current.model_dump()
     data[key] = parsed
     try:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..channel import ChannelBase
-from .common import Body, RowId
+from .common import Body, NoNulls, RowId
 
 INT32 = 2**31
 
 
-class ChannelPublic(ChannelBase):
-    """A channel as the API shows it: never the key."""
+class ChannelPublic(ChannelBase, NoNulls):
+    """A channel as the API shows it: never the key. NULL columns answer "" or 0 (one-api's UI parses
+    ``model_mapping`` as JSON when it is not "")."""
 
     id: int
     status: int
@@ -22,6 +23,12 @@ class ChannelPublic(ChannelBase):
     balance: float
     balance_updated_time: int
     used_quota: int
+    weight: int = 0
+    base_url: str = ""
+    other: str = ""
+    model_mapping: str = ""
+    priority: int = 0
+    system_prompt: str = ""
 
 
 class ChannelCreate(Body):

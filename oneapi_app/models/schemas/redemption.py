@@ -1,13 +1,26 @@
-"""Redemption codes: what an admin may send (``RedemptionCreate``: up to 100 codes at once,
-``RedemptionUpdate``/``RedemptionEdit``) and what a user redeems (``Redeem``)."""
+"""Redemption codes: what an admin sees (``RedemptionPublic``) and may send (``RedemptionCreate``: up to 100
+codes at once, ``RedemptionUpdate``/``RedemptionEdit``), and what a user redeems (``Redeem``)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from .common import Body, PositiveQuota, RowId
+from .common import Body, NoNulls, PositiveQuota, RowId
 
 MAX_BATCH = 100
+
+
+class RedemptionPublic(NoNulls):
+    """A code as an admin sees it (the key included: admins hand it out)."""
+
+    id: int
+    user_id: int = 0
+    key: str = ""
+    status: int = 1
+    name: str = ""
+    quota: int = 0
+    created_time: int = 0
+    redeemed_time: int = 0
 
 
 class RedemptionCreate(Body):

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..token import TokenBase
-from .common import Body, Quota, RowId
+from .common import Body, NoNulls, Quota, RowId
 
 MAX_EXPIRY = 2**40
 
 
-class TokenPublic(TokenBase):
-    """A token as its owner sees it (the key included: it is theirs to copy, as in one-api)."""
+class TokenPublic(TokenBase, NoNulls):
+    """A token as its owner sees it (the key included: it is theirs to copy, as in one-api). An empty or NULL
+    ``models``/``subnet`` answers "" (one-api's UI splits ``models`` on commas)."""
 
     id: int
     user_id: int
@@ -21,6 +22,8 @@ class TokenPublic(TokenBase):
     created_time: int
     accessed_time: int
     used_quota: int
+    models: str = ""
+    subnet: str = ""
 
 
 class TokenCreate(Body):

@@ -8,12 +8,12 @@ from typing import Literal
 from pydantic import Field
 
 from ..user import UserBase
-from .common import Body, PositiveQuota, Quota, RowId
+from .common import Body, NoNulls, PositiveQuota, Quota, RowId
 
 ManageAction = Literal["disable", "enable", "delete", "promote", "demote"]
 
 
-class UserPublic(UserBase):
+class UserPublic(UserBase, NoNulls):
     """What the API may show about a user: never the password hash or the access token."""
 
     id: int
@@ -27,7 +27,7 @@ class UserPublic(UserBase):
     used_quota: int = 0
     request_count: int = 0
     group: str = "default"
-    aff_code: str | None = None
+    aff_code: str = ""
     inviter_id: int = 0
 
 
