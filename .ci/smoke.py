@@ -38,7 +38,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ACCESS_TOKEN = "smoke-access-token-0123456789abcdef"
+ACCESS_TOKEN = "smoke-access-token-0123456789abc"  # one-api: at most 32 characters
 TOKEN_QUOTA = 500_000
 REPLY_START = "Latency hides in queues"  # bench/mock_upstream.py's answer
 STARTED = time.monotonic()
@@ -217,20 +217,22 @@ def exercise(base: str, upstream_port: int) -> None:
     code, ctype, raw = request("POST", base + "/v1/chat/completions", ask, {"Authorization": "Bearer sk-wrong"})
     check(code == 401 and "error" in json.loads(raw), f"a wrong key: HTTP {code}: {raw[:300]!r}")
 
-    def charged():
-        t = api("GET", base, f"/api/token/{token['id']}")
-        return t if t["remain_quota"] < TOKEN_QUOTA and t["used_quota"] > 0 \
-            and t["remain_quota"] + t["used_quota"] == TOKEN_QUOTA else None
+    seen: dict[str, object] = {}
 
-    def logged():
-        rows = api("GET", base, "/api/log/?type=2&p=0")
-        rows = rows.get("items", rows) if isinstance(rows, dict) else rows
-        return rows if len(rows) >= 2 and all(r["quota"] > 0 for r in rows) else None
+    def books():
+        """The token's balance and its consume log rows, once both requests are settled and they agree."""
+        t = seen["token"] = api("GET", base, f"/api/token/{token['id']}")
+        rows = seen["logs"] = api("GET", base, "/api/log/?type=2&p=0")
+        if len(rows) < 2 or not all(r["quota"] > 0 for r in rows):
+            return None
+        if t["used_quota"] != sum(r["quota"] for r in rows) or t["remain_quota"] + t["used_quota"] != TOKEN_QUOTA:
+            return None
+        return t, rows
 
-    t = wait_for(charged, "the token was not charged for the relayed requests")
-    rows = wait_for(logged, "no consume log rows with quota for the two relayed requests")
-    check(sum(r["quota"] for r in rows) == t["used_quota"],
-          f"the log rows ({[r['quota'] for r in rows]}) do not add up to the token's used quota {t['used_quota']}")
+    try:
+        t, rows = wait_for(books, "the token and its consume log rows do not show both requests charged")
+    except SmokeFailure as failure:
+        raise SmokeFailure(f"{failure}: token {seen.get('token')}, logs {seen.get('logs')}") from None
     say(f"quota charged: token used {t['used_quota']}, {len(rows)} consume log rows agree")
 
 
