@@ -174,6 +174,18 @@ def _networks(name: str, raw: str) -> tuple[Network, ...]:
         raise SettingsError(f"{name}: {exc} (expected a comma list like 127.0.0.1,10.0.0.0/8)") from None
 
 
+def _secret(limit: int):
+    """A key stored in a fixed-width column (one-api's sizes); the message never shows the value."""
+
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip()
+        if len(value) > limit:
+            raise SettingsError(f"{name}: at most {limit} characters, got {len(value)}")
+        return value
+
+    return parse
+
+
 def _node_type(name: str, raw: str) -> str:
     value = raw.strip().lower() or "master"
     if value not in ("master", "slave"):
@@ -230,8 +242,8 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "ENABLE_METRIC": ("enable_metric", _bool),
     "METRIC_QUEUE_SIZE": ("metric_queue_size", lambda n, r: _int(n, r, minimum=1)),
     "METRIC_SUCCESS_RATE_THRESHOLD": ("metric_success_rate_threshold", _float),
-    "INITIAL_ROOT_TOKEN": ("initial_root_token", _str),
-    "INITIAL_ROOT_ACCESS_TOKEN": ("initial_root_access_token", _str),
+    "INITIAL_ROOT_TOKEN": ("initial_root_token", _secret(48)),  # tokens.key is CHAR(48)
+    "INITIAL_ROOT_ACCESS_TOKEN": ("initial_root_access_token", _secret(32)),  # users.access_token is CHAR(32)
     "GEMINI_VERSION": ("gemini_version", _str),
     "GEMINI_SAFETY_SETTING": ("gemini_safety_setting", _str),
     "THEME": ("theme", _str),
