@@ -301,16 +301,17 @@ def load_settings(
             data_dir = Path(file_values["DATA_DIR"]).expanduser()
     merged = {**file_values, **{k: v for k, v in env.items() if k in _FIELDS or k in _PATH_FIELDS}}
 
-    values: dict[str, object] = {"data_dir": data_dir.resolve(), "config_file": chosen}
+    data_dir = data_dir.resolve()
+    values: dict[str, object] = {"data_dir": data_dir, "config_file": chosen}
     for name, (attr, parser) in _FIELDS.items():
         if name in merged:
             values[attr] = parser(name, merged[name])  # type: ignore[operator]
 
     sqlite_path = Path(merged.get("SQLITE_PATH") or "one-api.db").expanduser()
-    values["sqlite_path"] = sqlite_path if sqlite_path.is_absolute() else values["data_dir"] / sqlite_path
+    values["sqlite_path"] = sqlite_path if sqlite_path.is_absolute() else data_dir / sqlite_path
     if merged.get("LOG_DIR"):
         log_dir = Path(merged["LOG_DIR"]).expanduser()
-        values["log_dir"] = log_dir if log_dir.is_absolute() else values["data_dir"] / log_dir
+        values["log_dir"] = log_dir if log_dir.is_absolute() else data_dir / log_dir
 
     known = {f.name for f in dataclasses.fields(Settings)}
     for key, value in overrides.items():
@@ -441,4 +442,4 @@ def parse_dsn(dsn: str, *, sqlite_path: Path, busy_timeout: int = 3000, name: st
 def process_settings(**overrides: object) -> Settings:
     """Settings for this process: the environment plus the file named by ONEAPI_CONFIG (set by
     ``oneapi serve --config FILE`` for the server it starts) or ``<data dir>/oneapi.env``."""
-    return load_settings(config_file=os.environ.get("ONEAPI_CONFIG") or None, **overrides)
+    return load_settings(None, os.environ.get("ONEAPI_CONFIG") or None, **overrides)
