@@ -8,6 +8,7 @@ import asyncio
 import logging
 import unicodedata
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, desc, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -172,7 +173,7 @@ async def create_user(db: Database, session: AsyncSession, options: Options, *, 
                       created_time=now(), accessed_time=now(), expired_time=-1, remain_quota=0, unlimited_quota=True))
     await session.commit()
     await session.refresh(user)
-    fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)  # noqa: E731
+    fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)
     if options.QuotaForNewUser > 0:
         await record(db, user_id=user.id, type=LogType.SYSTEM, username=user.username,
                      content=f"新用户注册赠送 {fmt(options.QuotaForNewUser)}")
@@ -255,7 +256,7 @@ async def update_user_by_admin(db: Database, session: AsyncSession, actor: User,
     await session.commit()
     await session.refresh(user)
     if user.quota != old_quota:
-        fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)  # noqa: E731
+        fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)
         await record(db, user_id=user.id, type=LogType.MANAGE, username=user.username,
                      content=f"管理员将用户额度从 {fmt(old_quota)}修改为 {fmt(user.quota)}")
     await bus.publish("user", user.id)
