@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func
-from sqlmodel import delete, desc, or_, select
+from sqlmodel import col, delete, desc, or_, select
 
 from ..db import Database
 from ..models import Log, LogType, now

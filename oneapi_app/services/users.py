@@ -8,7 +8,6 @@ import asyncio
 import logging
 import unicodedata
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, desc, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
