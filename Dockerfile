@@ -1,5 +1,6 @@
 # One API (Python) appliance. The build runs the same steps as the README's set-up (./run.sh setup, then
-# `oneapi build`), so the tested path is the shipped path.
+# `oneapi build`) without the test extras, every package at its version in constraints.txt; CI runs these
+# steps in a clean copy and starts the result (.ci/smoke.py), so the tested path is the shipped path.
 #   docker build -t oneapi-py .
 #   docker run -d -p 3000:3000 -v oneapi-data:/data --name oneapi oneapi-py
 FROM python:3.11-slim-bookworm AS build

@@ -12,11 +12,12 @@ setup() {
   if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
   fi
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  # ONEAPI_EXTRAS=none installs the appliance without the test tools (the Dockerfile does that).
-  local extras="[${ONEAPI_EXTRAS:-test}]"
-  [ "${ONEAPI_EXTRAS:-test}" = none ] && extras=""
-  .venv/bin/python -m pip install --quiet -e ".${extras}"
+  # Every package at the version in constraints.txt (the tested tree; .ci/lock.sh regenerates it).
+  .venv/bin/python -m pip install --quiet -c constraints.txt pip
+  # ONEAPI_EXTRAS=none installs the appliance without the test and lint tools (the Dockerfile does that).
+  local extras="[${ONEAPI_EXTRAS:-test,dev}]"
+  [ "${ONEAPI_EXTRAS:-}" = none ] && extras=""
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".${extras}"
   if [ ! -x .tools/bun/node_modules/.bin/bun ]; then
     command -v npm >/dev/null || { echo "run.sh: npm is needed to install bun (apt-get install -y npm)" >&2; exit 1; }
     npm install --silent --no-fund --no-audit --prefix .tools/bun bun@1.4.5

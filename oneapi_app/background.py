@@ -68,7 +68,7 @@ class Background:
         self.closing = True
         self.stopping.set()
         if self._tasks:
-            done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             for task in pending:
                 log.warning("cancelling background task %s at shutdown", task.get_name())
                 task.cancel()

@@ -9,7 +9,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .settings import Settings, SettingsError, load_settings
@@ -68,7 +70,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from .api import create_app
         from .runtime import Runtime
 
-        app: object = create_app(Runtime(settings), own_lifespan=True)
+        app: Callable[..., Any] | str = create_app(Runtime(settings), own_lifespan=True)
         factory = False
     else:
         from . import frontend

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -69,6 +69,8 @@ class Database:
     url: DatabaseURL
     engine: AsyncEngine
     log_engine: AsyncEngine
+    _sessions: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
+    _log_sessions: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Database:

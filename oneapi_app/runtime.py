@@ -86,7 +86,7 @@ class Runtime:
             self.options = await load_options(session)
         if settings.redis_enabled:
             self.redis = _open_redis(settings)
-            await self.redis.ping()
+            await self.redis.ping()  # type: ignore[misc]  # redis-py types ping() for sync and async clients
             ready = asyncio.Event()
             self.background.spawn(self.changes.relay_from_redis(
                 self.redis, f"{settings.redis_key_prefix}changes", self.background.stopping, ready), "changes-relay")

@@ -174,6 +174,18 @@ def _networks(name: str, raw: str) -> tuple[Network, ...]:
         raise SettingsError(f"{name}: {exc} (expected a comma list like 127.0.0.1,10.0.0.0/8)") from None
 
 
+def _secret(limit: int):
+    """A key stored in a fixed-width column (one-api's sizes); the message never shows the value."""
+
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip()
+        if len(value) > limit:
+            raise SettingsError(f"{name}: at most {limit} characters, got {len(value)}")
+        return value
+
+    return parse
+
+
 def _node_type(name: str, raw: str) -> str:
     value = raw.strip().lower() or "master"
     if value not in ("master", "slave"):
@@ -230,8 +242,8 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "ENABLE_METRIC": ("enable_metric", _bool),
     "METRIC_QUEUE_SIZE": ("metric_queue_size", lambda n, r: _int(n, r, minimum=1)),
     "METRIC_SUCCESS_RATE_THRESHOLD": ("metric_success_rate_threshold", _float),
-    "INITIAL_ROOT_TOKEN": ("initial_root_token", _str),
-    "INITIAL_ROOT_ACCESS_TOKEN": ("initial_root_access_token", _str),
+    "INITIAL_ROOT_TOKEN": ("initial_root_token", _secret(48)),  # tokens.key is CHAR(48)
+    "INITIAL_ROOT_ACCESS_TOKEN": ("initial_root_access_token", _secret(32)),  # users.access_token is CHAR(32)
     "GEMINI_VERSION": ("gemini_version", _str),
     "GEMINI_SAFETY_SETTING": ("gemini_safety_setting", _str),
     "THEME": ("theme", _str),
@@ -289,16 +301,17 @@ def load_settings(
             data_dir = Path(file_values["DATA_DIR"]).expanduser()
     merged = {**file_values, **{k: v for k, v in env.items() if k in _FIELDS or k in _PATH_FIELDS}}
 
-    values: dict[str, object] = {"data_dir": data_dir.resolve(), "config_file": chosen}
+    data_dir = data_dir.resolve()
+    values: dict[str, object] = {"data_dir": data_dir, "config_file": chosen}
     for name, (attr, parser) in _FIELDS.items():
         if name in merged:
             values[attr] = parser(name, merged[name])  # type: ignore[operator]
 
     sqlite_path = Path(merged.get("SQLITE_PATH") or "one-api.db").expanduser()
-    values["sqlite_path"] = sqlite_path if sqlite_path.is_absolute() else values["data_dir"] / sqlite_path
+    values["sqlite_path"] = sqlite_path if sqlite_path.is_absolute() else data_dir / sqlite_path
     if merged.get("LOG_DIR"):
         log_dir = Path(merged["LOG_DIR"]).expanduser()
-        values["log_dir"] = log_dir if log_dir.is_absolute() else values["data_dir"] / log_dir
+        values["log_dir"] = log_dir if log_dir.is_absolute() else data_dir / log_dir
 
     known = {f.name for f in dataclasses.fields(Settings)}
     for key, value in overrides.items():
@@ -429,4 +442,4 @@ def parse_dsn(dsn: str, *, sqlite_path: Path, busy_timeout: int = 3000, name: st
 def process_settings(**overrides: object) -> Settings:
     """Settings for this process: the environment plus the file named by ONEAPI_CONFIG (set by
     ``oneapi serve --config FILE`` for the server it starts) or ``<data dir>/oneapi.env``."""
-    return load_settings(config_file=os.environ.get("ONEAPI_CONFIG") or None, **overrides)
+    return load_settings(None, os.environ.get("ONEAPI_CONFIG") or None, **overrides)

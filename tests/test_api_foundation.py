@@ -5,7 +5,6 @@ import gzip
 import re
 
 import httpx
-
 from sqlmodel import select
 
 from oneapi_app.auth.passwords import verify_password
@@ -93,9 +92,8 @@ async def test_root_bootstrap_with_initial_tokens(make_settings):
 
 async def test_frontend_base_url_redirects_dashboard_paths_on_api_nodes(make_settings):
     from oneapi_app.api import create_api
-    from oneapi_app.runtime import Runtime
-
     from oneapi_app.migrations import migrate
+    from oneapi_app.runtime import Runtime
 
     settings = make_settings(FRONTEND_BASE_URL="https://dash.example.com/", NODE_TYPE="slave")
     migrate(settings)  # a slave does not migrate: the master did

@@ -29,7 +29,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 @pytest.fixture(scope="module")
 def appliance(tmp_path_factory):
     data = tmp_path_factory.mktemp("appliance") / "data"
-    with running_server(data) as (proc, base, log):
+    with running_server(data) as (_proc, base, _log):
         yield base
 
 
@@ -39,7 +39,7 @@ def fake_openai():
     seen: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
             seen.append({"path": self.path, "auth": self.headers.get("authorization", ""), "body": body})
             if self.path != "/v1/chat/completions":

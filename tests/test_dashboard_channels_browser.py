@@ -3,7 +3,6 @@ it, disables it, renames it and deletes it; the key never reaches the page; a co
 
 from __future__ import annotations
 
-
 import pytest
 from playwright.sync_api import expect
 

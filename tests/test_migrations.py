@@ -6,7 +6,6 @@ import sqlite3
 from pathlib import Path
 
 import bcrypt
-import pytest
 from sqlalchemy import inspect
 from sqlmodel import select
 

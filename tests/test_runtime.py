@@ -51,7 +51,7 @@ async def test_runtime_with_redis(make_settings):
 
 async def test_runtime_refuses_unreachable_redis(make_settings):
     rt = Runtime(make_settings(REDIS_CONN_STRING="redis://127.0.0.1:1/0"))
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 -- any error stops the start; the class is the driver's
         async with rt.lifespan():
             pass
 
@@ -148,7 +148,7 @@ print(sorted({m.split(".")[0] for m in sys.modules} & {"alembic", "authlib", "jo
 async def test_start_on_an_up_to_date_database_does_not_import_alembic(settings):
     async with Runtime(settings).lifespan():  # the first start creates the schema (with alembic)
         pass
-    second = subprocess.run([sys.executable, "-c", SECOND_START, str(settings.data_dir)],
+    second = subprocess.run([sys.executable, "-c", SECOND_START, str(settings.data_dir)],  # noqa: ASYNC221
                             capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip().splitlines()[-1] == "[]"

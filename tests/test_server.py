@@ -57,5 +57,5 @@ def test_bad_setting_stops_start_with_one_line(tmp_path: Path):
     env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "SQL_DSN": "root@tcp(db:port)/x"}
     out = subprocess.run([*ONEAPI, "serve", "--api-only"], capture_output=True, text=True, cwd=ROOT, env=env)
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == ["oneapi: configuration error: SQL_DSN: bad port in MySQL DSN "
-                                               "'root@tcp(db:port)/x'"]
+    assert out.stderr.strip().splitlines() == [("oneapi: configuration error: SQL_DSN: bad port in MySQL DSN "
+                                                "'root@tcp(db:port)/x'")]

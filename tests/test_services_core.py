@@ -1,10 +1,9 @@
+import pytest
 from sqlmodel import select
 
 from oneapi_app.errors import BadRequest
 from oneapi_app.models import Ability, ChannelCreate, ChannelStatus, ChannelUpdate, TokenCreate
 from oneapi_app.services import channels, tokens
-
-import pytest
 
 
 async def test_channel_abilities_follow_the_channel(runtime):

@@ -26,6 +26,9 @@ def test_defaults(tmp_path: Path):
     ("LOG_SQL_DSN", "root@tcp(h:x)/db", "LOG_SQL_DSN: bad port"),
     ("REDIS_CONN_STRING", "localhost:6379", "REDIS_CONN_STRING: expected a redis://"),
     ("RELAY_PROXY", "nohost", "RELAY_PROXY: expected a URL"),
+    # Longer keys did not fit their columns: PostgreSQL/MySQL refused the root account and the start crashed.
+    ("INITIAL_ROOT_ACCESS_TOKEN", "a" * 33, "INITIAL_ROOT_ACCESS_TOKEN: at most 32 characters, got 33"),
+    ("INITIAL_ROOT_TOKEN", "k" * 49, "INITIAL_ROOT_TOKEN: at most 48 characters, got 49"),
 ])
 def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str, fragment: str):
     with pytest.raises(SettingsError) as err:

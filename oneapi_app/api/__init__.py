@@ -15,8 +15,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from ..errors import InvalidURL
-from ..middleware import (ApiSecurityHeadersMiddleware, FrontendRedirectMiddleware, GunzipRequestMiddleware,
-                          RelayCORSMiddleware, RequestIdMiddleware)
+from ..middleware import (
+    ApiSecurityHeadersMiddleware,
+    FrontendRedirectMiddleware,
+    GunzipRequestMiddleware,
+    RelayCORSMiddleware,
+    RequestIdMiddleware,
+)
 from ..relay import routes as relay_routes
 from ..relay.fastlane import RelayFastLane
 from ..runtime import Runtime

@@ -19,7 +19,7 @@ from .schemas import (
     UserPublic,
 )
 from .token import Token, TokenStatus
-from .types import now
+from .types import now, table_of
 from .user import Role, User, UserStatus
 
 metadata = SQLModel.metadata
@@ -28,7 +28,7 @@ MAIN_TABLES = ("users", "tokens", "channels", "abilities", "redemptions", "optio
 LOG_TABLES = ("logs",)
 
 __all__ = [
-    "Ability", "Channel", "ChannelCreate", "ChannelPublic", "ChannelStatus", "ChannelUpdate", "Log", "LogType", "Option", "Redemption",
-    "RedemptionStatus", "Role", "Token", "TokenCreate", "TokenPublic", "TokenStatus", "TokenUpdate", "User", "UserPublic", "UserStatus",
-    "metadata", "now", "MAIN_TABLES", "LOG_TABLES",
+    "LOG_TABLES", "MAIN_TABLES", "Ability", "Channel", "ChannelCreate", "ChannelPublic", "ChannelStatus",
+    "ChannelUpdate", "Log", "LogType", "Option", "Redemption", "RedemptionStatus", "Role", "Token", "TokenCreate",
+    "TokenPublic", "TokenStatus", "TokenUpdate", "User", "UserPublic", "UserStatus", "metadata", "now", "table_of",
 ]

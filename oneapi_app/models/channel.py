@@ -32,7 +32,7 @@ class Channel(ChannelBase, table=True):
     __tablename__ = "channels"
     __table_args__ = (Index("idx_channels_name", "name"), {"sqlite_autoincrement": True})
 
-    id: int | None = Field(default=None, sa_column=Column(BigInt, primary_key=True, autoincrement=True))
+    id: int = Field(default=None, sa_column=Column(BigInt, primary_key=True, autoincrement=True))  # None until INSERT
     type: int = Field(default=0, sa_column=Column(BigInteger, server_default=text("0")))
     key: str = Field(default="", sa_column=Column(Text))
     status: int = Field(default=ChannelStatus.ENABLED, sa_column=Column(BigInteger, server_default=text("1")))

@@ -29,7 +29,7 @@ class Log(SQLModel, table=True):
         {"sqlite_autoincrement": True},
     )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInt, primary_key=True, autoincrement=True))
+    id: int = Field(default=None, sa_column=Column(BigInt, primary_key=True, autoincrement=True))  # None until INSERT
     user_id: int = Field(default=0, sa_column=Column(BigInteger))
     created_at: int = Field(default=0, sa_column=Column(BigInteger))
     type: int = Field(default=0, sa_column=Column(BigInteger))

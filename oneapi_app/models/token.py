@@ -32,7 +32,7 @@ class Token(TokenBase, table=True):
         {"sqlite_autoincrement": True},
     )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInt, primary_key=True, autoincrement=True))
+    id: int = Field(default=None, sa_column=Column(BigInt, primary_key=True, autoincrement=True))  # None until INSERT
     user_id: int = Field(default=0, sa_column=Column(BigInteger))
     key: str = Field(sa_column=Column(CHAR(48)))
     status: int = Field(default=TokenStatus.ENABLED, sa_column=Column(BigInteger, server_default=text("1")))

@@ -6,7 +6,7 @@ elsewhere) and any other string to LONGTEXT on MySQL (TEXT elsewhere).
 
 import time
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Integer, String, Table, Text
 from sqlalchemy.dialects import mysql
 
 BigInt = BigInteger().with_variant(Integer(), "sqlite")
@@ -17,3 +17,8 @@ LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 def now() -> int:
     """Unix seconds, as one-api stores every timestamp."""
     return int(time.time())
+
+
+def table_of(model: type) -> Table:
+    """The Core table of a table model, for Core statements (SQLModel's types do not declare ``__table__``)."""
+    return model.__table__  # type: ignore[attr-defined]

@@ -43,7 +43,7 @@ class User(UserBase, table=True):
         {"sqlite_autoincrement": True},
     )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInt, primary_key=True, autoincrement=True))
+    id: int = Field(default=None, sa_column=Column(BigInt, primary_key=True, autoincrement=True))  # None until INSERT
     username: str = Field(default="", sa_column=Column(IndexedStr))
     password: str = Field(sa_column=Column(LongText, nullable=False))
     display_name: str = Field(default="", sa_column=Column(IndexedStr))

@@ -25,8 +25,7 @@ from .components.widgets import error_callout
 from .registry import page
 from .state import SessionState
 
-
-ROLE_NAMES = {Role.COMMON: "Common user", Role.ADMIN: "Admin", Role.ROOT: "Root"}
+ROLE_NAMES: dict[int, str] = {Role.COMMON: "Common user", Role.ADMIN: "Admin", Role.ROOT: "Root"}
 
 
 # --- pure helpers (unit-tested) ---------------------------------------------------------------------------

@@ -8,7 +8,6 @@ key field is sent once with the form (empty on an edit = keep the stored key).""
 
 from __future__ import annotations
 
-
 import reflex as rx
 
 from ..appliance import runtime
@@ -17,13 +16,12 @@ from ..models.schemas import ChannelCreate, ChannelEdit
 from ..services import channel_checks, channels
 from ..services.channel_registry import channel_types, default_models
 from .actions import Write, writes
+from .common import error_text, parse_whole
 from .components.channel_editor import editor_dialog
 from .components.channel_table import channel_table
 from .components.widgets import confirm_dialog, pager, search_toolbar
-from .common import error_text, parse_whole
 from .registry import page
 from .state import SessionState
-
 
 STATUS_LABELS = {0: "Unknown", 1: "Enabled", 2: "Disabled", 3: "Auto-disabled"}
 # The editor's text fields (all but the key, which is never kept in state).
@@ -216,7 +214,7 @@ class ChannelsState(rx.State):
     @writes(Role.ADMIN, action="channel page action")
     async def confirm(self, w: Write):
         action, channel_id = self.confirm_action, self.confirm_id
-        self.cancel_confirm()
+        self.cancel_confirm()  # type: ignore[operator]  # a Reflex event handler, called as a method
         if action == "delete":
             await channels.delete_channel(w.session, channel_id, bus=w.bus)
             message = f"Channel #{channel_id} deleted."

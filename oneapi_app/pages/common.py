@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -20,7 +22,7 @@ def error_text(exc: Exception, action: str = "dashboard action") -> str:
     if isinstance(exc, AppError):
         return exc.message
     if isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
+        first: Mapping[str, Any] = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         msg = str(first.get("msg", "invalid value"))
         return f"{where}: {msg}" if where else msg

@@ -15,13 +15,12 @@ import reflex as rx
 from ..appliance import runtime
 from ..models import Log, LogType, Role
 from ..services import logs as log_service
-from .components.log_table import log_table
-from .components.widgets import confirm_dialog, error_callout, pager
 from .actions import Write, writes
 from .common import error_text, format_quota, format_time, parse_whole
+from .components.log_table import log_table
+from .components.widgets import confirm_dialog, error_callout, pager
 from .registry import page
 from .state import SessionState
-
 
 TYPE_LABELS = {LogType.UNKNOWN: "All", LogType.TOPUP: "Top-up", LogType.CONSUME: "Consume",
                LogType.MANAGE: "Manage", LogType.SYSTEM: "System", LogType.TEST: "Test"}
@@ -312,7 +311,8 @@ def logs_page() -> rx.Component:
         ),
         error_callout(LogsState.error, "log-error"),
         rx.box(log_table(LogsState), width="100%", overflow_x="auto"),
-        rx.cond(LogsState.rows.length() == 0, rx.text("No logs.", color_scheme="gray", size="2", id="log-empty")),
+        rx.cond(LogsState.rows.length() == 0,  # type: ignore[attr-defined]  # a Reflex Var, not a list
+                rx.text("No logs.", color_scheme="gray", size="2", id="log-empty")),
         pager(LogsState, "log", id="log-page"),
         confirm_dialog("Delete old logs",
                        rx.text("Delete every log older than ", rx.text.strong(LogsState.purge_date),

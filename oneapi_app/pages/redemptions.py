@@ -16,14 +16,14 @@ from ..models import Redemption, RedemptionStatus, Role
 from ..models.schemas import RedemptionCreate, RedemptionEdit
 from ..services import redemptions as redemption_service
 from .actions import Write, writes
+from .common import error_text, format_quota, format_time, parse_whole
 from .components.redemption_dialogs import codes_dialog, editor_dialog, redemption_table
 from .components.widgets import confirm_dialog, pager, search_toolbar
-from .common import error_text, format_quota, format_time, parse_whole
 from .registry import page
 from .state import AdminListMixin
 
-STATUS_LABELS = {RedemptionStatus.UNUSED: "Unused", RedemptionStatus.DISABLED: "Disabled",
-                 RedemptionStatus.USED: "Used"}
+STATUS_LABELS: dict[int, str] = {RedemptionStatus.UNUSED: "Unused", RedemptionStatus.DISABLED: "Disabled",
+                                   RedemptionStatus.USED: "Used"}
 FIELDS = ("f_name", "f_quota", "f_count")
 DEFAULT_QUOTA = 500000
 
@@ -98,7 +98,7 @@ class RedemptionsState(AdminListMixin, rx.State):
     @writes(Role.ADMIN)
     async def confirm_delete(self, w: Write):
         redemption_id = self.confirm_id
-        self.cancel_confirm()
+        self.cancel_confirm()  # type: ignore[operator]  # a Reflex event handler, called as a method
         if not redemption_id:
             return
         await redemption_service.delete_redemption(w.session, redemption_id)

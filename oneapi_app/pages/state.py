@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import reflex as rx
 
@@ -41,7 +42,7 @@ class SessionState(rx.State):
         if not self._user_id and cookie and cookie != self._logged_out_cookie:
             # The session cookie /api sets (HttpOnly) reaches the backend with the websocket's headers.
             payload = session_from_cookie_header(secret, cookie)
-            self._user_id = payload.get("id") if isinstance(payload.get("id"), int) else 0
+            self._user_id = v if isinstance(v := payload.get("id"), int) else 0
         if not self._user_id:
             return
         async with rt.db.session() as session:
@@ -109,6 +110,9 @@ class AdminListMixin(rx.State, mixin=True):
     has_next: bool = False
     confirm_id: int = 0
     confirm_text: str = ""
+
+    if TYPE_CHECKING:  # each page state defines it (a placeholder here would be a Reflex state method)
+        async def _reload(self) -> None: ...
 
     async def _admin(self) -> User | None:
         """The logged-in user if still an enabled admin (re-read on every action), else None."""

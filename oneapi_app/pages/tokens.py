@@ -23,13 +23,12 @@ from .components.widgets import error_callout
 from .registry import page
 from .state import SessionState
 
-
 DEFAULT_QUOTA = 500000
 EXPIRY_PRESETS = {"never": "Never", "1h": "1 hour", "1d": "1 day", "1M": "1 month", "custom": "Custom"}
 _PRESET_SECONDS = {"1h": 3600, "1d": 86400, "1M": 30 * 86400}
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-STATUS_LABELS = {TokenStatus.ENABLED: "Enabled", TokenStatus.DISABLED: "Disabled",
-                 TokenStatus.EXPIRED: "Expired", TokenStatus.EXHAUSTED: "Exhausted"}
+STATUS_LABELS: dict[int, str] = {TokenStatus.ENABLED: "Enabled", TokenStatus.DISABLED: "Disabled",
+                                   TokenStatus.EXPIRED: "Expired", TokenStatus.EXHAUSTED: "Exhausted"}
 
 
 # --- pure helpers (unit-tested) ---------------------------------------------------------------------------
@@ -306,7 +305,8 @@ def tokens_page() -> rx.Component:
             width="100%",
             id="token-table",
         ),
-        rx.cond(TokensState.rows.length() == 0, rx.text("No tokens yet.", color_scheme="gray", id="token-empty")),
+        rx.cond(TokensState.rows.length() == 0,  # type: ignore[attr-defined]  # a Reflex Var, not a list
+                rx.text("No tokens yet.", color_scheme="gray", id="token-empty")),
         rx.cond(TokensState.has_more,
                 rx.button("Load more", variant="soft", on_click=TokensState.load_more, id="token-more")),
         editor_dialog(TokensState, EXPIRY_PRESETS),

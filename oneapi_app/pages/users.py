@@ -11,7 +11,6 @@ carry neither, and the password field is sent once with the form.
 
 from __future__ import annotations
 
-
 import reflex as rx
 
 from ..appliance import runtime
@@ -19,15 +18,15 @@ from ..models import Role, User, UserStatus
 from ..models.schemas import UserCreate, UserEdit, UserManage
 from ..services import users as user_service
 from .actions import Write, writes
+from .common import error_text, format_quota, parse_whole
 from .components.user_dialogs import editor_dialog, user_table
 from .components.widgets import confirm_dialog, pager, search_toolbar
-from .common import error_text, format_quota, parse_whole
 from .registry import page
 from .state import AdminListMixin, SessionState
 
-
-ROLE_LABELS = {Role.COMMON: "Common", Role.ADMIN: "Admin", Role.ROOT: "Root"}
-STATUS_LABELS = {UserStatus.ENABLED: "Enabled", UserStatus.DISABLED: "Disabled", UserStatus.DELETED: "Deleted"}
+ROLE_LABELS: dict[int, str] = {Role.COMMON: "Common", Role.ADMIN: "Admin", Role.ROOT: "Root"}
+STATUS_LABELS: dict[int, str] = {UserStatus.ENABLED: "Enabled", UserStatus.DISABLED: "Disabled",
+                                  UserStatus.DELETED: "Deleted"}
 FIELDS = ("f_username", "f_display_name", "f_group", "f_quota")
 
 
@@ -112,7 +111,7 @@ class UsersState(AdminListMixin, rx.State):
     @writes(Role.ADMIN)
     async def confirm_delete(self, w: Write):
         user_id = self.confirm_id
-        self.cancel_confirm()
+        self.cancel_confirm()  # type: ignore[operator]  # a Reflex event handler, called as a method
         if not user_id:
             return
         await self._manage(w, user_id, "delete")

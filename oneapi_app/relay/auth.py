@@ -43,8 +43,7 @@ def parse_key(request: Request) -> tuple[str, str | None]:
     if raw[:7].lower() == "bearer ":
         raw = raw[7:]
     raw = raw.strip() or (headers.get("x-api-key") or headers.get("api-key") or "").strip()
-    if raw.startswith("sk-"):
-        raw = raw[3:]
+    raw = raw.removeprefix("sk-")
     key, _, rest = raw.partition("-")
     channel = rest.split("-", 1)[0] if rest else None
     return key, channel

@@ -86,7 +86,7 @@ class RelayFastLane:
         except AppError as exc:
             await _error(send_start, exc.status, exc.openai_body(request_id), exc.headers)
             return
-        except Exception:  # noqa: BLE001 - never a stack trace to the client
+        except Exception:  # never a stack trace to the client
             log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
             error = AppError("internal error, see the server log", status=500, code="internal_error")
             await _error(send_start, 500, error.openai_body(request_id))
@@ -95,7 +95,7 @@ class RelayFastLane:
             await response(scope, receive, send_start)
         except OSError:  # the client went away while the answer was written
             pass
-        except Exception:  # noqa: BLE001 - the answer had started: log it; the server closes the connection
+        except Exception:  # the answer had started: log it; the server closes the connection
             log.exception("unexpected error while answering POST %s (request id %s)", scope["path"], request_id)
 
 

@@ -25,9 +25,9 @@ from starlette.responses import Response
 
 from ..models import ChannelStatus
 from ..services import billing, pricing
-from ..services.channels import set_channel_status
 from ..services.billing import ConsumeLog, Settlement
 from ..services.cache import ChannelInfo, ChannelSnapshot
+from ..services.channels import set_channel_status
 from . import token_count
 from .adaptors import adaptor_for
 from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage, not_supported
@@ -38,8 +38,16 @@ from .context import RelayContext
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
 from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
 from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
-from .upstream import (MB, NETWORK_ERRORS, RelayError, UpstreamFailure, UpstreamResponse, network_failure, scrub,
-                       should_disable_channel)
+from .upstream import (
+    MB,
+    NETWORK_ERRORS,
+    RelayError,
+    UpstreamFailure,
+    UpstreamResponse,
+    network_failure,
+    scrub,
+    should_disable_channel,
+)
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -116,9 +124,10 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     if ctx.pinned is not None:
         channel = pinned_channel(snapshot, ctx.pinned)
     else:
-        channel = choose_channel(snapshot, ctx.user.group, model, set())
-        if channel is None:
+        chosen = choose_channel(snapshot, ctx.user.group, model, set())
+        if chosen is None:
             raise no_channel(ctx.user.group, model)
+        channel = chosen
     _use_channel(runtime, ctx, channel)
     await _reserve(runtime, ctx)
     try:

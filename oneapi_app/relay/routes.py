@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import NotImplementedRoute
+from ..services.options import Options
 from ..services.pricing import MODEL_RATIOS
 from .auth import authenticate
 from .channel_types import model_owner
@@ -120,7 +121,7 @@ async def retrieve_model(request: Request):
 
 
 # -- billing compatibility -----------------------------------------------------------------------------
-async def _balances(request: Request) -> tuple[dict, dict, object]:
+async def _balances(request: Request) -> tuple[dict, dict, Options]:
     runtime = _runtime(request)
     auth = await authenticate(runtime.cache, request)
     async with runtime.db.engine.connect() as conn:

@@ -84,7 +84,7 @@ class SSEResponse(Response):
     hop); a pump task then relays the rest while a watcher waits for the client's disconnect.
     """
 
-    def __init__(self, events: AsyncIterator[bytes], status: int = 200,  # noqa: super-init-not-called
+    def __init__(self, events: AsyncIterator[bytes], status: int = 200,
                  finalize: Callable[[], None] | None = None,
                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self.events = events

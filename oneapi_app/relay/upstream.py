@@ -173,7 +173,8 @@ class UpstreamResponse:
             length = resp.content_length
             if length is not None and length <= limit and "Content-Encoding" not in resp.headers:
                 return await resp.read(), True  # bounded by its length (aiohttp stops there)
-            content, parts, size = resp.content, [], 0
+            content, size = resp.content, 0
+            parts: list[bytes] = []
             while size <= limit:
                 chunk = await content.readany()
                 if not chunk:
@@ -232,7 +233,7 @@ class Upstream:
             resp = await self._session.request(request.method, request.url, headers=request.headers,
                                                data=request.body, proxy=self.settings.relay_proxy or None,
                                                allow_redirects=False)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise network_failure(exc) from None
         headers = [(k, v) for k, v in resp.headers.items() if k.lower() not in SKIP_RESPONSE_HEADERS]
         return UpstreamResponse(resp.status, headers, resp.headers.get("Content-Type", ""), resp)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import orjson
 from sqlalchemy import select
 
-from ..models import Ability, Channel, Token, User
+from ..models import Ability, Channel, Token, User, table_of
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -185,7 +185,7 @@ class RelayCache:
 
     async def _token_from_db(self, key: str) -> TokenInfo | None:
         async with self.runtime.db.engine.connect() as conn:
-            t = Token.__table__.c
+            t = table_of(Token).c
             row = (await conn.execute(select(
                 t.id, t.user_id, t.key, t.name, t.status, t.expired_time, t.remain_quota, t.unlimited_quota, t.models,
                 t.subnet).where(t.key == key))).first()
@@ -198,7 +198,7 @@ class RelayCache:
 
     async def _user_from_db(self, user_id: int) -> UserInfo | None:
         async with self.runtime.db.engine.connect() as conn:
-            u = User.__table__.c
+            u = table_of(User).c
             row = (await conn.execute(select(u.id, u.username, u.role, u.status, u.group, u.quota, u.used_quota)
                                       .where(u.id == user_id))).first()
         if row is None:
@@ -218,7 +218,7 @@ class RelayCache:
         return snap
 
     async def _build_snapshot(self) -> ChannelSnapshot:
-        c, a = Channel.__table__.c, Ability.__table__.c
+        c, a = table_of(Channel).c, table_of(Ability).c
         async with self.runtime.db.engine.connect() as conn:
             channel_rows = (await conn.execute(select(
                 c.id, c.type, c.name, c.key, c.status, c.base_url, c.weight, c.priority, c.model_mapping,

@@ -246,7 +246,7 @@ async def _test_all(runtime, state: TestAllProgress) -> None:
             stmt = select(Channel.id)
             if state.scope == "disabled":
                 stmt = stmt.where(col(Channel.status) != ChannelStatus.ENABLED)
-            ids = list((await session.exec(stmt.order_by(Channel.id))).all())
+            ids = list((await session.exec(stmt.order_by(col(Channel.id)))).all())
         state.total = len(ids)
         stopping = getattr(runtime.background, "stopping", None)
         for index, channel_id in enumerate(ids):

@@ -42,10 +42,11 @@ def _validate(channel: Channel) -> None:
             raise BadRequest("model_mapping must map model names to model names")
     if channel.config and channel.config.strip():
         try:
-            if not isinstance(json.loads(channel.config), dict):
-                raise ValueError
+            config = json.loads(channel.config)
         except ValueError:
-            raise BadRequest("config must be a JSON object") from None
+            config = None
+        if not isinstance(config, dict):
+            raise BadRequest("config must be a JSON object")
     if len(channel.group or "") > 32:
         raise BadRequest("group must be at most 32 characters")
     channel.models = ",".join(split_list(channel.models))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, text
 
-from ..models import Log, LogType
+from ..models import Log, LogType, table_of
 from .billing import Settlement
 from .reservations import ReservationBatcher
 from .sqlite_writer import BUSY, SqliteWriter
@@ -123,7 +123,7 @@ class LogWriter:
                 rows, self._pending_logs = self._pending_logs, []
                 try:
                     async with self.runtime.db.log_engine.begin() as conn:
-                        await conn.execute(insert(Log.__table__), rows)
+                        await conn.execute(insert(table_of(Log)), rows)
                 except BaseException:
                     self._pending_logs[:0] = rows
                     raise

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func
-from sqlmodel import delete, desc, or_, select
+from sqlmodel import col, delete, desc, or_, select
 
 from ..db import Database
 from ..models import Log, LogType, now
@@ -112,7 +112,7 @@ async def sum_quota(db: Database, flt: LogFilter) -> int:
 
 async def purge_before(db: Database, timestamp: int) -> int:
     async with db.log_session() as session:
-        result = await session.exec(delete(Log).where(Log.created_at < timestamp))  # type: ignore[call-overload]
+        result = await session.exec(delete(Log).where(col(Log.created_at) < timestamp))  # type: ignore[call-overload]
         await session.commit()
         return int(result.rowcount or 0)
 
@@ -120,9 +120,10 @@ async def purge_before(db: Database, timestamp: int) -> int:
 async def dashboard(db: Database, user_id: int, days: int = 7) -> list[dict]:
     """Consume logs of the last ``days`` days per UTC day and model, with one-api's Go field names."""
     since = now() - days * 86400
-    day = (Log.created_at - Log.created_at % 86400).label("day")
-    stmt = (select(day, Log.model_name, func.count(), func.sum(Log.quota), func.sum(Log.prompt_tokens),
-                   func.sum(Log.completion_tokens))
+    day = (col(Log.created_at) - col(Log.created_at) % 86400).label("day")
+    columns = (day, Log.model_name, func.count(), func.sum(Log.quota), func.sum(Log.prompt_tokens),
+               func.sum(Log.completion_tokens))
+    stmt = (select(*columns)  # type: ignore[call-overload]  # sqlmodel types select() for at most 4 columns
             .where(Log.user_id == user_id, Log.type == int(LogType.CONSUME), Log.created_at >= since)
             .group_by(day, Log.model_name).order_by(day, Log.model_name))
     async with db.log_session() as session:

@@ -7,7 +7,7 @@ import html
 import logging
 
 import httpx
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ..models import Role, User, UserStatus
 from ..scrub import scrub_text
@@ -34,7 +34,7 @@ async def notify_root(runtime, title: str, content: str) -> bool:
         return False
     async with runtime.db.session() as session:
         root = (await session.exec(select(User).where(User.role == Role.ROOT, User.status == UserStatus.ENABLED)
-                                   .order_by(User.id))).first()
+                                   .order_by(col(User.id)))).first()
     if root is None or not root.email or not options.SMTPServer:
         log.info("notice not sent (no MessagePusher, no root email or no SMTP server): %s: %s", title, content)
         return False

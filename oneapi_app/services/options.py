@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..changes import Changes
 from ..errors import ConfigError
-from ..models import Option
+from ..models import Option, table_of
 
 DEFAULT_EMAIL_WHITELIST = "gmail.com,163.com,126.com,qq.com,outlook.com,hotmail.com,icloud.com,yahoo.com,foxmail.com"
 DEFAULT_GROUP_RATIO = '{"default":1,"vip":1,"svip":1}'
@@ -230,14 +230,14 @@ def is_internal(key: str) -> bool:
 
 
 def _upsert(dialect_name: str, key: str, value: str):
-    table = Option.__table__
+    table = table_of(Option)
     if dialect_name == "postgresql":
         stmt = postgresql.insert(table).values(key=key, value=value)
         return stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
     if dialect_name in ("mysql", "mariadb"):
         return mysql.insert(table).values(key=key, value=value).on_duplicate_key_update(value=value)
-    stmt = sqlite.insert(table).values(key=key, value=value)
-    return stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+    lite = sqlite.insert(table).values(key=key, value=value)
+    return lite.on_conflict_do_update(index_elements=["key"], set_={"value": value})
 
 
 MAX_VALUE_LENGTH = 1_000_000
@@ -282,7 +282,7 @@ async def update_option(session: AsyncSession, current: Options, key: str, value
         updated = Options(**data)
     except ValidationError as exc:
         raise ConfigError(f"{key}: {exc.errors()[0]['msg']}") from None
-    await session.exec(_upsert(session.bind.dialect.name, key, to_db_value(parsed)))  # type: ignore[call-overload]
+    await session.exec(_upsert(session.get_bind().dialect.name, key, to_db_value(parsed)))  # type: ignore[call-overload]
     await session.commit()
     await bus.publish("options")
     return updated

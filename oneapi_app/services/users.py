@@ -172,7 +172,7 @@ async def create_user(db: Database, session: AsyncSession, options: Options, *, 
                       created_time=now(), accessed_time=now(), expired_time=-1, remain_quota=0, unlimited_quota=True))
     await session.commit()
     await session.refresh(user)
-    fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)  # noqa: E731
+    fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)
     if options.QuotaForNewUser > 0:
         await record(db, user_id=user.id, type=LogType.SYSTEM, username=user.username,
                      content=f"新用户注册赠送 {fmt(options.QuotaForNewUser)}")
@@ -255,7 +255,7 @@ async def update_user_by_admin(db: Database, session: AsyncSession, actor: User,
     await session.commit()
     await session.refresh(user)
     if user.quota != old_quota:
-        fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)  # noqa: E731
+        fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)
         await record(db, user_id=user.id, type=LogType.MANAGE, username=user.username,
                      content=f"管理员将用户额度从 {fmt(old_quota)}修改为 {fmt(user.quota)}")
     await bus.publish("user", user.id)

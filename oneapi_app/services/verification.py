@@ -61,7 +61,7 @@ class CodeStore:
         value = json.dumps({"digest": _digest(code), "expires": int(time.time()) + ttl})
         async with self.db.session() as session:
             await self._purge_expired(session)
-            await session.exec(_upsert(session.bind.dialect.name, key, value))  # type: ignore[call-overload]
+            await session.exec(_upsert(session.get_bind().dialect.name, key, value))  # type: ignore[call-overload]
             await session.commit()
 
     async def check(self, purpose: str, subject: str, code: str, *, consume: bool = True) -> bool:

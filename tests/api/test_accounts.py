@@ -1,5 +1,6 @@
-from oneapi_app.models import LogType, Role, Token, UserStatus
 from sqlmodel import select
+
+from oneapi_app.models import LogType, Role, Token, UserStatus
 
 from .conftest import ROOT, get_user, set_option
 

@@ -14,7 +14,7 @@ def test_session_signature_and_expiry():
     assert sessions.unsign("secret", value, now=1000)["id"] == 3
     assert sessions.unsign("other", value, now=1000) == {}
     assert sessions.unsign("secret", value, now=1000 + sessions.MAX_AGE + 1) == {}
-    body, mac = value.split(".")
+    _body, mac = value.split(".")
     forged = sessions._b64(b'{"iat":1000,"id":1}') + "." + mac
     assert sessions.unsign("secret", forged, now=1000) == {}
     assert sessions.unsign("secret", "garbage", now=1000) == {}

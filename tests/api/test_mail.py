@@ -180,7 +180,7 @@ async def test_codes_are_shared_and_expire(runtime, backend):
 
 
 async def test_verification_rows_are_not_options(client, smtp):
-    inbox, port = smtp
+    _inbox, port = smtp
     await configure_smtp(client, port)
     assert (await client.get("/api/verification", params={"email": "bob@example.com"})).json()["success"]
     keys = [o["key"] for o in (await client.get("/api/option/", headers=ROOT)).json()["data"]]

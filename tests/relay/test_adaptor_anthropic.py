@@ -91,7 +91,7 @@ def test_response_text_only_and_max_tokens():
     data = {"id": "msg_1", "type": "message", "role": "assistant", "model": MODEL, "stop_reason": "max_tokens",
             "content": [{"type": "text", "text": "Hello"}, {"type": "text", "text": " there"}],
             "usage": {"input_tokens": 3, "output_tokens": 2}}
-    answer, usage, _ = convert_response(data)
+    answer, _usage, _ = convert_response(data)
     assert answer["choices"][0]["message"] == {"role": "assistant", "content": "Hello there"}
     assert answer["choices"][0]["finish_reason"] == "length"
     assert answer["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5,

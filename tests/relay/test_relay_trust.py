@@ -248,7 +248,7 @@ async def test_a_too_large_body_is_refused_before_it_is_read(runtime, upstream, 
             consumed += 65536
             return {"type": "http.request", "body": b" " * 65536, "more_body": True}
 
-        async def send(message: dict) -> None:
+        async def send(message: dict, sent: list[dict] = sent) -> None:  # this iteration's list
             sent.append(message)
 
         headers = [(b"authorization", f"Bearer sk-{key}".encode()), (b"content-type", b"application/json")]

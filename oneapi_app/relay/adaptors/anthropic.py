@@ -41,7 +41,7 @@ def anthropic_failure(status: int, body: bytes | dict) -> UpstreamFailure:
     """An Anthropic error body ``{"type": "error", "error": {"type", "message"}}`` -> UpstreamFailure whose
     OpenAI error object keeps Anthropic's type (so authentication_error/permission_error disable the channel);
     any other body is read the OpenAI way."""
-    data = body
+    data: object = body
     if isinstance(body, bytes):
         try:
             data = orjson.loads(body) if body else None
@@ -58,7 +58,7 @@ def anthropic_failure(status: int, body: bytes | dict) -> UpstreamFailure:
 
 
 def _failure_in_body(data: dict) -> UpstreamFailure:
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    error = v if isinstance(v := data.get("error"), dict) else {}
     return anthropic_failure(ERROR_STATUS.get(str(error.get("type")), 500), data)
 
 
@@ -102,10 +102,10 @@ class AnthropicStream:
         if kind == "content_block_delta":
             return self._delta(event)
         if kind == "message_start":
-            message = event.get("message") if isinstance(event.get("message"), dict) else {}
+            message = v if isinstance(v := event.get("message"), dict) else {}
             self.id = str(message.get("id") or "")
             self.model = str(message.get("model") or "")
-            self._start = message.get("usage") if isinstance(message.get("usage"), dict) else {}
+            self._start = v if isinstance(v := message.get("usage"), dict) else {}
             return self._chunk({"role": "assistant", "content": ""})
         if kind == "content_block_start":
             block = event.get("content_block")
@@ -122,7 +122,7 @@ class AnthropicStream:
             usage = event.get("usage")
             if isinstance(usage, dict):
                 self.usage = usage_of({**self._start, **{k: v for k, v in usage.items() if v is not None}})
-            delta = event.get("delta") if isinstance(event.get("delta"), dict) else {}
+            delta = v if isinstance(v := event.get("delta"), dict) else {}
             reason = finish_reason(delta.get("stop_reason"))
             return self._chunk({}, reason) if reason else None
         if kind == "message_stop":
@@ -155,7 +155,6 @@ class AnthropicStream:
 
     def finish(self) -> None:
         """Nothing to add at the end: message_stop already sent the usage chunk (if asked) and [DONE]."""
-        return None
 
     def text(self) -> str:
         return "".join(self._text)

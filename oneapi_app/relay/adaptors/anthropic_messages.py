@@ -12,6 +12,7 @@ prompt tokens count the cached input too (``cache_read`` + ``cache_creation`` + 
 from __future__ import annotations
 
 import time
+from typing import TypeGuard
 
 import orjson
 
@@ -150,6 +151,7 @@ def _tools(tools: object) -> list[dict]:
 
 
 def _tool_choice(choice: object, parallel: object) -> dict | None:
+    result: dict[str, object]
     if choice == "auto":
         result = {"type": "auto"}
     elif choice == "none":
@@ -167,7 +169,7 @@ def _tool_choice(choice: object, parallel: object) -> dict | None:
     return result
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

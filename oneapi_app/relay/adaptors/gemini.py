@@ -77,7 +77,9 @@ def _call_id(call: dict) -> str:
 
 def _split_parts(candidate: dict) -> tuple[str, str, list[dict]]:
     """-> (text, thought text, functionCall objects) of one candidate."""
-    text, thoughts, calls = [], [], []
+    text: list[str] = []
+    thoughts: list[str] = []
+    calls: list[dict] = []
     content = candidate.get("content")
     for part in (content.get("parts") if isinstance(content, dict) else None) or ():
         if not isinstance(part, dict):
@@ -107,8 +109,8 @@ def _finish(candidate: dict, has_calls: bool) -> str | None:
 
 
 def _check_blocked(data: dict) -> None:
-    feedback = data.get("promptFeedback")
-    reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
+    feedback = v if isinstance(v := data.get("promptFeedback"), dict) else {}
+    reason = feedback.get("blockReason")
     if reason and not data.get("candidates"):
         message = f"Gemini refused the prompt (blockReason {reason})"
         if isinstance(feedback.get("blockReasonMessage"), str):

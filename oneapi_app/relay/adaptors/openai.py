@@ -81,7 +81,7 @@ class OpenAIStream:
     upstream never reports usage, so the payloads are kept and parsed lazily by ``text()``.
     """
 
-    __slots__ = ("kind", "keep_usage", "usage", "done", "_payloads", "_text")
+    __slots__ = ("_payloads", "_text", "done", "keep_usage", "kind", "usage")
     COMPACT_AT = 256  # payloads kept before they are reduced to text (bounds the memory of long streams)
 
     def __init__(self, kind: str, keep_usage: bool) -> None:
