@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .migrations import PROJECT_ROOT
@@ -20,6 +21,7 @@ BUN_BIN = TOOLS / "bun" / "node_modules" / ".bin"
 WEB_DIR = PROJECT_ROOT / ".web"
 BUILD_MARKER = WEB_DIR / "build" / "client" / "index.html"
 FINGERPRINT = WEB_DIR / "build" / "oneapi-fingerprint"
+BUILD_LOG = WEB_DIR / "oneapi-build.log"
 
 
 def reflex_env(port: int, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -59,10 +61,19 @@ def build(port: int) -> None:
         raise SystemExit(f"bun is missing in {BUN_BIN}: run ./run.sh (it installs bun from the npm registry)")
     cmd = [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--env", "prod"]
     fingerprint = source_fingerprint()
-    result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=reflex_env(port))
+    # Reflex's own output is kept in a file, not shown: its hints ("run `reflex run`"), the npm mirror it
+    # tries first and its Node.js notice do not apply to this appliance and would mislead. Shown on failure.
+    WEB_DIR.mkdir(exist_ok=True)
+    started = time.monotonic()
+    with open(BUILD_LOG, "wb") as out:
+        result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=reflex_env(port), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
     if result.returncode != 0 or not BUILD_MARKER.is_file():
-        raise SystemExit(f"the dashboard build failed (exit {result.returncode})")
+        tail = BUILD_LOG.read_text(errors="replace").splitlines()[-40:]
+        print("\n".join(tail), file=sys.stderr)
+        raise SystemExit(f"the dashboard build failed (exit {result.returncode}); the whole output is in {BUILD_LOG}")
     FINGERPRINT.write_text(fingerprint + "\n")
+    print(f"dashboard built in {time.monotonic() - started:.0f} s", file=sys.stderr)
 
 
 def serving_env(port: int, data_dir: Path, redis_url: str = "") -> dict[str, str]:
