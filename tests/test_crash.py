@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 import pytest
 from sqlalchemy import text
 
@@ -68,24 +68,25 @@ class Load:
         assert not self._thread.is_alive()
 
     async def _run(self) -> None:
-        limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-        async with httpx.AsyncClient(base_url=self.base, timeout=10, limits=limits) as client:
+        connector = aiohttp.TCPConnector(limit=CLIENTS)
+        async with aiohttp.ClientSession(self.base, connector=connector,
+                                         timeout=aiohttp.ClientTimeout(total=10)) as client:
             await asyncio.gather(*(self._worker(client, i) for i in range(CLIENTS)))
 
-    async def _worker(self, client: httpx.AsyncClient, i: int) -> None:
+    async def _worker(self, client: aiohttp.ClientSession, i: int) -> None:
         headers = {"Authorization": f"Bearer sk-{self.keys[i % len(self.keys)]}"}
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"hi {i}"}], "max_tokens": 50,
                 "stream": i % 2 == 0}
         while not self._stop.is_set():
             self.sent += 1
             try:
-                async with client.stream("POST", "/v1/chat/completions", json=body, headers=headers) as resp:
-                    data = await resp.aread()
-                if resp.status_code == 200 and (not body["stream"] or b"[DONE]" in data):
+                async with client.post("/v1/chat/completions", json=body, headers=headers) as resp:
+                    data = await resp.read()
+                if resp.status == 200 and (not body["stream"] or b"[DONE]" in data):
                     self.completed += 1
                 else:
                     self.failed += 1
-            except httpx.HTTPError:
+            except (aiohttp.ClientError, TimeoutError):
                 self.failed += 1
                 await asyncio.sleep(0.05)
 
