@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from oneapi_app.runtime import Runtime
-from oneapi_app.services.ledger import ConsumeLog, Hold, Settlement, rules
+from oneapi_app.services.ledger import ConsumeLog, Settlement, rules
 
 START = 10_000
 ROOT = Path(__file__).resolve().parent.parent

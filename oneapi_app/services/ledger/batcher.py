@@ -215,15 +215,15 @@ class ReservationBatcher:
         if pg is not None:
             try:
                 await pg.close()
-            except Exception:  # noqa: BLE001 - already broken
-                pass
+            except Exception:  # already broken
+                log.debug("closing a broken reservation connection failed", exc_info=True)
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
                 await conn.invalidate()  # a broken or half-done connection never goes back to the pool
                 await conn.close()
-            except Exception:  # noqa: BLE001 - already broken
-                pass
+            except Exception:  # already broken
+                log.debug("closing a broken reservation connection failed", exc_info=True)
 
     async def close(self) -> None:
         await self._discard()
@@ -236,6 +236,6 @@ def _rolled_back(exc: BaseException) -> bool:
     # pg_terminate_backend) before it could commit anything.
     if getattr(orig, "sqlstate", None) in ("40P01", "40001", "57P01", "57P02"):
         return True
-    args = getattr(orig, "args", ())
+    args: tuple = getattr(orig, "args", ())
     return bool(args) and args[0] in (1213, 1205)  # MySQL/MariaDB: deadlock, lock wait timeout
 

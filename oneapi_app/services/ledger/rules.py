@@ -229,7 +229,8 @@ def _chunks(seqs: list[int], size: int = 500) -> Generator[str, None, None]:
         yield ",".join(str(int(s)) for s in ordered[start:start + size])
 
 
-def aggregate(batch: list[Settlement], gone: set[tuple[str, int]] = frozenset()) -> list[tuple[str, list[dict]]]:
+def aggregate(batch: list[Settlement], gone: frozenset[tuple[str, int]] | set[tuple[str, int]] = frozenset()
+              ) -> list[tuple[str, list[dict]]]:
     """The batch as (statement, rows) pairs: one row per token, user and channel, in id order."""
     tokens: dict[int, int] = defaultdict(int)
     unlimited_tokens: dict[int, int] = defaultdict(int)

@@ -16,6 +16,7 @@ released at the next start. With SETTLEMENT_WAIT a response waits for its settle
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 
@@ -117,13 +118,14 @@ class SettlementWriter:
             log_rows = rows(unwritten)
             if log_rows:
                 async with self.db.log_engine.begin() as conn:
-                    await conn.execute(insert(Log.__table__), log_rows)
+                    await conn.execute(insert(Log), log_rows)
             for s in unwritten:
                 s.log_written = True
+        in_transaction_logs = rows if same_database else None
         for attempt in range(ATTEMPTS):
+            checked = attempt > 0
             try:
-                await self._apply(lambda checked=attempt > 0: settle_plan(batch, rows if same_database else None,
-                                                                          checked))
+                await self._apply(functools.partial(settle_plan, batch, in_transaction_logs, checked))
                 return
             except JournalMismatch as exc:
                 log.warning("settling %d requests: %s; settling again", len(batch), exc)

@@ -86,8 +86,11 @@ class SqliteWriter:
             inline.close()
         conn, self._conn = self._conn, None
         if conn is not None:
-            await loop.run_in_executor(self._executor, lambda: (conn.execute("PRAGMA wal_checkpoint(PASSIVE)"),
-                                                                conn.close()))
+            def checkpoint_and_close() -> None:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                conn.close()
+
+            await loop.run_in_executor(self._executor, checkpoint_and_close)
         self._executor.shutdown(wait=True)
         self._executor = None
         if self._checkpointer is not None:
@@ -132,7 +135,7 @@ class SqliteWriter:
         return await future
 
     def _next_batch(self) -> None:
-        if not self._pending or self._executor is None:
+        if not self._pending or self._executor is None or self._conn is None:
             self._running = False
             return
         batch, self._pending = self._pending, []
