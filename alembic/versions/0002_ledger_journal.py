@@ -30,6 +30,7 @@ def upgrade(role: str = "both") -> None:
             sa.Column("amount", sa.BigInteger, nullable=False),
             sa.Column("request_id", sa.String(64), nullable=False, server_default=sa.text("''")),
             sa.Column("created_at", sa.BigInteger, nullable=False),
+            sqlite_with_rowid=False,  # one B-tree: a hold dirties one page less per reservation
         )
     if "ledger_instances" not in existing:
         op.create_table(

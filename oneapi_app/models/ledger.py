@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 class LedgerHold(SQLModel, table=True):
     __tablename__ = "ledger_holds"
+    __table_args__ = {"sqlite_with_rowid": False}  # one B-tree: a hold dirties one page less per reservation
 
     instance: str = Field(sa_column=Column(String(32), primary_key=True))
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

@@ -164,11 +164,12 @@ Plan = Generator[Exec | Fetch, Any, Any]
 def reserve_plan(batch: list[Hold]) -> Plan:
     """SQLite and MySQL. Returns per hold None (held) or "token"/"user" (refused, nothing held)."""
     refused: list[str | None] = [None] * len(batch)
-    for i in sorted(range(len(batch)), key=lambda i: batch[i].token_id):
+    single = len(batch) == 1  # the usual inline hold: nothing to order
+    for i in [0] if single else sorted(range(len(batch)), key=lambda i: batch[i].token_id):
         hold = batch[i]
         if not hold.unlimited and (yield Exec(TOKEN_RESERVE, {"x": hold.amount, "id": hold.token_id})) != 1:
             refused[i] = "token"
-    for i in sorted(range(len(batch)), key=lambda i: batch[i].user_id):
+    for i in [0] if single else sorted(range(len(batch)), key=lambda i: batch[i].user_id):
         hold = batch[i]
         if refused[i] is None and (yield Exec(USER_RESERVE, {"x": hold.amount, "id": hold.user_id})) != 1:
             refused[i] = "user"
