@@ -42,7 +42,7 @@ async def _prepare(env: dict[str, str], mock_url: str) -> tuple[list[str], int]:
     async with runtime.lifespan():
         async with runtime.db.session() as session:
             await create_channels(session, ChannelCreate(type=1, key="sk-mock", name="mock", base_url=mock_url,
-                                                         models="gpt-4o-mini"))
+                                                         models="gpt-4o-mini"), bus=runtime.changes)
             keys = [(await create_token(session, 1, TokenCreate(name=name, remain_quota=START,
                                                                 unlimited_quota=False))).key for name in TOKENS]
         async with runtime.db.engine.connect() as conn:

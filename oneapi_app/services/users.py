@@ -9,7 +9,7 @@ import logging
 import unicodedata
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, desc, func, or_, select
+from sqlmodel import desc, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..auth.passwords import hash_password, verify_password
