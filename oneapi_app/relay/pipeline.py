@@ -280,7 +280,10 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     if passes_through(adaptor):  # the client gets the upstream's bytes: a large answer streams through
         body, complete = await resp.read_head(min(STREAM_THROUGH_AT, limit))
         if not complete:
-            return pass_through(resp, body, lambda usage: _settle(runtime, ctx, usage, ""))
+            def settle_passed(usage: Usage | None) -> None:
+                _settle(runtime, ctx, usage, "")
+
+            return pass_through(resp, body, settle_passed)
     else:
         body = await resp.read(limit)
     try:
