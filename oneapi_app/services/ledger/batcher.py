@@ -29,6 +29,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,7 +65,7 @@ class ReservationBatcher:
         self._task: asyncio.Task | None = None
         self.batches = 0  # committed batches (tests and benchmarks read it)
         self._conn: AsyncConnection | None = None  # MySQL (SQLAlchemy)
-        self._pg = None  # PostgreSQL: a psycopg AsyncConnection
+        self._pg: Any = None  # PostgreSQL: a psycopg AsyncConnection (psycopg is imported only when used)
         self._used = 0.0
 
     def start(self) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import insert
 
 from ...background import Background
 from ...db import Database
-from ...models import Log
+from ...models import Log, table_of
 from ..options import Options
 from .rules import JournalMismatch, Plan, Settlement, log_row, run_async, settle_plan
 from .sqlite import BUSY, SqliteWriter, in_transaction
@@ -118,7 +118,7 @@ class SettlementWriter:
             log_rows = rows(unwritten)
             if log_rows:
                 async with self.db.log_engine.begin() as conn:
-                    await conn.execute(insert(Log), log_rows)
+                    await conn.execute(insert(table_of(Log)), log_rows)
             for s in unwritten:
                 s.log_written = True
         in_transaction_logs = rows if same_database else None
