@@ -91,3 +91,34 @@ class ConfigError(AppError):
     """Bad option or setting value offered through the API."""
 
     status = 400
+
+
+# --- money: the ledger's refusals (services/ledger) -----------------------------------------------------
+class TokenQuotaExhausted(AppError):
+    """The token's remaining quota cannot cover the reservation (the database refused it)."""
+
+    status = 403
+    code = "pre_consume_token_quota_failed"
+
+    def __init__(self) -> None:
+        super().__init__("令牌额度不足 (token quota is not enough)")
+
+
+class UserQuotaExhausted(AppError):
+    """The user's quota cannot cover the reservation (the database refused it)."""
+
+    status = 403
+    code = "insufficient_user_quota"
+
+    def __init__(self) -> None:
+        super().__init__("user quota is not enough")
+
+
+class ReservationUnavailable(AppError):
+    """The database could not be asked (it failed or the node is shutting down): nothing was held."""
+
+    status = 503
+    code = "reserve_quota_failed"
+
+    def __init__(self) -> None:
+        super().__init__("the database could not reserve quota for this request; please retry")

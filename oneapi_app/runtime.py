@@ -26,7 +26,7 @@ from .migrations import migrate
 from .relay.adaptors.base import ProviderSettings
 from .relay.upstream import Upstream
 from .services.cache import RelayCache
-from .services.log_writer import LogWriter
+from .services.ledger import Ledger
 from .services.options import Options, load_options
 from .services.users import ensure_root_user
 from .settings import Settings, ensure_session_secret
@@ -49,11 +49,11 @@ class Runtime:
         self._db: Database | None = None
         self._http: httpx.AsyncClient | None = None
         self.redis: Redis | None = None
-        # The relay's hot-path helpers: read cache, upstream client (aiohttp), batching settlement writer.
+        # The relay's hot-path helpers: read cache, upstream client (aiohttp), the ledger (quota moves).
         self.cache = RelayCache(self)
         self.upstream = Upstream(settings)
         self.provider_settings = ProviderSettings(settings.gemini_version, settings.gemini_safety_setting)
-        self.log_writer = LogWriter(self)
+        self.ledger = Ledger(settings, self.background, lambda: self.options)
         self.started = False
 
     # -- accessors that fail loudly when used outside the lifespan ---------------------------------
@@ -100,7 +100,7 @@ class Runtime:
         self.background.every(settings.sync_frequency, self.reload_options, "sync-options")
         self.cache.start()
         await self.upstream.start()
-        await self.log_writer.start()
+        await self.ledger.start(self.db)
         if settings.channel_test_frequency:  # minutes, as one-api
             from .services.channel_checks import periodic_test_all
 
@@ -127,7 +127,7 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.background.close(timeout=self.settings.shutdown_timeout)
-        await self.log_writer.stop()
+        await self.ledger.stop()
         await self.upstream.stop()
         if self._http is not None:
             await self._http.aclose()

@@ -71,6 +71,7 @@ class Settings:
     polling_interval: float = 0.0
     batch_update_enabled: bool = False
     batch_update_interval: int = 5
+    settlement_wait: bool = False  # a response waits for its settlement's group commit (zero loss on kill -9)
     relay_timeout: int = 0
     relay_proxy: str = ""
     relay_max_response_size: int = 64  # MB of an upstream answer the relay buffers (past it: 502)
@@ -227,6 +228,7 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "POLLING_INTERVAL": ("polling_interval", _float),
     "BATCH_UPDATE_ENABLED": ("batch_update_enabled", _bool),
     "BATCH_UPDATE_INTERVAL": ("batch_update_interval", lambda n, r: _int(n, r, minimum=1)),
+    "SETTLEMENT_WAIT": ("settlement_wait", _bool),
     "RELAY_TIMEOUT": ("relay_timeout", _int),
     "RELAY_PROXY": ("relay_proxy", _url),
     "RELAY_MAX_RESPONSE_SIZE": ("relay_max_response_size", lambda n, r: _int(n, r, minimum=1)),

@@ -30,6 +30,8 @@ EXPECTED = {
              "system_prompt_reset"},
     "redemptions": {"id", "user_id", "key", "status", "name", "quota", "created_time", "redeemed_time"},
     "options": {"key", "value"},
+    "ledger_holds": {"instance", "seq", "token_id", "user_id", "unlimited", "amount", "request_id", "created_at"},
+    "ledger_instances": {"id", "node", "started_at", "heartbeat"},
 }
 
 

@@ -1,4 +1,4 @@
-"""Group-committed quota reservations on PostgreSQL and MariaDB (services/reservations.py)."""
+"""Group-committed quota reservations on PostgreSQL and MariaDB (services/ledger/batcher.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
+from oneapi_app.errors import TokenQuotaExhausted, UserQuotaExhausted
 from oneapi_app.runtime import Runtime
-from oneapi_app.services import billing
-from oneapi_app.services.reservations import _rolled_back
+from oneapi_app.services.ledger.batcher import _rolled_back
 
 
 @pytest.fixture(params=["postgres", "mysql"])
@@ -43,10 +43,10 @@ async def _balances(rt: Runtime, token_id: int) -> tuple[int, int, int]:
 
 async def _try(rt: Runtime, token_id: int, unlimited: bool, amount: int) -> str | None:
     try:
-        await billing.reserve(rt, token_id=token_id, unlimited=unlimited, user_id=1, amount=amount)
-    except billing.TokenQuotaExhausted:
+        await rt.ledger.reserve(token_id=token_id, unlimited=unlimited, user_id=1, amount=amount)
+    except TokenQuotaExhausted:
         return "token"
-    except billing.UserQuotaExhausted:
+    except UserQuotaExhausted:
         return "user"
     return None
 
@@ -57,7 +57,7 @@ async def test_concurrent_reservations_share_transactions_and_never_overspend(se
     results = await asyncio.gather(*(_try(rt, token_id, False, 7) for _ in range(60)))
     assert results.count(None) == 14 and results.count("token") == 46  # 14 * 7 = 98 <= 100
     assert await _balances(rt, token_id) == (2, 98, 10_000 - 98)
-    assert rt.log_writer.reservations.batches < 60  # group-committed
+    assert rt.ledger.batcher.batches < 60  # group-committed
 
 
 async def test_user_short_releases_the_token_hold(server_runtime):
@@ -79,7 +79,7 @@ async def test_unlimited_token_still_spends_user_quota(server_runtime):
 async def test_a_request_gone_during_commit_is_refunded(server_runtime, monkeypatch):
     rt = server_runtime
     token_id, _ = await _setup(rt, user_quota=1_000, token_quota=1_000)
-    batcher = rt.log_writer.reservations
+    batcher = rt.ledger.batcher
     original = batcher._apply
     started = asyncio.Event()
 
@@ -96,7 +96,7 @@ async def test_a_request_gone_during_commit_is_refunded(server_runtime, monkeypa
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(0.3)
-    await rt.log_writer.flush()
+    await rt.ledger.flush()
     assert await _balances(rt, token_id) == (1_000, 0, 1_000)
 
 

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 from .ability import Ability
 from .channel import Channel, ChannelStatus
+from .ledger import LedgerHold, LedgerInstance
 from .log import Log, LogType
 from .option import Option
 from .redemption import Redemption, RedemptionStatus
@@ -24,11 +25,14 @@ from .user import Role, User, UserStatus
 
 metadata = SQLModel.metadata
 # The logs table may live in its own database (LOG_SQL_DSN).
-MAIN_TABLES = ("users", "tokens", "channels", "abilities", "redemptions", "options")
+MAIN_TABLES = ("users", "tokens", "channels", "abilities", "redemptions", "options", "ledger_holds", "ledger_instances")
 LOG_TABLES = ("logs",)
+# The ledger's crash journal (alembic revision 0002); not one-api's, so adopting a one-api database skips them.
+LEDGER_TABLES = ("ledger_holds", "ledger_instances")
 
 __all__ = [
-    "LOG_TABLES", "MAIN_TABLES", "Ability", "Channel", "ChannelCreate", "ChannelPublic", "ChannelStatus",
-    "ChannelUpdate", "Log", "LogType", "Option", "Redemption", "RedemptionStatus", "Role", "Token", "TokenCreate",
-    "TokenPublic", "TokenStatus", "TokenUpdate", "User", "UserPublic", "UserStatus", "metadata", "now", "table_of",
+    "LEDGER_TABLES", "LOG_TABLES", "MAIN_TABLES", "Ability", "Channel", "ChannelCreate", "ChannelPublic",
+    "ChannelStatus", "ChannelUpdate", "LedgerHold", "LedgerInstance", "Log", "LogType", "Option", "Redemption",
+    "RedemptionStatus", "Role", "Token", "TokenCreate", "TokenPublic", "TokenStatus", "TokenUpdate", "User",
+    "UserPublic", "UserStatus", "metadata", "now", "table_of",
 ]

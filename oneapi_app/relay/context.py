@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..services.cache import ChannelInfo, TokenInfo, UserInfo
+from ..services.ledger import Hold
 from ..services.pricing import Price
 from .adaptors.base import Kind
 
@@ -30,6 +31,7 @@ class RelayContext:
     upstream_model: str = ""
     price: Price | None = None
     reserved: int = 0
+    hold: Hold | None = None  # the ledger's reservation (settled or refunded exactly once)
     body_rewritten: bool = False  # ctx.body differs from the client's bytes already
     settled: bool = False
     tried: set[int] = field(default_factory=set)

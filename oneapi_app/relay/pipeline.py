@@ -23,11 +23,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..errors import TokenQuotaExhausted, UserQuotaExhausted
 from ..models import ChannelStatus
-from ..services import billing, pricing
-from ..services.billing import ConsumeLog, Settlement
+from ..services import pricing
 from ..services.cache import ChannelInfo, ChannelSnapshot
 from ..services.channels import set_channel_status
+from ..services.ledger import ConsumeLog, Settlement
 from . import token_count
 from .adaptors import adaptor_for
 from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage, not_supported
@@ -150,7 +151,7 @@ async def _reserve(runtime: Runtime, ctx: RelayContext) -> None:
     try:
         await _hold(runtime, ctx)
         return
-    except (billing.TokenQuotaExhausted, billing.UserQuotaExhausted) as refusal:
+    except (TokenQuotaExhausted, UserQuotaExhausted) as refusal:
         refused: Exception = refusal
     prompt = await asyncio.to_thread(token_count.count_prompt, ctx.body, ctx.upstream_model, ctx.kind)
     exact = ctx.price.reservation(pre_consumed, prompt, max_tokens)
@@ -159,17 +160,17 @@ async def _reserve(runtime: Runtime, ctx: RelayContext) -> None:
         try:
             await _hold(runtime, ctx)
             return
-        except (billing.TokenQuotaExhausted, billing.UserQuotaExhausted) as refusal:
+        except (TokenQuotaExhausted, UserQuotaExhausted) as refusal:
             refused = refusal
     ctx.reserved = 0
-    if isinstance(refused, billing.TokenQuotaExhausted):
+    if isinstance(refused, TokenQuotaExhausted):
         await runtime.cache.token(ctx.token.key, fresh=True)  # the cached balance was stale: re-read the row
     raise refused
 
 
 async def _hold(runtime: Runtime, ctx: RelayContext) -> None:
-    await billing.reserve(runtime, token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
-                          user_id=ctx.user.id, amount=ctx.reserved)
+    ctx.hold = await runtime.ledger.reserve(token_id=ctx.token.id, unlimited=ctx.token.unlimited_quota,
+                                            user_id=ctx.user.id, amount=ctx.reserved, request_id=ctx.request_id)
 
 
 def _use_channel(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo) -> None:
@@ -279,14 +280,19 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     if passes_through(adaptor):  # the client gets the upstream's bytes: a large answer streams through
         body, complete = await resp.read_head(min(STREAM_THROUGH_AT, limit))
         if not complete:
-            return pass_through(resp, body, lambda usage: _settle(runtime, ctx, usage, ""))
+            def settle_passed(usage: Usage | None) -> None:
+                _settle(runtime, ctx, usage, "")
+
+            return pass_through(resp, body, settle_passed)
     else:
         body = await resp.read(limit)
     try:
         parsed: Parsed = adaptor.parse_response(call, body, resp.content_type)
     except UpstreamFailure as failure:
         raise scrub(failure, channel.key) from None
-    _settle(runtime, ctx, parsed.usage, parsed.text)
+    settlement = _settle(runtime, ctx, parsed.usage, parsed.text)
+    if settlement.done is not None:  # SETTLEMENT_WAIT: answer once the settlement is committed
+        await runtime.ledger.committed(settlement)
     return Response(content=parsed.body, status_code=resp.status, headers=dict(resp.headers))
 
 
@@ -333,7 +339,9 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
         else:
             resp.close()  # the client went away: drop the upstream request at once
         if not ctx.settled:
-            _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
+            settlement = _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
+            if finished and settlement.done is not None:  # SETTLEMENT_WAIT: end once it is committed
+                await runtime.ledger.committed(settlement)
 
 
 async def _auto_disable(runtime: Runtime, channel: ChannelInfo, reason: str) -> None:
@@ -343,8 +351,8 @@ async def _auto_disable(runtime: Runtime, channel: ChannelInfo, reason: str) -> 
 
 
 # -- settlement -----------------------------------------------------------------------------------------
-def _settle(runtime: Runtime, ctx: RelayContext, usage: Usage | None, text: str) -> None:
-    assert ctx.price is not None and ctx.channel is not None
+def _settle(runtime: Runtime, ctx: RelayContext, usage: Usage | None, text: str) -> Settlement:
+    assert ctx.price is not None and ctx.channel is not None and ctx.hold is not None
     estimated = usage is None
     if usage is None:
         prompt = token_count.count_prompt(ctx.body, ctx.upstream_model, ctx.kind)
@@ -361,13 +369,12 @@ def _settle(runtime: Runtime, ctx: RelayContext, usage: Usage | None, text: str)
         channel_id=ctx.channel.id, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
         content=content, request_id=ctx.request_id, elapsed_ms=ctx.elapsed_ms, is_stream=ctx.stream,
         system_prompt_reset=ctx.system_prompt_reset, created_at=ctx.created_at)
-    runtime.log_writer.submit(Settlement(ctx.token.id, ctx.token.unlimited_quota, ctx.user.id, ctx.channel.id,
-                                         ctx.reserved, actual, log))
+    settlement = runtime.ledger.settle(ctx.hold, ctx.channel.id, actual, log)
     ctx.settled = True
+    return settlement
 
 
 def _refund(runtime: Runtime, ctx: RelayContext) -> None:
-    if ctx.reserved:
-        runtime.log_writer.submit(Settlement(ctx.token.id, ctx.token.unlimited_quota, ctx.user.id, 0,
-                                             ctx.reserved, 0, None))
+    if ctx.hold is not None:
+        runtime.ledger.refund(ctx.hold)
     ctx.settled = True

@@ -3,7 +3,7 @@
 In memory per process; with REDIS_CONN_STRING tokens and users are also shared through Redis
 (``<prefix>token:<key>``, ``<prefix>user:<id>``, TTL SYNC_FREQUENCY). Entries are dropped when
 ``runtime.changes`` announces a change ("token" key, "user" id, "channels") and expire after a bounded
-age anyway. Balances are never decided from the cache: the reservation is an atomic UPDATE (billing.py).
+age anyway. Balances are never decided from the cache: the reservation is an atomic UPDATE (services/ledger).
 A cached balance is a hint that may only let a request try: a token cached at 0 or less is re-read from its
 row (``token(key, fresh=True)``) before anything is refused, and a refused reservation re-reads it too, so
 a balance that was 0 for a moment (in-flight reservations) never locks a token out until the entry expires.

@@ -1,7 +1,7 @@
 """Log rows written by the management side (top-up, manage, system, test) and every log query.
 
 The logs table may live in its own database (LOG_SQL_DSN), so everything here takes the ``Database`` and
-opens ``log_session()``. The relay's batched consume-log writer is separate (services/log_writer.py).
+opens ``log_session()``. The relay's batched consume-log writer is separate (services/ledger/settlements.py).
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ from ..errors import AppError, BadRequest, NotFound
 from ..models import LogType, Redemption, RedemptionStatus, User, now
 from ..models.schemas import MAX_BATCH, RedemptionUpdate
 from . import keys
-from .logs import format_quota, record
+from .ledger import move_user_quota
+from .logs import format_quota
 from .options import Options
 from .search import keyword_filter
-from .users import add_quota
 
 PAGE_SIZE = 10
 
@@ -124,10 +124,10 @@ async def redeem(db: Database, session: AsyncSession, options: Options, user: Us
             raise AppError("该兑换码已被禁用", status=200)
         raise AppError("该兑换码已被使用", status=200)
     quota = (await session.exec(select(Redemption.quota).where(Redemption.key == key))).one()
-    await add_quota(session, user.id, quota)
-    await session.commit()
-    await record(db, user_id=user.id, type=LogType.TOPUP, username=user.username, quota=quota,
-                 content=f"通过兑换码充值 {format_quota(quota, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)}")
+    # The claim, the credit and the top-up log row commit together.
+    await move_user_quota(db, session, user_id=user.id, delta=quota, type=LogType.TOPUP, username=user.username,
+                          log_quota=quota, content="通过兑换码充值 "
+                          + format_quota(quota, options.QuotaPerUnit, options.DisplayInCurrencyEnabled))
     await bus.publish("user", user.id)
     return quota
 

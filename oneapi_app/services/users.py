@@ -9,7 +9,7 @@ import logging
 import unicodedata
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, desc, func, or_, select, update
+from sqlmodel import desc, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..auth.passwords import hash_password, verify_password
@@ -20,6 +20,7 @@ from ..models import LogType, Role, Token, TokenStatus, User, UserStatus, now
 from ..models.schemas import SelfUpdate, UserUpdate, given_fields
 from ..settings import Settings
 from . import keys
+from .ledger import add_quota, move_user_quota
 from .logs import format_quota, record
 from .options import Options
 from .search import keyword_filter
@@ -185,12 +186,6 @@ async def create_user(db: Database, session: AsyncSession, options: Options, *, 
     return user
 
 
-async def add_quota(session: AsyncSession, user_id: int, delta: int) -> None:
-    """Atomic in the database: UPDATE users SET quota = quota + :delta (never read-modify-write)."""
-    await session.exec(update(User).where(col(User.id) == user_id)  # type: ignore[call-overload]
-                       .values(quota=User.quota + delta))
-
-
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None or user.status == UserStatus.DELETED:
@@ -249,15 +244,16 @@ async def update_user_by_admin(db: Database, session: AsyncSession, actor: User,
         user.role = new_role
     session.add(user)
     if changes.get("quota") is not None and changes["quota"] != old_quota:
-        # As a delta in SQL, so quota the relay spends meanwhile is not overwritten.
-        await session.flush()
-        await add_quota(session, user.id, changes["quota"] - old_quota)
-    await session.commit()
-    await session.refresh(user)
-    if user.quota != old_quota:
+        # As a delta in SQL, so quota the relay spends meanwhile is not overwritten; the manage log row
+        # commits with it.
         fmt = lambda q: format_quota(q, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)
-        await record(db, user_id=user.id, type=LogType.MANAGE, username=user.username,
-                     content=f"管理员将用户额度从 {fmt(old_quota)}修改为 {fmt(user.quota)}")
+        await session.flush()
+        await move_user_quota(db, session, user_id=user.id, delta=changes["quota"] - old_quota,
+                              type=LogType.MANAGE, username=user.username,
+                              content=lambda new: f"管理员将用户额度从 {fmt(old_quota)}修改为 {fmt(new)}")
+    else:
+        await session.commit()
+    await session.refresh(user)
     await bus.publish("user", user.id)
     return user
 
@@ -372,11 +368,10 @@ async def top_up(db: Database, session: AsyncSession, options: Options, user_id:
     if quota <= 0:
         raise BadRequest("quota must be a positive integer")
     user = await get_user(session, user_id)
-    await add_quota(session, user_id, quota)
-    await session.commit()
-    await session.refresh(user)
     text = remark or f"通过 API 充值 {format_quota(quota, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)}"
-    await record(db, user_id=user_id, type=LogType.TOPUP, username=user.username, content=text, quota=quota)
+    await move_user_quota(db, session, user_id=user_id, delta=quota, type=LogType.TOPUP, username=user.username,
+                          content=text, log_quota=quota)
+    await session.refresh(user)
     await bus.publish("user", user_id)
     return user
 

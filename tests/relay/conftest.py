@@ -287,7 +287,7 @@ async def row(runtime, sql: str, **params) -> dict:
 
 
 async def logs(runtime) -> list[dict]:
-    await runtime.log_writer.flush()
+    await runtime.ledger.flush()
     async with runtime.db.log_engine.connect() as conn:
         return [dict(r) for r in (await conn.execute(text("SELECT * FROM logs WHERE type = 2 ORDER BY id")))
                 .mappings().all()]

@@ -43,7 +43,7 @@ async def test_concurrent_requests_keep_the_books_balanced(any_runtime, upstream
         statuses = await asyncio.gather(*(one() for _ in range(500)))
     assert set(statuses) <= {200, 403}
     assert statuses.count(200) > 0
-    await runtime.log_writer.flush()
+    await runtime.ledger.flush()
     async with runtime.db.engine.connect() as conn:
         token = (await conn.execute(text("SELECT remain_quota, used_quota FROM tokens WHERE user_id = :i"),
                                     {"i": user_id})).mappings().one()

@@ -131,5 +131,5 @@ async def test_channel_of_a_type_without_adaptor_is_a_clear_501_and_refunded(run
     assert resp.status_code == 501
     error = resp.json()["error"]
     assert error["code"] == "channel_type_not_supported" and "not supported yet" in error["message"]
-    await runtime.log_writer.flush()
+    await runtime.ledger.flush()
     assert (await row(runtime, "SELECT quota FROM users WHERE id = :id", id=user_id))["quota"] == 1_000_000

@@ -47,7 +47,7 @@ def use_settings(runtime, **changes) -> None:
 
 
 async def remain(runtime, key: str) -> int:
-    await runtime.log_writer.flush()
+    await runtime.ledger.flush()
     return (await row(runtime, "SELECT remain_quota FROM tokens WHERE key = :k", k=key))["remain_quota"]
 
 

@@ -227,7 +227,12 @@ def test_weight_zero_counts_as_one():
 async def test_sqlite_inline_reservation_yields_to_a_locked_database(tmp_path):
     import sqlite3
 
-    from oneapi_app.services.sqlite_writer import BUSY, SqliteWriter
+    from oneapi_app.services.ledger import Hold
+    from oneapi_app.services.ledger.sqlite import BUSY, SqliteWriter
+
+    def hold(unlimited: bool, amount: int, seq: list[int] = [0]) -> Hold:  # noqa: B006 - a counter
+        seq[0] += 1
+        return Hold(1, unlimited, 1, amount, "i", seq[0])
 
     path = tmp_path / "w.db"
     setup = sqlite3.connect(path, isolation_level=None)
@@ -236,19 +241,22 @@ async def test_sqlite_inline_reservation_yields_to_a_locked_database(tmp_path):
     setup.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, quota INT)")
     setup.execute("INSERT INTO tokens VALUES (1, 100, 0)")
     setup.execute("INSERT INTO users VALUES (1, 1000)")
+    setup.execute("CREATE TABLE ledger_holds (instance TEXT, seq INT, token_id INT, user_id INT, unlimited BOOL, "
+                  "amount INT, request_id TEXT, created_at INT, PRIMARY KEY (instance, seq))")
     writer = SqliteWriter(str(path), 3000)
     await writer.start()
     try:
-        assert writer.reserve_inline(1, False, 1, 60) is None
-        assert writer.reserve_inline(1, False, 1, 60) == "token"  # 40 left: refused, nothing held
-        assert writer.reserve_inline(1, True, 1, 5000) == "user"
+        assert writer.reserve_inline(hold(False, 60)) is None
+        assert writer.reserve_inline(hold(False, 60)) == "token"  # 40 left: refused, nothing held
+        assert writer.reserve_inline(hold(True, 5000)) == "user"
         setup.execute("BEGIN IMMEDIATE")  # another writer holds the lock
-        assert writer.reserve_inline(1, False, 1, 10) == BUSY
-        pending = asyncio.ensure_future(writer.reserve(1, False, 1, 10))  # the writer thread waits for the lock
+        assert writer.reserve_inline(hold(False, 10)) == BUSY
+        pending = asyncio.ensure_future(writer.reserve(hold(False, 10)))  # the writer thread waits for the lock
         setup.execute("COMMIT")
         assert await pending is None
         assert setup.execute("SELECT remain_quota, used_quota FROM tokens").fetchone() == (30, 70)
         assert setup.execute("SELECT quota FROM users").fetchone() == (930,)
+        assert setup.execute("SELECT seq, amount FROM ledger_holds ORDER BY seq").fetchall() == [(1, 60), (5, 10)]
     finally:
         await writer.stop()
         setup.close()

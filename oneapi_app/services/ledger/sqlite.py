@@ -1,4 +1,5 @@
-"""On SQLite, every relay write goes through one thread holding one sqlite3 connection.
+"""On SQLite, every ledger write goes through one thread holding one sqlite3 connection (or, when the
+database is not locked, the event loop's own connection: no thread hop).
 
 SQLite allows one writer at a time; many async connections writing at once wait on the file lock with
 busy-sleeps (tens to hundreds of ms). Funnelling the relay's writes through one thread removes that
@@ -15,52 +16,22 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-TOKEN_RESERVE = ("UPDATE tokens SET remain_quota = remain_quota - :x, used_quota = used_quota + :x "
-                 "WHERE id = :id AND remain_quota >= :x")
-TOKEN_UNDO = "UPDATE tokens SET remain_quota = remain_quota + :x, used_quota = used_quota - :x WHERE id = :id"
-USER_RESERVE = "UPDATE users SET quota = quota - :x WHERE id = :id AND quota >= :x"
+from .rules import Hold, Plan, reserve_plan, run_sync
 
-Reservation = tuple[int, bool, int, int]  # token id, unlimited, user id, amount
 BUSY = "busy"  # the inline attempt found the database locked: use the writer thread
 
 
-def _reserve_batch(conn: sqlite3.Connection, batch: list[Reservation]) -> list[str | None]:
-    """One transaction; per item None (held), "token" or "user" (refused, nothing held)."""
-    results: list[str | None] = []
+def in_transaction(conn: sqlite3.Connection, plan: Plan) -> Any:
+    """Run ``plan`` in one BEGIN IMMEDIATE transaction (on the inline connection it fails at once when locked)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for token_id, unlimited, user_id, amount in batch:
-            if not unlimited and conn.execute(TOKEN_RESERVE, {"x": amount, "id": token_id}).rowcount != 1:
-                results.append("token")
-                continue
-            if conn.execute(USER_RESERVE, {"x": amount, "id": user_id}).rowcount != 1:
-                if not unlimited:
-                    conn.execute(TOKEN_UNDO, {"x": amount, "id": token_id})
-                results.append("user")
-                continue
-            results.append(None)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return results
-
-
-def _reserve_one(conn: sqlite3.Connection, token_id: int, unlimited: bool, user_id: int, amount: int) -> str | None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if not unlimited and conn.execute(TOKEN_RESERVE, {"x": amount, "id": token_id}).rowcount != 1:
-            conn.execute("ROLLBACK")
-            return "token"
-        if conn.execute(USER_RESERVE, {"x": amount, "id": user_id}).rowcount != 1:
-            conn.execute("ROLLBACK")
-            return "user"
+        result = run_sync(conn, plan)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return None
+    return result
 
 
 class SqliteWriter:
@@ -72,7 +43,7 @@ class SqliteWriter:
         self._conn: sqlite3.Connection | None = None
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._inline: sqlite3.Connection | None = None
-        self._pending: list[tuple[Reservation, asyncio.Future]] = []
+        self._pending: list[tuple[Hold, asyncio.Future]] = []
         self._running = False
 
     def _open(self) -> None:
@@ -115,8 +86,11 @@ class SqliteWriter:
             inline.close()
         conn, self._conn = self._conn, None
         if conn is not None:
-            await loop.run_in_executor(self._executor, lambda: (conn.execute("PRAGMA wal_checkpoint(PASSIVE)"),
-                                                                conn.close()))
+            def checkpoint_and_close() -> None:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                conn.close()
+
+            await loop.run_in_executor(self._executor, checkpoint_and_close)
         self._executor.shutdown(wait=True)
         self._executor = None
         if self._checkpointer is not None:
@@ -146,34 +120,28 @@ class SqliteWriter:
             raise RuntimeError("the SQLite writer is not started")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._conn, *args)
 
-    def reserve_inline(self, token_id: int, unlimited: bool, user_id: int, amount: int) -> str | None:
+    def reserve_inline(self, hold: Hold) -> str | None:
         """One reservation on the event loop's own connection: a few tens of microseconds, no thread hop.
         Returns BUSY (nothing held) when another connection holds the write lock."""
-        if self._inline is None:
-            return BUSY
-        try:
-            return _reserve_one(self._inline, token_id, unlimited, user_id, amount)
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                return BUSY
-            raise
+        result = self.run_inline(in_transaction, reserve_plan([hold]))
+        return result if result == BUSY else result[0]
 
-    async def reserve(self, token_id: int, unlimited: bool, user_id: int, amount: int) -> str | None:
+    async def reserve(self, hold: Hold) -> str | None:
         """Reservations on the writer thread, grouped into one transaction with those arriving together."""
         future = asyncio.get_running_loop().create_future()
-        self._pending.append(((token_id, unlimited, user_id, amount), future))
+        self._pending.append((hold, future))
         if not self._running:
             self._next_batch()
         return await future
 
     def _next_batch(self) -> None:
-        if not self._pending or self._executor is None:
+        if not self._pending or self._executor is None or self._conn is None:
             self._running = False
             return
         batch, self._pending = self._pending, []
         self._running = True
-        done = asyncio.get_running_loop().run_in_executor(self._executor, _reserve_batch, self._conn,
-                                                          [item for item, _ in batch])
+        done = asyncio.get_running_loop().run_in_executor(self._executor, in_transaction, self._conn,
+                                                          reserve_plan([hold for hold, _ in batch]))
 
         def finished(result: asyncio.Future) -> None:
             error = result.exception()

@@ -7,8 +7,9 @@ committing and runs them in ONE transaction, so a busy node pays one commit (one
 instead of one per request, and the hot token and user rows are locked once per batch instead of being
 passed from transaction to transaction.
 
-On PostgreSQL a hold is a single statement and a lone hold (a quiet node) is one autocommit round trip;
-MySQL runs the two conditional UPDATEs per hold in the batch's transaction.
+On PostgreSQL a hold (with its journal row) is a single statement (rules.PG_RESERVE) and a lone hold (a
+quiet node) is one autocommit round trip; MySQL runs rules.reserve_plan -- the two conditional UPDATEs per
+hold and one INSERT of the batch's journal rows -- in the batch's transaction.
 
 The worker keeps one connection of its own (no pool checkout or pre-ping per batch). Lock order is the
 same as the settlement writer's (tokens by id, then users by id), so batches of several nodes and the
@@ -19,50 +20,26 @@ connection lost during COMMIT leaves it unknown whether the batch was written, a
 quota twice.
 
 A request that goes away while its reservation is being committed does not leak it: the worker sees the
-abandoned waiter and refunds the hold through the settlement writer.
+abandoned waiter and refunds the hold through the settlement writer (``give_back``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..errors import AppError
-
-if TYPE_CHECKING:
-    from ..runtime import Runtime
+from ...background import Background
+from ...db import Database
+from ...errors import ReservationUnavailable
+from .rules import PG_LOCK_TOKENS, PG_RESERVE, Hold, pg_params, reserve_plan, run_async
 
 log = logging.getLogger(__name__)
-
-TOKEN_RESERVE = text(
-    "UPDATE tokens SET remain_quota = remain_quota - :x, used_quota = used_quota + :x "
-    "WHERE id = :id AND remain_quota >= :x")
-TOKEN_RELEASE = text("UPDATE tokens SET remain_quota = remain_quota + :x, used_quota = used_quota - :x WHERE id = :id")
-USER_RESERVE = text("UPDATE users SET quota = quota - :x WHERE id = :id AND quota >= :x")
-# PostgreSQL: one statement per hold. Its lock CTE takes the token row first (FOR UPDATE re-checks the
-# balance on the newest row version, which then cannot move), then it debits the user only if the token can
-# pay, and the token only if the user was debited: both or neither, and the reason when neither. Locks go
-# token then user, the settlement writer's order; a batch of several holds locks all its tokens first.
-PG_LOCK_TOKENS = "SELECT id FROM tokens WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
-PG_RESERVE = """
-WITH lock AS (
-    SELECT id FROM tokens WHERE %(limited)s AND id = %(tid)s AND remain_quota >= %(x)s FOR UPDATE),
-u AS (
-    UPDATE users SET quota = quota - %(x)s
-    WHERE id = %(uid)s AND quota >= %(x)s AND (NOT %(limited)s OR EXISTS (SELECT 1 FROM lock))
-    RETURNING 1),
-t AS (
-    UPDATE tokens SET remain_quota = remain_quota - %(x)s, used_quota = used_quota + %(x)s
-    WHERE %(limited)s AND id = %(tid)s AND EXISTS (SELECT 1 FROM u)
-    RETURNING 1)
-SELECT EXISTS (SELECT 1 FROM u), NOT %(limited)s OR EXISTS (SELECT 1 FROM lock)
-"""
 MAX_BATCH = 1000
 
 
@@ -70,50 +47,41 @@ class NotCommitted(Exception):
     """The batch failed before COMMIT was sent: the database holds nothing of it."""
 
 
-class ReservationUnavailable(AppError):
-    status = 503
-    code = "reserve_quota_failed"
-
-    def __init__(self) -> None:
-        super().__init__("the database could not reserve quota for this request; please retry")
-
-
 @dataclass(slots=True)
-class Hold:
-    token_id: int
-    unlimited: bool
-    user_id: int
-    amount: int
+class Waiting:
+    hold: Hold
     future: asyncio.Future
 
 
 class ReservationBatcher:
     IDLE_PING = 10.0  # seconds: a connection unused this long is checked before a batch
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self._queue: list[Hold] = []
+    def __init__(self, db: Database, background: Background, give_back: Callable[[Hold], None]) -> None:
+        self.db = db
+        self.background = background
+        self.give_back = give_back  # refunds a hold whose request went away while it was committed
+        self._queue: list[Waiting] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.batches = 0  # committed batches (tests and benchmarks read it)
         self._conn: AsyncConnection | None = None  # MySQL (SQLAlchemy)
-        self._pg = None  # PostgreSQL: a psycopg AsyncConnection
+        self._pg: Any = None  # PostgreSQL: a psycopg AsyncConnection (psycopg is imported only when used)
         self._used = 0.0
 
     def start(self) -> None:
-        self._task = self.runtime.background.spawn(self._run(), name="quota-reservations")
+        self._task = self.background.spawn(self._run(), name="quota-reservations")
 
-    async def reserve(self, token_id: int, unlimited: bool, user_id: int, amount: int) -> str | None:
+    async def reserve(self, hold: Hold) -> str | None:
         """None when held; "token" or "user" when that balance is short."""
         if self._task is None or self._task.done():
             raise ReservationUnavailable()
         future = asyncio.get_running_loop().create_future()
-        self._queue.append(Hold(token_id, unlimited, user_id, amount, future))
+        self._queue.append(Waiting(hold, future))
         self._wake.set()
         return await future  # cancelled while committing -> the worker refunds (see _deliver)
 
     async def _run(self) -> None:
-        stopping = self.runtime.background.stopping
+        stopping = self.background.stopping
         try:
             while True:
                 if not self._queue:
@@ -127,67 +95,49 @@ class ReservationBatcher:
                     stop.cancel()
                     continue
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                batch = [h for h in batch if not h.future.cancelled()]
+                batch = [w for w in batch if not w.future.cancelled()]
                 if batch:
                     await self._commit(batch)
         finally:
             await self.close()
-            for hold in self._queue:
-                if not hold.future.done():
-                    hold.future.set_exception(ReservationUnavailable())
+            for waiting in self._queue:
+                if not waiting.future.done():
+                    waiting.future.set_exception(ReservationUnavailable())
             self._queue = []
 
-    async def _commit(self, batch: list[Hold]) -> None:
+    async def _commit(self, batch: list[Waiting]) -> None:
         for attempt in (1, 2):
             try:
-                refused = await self._apply(batch)
+                refused = await self._apply([w.hold for w in batch])
             except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
                 if attempt == 1 and (isinstance(exc, NotCommitted) or _rolled_back(exc)):
                     log.warning("reserving quota for %d requests failed (%s); retrying", len(batch),
                                 type(exc).__name__)
                     continue
                 log.error("reserving quota for %d requests failed: %r", len(batch), exc)
-                for hold in batch:
-                    if not hold.future.done():
-                        hold.future.set_exception(ReservationUnavailable())
+                for waiting in batch:
+                    if not waiting.future.done():
+                        waiting.future.set_exception(ReservationUnavailable())
                 return
             self.batches += 1
-            for hold, outcome in zip(batch, refused, strict=True):
-                self._deliver(hold, outcome)
+            for waiting, outcome in zip(batch, refused, strict=True):
+                self._deliver(waiting, outcome)
             return
 
-    def _deliver(self, hold: Hold, outcome: str | None) -> None:
-        if not hold.future.cancelled():
-            hold.future.set_result(outcome)
+    def _deliver(self, waiting: Waiting, outcome: str | None) -> None:
+        if not waiting.future.cancelled():
+            waiting.future.set_result(outcome)
         elif outcome is None:  # the request is gone: give the hold back
-            from .billing import Settlement
-
-            self.runtime.log_writer.submit(Settlement(hold.token_id, hold.unlimited, hold.user_id, 0, hold.amount,
-                                                      0, None))
+            self.give_back(waiting.hold)
 
     async def _apply(self, batch: list[Hold]) -> list[str | None]:
-        if self.runtime.db.url.kind == "postgresql":
+        if self.db.url.kind == "postgresql":
             return await self._apply_postgres(batch)
-        refused: list[str | None] = [None] * len(batch)
         conn = await self._connection()
         committing = False
         try:
             await conn.begin()
-            for i in sorted(range(len(batch)), key=lambda i: batch[i].token_id):
-                hold = batch[i]
-                if not hold.unlimited:
-                    result = await conn.execute(TOKEN_RESERVE, {"x": hold.amount, "id": hold.token_id})
-                    if result.rowcount != 1:
-                        refused[i] = "token"
-            for i in sorted(range(len(batch)), key=lambda i: batch[i].user_id):
-                hold = batch[i]
-                if refused[i] is not None:
-                    continue
-                result = await conn.execute(USER_RESERVE, {"x": hold.amount, "id": hold.user_id})
-                if result.rowcount != 1:
-                    refused[i] = "user"
-                    if not hold.unlimited:  # this transaction holds the token row already: no new lock
-                        await conn.execute(TOKEN_RELEASE, {"x": hold.amount, "id": hold.token_id})
+            refused = await run_async(conn, reserve_plan(batch))
             committing = True
             await conn.commit()
         except BaseException as exc:
@@ -209,14 +159,14 @@ class ReservationBatcher:
         try:
             if len(batch) == 1:
                 hold = batch[0]
-                rows.append(await (await conn.execute(PG_RESERVE, _pg_params(hold))).fetchone())
+                rows.append(await (await conn.execute(PG_RESERVE, pg_params(hold))).fetchone())
             else:
                 async with conn.transaction():
                     token_ids = sorted({h.token_id for h in batch if not h.unlimited})
                     if token_ids:
                         await conn.execute(PG_LOCK_TOKENS, (token_ids,))
                     for i in order:
-                        rows.append(await (await conn.execute(PG_RESERVE, _pg_params(batch[i]))).fetchone())
+                        rows.append(await (await conn.execute(PG_RESERVE, pg_params(batch[i]))).fetchone())
                     committed = True  # leaving the block sends COMMIT
         except BaseException as exc:
             await self._discard()
@@ -239,7 +189,7 @@ class ReservationBatcher:
             except (psycopg.Error, OSError):
                 await self._discard()
         if self._pg is None:
-            url = self.runtime.db.engine.url.set(drivername="postgresql")
+            url = self.db.engine.url.set(drivername="postgresql")
             self._pg = await psycopg.AsyncConnection.connect(url.render_as_string(hide_password=False),
                                                              autocommit=True)
         self._used = loop.time()
@@ -257,7 +207,7 @@ class ReservationBatcher:
             except (DBAPIError, OSError):
                 await self._discard()
         if self._conn is None:
-            self._conn = await self.runtime.db.engine.connect()
+            self._conn = await self.db.engine.connect()
         self._used = loop.time()
         return self._conn
 
@@ -266,15 +216,15 @@ class ReservationBatcher:
         if pg is not None:
             try:
                 await pg.close()
-            except Exception:  # noqa: BLE001 - already broken
-                pass
+            except Exception:  # already broken
+                log.debug("closing a broken reservation connection failed", exc_info=True)
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
                 await conn.invalidate()  # a broken or half-done connection never goes back to the pool
                 await conn.close()
-            except Exception:  # noqa: BLE001 - already broken
-                pass
+            except Exception:  # already broken
+                log.debug("closing a broken reservation connection failed", exc_info=True)
 
     async def close(self) -> None:
         await self._discard()
@@ -287,9 +237,6 @@ def _rolled_back(exc: BaseException) -> bool:
     # pg_terminate_backend) before it could commit anything.
     if getattr(orig, "sqlstate", None) in ("40P01", "40001", "57P01", "57P02"):
         return True
-    args = getattr(orig, "args", ())
+    args: tuple = getattr(orig, "args", ())
     return bool(args) and args[0] in (1213, 1205)  # MySQL/MariaDB: deadlock, lock wait timeout
 
-
-def _pg_params(hold: Hold) -> dict:
-    return {"x": hold.amount, "uid": hold.user_id, "tid": hold.token_id, "limited": not hold.unlimited}
