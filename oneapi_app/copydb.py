@@ -254,6 +254,9 @@ def _copy_table(src: Connection, dst: Connection, target: Table, batch: int, rep
     report.skipped += [f"column {target.name}.{c} (not in the schema)" for c in present if c not in known]
     columns = [c for c in target.columns if c.name in present]
     done.defaulted = [c.name for c in target.columns if c.name not in present]
+    if not columns:
+        done.in_source = False
+        return done
     order = [c.name for c in target.primary_key.columns if c.name in present] or [columns[0].name]
     kind = dst.dialect.name if dst.dialect.name != "mariadb" else "mysql"
     convert = [_converter(c.type, kind) for c in columns]

@@ -265,6 +265,14 @@ async def test_logs_come_from_the_log_database(make_settings, postgres_dsn, mysq
         engine.dispose()
 
 
+def test_from_a_server_database(sqlite_install, make_settings, mysql_dsn, postgres_dsn):
+    """`--from` a DSN: SQLite -> MariaDB -> PostgreSQL keeps every row (server-side cursors on both)."""
+    copy_database(sqlite_install, mysql_dsn)
+    report = copy_database(sqlite_install, postgres_dsn, source=mysql_dsn, batch_size=4)
+    assert report.source.startswith("mysql://") and report.target.startswith("postgresql://")
+    assert _dump(make_settings(SQL_DSN=postgres_dsn)) == _dump(sqlite_install)
+
+
 def test_value_conversion():
     assert [_to_bool(v) for v in (1, 0, "1", "0", "true", "False", "t", "f", b"\x01", b"\x00", 2.0)] == [
         True, False, True, False, True, False, True, False, True, False, True]
