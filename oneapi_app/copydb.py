@@ -272,7 +272,7 @@ def _copy_table(src: Connection, dst: Connection, target: Table, batch: int, rep
 def _convert_row(name: str, columns: list[str], convert: list[Callable[[Any], Any]], row: tuple,
                  order: list[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for col, to_target, value in zip(columns, convert, row):
+    for col, to_target, value in zip(columns, convert, row, strict=True):
         try:
             values[col] = None if value is None else to_target(value)
         except (ValueError, TypeError, ArithmeticError) as exc:
