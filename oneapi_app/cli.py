@@ -1,4 +1,4 @@
-"""The ``oneapi`` command: serve, migrate, build, version."""
+"""The ``oneapi`` command: serve, migrate, copy-db, build, version."""
 
 from __future__ import annotations
 
@@ -128,6 +128,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_copy_db(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _configure_logging(settings)
+    from .copydb import CopyError, copy_database
+
+    try:
+        report = copy_database(settings, args.to, to_log=args.log_to or "", source=args.source or "",
+                               source_log=args.log_from or "", echo=print)
+    except CopyError as exc:
+        print(f"oneapi copy-db: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.summary()))
+    return 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from . import frontend
@@ -158,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-dir", help="also write logs to files in this directory")
     serve.set_defaults(func=cmd_serve)
     with_config(sub.add_parser("migrate", help="bring the database schema to the latest version")).set_defaults(func=cmd_migrate)
+    copy = with_config(sub.add_parser("copy-db", help="copy this install into an empty PostgreSQL or MySQL database"))
+    copy.add_argument("--to", required=True, metavar="DSN", help="the empty target database (SQL_DSN forms)")
+    copy.add_argument("--log-to", metavar="DSN", help="a separate target for the logs table (default: --to)")
+    copy.add_argument("--from", dest="source", metavar="DSN|FILE", help="source (default: SQL_DSN, or the SQLite file)")
+    copy.add_argument("--log-from", metavar="DSN|FILE", help="source of the logs with --from (default: --from)")
+    copy.set_defaults(func=cmd_copy_db)
     build = with_config(sub.add_parser("build", help="build the dashboard frontend"))
     build.add_argument("--port", type=int, help="the port the appliance will publish (default: PORT or 3000)")
     build.set_defaults(func=cmd_build)

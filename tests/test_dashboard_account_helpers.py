@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from oneapi_app.pages.account import invitation_link, profile_changes, role_name
+from oneapi_app.pages.common import public_address
 
 
 def test_role_name():
@@ -36,3 +37,11 @@ def test_profile_changes_refusals():
         profile_changes("x" * 21, "", "", "Same")
     with pytest.raises(ValidationError):
         profile_changes("Same", "p" * 21, "p" * 21, "Same")
+
+
+def test_public_address():
+    default = "http://localhost:3000"
+    assert public_address(default, "http://nas.local:3000") == "http://nas.local:3000"  # the browser's address
+    assert public_address("", "https://gw.example/") == "https://gw.example"
+    assert public_address("https://api.example/", "http://nas.local:3000") == "https://api.example"  # set: it wins
+    assert public_address(default, "") == default and public_address("", "null") == default  # nothing better

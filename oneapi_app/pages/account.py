@@ -20,7 +20,7 @@ from ..models.schemas import Redeem, SelfUpdate
 from ..services import redemptions
 from ..services import users as user_service
 from .actions import Write, writes
-from .common import format_quota
+from .common import format_quota, public_address
 from .components.widgets import error_callout
 from .registry import page
 from .state import SessionState
@@ -97,7 +97,7 @@ class AccountState(SessionState):
         await w.session.refresh(w.user)
         code = await user_service.ensure_aff_code(w.session, w.user)
         self._show(w.user)
-        self.aff_link = invitation_link(w.runtime.options.ServerAddress, code)
+        self.aff_link = invitation_link(public_address(w.runtime.options.ServerAddress, self.router.headers.origin), code)
         return w.user.display_name or ""
 
     @rx.event

@@ -1,5 +1,6 @@
 """Pure helpers every dashboard page shares: the user-facing message of an exception, quota and time formatting,
-whole numbers typed in form fields. Nothing here touches state or the database."""
+whole numbers typed in form fields, the address users reach the appliance at. Nothing here touches state or the
+database."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import AppError
+from ..services.options import Options
 
 log = logging.getLogger(__name__)
 
 UNEXPECTED = "Unexpected error; see the server log."
+DEFAULT_SERVER_ADDRESS: str = Options.model_fields["ServerAddress"].default
 
 
 def error_text(exc: Exception, action: str = "dashboard action") -> str:
@@ -52,3 +55,16 @@ def parse_whole(text: str, field: str) -> int:
         return int(str(text).strip().replace(",", "").replace("_", ""))
     except ValueError:
         raise ValueError(f"{field} must be a whole number") from None
+
+
+def public_address(server_address: str, page_origin: str) -> str:
+    """Where users reach the appliance, for the links the pages show: ServerAddress when an admin set it, else
+    the origin the browser loaded the dashboard from (one-api's default ``http://localhost:3000`` is right only
+    on the machine itself)."""
+    configured = (server_address or "").strip().rstrip("/")
+    if configured and configured != DEFAULT_SERVER_ADDRESS:
+        return configured
+    origin = (page_origin or "").strip().rstrip("/")
+    if origin.startswith(("http://", "https://")):
+        return origin
+    return configured or DEFAULT_SERVER_ADDRESS

@@ -7,6 +7,7 @@ import time
 import reflex as rx
 
 from ..appliance import runtime
+from .common import public_address
 from .registry import page
 
 
@@ -26,7 +27,7 @@ class HomeState(rx.State):
         self.started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rt.started_at))
         self.content = o.HomePageContent
         self.notice = o.Notice
-        self.base_url = o.ServerAddress.rstrip("/") + "/v1"
+        self.base_url = public_address(o.ServerAddress, self.router.headers.origin) + "/v1"
         methods = ["password"] if o.PasswordLoginEnabled else []
         methods += [name for name, on in (("GitHub", o.GitHubOAuthEnabled), ("OIDC", o.OidcEnabled),
                                           ("WeChat", o.WeChatAuthEnabled)) if on]
@@ -40,7 +41,7 @@ def status_card() -> rx.Component:
             rx.text("Version: ", rx.code(HomeState.version, id="status-version")),
             rx.text("Started: ", HomeState.started),
             rx.text("Login methods: ", rx.foreach(HomeState.login_methods, lambda m: rx.badge(m, margin_right="4px"))),
-            rx.text("OpenAI-compatible base URL: ", rx.code(HomeState.base_url)),
+            rx.text("OpenAI-compatible base URL: ", rx.code(HomeState.base_url, id="status-base-url")),
             spacing="2",
         ),
         max_width="560px",
