@@ -23,6 +23,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..catalog.channel_types import channel_type
 from ..errors import TokenQuotaExhausted, UserQuotaExhausted
 from ..models import ChannelStatus
 from ..services import pricing
@@ -33,7 +34,6 @@ from . import token_count
 from .adaptors import adaptor_for
 from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage, not_supported
 from .auth import AuthError, authenticate, check_model_allowed
-from .channel_types import channel_type
 from .client import read_body, request_id, until_client_leaves
 from .context import RelayContext
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through

@@ -12,11 +12,11 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..catalog.channel_types import model_owner
 from ..errors import NotImplementedRoute
 from ..services.options import Options
 from ..services.pricing import MODEL_RATIOS
 from .auth import authenticate
-from .channel_types import model_owner
 from .pipeline import relay
 
 router = APIRouter(tags=["relay"])

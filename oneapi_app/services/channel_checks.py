@@ -19,6 +19,7 @@ import httpx
 import orjson
 from sqlmodel import col, select, update
 
+from ..catalog.auto_disable import disables_channel
 from ..errors import AppError
 from ..models import Ability, Channel, ChannelStatus, LogType, now
 from ..scrub import scrub_text
@@ -31,14 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Substrings / types / codes that make one-api disable a channel (spec §2).
-DISABLE_TYPES = {"insufficient_quota", "authentication_error", "permission_error", "forbidden"}
-DISABLE_CODES = {"invalid_api_key", "account_deactivated"}
-DISABLE_MESSAGES = ("your access was terminated", "violation of our policies", "your credit balance is too low",
-                    "organization has been disabled", "credit", "balance", "permission denied",
-                    "organization has been restricted", "api key not valid", "api key expired", "已欠费")
-
-
 @dataclass
 class TestResult:
     success: bool
@@ -49,12 +42,7 @@ class TestResult:
     error_code: str = ""
 
     def should_disable(self) -> bool:
-        if self.success:
-            return False
-        if self.status == 401 or self.error_type in DISABLE_TYPES or self.error_code in DISABLE_CODES:
-            return True
-        lowered = self.message.lower()
-        return any(s in lowered for s in DISABLE_MESSAGES)
+        return not self.success and disables_channel(self.status, self.error_type, self.error_code, self.message)
 
 
 def _mapping(channel: Channel) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..relay.channel_types import CHANNEL_TYPES, OWNER_TYPES, channel_type, model_owner
+from ..catalog.channel_types import CHANNEL_TYPES, OWNER_TYPES, channel_type, model_owner
 from .pricing import MODEL_RATIOS
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import orjson
 
-from ..channel_types import AZURE, OPENROUTER, channel_type
+from ...catalog.channel_types import AZURE, OPENROUTER, channel_type
 from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
 from .base import Call, Parsed, Target, Usage, unreadable_answer
 
