@@ -24,7 +24,7 @@ import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AppError
+from ..errors import AppError, InternalError
 from ..middleware import REQUEST_ID_HEADER, new_request_id
 from .pipeline import relay
 from .streaming import RAW_SEND
@@ -83,13 +83,11 @@ class RelayFastLane:
 
         try:
             response = await relay(self.runtime, Request(scope, receive), kind)  # type: ignore[arg-type]
-        except AppError as exc:
+        except Exception as exc:  # noqa: BLE001 - never a stack trace to the client
+            if not isinstance(exc, AppError):
+                log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
+                exc = InternalError()
             await _error(send_start, exc.status, exc.openai_body(request_id), exc.headers)
-            return
-        except Exception:  # never a stack trace to the client
-            log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
-            error = AppError("internal error, see the server log", status=500, code="internal_error")
-            await _error(send_start, 500, error.openai_body(request_id))
             return
         try:
             await response(scope, receive, send_start)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..catalog.channel_types import model_owner
-from ..errors import NotImplementedRoute
+from ..errors import ModelNotFound, NotImplementedRoute
 from ..services.options import Options
 from ..services.pricing import MODEL_RATIOS
 from .auth import authenticate
@@ -116,8 +116,7 @@ async def retrieve_model(request: Request):
     await _visible_models(request)  # authenticates
     if model in MODEL_RATIOS:
         return _json(model_entry(model))
-    return _json({"error": {"message": f"The model '{model}' does not exist", "type": "invalid_request_error",
-                            "param": "model", "code": "model_not_found"}})
+    raise ModelNotFound(model)
 
 
 # -- billing compatibility -----------------------------------------------------------------------------

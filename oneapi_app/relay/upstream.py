@@ -15,7 +15,7 @@ import orjson
 
 from .. import __version__
 from ..catalog.auto_disable import disables_channel
-from ..errors import AppError
+from ..errors import UpstreamFailure
 from ..scrub import scrub_text, scrub_value
 from ..settings import Settings
 
@@ -34,32 +34,6 @@ class UpstreamRequest:
     url: str
     headers: dict[str, str]
     body: bytes | None = None
-
-
-class RelayError(AppError):
-    """An error of the relay itself (validation, conversion): type one_api_error with a snake_case code."""
-
-    type = "one_api_error"
-
-
-class UpstreamFailure(AppError):
-    """The upstream answered an error or could not be reached. ``retryable``: 429, 5xx, network."""
-
-    type = "upstream_error"
-
-    def __init__(self, message: str, *, status: int, retryable: bool, body: dict | None = None,
-                 code: str = "", param: str = "", type: str | None = None) -> None:
-        super().__init__(message, status=status, code=code, param=param, type=type)
-        self.retryable = retryable
-        self.body = body  # an OpenAI error object forwarded as-is
-
-    def openai_body(self, request_id: str = "") -> dict:
-        if self.body is not None:
-            error = dict(self.body)
-            message = str(error.get("message") or self.message)
-            error["message"] = f"{message} (request id: {request_id})" if request_id else message
-            return {"error": error}
-        return super().openai_body(request_id)
 
 
 def scrub(failure: UpstreamFailure, key: str) -> UpstreamFailure:

@@ -20,7 +20,7 @@ import orjson
 from sqlmodel import col, select, update
 
 from ..catalog.auto_disable import disables_channel
-from ..errors import AppError
+from ..errors import AppError, BalanceNotSupported
 from ..models import Ability, Channel, ChannelStatus, LogType, now
 from ..scrub import scrub_text
 from .channel_registry import default_base_url, type_info
@@ -284,10 +284,6 @@ async def _test_one_in_all(runtime, state: TestAllProgress, channel_id: int) -> 
 
 
 # --- balance ----------------------------------------------------------------------------------------------
-
-class BalanceNotSupported(AppError):
-    status = 200
-
 
 async def _get_json(http: httpx.AsyncClient, url: str, headers: dict) -> dict:
     try:

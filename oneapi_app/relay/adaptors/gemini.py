@@ -22,7 +22,8 @@ import uuid
 import orjson
 
 from ...catalog.channel_types import channel_type
-from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
+from ...errors import UpstreamFailure
+from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Parsed, Target, Usage, not_supported, unreadable_answer
 from .gemini_convert import chat_request, embeddings_request, model_path
 
