@@ -1,4 +1,4 @@
-"""The relay's fast lane: the POST relay paths served without the FastAPI stack.
+"""The relay's fast lane: the POST relay paths (``fast`` rows of relay/endpoints.py) served without the FastAPI stack.
 
 Every request of a chat app or SDK is one of a handful of ``POST /v1/...`` calls. Going through FastAPI's
 middleware, exception and routing layers costs more per request than the relay's own work, and each layer
@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AppError, InternalError
 from ..middleware import REQUEST_ID_HEADER, new_request_id
+from .endpoints import FAST_PATHS
 from .pipeline import relay
 from .streaming import RAW_SEND
 
@@ -34,13 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FAST_PATHS: dict[str, str] = {
-    "/v1/chat/completions": "chat",
-    "/v1/completions": "completions",
-    "/v1/embeddings": "embeddings",
-    "/v1/moderations": "moderations",
-    "/v1/edits": "edits",
-}
 _CORS_NAMES = (b"access-control-allow-origin", b"access-control-expose-headers")
 _CORS_HEADERS = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"X-Oneapi-Request-Id")]
 
