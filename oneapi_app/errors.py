@@ -12,6 +12,7 @@ Raise them anywhere below the routes; the renderers (``api/envelopes.py`` for th
     AppError                 500 one_api_error      the base; anything else becomes InternalError
     ├── InternalError        500 internal_error     an unexpected exception (logged, never shown)
     ├── BadRequest           400 invalid_request_error
+    ├── GzipBodyError        400 invalid_gzip_body  a gzip request body that does not inflate (413: too large)
     ├── ConfigError          400                    a bad option or setting value
     ├── NotFound             404 invalid_request_error
     │   ├── InvalidURL       404                    unknown /v1 or /api path: OpenAI's body on /api too
@@ -90,6 +91,18 @@ class InternalError(AppError):
 class BadRequest(AppError):
     status = 400
     type = "invalid_request_error"
+
+
+class GzipBodyError(AppError):
+    """A gzip request body that does not inflate (400), or whose compressed bytes are too large (413)."""
+
+    status = 400
+    code = "invalid_gzip_body"
+    show_request_id = False
+
+    def __init__(self, message: str = "invalid gzip request body", *, status: int | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message, status=status, code=code)
 
 
 class ConfigError(AppError):

@@ -20,12 +20,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AppError, InternalError
-from ..middleware import REQUEST_ID_HEADER, new_request_id
+from ..middleware import REQUEST_ID_HEADER, new_request_id, send_error
 from .endpoints import FAST_PATHS
 from .pipeline import relay
 from .streaming import RAW_SEND
@@ -81,7 +80,7 @@ class RelayFastLane:
             if not isinstance(exc, AppError):
                 log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
                 exc = InternalError()
-            await _error(send_start, exc.status, exc.openai_body(request_id), exc.headers)
+            await send_error(send_start, exc, request_id)
             return
         try:
             await response(scope, receive, send_start)
@@ -90,11 +89,3 @@ class RelayFastLane:
         except Exception:  # the answer had started: log it; the server closes the connection
             log.exception("unexpected error while answering POST %s (request id %s)", scope["path"], request_id)
 
-
-async def _error(send: Send, status: int, body: dict, extra: dict[str, str] | None = None) -> None:
-    content = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
-    if extra:
-        headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
