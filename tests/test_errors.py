@@ -63,7 +63,8 @@ def test_the_envelopes_of_the_special_cases():
                                                                "type": "invalid_request_error", "param": "",
                                                                "code": ""}}
     assert InvalidURL("GET", "/api/x").api_status == 404
-    assert AuthError("no", 401).openai_body("R") == {"error": {"message": "no (request id: R)", "type": "one_api_error"}}
+    assert AuthError("no", 401).openai_body("R") == {"error": {"message": "no (request id: R)",
+                                                               "type": "one_api_error"}}
     assert (BodyError("bad").status, NoChannel("none").status, NoChannel("pinned", 403).status) == (400, 503, 403)
     assert BodyError("bad").openai_body("R") == {"error": {"message": "bad (request id: R)", "type": "one_api_error"}}
     assert ModelNotFound("m").openai_body("R") == {"error": {"message": "The model 'm' does not exist",

@@ -18,7 +18,6 @@ import ast
 from functools import cache
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "oneapi_app"
@@ -211,7 +210,8 @@ def test_layer_rules_catch_a_lazy_or_type_checking_import(tmp_path):
     imports = _imports(f"{P}.services.mod", path, known)
     assert imports == {"typing", f"{P}.relay.x", f"{P}.api.deps"}
     found = layer_violations({f"{P}.services.mod": imports})
-    assert {v.split(" (")[0] for v in found} == {f"{P}.services.mod -> {P}.relay.x", f"{P}.services.mod -> {P}.api.deps"}
+    assert {v.split(" (")[0] for v in found} == {f"{P}.services.mod -> {P}.relay.x",
+                                                 f"{P}.services.mod -> {P}.api.deps"}
 
 
 def test_layer_rules():

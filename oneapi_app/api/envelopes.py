@@ -62,5 +62,6 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s (request id %s)", request.method, request.url.path, request_id(request))
+        log.exception("unexpected error on %s %s (request id %s)", request.method, request.url.path,
+                      request_id(request))
         return render_app_error(request, InternalError())

@@ -42,7 +42,8 @@ def _upstream_request(channel: Channel, model: str, body: dict, provider: Provid
     adaptor = adaptor_for(channel.type)
     if adaptor is None:
         return None
-    target = Target(channel.type, channel.base_url or "", channel.key, _json_object(channel.config), channel.other or "", provider)
+    target = Target(channel.type, channel.base_url or "", channel.key, _json_object(channel.config),
+                    channel.other or "", provider)
     call = Call("chat", "/v1/chat/completions", model, body, orjson.dumps(body), rewritten=True, stream=False)
     return adaptor.build_request(target, call), adaptor, call
 

@@ -207,7 +207,8 @@ async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
         usage = await _get_json(http, f"{base}/v1/dashboard/billing/usage?start_date={start}&end_date={today}", bearer)
         return _number(sub.get("hard_limit_usd", 0)) - _number(usage.get("total_usage", 0)) / 100
     if t == 4:
-        data = await _get_json(http, f"{base or 'https://api.closeai-proxy.xyz'}/dashboard/billing/credit_grants", bearer)
+        base = base or "https://api.closeai-proxy.xyz"
+        data = await _get_json(http, f"{base}/dashboard/billing/credit_grants", bearer)
         return _number(data.get("total_available"))
     if t == 5:
         data = await _get_json(http, f"https://api.openai-sb.com/sb-api/user/status?api_key={channel.key}", {})
