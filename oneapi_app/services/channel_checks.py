@@ -18,7 +18,7 @@ import httpx
 from sqlmodel import col, select, update
 
 from ..catalog.auto_disable import disables_channel
-from ..errors import AppError, BalanceNotSupported
+from ..errors import AppError, BalanceNotSupported, Refused
 from ..models import Ability, Channel, ChannelStatus, LogType, now
 from ..scrub import scrub_text
 from .channel_registry import default_base_url
@@ -46,7 +46,7 @@ async def test_channel(runtime, channel_id: int, asked_model: str = "") -> TestR
     async with runtime.db.session() as session:
         channel = await session.get(Channel, channel_id)
         if channel is None:
-            raise AppError(f"channel {channel_id} does not exist", status=200)
+            raise Refused(f"channel {channel_id} does not exist")
         result, model = await runtime.probe_channel(channel, asked_model)
         await session.exec(update(Channel).where(col(Channel.id) == channel_id)  # type: ignore[call-overload]
                            .values(test_time=now(), response_time=int(result.time * 1000) if result.success else 0))
@@ -98,10 +98,10 @@ def progress(runtime) -> TestAllProgress:
 def start_test_all(runtime, scope: str = "all") -> TestAllProgress:
     """Single-flight: a second start while one runs is refused (one-api: 测试已在运行中)."""
     if scope not in ("all", "disabled"):
-        raise AppError("scope must be all or disabled", status=200)
+        raise Refused("scope must be all or disabled")
     state = progress(runtime)
     if state.running:
-        raise AppError("测试已在运行中", status=200)
+        raise Refused("测试已在运行中")
     new = TestAllProgress(running=True, scope=scope, started_at=now())
     _progress[runtime] = new
     runtime.background.spawn(_test_all(runtime, new), name="channel-test-all")
@@ -175,15 +175,15 @@ async def _get_json(http: httpx.AsyncClient, url: str, headers: dict) -> dict:
     try:
         reply = await http.get(url, headers=headers, timeout=30)
     except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
-        raise AppError(f"balance request failed: {type(exc).__name__}: {exc}", status=200) from None
+        raise Refused(f"balance request failed: {type(exc).__name__}: {exc}") from None
     if reply.status_code != 200:
-        raise AppError(f"balance request failed: status code {reply.status_code}", status=200)
+        raise Refused(f"balance request failed: status code {reply.status_code}")
     try:
         data = reply.json()
     except ValueError:
-        raise AppError("balance request failed: the upstream answer is not JSON", status=200) from None
+        raise Refused("balance request failed: the upstream answer is not JSON") from None
     if not isinstance(data, dict):
-        raise AppError("balance request failed: unexpected answer", status=200)
+        raise Refused("balance request failed: unexpected answer")
     return data
 
 
@@ -191,7 +191,7 @@ def _number(value) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise AppError(f"balance request failed: unexpected value {value!r}", status=200) from None
+        raise Refused(f"balance request failed: unexpected value {value!r}") from None
 
 
 async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
@@ -216,7 +216,7 @@ async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
     if t == 10:
         data = await _get_json(http, "https://aiproxy.io/api/report/getUserOverview", {"Api-Key": channel.key})
         if not data.get("success", True):
-            raise AppError(f"balance request failed: {data.get('message', '')}", status=200)
+            raise Refused(f"balance request failed: {data.get('message', '')}")
         return _number((data.get("data") or {}).get("totalPoints"))
     if t in (12, 13):
         host = "api2gpt" if t == 12 else "aigc2d"
@@ -243,7 +243,7 @@ async def update_balance(runtime, channel_id: int) -> float:
     async with runtime.db.session() as session:
         channel = await session.get(Channel, channel_id)
         if channel is None:
-            raise AppError(f"channel {channel_id} does not exist", status=200)
+            raise Refused(f"channel {channel_id} does not exist")
         try:
             balance = await query_balance(runtime.http, channel)
         except AppError as exc:  # the upstream's words (and URLs carrying the key) never reach the caller
