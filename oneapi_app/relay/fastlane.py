@@ -1,4 +1,5 @@
-"""The relay's fast lane: the POST relay paths (``fast`` rows of relay/endpoints.py) served without the FastAPI stack.
+"""The relay's fast lane: the POST relay paths (``fast`` rows of relay/endpoints.py) served without the
+FastAPI stack.
 
 Every request of a chat app or SDK is one of a handful of ``POST /v1/...`` calls. Going through FastAPI's
 middleware, exception and routing layers costs more per request than the relay's own work, and each layer
