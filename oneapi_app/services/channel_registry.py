@@ -1,5 +1,5 @@
-"""The channel-type registry as the management side sees it, read from the relay's one place
-(``oneapi_app.relay.channel_types``): the types the dashboard offers, their default base URLs and model lists."""
+"""The channel-type registry as the management side sees it, read from the catalogue the relay reads too
+(``oneapi_app.catalog.channel_types``): the types the dashboard offers, their default base URLs and model lists."""
 
 from __future__ import annotations
 
