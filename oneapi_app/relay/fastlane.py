@@ -77,7 +77,7 @@ class RelayFastLane:
 
         try:
             response = await relay(self.runtime, Request(scope, receive), kind)  # type: ignore[arg-type]
-        except Exception as exc:  # noqa: BLE001 - never a stack trace to the client
+        except Exception as exc:  # never a stack trace to the client
             if not isinstance(exc, AppError):
                 log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
                 exc = InternalError()

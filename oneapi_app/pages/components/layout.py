@@ -69,9 +69,11 @@ def shell(content: rx.Component) -> rx.Component:
 def add_pages(app: rx.App) -> None:
     """Every registered page, inside the shell, behind its role guard."""
     for spec in PAGES:
-        guard = [SessionState.require_role(spec.min_role)] if spec.min_role > Role.GUEST else []
+        # Calling a handler on the State class makes an event spec (Reflex's types say otherwise).
+        guard = ([SessionState.require_role(spec.min_role)]  # type: ignore[operator]
+                 if spec.min_role > Role.GUEST else [])
         app.add_page(
-            lambda spec=spec: shell(spec.render()),
+            lambda spec=spec: shell(spec.render()),  # type: ignore[misc]  # the default binds this page's spec
             route=spec.route,
             title=f"{spec.title} - One API",
             on_load=[SessionState.refresh, *guard, *spec.on_load],
