@@ -9,8 +9,18 @@ from pathlib import Path
 import pytest
 
 from oneapi_app import errors
-from oneapi_app.errors import (AppError, AuthError, BodyError, InternalError, InvalidURL, ModelNotFound, NoChannel,
-                               RateLimited, Refused, UpstreamFailure)
+from oneapi_app.errors import (
+    AppError,
+    AuthError,
+    BodyError,
+    InternalError,
+    InvalidURL,
+    ModelNotFound,
+    NoChannel,
+    RateLimited,
+    Refused,
+    UpstreamFailure,
+)
 
 ROOT = Path(errors.__file__).parent
 # Moving into errors.py's marked block by the `ledger` work (services/billing.py, services/reservations.py).

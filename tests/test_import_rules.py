@@ -18,7 +18,6 @@ import ast
 from functools import cache
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "oneapi_app"
 
