@@ -7,7 +7,8 @@
 - ``headers``: extra response headers of either envelope (``Retry-After``), or None.
 
 Raise them anywhere below the routes; the renderers (``api/envelopes.py`` for the FastAPI app,
-``relay/fastlane.py`` for the fast lane, the relay's stream error event) render any of them the same way.
+``middleware.send_error`` for the fast lane and the gzip middleware, the relay's stream error event) render
+any of them the same way, with no case of their own.
 
     AppError                 500 one_api_error      the base; anything else becomes InternalError
     ├── InternalError        500 internal_error     an unexpected exception (logged, never shown)
