@@ -9,6 +9,7 @@ import zlib
 
 import orjson
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import AppError, GzipBodyError
@@ -22,6 +23,11 @@ def new_request_id() -> str:
     ns = time.time_ns()
     seconds, nanos = divmod(ns, 1_000_000_000)
     return time.strftime("%Y%m%d%H%M%S", time.localtime(seconds)) + f"{nanos:09d}" + f"{random.randrange(10**8):08d}"
+
+
+def request_id(request: HTTPConnection) -> str:
+    """The id this request was given (by RequestIdMiddleware, or by the relay's fast lane); "" before that."""
+    return request.scope.get("state", {}).get("request_id", "")
 
 
 class RequestIdMiddleware:

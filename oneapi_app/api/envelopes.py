@@ -13,12 +13,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import AppError, BadRequest, InternalError, InvalidURL
+from ..middleware import request_id
 
 log = logging.getLogger(__name__)
-
-
-def request_id(request: Request) -> str:
-    return request.scope.get("state", {}).get("request_id", "")
 
 
 def is_api_path(request: Request) -> bool:

@@ -11,16 +11,13 @@ from typing import TypeVar
 from starlette.requests import ClientDisconnect, Request
 
 from ..errors import ClientGone, RelayError
+from ..middleware import request_id
 from .streaming import wait_disconnect
 from .upstream import MB
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WATCH_AFTER = 0.02  # seconds of upstream work before the client is watched
-
-
-def request_id(request: Request) -> str:
-    return request.scope.get("state", {}).get("request_id", "")
 
 
 async def read_body(request: Request, limit: int) -> bytes:

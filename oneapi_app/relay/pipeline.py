@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from ..catalog.channel_types import channel_type
 from ..errors import BodyError, RelayError, TokenQuotaExhausted, UpstreamFailure, UserQuotaExhausted
+from ..middleware import request_id
 from ..models import ChannelStatus
 from ..services import pricing
 from ..services.cache import ChannelInfo, ChannelSnapshot
@@ -34,7 +35,7 @@ from . import token_count
 from .adaptors import adaptor_for
 from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage, not_supported
 from .auth import authenticate, check_model_allowed
-from .client import read_body, request_id, until_client_leaves
+from .client import read_body, until_client_leaves
 from .context import RelayContext
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
 from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
