@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..catalog.channel_types import model_owner
+from ..catalog.prices import MODEL_RATIOS
 from ..errors import ModelNotFound, NotImplementedRoute
 from ..services.options import Options
-from ..services.pricing import MODEL_RATIOS
 from .auth import authenticate
 from .endpoints import RELAY_ENDPOINTS, RelayEndpoint
 from .pipeline import relay

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..catalog.channel_types import CHANNEL_TYPES, OWNER_TYPES, channel_type, model_owner
-from .pricing import MODEL_RATIOS
+from ..catalog.prices import MODEL_RATIOS
 
 
 def channel_types() -> list[dict]:
