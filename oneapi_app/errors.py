@@ -1,7 +1,42 @@
-"""Typed errors: each knows its HTTP status and its OpenAI ``type``/``code``.
+"""The one tree of typed errors. Each error knows its HTTP status and both of its envelopes:
 
-Raise them anywhere below the routes; the error handlers installed by ``api.create_api`` render them in
-the envelope of the path: OpenAI ``{"error": {...}}`` on ``/v1``, ``{"success": false, "message"}`` on ``/api``.
+- ``openai_body(request_id)``: OpenAI's ``{"error": {"message", "type", "param", "code"}}`` (on ``/v1``,
+  the message ends with ``(request id: ...)``), sent with ``status``;
+- ``api_body()``: one-api's ``{"success": false, "message"}`` (on ``/api``), sent with ``api_status``
+  (401, 403 and 429 keep their status; one-api answers every other refusal with 200);
+- ``headers``: extra response headers of either envelope (``Retry-After``), or None.
+
+Raise them anywhere below the routes; the renderers (``api/envelopes.py`` for the FastAPI app,
+``middleware.send_error`` for the fast lane and the gzip middleware, the relay's stream error event) render
+any of them the same way, with no case of their own.
+
+    AppError                 500 one_api_error      the base; anything else becomes InternalError
+    ├── InternalError        500 internal_error     an unexpected exception (logged, never shown)
+    ├── BadRequest           400 invalid_request_error
+    ├── GzipBodyError        400 invalid_gzip_body  a gzip request body that does not inflate (413: too large)
+    ├── ConfigError          400                    a bad option or setting value
+    ├── NotFound             404 invalid_request_error
+    │   ├── InvalidURL       404                    unknown /v1 or /api path: OpenAI's body on /api too
+    │   └── ModelNotFound    200 model_not_found    GET /v1/models/{model} of an unknown model
+    ├── NotImplementedRoute  501 api_not_implemented OpenAI routes the gateway does not relay
+    ├── RateLimited          429                    too many /api calls from one address (with Retry-After)
+    ├── Refused              200                    an /api request one-api refuses with HTTP 200
+    │   ├── OAuthError                              an OAuth login that cannot complete
+    │   ├── MailError                               SMTP not configured or the mail not sent
+    │   └── BalanceNotSupported                     no balance query for this channel type
+    ├── RelayError           400 one_api_error      the relay cannot serve the request as sent (413: too large)
+    ├── ClientGone           499 client_closed_request  the client left before its answer: nothing is sent
+    ├── UpstreamFailure      (upstream's status)    the upstream answered an error or was unreachable;
+    │                                               its OpenAI error object is forwarded as is
+    ├── RelayRefusal         one-api's two-key envelope {"error": {"message", "type"}}
+    │   ├── AuthError        401/403/400            TokenAuth: no, invalid, expired or exhausted token...
+    │   ├── BodyError        400                    the request body is not a JSON object
+    │   └── NoChannel        503 (400/403 pinned)   Distribute: no channel for the group and model
+    └── (the ledger's, at the end of this module: TokenQuotaExhausted 403, UserQuotaExhausted 403,
+         ReservationUnavailable 503)
+
+Not in the tree (they never reach a client): ``settings.SettingsError`` and ``runtime.StartupError`` stop
+the start-up with one line.
 """
 
 from __future__ import annotations
@@ -28,11 +63,30 @@ class AppError(Exception):
         if param is not None:
             self.param = param
 
-    def openai_body(self, request_id: str = "") -> dict:
-        message = self.message
+    def _message(self, request_id: str) -> str:
         if request_id and self.show_request_id:
-            message = f"{message} (request id: {request_id})"
-        return {"error": {"message": message, "type": self.type, "param": self.param, "code": self.code}}
+            return f"{self.message} (request id: {request_id})"
+        return self.message
+
+    def openai_body(self, request_id: str = "") -> dict:
+        return {"error": {"message": self._message(request_id), "type": self.type, "param": self.param,
+                          "code": self.code}}
+
+    @property
+    def api_status(self) -> int:
+        return self.status if self.status in (401, 403, 429) else 200
+
+    def api_body(self) -> dict:
+        return {"success": False, "message": self.message}
+
+
+class InternalError(AppError):
+    """Anything unexpected: the client learns only that the server log has the story."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str = "internal error, see the server log") -> None:
+        super().__init__(message)
 
 
 class BadRequest(AppError):
@@ -40,12 +94,22 @@ class BadRequest(AppError):
     type = "invalid_request_error"
 
 
-class Unauthorized(AppError):
-    status = 401
+class GzipBodyError(AppError):
+    """A gzip request body that does not inflate (400), or whose compressed bytes are too large (413)."""
+
+    status = 400
+    code = "invalid_gzip_body"
+    show_request_id = False
+
+    def __init__(self, message: str = "invalid gzip request body", *, status: int | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message, status=status, code=code)
 
 
-class Forbidden(AppError):
-    status = 403
+class ConfigError(AppError):
+    """Bad option or setting value offered through the API."""
+
+    status = 400
 
 
 class NotFound(AppError):
@@ -54,12 +118,31 @@ class NotFound(AppError):
 
 
 class InvalidURL(NotFound):
-    """An unknown /v1 or /api path: one-api's exact 404 body, without a request id."""
+    """An unknown /v1 or /api path: one-api's exact 404 body (no request id), on /api too (scripts match it)."""
 
     show_request_id = False
 
     def __init__(self, method: str, path: str) -> None:
         super().__init__(f"Invalid URL ({method} {path})")
+
+    @property
+    def api_status(self) -> int:
+        return self.status
+
+    def api_body(self) -> dict:
+        return self.openai_body()
+
+
+class ModelNotFound(NotFound):
+    """GET /v1/models/{model} of a model the catalog does not know: OpenAI's error object, with HTTP 200."""
+
+    status = 200
+    param = "model"
+    code = "model_not_found"
+    show_request_id = False
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"The model '{model}' does not exist")
 
 
 class NotImplementedRoute(AppError):
@@ -73,24 +156,92 @@ class NotImplementedRoute(AppError):
         super().__init__("API not implemented")
 
 
-class QuotaExceeded(AppError):
-    status = 403
-    code = "insufficient_user_quota"
+class RateLimited(AppError):
+    status = 429
+
+    def __init__(self, window: float = 180) -> None:
+        super().__init__("too many requests from this address, try again later")
+        self.headers = {"Retry-After": str(int(window))}  # the window's length: a retry after it is counted anew
 
 
-class NoChannel(AppError):
-    status = 503
+class Refused(AppError):
+    """A request one-api refuses with HTTP 200 and ``{"success": false, "message"}``."""
+
+    status = 200
 
 
-class UpstreamError(AppError):
-    status = 502
-    type = "upstream_error"
+class OAuthError(Refused):
+    pass
 
 
-class ConfigError(AppError):
-    """Bad option or setting value offered through the API."""
+class MailError(Refused):
+    pass
+
+
+class BalanceNotSupported(Refused):
+    pass
+
+
+class RelayError(AppError):
+    """An error of the relay itself (validation, conversion): type one_api_error with a snake_case code."""
 
     status = 400
+
+
+class ClientGone(AppError):
+    """The client went away before its answer: nothing is sent (the server drops it), nothing is logged as an
+    error. 499 is nginx's "client closed request"."""
+
+    status = 499
+    code = "client_closed_request"
+
+
+class UpstreamFailure(AppError):
+    """The upstream answered an error or could not be reached. ``retryable``: 429, 5xx, network."""
+
+    type = "upstream_error"
+
+    def __init__(self, message: str, *, status: int, retryable: bool, body: dict | None = None,
+                 code: str = "", param: str = "", type: str | None = None) -> None:
+        super().__init__(message, status=status, code=code, param=param, type=type)
+        self.retryable = retryable
+        self.body = body  # an OpenAI error object forwarded as-is
+
+    def openai_body(self, request_id: str = "") -> dict:
+        if self.body is None:
+            return super().openai_body(request_id)
+        error = dict(self.body)
+        message = str(error.get("message") or self.message)
+        error["message"] = f"{message} (request id: {request_id})" if request_id else message
+        return {"error": error}
+
+
+class RelayRefusal(AppError):
+    """What one-api's relay middlewares (TokenAuth, Distribute) refuse: ``{"error": {"message": "... (request
+    id: ...)", "type": "one_api_error"}}``, without param and code."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+
+    def openai_body(self, request_id: str = "") -> dict:
+        return {"error": {"message": self._message(request_id), "type": self.type}}
+
+
+class AuthError(RelayRefusal):
+    """TokenAuth: the key is missing, unknown, expired, exhausted, outside its subnet or not allowed the model."""
+
+
+class BodyError(RelayRefusal):
+    """The relay request's body is empty, not JSON or not a JSON object."""
+
+    status = 400
+
+
+class NoChannel(RelayRefusal):
+    """Distribute: no enabled channel serves the group and model (503), or the pinned channel is invalid (400)
+    or disabled (403)."""
+
+    status = 503
 
 
 # --- money: the ledger's refusals (services/ledger) -----------------------------------------------------

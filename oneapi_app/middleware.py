@@ -7,8 +7,12 @@ import random
 import time
 import zlib
 
+import orjson
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import AppError, GzipBodyError
 
 REQUEST_ID_HEADER = b"x-oneapi-request-id"
 MAX_BODY = 64 * 1024 * 1024
@@ -19,6 +23,11 @@ def new_request_id() -> str:
     ns = time.time_ns()
     seconds, nanos = divmod(ns, 1_000_000_000)
     return time.strftime("%Y%m%d%H%M%S", time.localtime(seconds)) + f"{nanos:09d}" + f"{random.randrange(10**8):08d}"
+
+
+def request_id(request: HTTPConnection) -> str:
+    """The id this request was given (by RequestIdMiddleware, or by the relay's fast lane); "" before that."""
+    return request.scope.get("state", {}).get("request_id", "")
 
 
 class RequestIdMiddleware:
@@ -63,7 +72,8 @@ class GunzipRequestMiddleware:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > MAX_BODY:  # never read an unbounded compressed body (the relay's own limit follows)
-                await _plain_error(send, 413, b'{"error":{"message":"the compressed request body is too large","type":"one_api_error","param":"","code":"request_body_too_large"}}')
+                await send_error(send, GzipBodyError("the compressed request body is too large", status=413,
+                                                     code="request_body_too_large"))
                 return
         try:
             decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -71,7 +81,7 @@ class GunzipRequestMiddleware:
             if decoder.unconsumed_tail:
                 raise ValueError("too large")
         except (zlib.error, ValueError):
-            await _plain_error(send, 400, b'{"error":{"message":"invalid gzip request body","type":"one_api_error","param":"","code":"invalid_gzip_body"}}')
+            await send_error(send, GzipBodyError())
             return
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
         headers.append((b"content-length", str(len(body)).encode()))
@@ -88,9 +98,12 @@ class GunzipRequestMiddleware:
         await self.app(scope, replay, send)
 
 
-async def _plain_error(send: Send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+async def send_error(send: Send, error: AppError, request_id: str = "") -> None:
+    """An error in OpenAI's envelope straight to ASGI (for what runs outside FastAPI's handlers)."""
+    body = orjson.dumps(error.openai_body(request_id))
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (error.headers or {}).items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

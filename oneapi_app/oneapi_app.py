@@ -15,7 +15,7 @@ from . import pages  # noqa: F401 - registers the pages
 from .api import create_api
 from .appliance import runtime
 from .middleware import RELAY_PREFIXES
-from .pages.registry import add_pages
+from .pages.components.layout import add_pages
 from .relay.fastlane import RelayFastLane
 
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import httpx
 from redis.asyncio import Redis
@@ -23,6 +24,7 @@ from .background import Background
 from .changes import Changes
 from .db import Database
 from .migrations import migrate
+from .relay import probe
 from .relay.adaptors.base import ProviderSettings
 from .relay.upstream import Upstream
 from .services.cache import RelayCache
@@ -30,6 +32,10 @@ from .services.ledger import Ledger
 from .services.options import Options, load_options
 from .services.users import ensure_root_user
 from .settings import Settings, ensure_session_secret
+
+if TYPE_CHECKING:
+    from .models import Channel
+    from .services.channel_checks import TestResult
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,10 @@ class Runtime:
         if self._http is None:
             raise RuntimeError("the runtime is not started (use it inside the app lifespan)")
         return self._http
+
+    async def probe_channel(self, channel: Channel, asked_model: str) -> tuple[TestResult, str]:
+        """One test request to a channel's upstream through the relay's adaptor (for services/channel_checks)."""
+        return await probe.run_test(self.http, channel, asked_model, self.settings.test_prompt, self.provider_settings)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:

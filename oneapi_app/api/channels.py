@@ -39,8 +39,8 @@ async def search_channels(admin: AdminUser, session: SessionDep, keyword: Keywor
 async def channel_models(admin: AdminUser, session: SessionDep) -> dict:
     """one-api answers this one without the envelope: {object: "list", data: [...]}: every model it knows (the
     price catalog) plus the ones channels serve, shaped as the relay's /v1/models entries."""
+    from ..catalog.prices import MODEL_RATIOS
     from ..relay.routes import model_entry
-    from ..services.pricing import MODEL_RATIOS
 
     names = sorted(set(MODEL_RATIOS) | set(await channels.all_models(session)))
     return {"object": "list", "data": [model_entry(n) for n in names]}

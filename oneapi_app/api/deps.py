@@ -19,7 +19,7 @@ from .. import netaddr
 from ..auth import sessions
 from ..auth.ratelimit import SlidingWindow
 from ..auth.turnstile import verify as turnstile_verify
-from ..errors import AppError
+from ..errors import AppError, RateLimited
 from ..models import Role, User, UserStatus
 from ..runtime import Runtime
 from ..services.options import Options
@@ -28,14 +28,6 @@ NOT_LOGGED_IN = "无权进行此操作，未登录且未提供 access token"
 BAD_ACCESS_TOKEN = "无权进行此操作，access token 无效"
 BANNED = "用户已被封禁"
 NO_PERMISSION = "无权进行此操作，权限不足"
-
-
-class RateLimited(AppError):
-    status = 429
-
-    def __init__(self, window: float = 180) -> None:
-        super().__init__("too many requests from this address, try again later")
-        self.headers = {"Retry-After": str(int(window))}  # the window's length: a retry after it is counted anew
 
 
 def get_runtime(request: Request) -> Runtime:

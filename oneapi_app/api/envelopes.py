@@ -12,13 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import AppError, InvalidURL
+from ..errors import AppError, BadRequest, InternalError, InvalidURL
+from ..middleware import request_id
 
 log = logging.getLogger(__name__)
-
-
-def request_id(request: Request) -> str:
-    return request.scope.get("state", {}).get("request_id", "")
 
 
 def is_api_path(request: Request) -> bool:
@@ -26,21 +23,14 @@ def is_api_path(request: Request) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
-def api_failure(message: str, status: int = 200) -> JSONResponse:
-    return JSONResponse({"success": False, "message": message}, status_code=status)
-
-
 def api_success(data: object = None, message: str = "") -> dict:
     return {"success": True, "message": message, "data": data}
 
 
 def render_app_error(request: Request, exc: AppError) -> JSONResponse:
-    # Unknown paths answer one-api's OpenAI-shaped 404 under /api too (scripts match on it).
-    if is_api_path(request) and not isinstance(exc, InvalidURL):
-        response = api_failure(exc.message, status=exc.status if exc.status in (401, 403, 429) else 200)
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
+    """Any error of the tree (errors.py) in the envelope of the path, with its extra headers (Retry-After)."""
+    if is_api_path(request):
+        return JSONResponse(exc.api_body(), status_code=exc.api_status, headers=exc.headers)
     return JSONResponse(exc.openai_body(request_id(request)), status_code=exc.status, headers=exc.headers)
 
 
@@ -59,8 +49,7 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return render_app_error(request, AppError(_validation_message(exc), status=400,
-                                                  type="invalid_request_error", code="invalid_request"))
+        return render_app_error(request, BadRequest(_validation_message(exc), code="invalid_request"))
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -70,6 +59,6 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s (request id %s)", request.method, request.url.path, request_id(request))
-        return render_app_error(request, AppError("internal error, see the server log", status=500,
-                                                  code="internal_error"))
+        log.exception("unexpected error on %s %s (request id %s)", request.method, request.url.path,
+                      request_id(request))
+        return render_app_error(request, InternalError())

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ..errors import AppError
+from ..errors import OAuthError
 from ..services.options import Options
 from ..settings import Settings
 
@@ -41,10 +41,6 @@ class ExternalUser:
     username: str = ""
     display_name: str = ""
     email: str = ""
-
-
-class OAuthError(AppError):
-    status = 200
 
 
 @dataclass

@@ -37,19 +37,3 @@ def page(route: str, title: str, *, nav: str | None = None, icon: str = "circle"
 
 def nav_entries() -> list[PageSpec]:
     return [spec for spec in PAGES if spec.nav_label]
-
-
-def add_pages(app: rx.App) -> None:
-    from .components.layout import shell
-    from .state import SessionState
-
-    for spec in PAGES:
-        # Calling a handler on the State class makes an event spec (Reflex's types say otherwise).
-        guard = ([SessionState.require_role(spec.min_role)]  # type: ignore[operator]
-                 if spec.min_role > Role.GUEST else [])
-        app.add_page(
-            lambda spec=spec: shell(spec.render()),  # type: ignore[misc]  # the default binds this page's spec
-            route=spec.route,
-            title=f"{spec.title} - One API",
-            on_load=[SessionState.refresh, *guard, *spec.on_load],
-        )

@@ -12,21 +12,10 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from ..errors import AppError
+from ..errors import AuthError
 from ..models import Role
 from ..netaddr import client_ip
 from ..services.cache import RelayCache, TokenInfo, UserInfo
-
-
-class AuthError(AppError):
-    """TokenAuth / Distribute errors: ``{"error": {"message": "... (request id: ...)", "type": "one_api_error"}}``."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message, status=status)
-
-    def openai_body(self, request_id: str = "") -> dict:
-        message = f"{self.message} (request id: {request_id})" if request_id else self.message
-        return {"error": {"message": message, "type": self.type}}
 
 
 @dataclass(slots=True)

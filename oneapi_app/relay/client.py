@@ -10,25 +10,14 @@ from typing import TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 
-from ..errors import AppError
+from ..errors import ClientGone, RelayError
+from ..middleware import request_id
 from .streaming import wait_disconnect
-from .upstream import MB, RelayError
+from .upstream import MB
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WATCH_AFTER = 0.02  # seconds of upstream work before the client is watched
-
-
-def request_id(request: Request) -> str:
-    return request.scope.get("state", {}).get("request_id", "")
-
-
-class ClientGone(AppError):
-    """The client went away before its answer: nothing is sent (the server drops it), nothing is logged as an
-    error. 499 is nginx's "client closed request"."""
-
-    status = 499
-    code = "client_closed_request"
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -1,4 +1,5 @@
-"""The relay's fast lane: the POST relay paths served without the FastAPI stack.
+"""The relay's fast lane: the POST relay paths (``fast`` rows of relay/endpoints.py) served without the
+FastAPI stack.
 
 Every request of a chat app or SDK is one of a handful of ``POST /v1/...`` calls. Going through FastAPI's
 middleware, exception and routing layers costs more per request than the relay's own work, and each layer
@@ -20,12 +21,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AppError
-from ..middleware import REQUEST_ID_HEADER, new_request_id
+from ..errors import AppError, InternalError
+from ..middleware import REQUEST_ID_HEADER, new_request_id, send_error
+from .endpoints import FAST_PATHS
 from .pipeline import relay
 from .streaming import RAW_SEND
 
@@ -34,13 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FAST_PATHS: dict[str, str] = {
-    "/v1/chat/completions": "chat",
-    "/v1/completions": "completions",
-    "/v1/embeddings": "embeddings",
-    "/v1/moderations": "moderations",
-    "/v1/edits": "edits",
-}
 _CORS_NAMES = (b"access-control-allow-origin", b"access-control-expose-headers")
 _CORS_HEADERS = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"X-Oneapi-Request-Id")]
 
@@ -83,13 +77,11 @@ class RelayFastLane:
 
         try:
             response = await relay(self.runtime, Request(scope, receive), kind)  # type: ignore[arg-type]
-        except AppError as exc:
-            await _error(send_start, exc.status, exc.openai_body(request_id), exc.headers)
-            return
-        except Exception:  # never a stack trace to the client
-            log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
-            error = AppError("internal error, see the server log", status=500, code="internal_error")
-            await _error(send_start, 500, error.openai_body(request_id))
+        except Exception as exc:  # never a stack trace to the client
+            if not isinstance(exc, AppError):
+                log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
+                exc = InternalError()
+            await send_error(send_start, exc, request_id)
             return
         try:
             await response(scope, receive, send_start)
@@ -98,11 +90,3 @@ class RelayFastLane:
         except Exception:  # the answer had started: log it; the server closes the connection
             log.exception("unexpected error while answering POST %s (request id %s)", scope["path"], request_id)
 
-
-async def _error(send: Send, status: int, body: dict, extra: dict[str, str] | None = None) -> None:
-    content = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
-    if extra:
-        headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})

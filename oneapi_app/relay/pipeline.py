@@ -23,7 +23,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import TokenQuotaExhausted, UserQuotaExhausted
+from ..catalog.channel_types import channel_type
+from ..errors import BodyError, RelayError, TokenQuotaExhausted, UpstreamFailure, UserQuotaExhausted
+from ..middleware import request_id
 from ..models import ChannelStatus
 from ..services import pricing
 from ..services.cache import ChannelInfo, ChannelSnapshot
@@ -32,23 +34,13 @@ from ..services.ledger import ConsumeLog, Settlement
 from . import token_count
 from .adaptors import adaptor_for
 from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage, not_supported
-from .auth import AuthError, authenticate, check_model_allowed
-from .channel_types import channel_type
-from .client import read_body, request_id, until_client_leaves
+from .auth import authenticate, check_model_allowed
+from .client import read_body, until_client_leaves
 from .context import RelayContext
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
 from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
 from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
-from .upstream import (
-    MB,
-    NETWORK_ERRORS,
-    RelayError,
-    UpstreamFailure,
-    UpstreamResponse,
-    network_failure,
-    scrub,
-    should_disable_channel,
-)
+from .upstream import MB, NETWORK_ERRORS, UpstreamResponse, network_failure, scrub, should_disable_channel
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -63,13 +55,13 @@ SATURATED_RETRY_AFTER = "1"  # seconds, on our own 429 when every channel of the
 # -- parse and validate ---------------------------------------------------------------------------------
 def parse_body(raw: bytes) -> dict:
     if not raw.strip():
-        raise AuthError("the request body is empty: send a JSON object", 400)
+        raise BodyError("the request body is empty: send a JSON object")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise AuthError(f"the request body is not valid JSON: {exc}", 400) from None
+        raise BodyError(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
-        raise AuthError("the request body must be a JSON object", 400)
+        raise BodyError("the request body must be a JSON object")
     return body
 
 

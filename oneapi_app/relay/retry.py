@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import random
 
+from ..errors import NoChannel, UpstreamFailure
 from ..services.cache import ChannelInfo, ChannelSnapshot
-from .auth import AuthError
-from .upstream import UpstreamFailure
 
 SATURATED_MESSAGE = "当前分组上游负载已饱和，请稍后再试"
 
@@ -35,14 +34,14 @@ def choose_channel(snapshot: ChannelSnapshot, group: str, model: str, exclude: s
 def pinned_channel(snapshot: ChannelSnapshot, channel_id: int) -> ChannelInfo:
     channel = snapshot.channels.get(channel_id)
     if channel is None:
-        raise AuthError("无效的渠道 Id", 400)
+        raise NoChannel("无效的渠道 Id", 400)
     if channel.status != 1:
-        raise AuthError("该渠道已被禁用", 403)
+        raise NoChannel("该渠道已被禁用", 403)
     return channel
 
 
-def no_channel(group: str, model: str) -> AuthError:
-    return AuthError(f"当前分组 {group} 下对于模型 {model} 无可用渠道", 503)
+def no_channel(group: str, model: str) -> NoChannel:
+    return NoChannel(f"当前分组 {group} 下对于模型 {model} 无可用渠道")
 
 
 def should_retry(failure: UpstreamFailure, attempts_left: int, pinned: bool) -> bool:

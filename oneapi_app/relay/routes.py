@@ -1,4 +1,5 @@
-"""/v1 routes: the text relay, models, billing compatibility, and one-api's 501 list.
+"""/v1 routes: the text relay (one route per row of relay/endpoints.py), models, billing compatibility, and
+one-api's 501 list.
 
 Relay routes are plain Starlette routes (no FastAPI dependency injection or validation on the hot path);
 errors are typed exceptions rendered by api/envelopes.py.
@@ -12,11 +13,12 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import NotImplementedRoute
+from ..catalog.channel_types import model_owner
+from ..catalog.prices import MODEL_RATIOS
+from ..errors import ModelNotFound, NotImplementedRoute
 from ..services.options import Options
-from ..services.pricing import MODEL_RATIOS
 from .auth import authenticate
-from .channel_types import model_owner
+from .endpoints import RELAY_ENDPOINTS, RelayEndpoint
 from .pipeline import relay
 
 router = APIRouter(tags=["relay"])
@@ -57,28 +59,15 @@ def _runtime(request: Request):
     return request.app.state.runtime
 
 
-async def chat_completions(request: Request):
-    return await relay(_runtime(request), request, "chat")
+def relay_endpoint(endpoint: RelayEndpoint):
+    """The route of one row of relay/endpoints.py (a ``{model}`` in the path names the model)."""
+    kind = endpoint.kind
 
+    async def serve(request: Request):
+        return await relay(_runtime(request), request, kind, path_model=request.path_params.get("model"))
 
-async def completions(request: Request):
-    return await relay(_runtime(request), request, "completions")
-
-
-async def embeddings(request: Request):
-    return await relay(_runtime(request), request, "embeddings")
-
-
-async def engine_embeddings(request: Request):
-    return await relay(_runtime(request), request, "embeddings", path_model=request.path_params["model"])
-
-
-async def moderations(request: Request):
-    return await relay(_runtime(request), request, "moderations")
-
-
-async def edits(request: Request):
-    return await relay(_runtime(request), request, "edits")
+    serve.__name__ = f"relay_{kind}"
+    return serve
 
 
 # -- models -------------------------------------------------------------------------------------------------
@@ -116,8 +105,7 @@ async def retrieve_model(request: Request):
     await _visible_models(request)  # authenticates
     if model in MODEL_RATIOS:
         return _json(model_entry(model))
-    return _json({"error": {"message": f"The model '{model}' does not exist", "type": "invalid_request_error",
-                            "param": "model", "code": "model_not_found"}})
+    raise ModelNotFound(model)
 
 
 # -- billing compatibility -----------------------------------------------------------------------------
@@ -158,12 +146,7 @@ def _json(data: object) -> Response:
 
 
 RELAY_ROUTES = [
-    ("/v1/chat/completions", chat_completions, ["POST"]),
-    ("/v1/completions", completions, ["POST"]),
-    ("/v1/embeddings", embeddings, ["POST"]),
-    ("/v1/engines/{model}/embeddings", engine_embeddings, ["POST"]),
-    ("/v1/moderations", moderations, ["POST"]),
-    ("/v1/edits", edits, ["POST"]),
+    *((e.path, relay_endpoint(e), [e.method]) for e in RELAY_ENDPOINTS),
     ("/v1/models", list_models, ["GET"]),
     ("/v1/models/{model}", retrieve_model, ["GET"]),
     ("/v1/dashboard/billing/subscription", billing_subscription, ["GET"]),

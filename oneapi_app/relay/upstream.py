@@ -14,7 +14,8 @@ import aiohttp
 import orjson
 
 from .. import __version__
-from ..errors import AppError
+from ..catalog.auto_disable import disables_channel
+from ..errors import UpstreamFailure
 from ..scrub import scrub_text, scrub_value
 from ..settings import Settings
 
@@ -33,32 +34,6 @@ class UpstreamRequest:
     url: str
     headers: dict[str, str]
     body: bytes | None = None
-
-
-class RelayError(AppError):
-    """An error of the relay itself (validation, conversion): type one_api_error with a snake_case code."""
-
-    type = "one_api_error"
-
-
-class UpstreamFailure(AppError):
-    """The upstream answered an error or could not be reached. ``retryable``: 429, 5xx, network."""
-
-    type = "upstream_error"
-
-    def __init__(self, message: str, *, status: int, retryable: bool, body: dict | None = None,
-                 code: str = "", param: str = "", type: str | None = None) -> None:
-        super().__init__(message, status=status, code=code, param=param, type=type)
-        self.retryable = retryable
-        self.body = body  # an OpenAI error object forwarded as-is
-
-    def openai_body(self, request_id: str = "") -> dict:
-        if self.body is not None:
-            error = dict(self.body)
-            message = str(error.get("message") or self.message)
-            error["message"] = f"{message} (request id: {request_id})" if request_id else message
-            return {"error": error}
-        return super().openai_body(request_id)
 
 
 def scrub(failure: UpstreamFailure, key: str) -> UpstreamFailure:
@@ -118,24 +93,11 @@ def status_failure(status: int, body: bytes) -> UpstreamFailure:
                            code="bad_response_status_code", param=str(status))
 
 
-_DISABLE_TYPES = {"insufficient_quota", "authentication_error", "permission_error", "forbidden"}
-_DISABLE_CODES = {"invalid_api_key", "account_deactivated"}
-_DISABLE_PHRASES = ("your access was terminated", "violation of our policies", "your credit balance is too low",
-                    "organization has been disabled", "credit", "balance", "permission denied",
-                    "organization has been restricted", "api key not valid", "api key expired", "已欠费")
-
-
 def should_disable_channel(failure: UpstreamFailure) -> bool:
-    """One-api's auto-disable rules: the channel's key is dead, not just the request (spec section 2)."""
-    if failure.status == 401:
-        return True
+    """The auto-disable rules (catalog.auto_disable) applied to a failure; a forwarded error body wins."""
     body = failure.body or {}
-    kind = str(body.get("type") or failure.type or "")
-    code = str(body.get("code") or failure.code or "")
-    if kind in _DISABLE_TYPES or code in _DISABLE_CODES:
-        return True
-    message = failure.message.lower()
-    return any(phrase in message for phrase in _DISABLE_PHRASES)
+    return disables_channel(failure.status, str(body.get("type") or failure.type or ""),
+                            str(body.get("code") or failure.code or ""), failure.message)
 
 
 MB = 1024 * 1024

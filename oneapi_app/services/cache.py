@@ -16,7 +16,7 @@ import ipaddress
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 from sqlalchemy import select
@@ -24,7 +24,11 @@ from sqlalchemy import select
 from ..models import Ability, Channel, Token, User, table_of
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from redis.asyncio import Redis
+
+    from ..changes import Changes
+    from ..db import Database
+    from ..settings import Settings
 
 log = logging.getLogger(__name__)
 MEMORY_TTL = 60.0  # seconds an in-memory entry lives without a change notice (bounds multi-node staleness)
@@ -99,8 +103,19 @@ def _json_obj(raw: str | None) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+class CacheHost(Protocol):
+    """What the cache reads of the runtime (the Runtime is one; services never import runtime.py)."""
+
+    settings: Settings
+    changes: Changes
+    redis: Redis | None
+
+    @property
+    def db(self) -> Database: ...
+
+
 class RelayCache:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: CacheHost) -> None:
         self.runtime = runtime
         self._tokens: dict[str, tuple[float, TokenInfo]] = {}
         self._users: dict[int, tuple[float, UserInfo]] = {}

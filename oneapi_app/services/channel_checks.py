@@ -1,42 +1,31 @@
 """Channel test (one, or all in the background with visible progress) and upstream balance queries.
 
-The test sends one-api's request shape (a non-stream chat completion with TEST_PROMPT) through the relay's
-adaptor of the channel's type (other families' answers and errors are read back in OpenAI shape); the
-balance query knows the types of one-api's list. Both write through the channel services.
+The test request itself (one-api's shape: a non-stream chat completion with TEST_PROMPT, sent through the
+relay's adaptor of the channel's type) is the relay's ``relay/probe.py``, reached as ``runtime.probe_channel``
+(services never import the relay); here its result is recorded, and auto-disables or re-enables the channel.
+The balance query knows the types of one-api's list. Both write through the channel services.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 import httpx
-import orjson
 from sqlmodel import col, select, update
 
-from ..errors import AppError
+from ..catalog.auto_disable import disables_channel
+from ..errors import AppError, BalanceNotSupported, Refused
 from ..models import Ability, Channel, ChannelStatus, LogType, now
 from ..scrub import scrub_text
-from .channel_registry import default_base_url, type_info
+from .channel_registry import default_base_url
 from .logs import record
 from .notify import notify_root
 
-if TYPE_CHECKING:
-    from ..relay.adaptors.base import ProviderSettings
-
 log = logging.getLogger(__name__)
-
-# Substrings / types / codes that make one-api disable a channel (spec §2).
-DISABLE_TYPES = {"insufficient_quota", "authentication_error", "permission_error", "forbidden"}
-DISABLE_CODES = {"invalid_api_key", "account_deactivated"}
-DISABLE_MESSAGES = ("your access was terminated", "violation of our policies", "your credit balance is too low",
-                    "organization has been disabled", "credit", "balance", "permission denied",
-                    "organization has been restricted", "api key not valid", "api key expired", "已欠费")
 
 
 @dataclass
@@ -49,121 +38,7 @@ class TestResult:
     error_code: str = ""
 
     def should_disable(self) -> bool:
-        if self.success:
-            return False
-        if self.status == 401 or self.error_type in DISABLE_TYPES or self.error_code in DISABLE_CODES:
-            return True
-        lowered = self.message.lower()
-        return any(s in lowered for s in DISABLE_MESSAGES)
-
-
-def _mapping(channel: Channel) -> dict:
-    import json
-
-    try:
-        value = json.loads(channel.model_mapping or "{}")
-        return value if isinstance(value, dict) else {}
-    except ValueError:
-        return {}
-
-
-def pick_test_model(channel: Channel, asked: str) -> str:
-    models = [m.strip() for m in (channel.models or "").split(",") if m.strip()]
-    if asked and asked in (channel.models or ""):
-        return asked
-    return models[0] if models else (asked or "gpt-3.5-turbo")
-
-
-def _config(channel: Channel) -> dict:
-    import json
-
-    try:
-        value = json.loads(channel.config or "{}")
-        return value if isinstance(value, dict) else {}
-    except ValueError:
-        return {}
-
-
-def _upstream_request(channel: Channel, model: str, body: dict, provider: ProviderSettings):
-    """(request, adaptor, call): the request the relay's adaptor would send (its URL rules and headers: one
-    place), or None when the channel's type has no adaptor yet."""
-    from ..relay.adaptors import adaptor_for
-    from ..relay.adaptors.base import Call, Target
-
-    adaptor = adaptor_for(channel.type)
-    if adaptor is None:
-        return None
-    target = Target(channel.type, channel.base_url or "", channel.key, _config(channel), channel.other or "", provider)
-    call = Call("chat", "/v1/chat/completions", model, body, orjson.dumps(body), rewritten=True, stream=False)
-    return adaptor.build_request(target, call), adaptor, call
-
-
-def _openai_reply(adaptor, call, reply: httpx.Response) -> dict | None:
-    """The upstream's reply in OpenAI shape -- the answer, or ``{"error": ...}``. Other families are read
-    through their adaptor, as the relay reads them; None when the reply is not JSON at all."""
-    if adaptor.name == "openai":
-        try:
-            data = reply.json()
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None
-    try:
-        if reply.status_code != 200:
-            raise adaptor.map_error(reply.status_code, reply.content)
-        return orjson.loads(adaptor.parse_response(call, reply.content, reply.headers.get("content-type", "")).body)
-    except AppError as failure:  # UpstreamFailure included
-        return failure.openai_body()
-
-
-async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str,
-                   provider: ProviderSettings) -> tuple[TestResult, str]:
-    """Test the channel; the result's message (the upstream's words) never carries the channel's key."""
-    result, model = await _run_test(http, channel, asked_model, prompt, provider)
-    result.message = scrub_text(result.message, channel.key)
-    return result, model
-
-
-async def _run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, prompt: str,
-                    provider: ProviderSettings) -> tuple[TestResult, str]:
-    model = pick_test_model(channel, asked_model)
-    upstream_model = _mapping(channel).get(model, model)
-    body = {"model": upstream_model, "messages": [{"role": "user", "content": prompt}]}
-    started = time.perf_counter()
-    try:
-        prepared = _upstream_request(channel, upstream_model, body, provider)
-        if prepared is None:
-            info = type_info(channel.type)
-            return TestResult(False, f"testing channels of type {channel.type} ({info['name']}) needs its relay "
-                                     "adaptor, which does not exist yet", 0.0), model
-        request, adaptor, call = prepared
-        reply = await http.request(request.method, request.url, headers=request.headers, content=request.body,
-                                   timeout=60)
-    except AppError as exc:  # the adaptor refused to build the request (e.g. a channel config it needs is missing)
-        return TestResult(False, exc.message, time.perf_counter() - started), model
-    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
-        # Unreachable upstream, or a key / base URL that cannot even form a request.
-        return TestResult(False, f"request failed: {type(exc).__name__}: {exc}", time.perf_counter() - started), model
-    elapsed = time.perf_counter() - started
-    data = _openai_reply(adaptor, call, reply)
-    if reply.status_code != 200 or not isinstance(data, dict):
-        error = data.get("error") if isinstance(data, dict) else None
-        error = error if isinstance(error, dict) else {}
-        fallback = data.get("message") if isinstance(data, dict) else ""
-        message = str(error.get("message") or fallback or "") or f"bad response status code {reply.status_code}"
-        return TestResult(False, message, elapsed, reply.status_code, str(error.get("type") or ""),
-                          str(error.get("code") or "")), model
-    if isinstance(data.get("error"), dict):
-        error = data["error"]
-        return TestResult(False, str(error.get("message", "upstream error")), elapsed, reply.status_code,
-                          str(error.get("type") or ""), str(error.get("code") or "")), model
-    try:
-        content = data["choices"][0]["message"]["content"]
-        if not isinstance(content, str) or not isinstance(data.get("usage"), dict):
-            raise TypeError
-    except (KeyError, IndexError, TypeError):
-        return TestResult(False, "the upstream answer has no usage or no choices[0].message.content", elapsed,
-                          reply.status_code), model
-    return TestResult(True, content, elapsed, reply.status_code), model
+        return not self.success and disables_channel(self.status, self.error_type, self.error_code, self.message)
 
 
 async def test_channel(runtime, channel_id: int, asked_model: str = "") -> TestResult:
@@ -171,9 +46,8 @@ async def test_channel(runtime, channel_id: int, asked_model: str = "") -> TestR
     async with runtime.db.session() as session:
         channel = await session.get(Channel, channel_id)
         if channel is None:
-            raise AppError(f"channel {channel_id} does not exist", status=200)
-        result, model = await run_test(runtime.http, channel, asked_model, runtime.settings.test_prompt,
-                                       runtime.provider_settings)
+            raise Refused(f"channel {channel_id} does not exist")
+        result, model = await runtime.probe_channel(channel, asked_model)
         await session.exec(update(Channel).where(col(Channel.id) == channel_id)  # type: ignore[call-overload]
                            .values(test_time=now(), response_time=int(result.time * 1000) if result.success else 0))
         await session.commit()
@@ -224,10 +98,10 @@ def progress(runtime) -> TestAllProgress:
 def start_test_all(runtime, scope: str = "all") -> TestAllProgress:
     """Single-flight: a second start while one runs is refused (one-api: 测试已在运行中)."""
     if scope not in ("all", "disabled"):
-        raise AppError("scope must be all or disabled", status=200)
+        raise Refused("scope must be all or disabled")
     state = progress(runtime)
     if state.running:
-        raise AppError("测试已在运行中", status=200)
+        raise Refused("测试已在运行中")
     new = TestAllProgress(running=True, scope=scope, started_at=now())
     _progress[runtime] = new
     runtime.background.spawn(_test_all(runtime, new), name="channel-test-all")
@@ -297,23 +171,19 @@ async def _test_one_in_all(runtime, state: TestAllProgress, channel_id: int) -> 
 
 # --- balance ----------------------------------------------------------------------------------------------
 
-class BalanceNotSupported(AppError):
-    status = 200
-
-
 async def _get_json(http: httpx.AsyncClient, url: str, headers: dict) -> dict:
     try:
         reply = await http.get(url, headers=headers, timeout=30)
     except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
-        raise AppError(f"balance request failed: {type(exc).__name__}: {exc}", status=200) from None
+        raise Refused(f"balance request failed: {type(exc).__name__}: {exc}") from None
     if reply.status_code != 200:
-        raise AppError(f"balance request failed: status code {reply.status_code}", status=200)
+        raise Refused(f"balance request failed: status code {reply.status_code}")
     try:
         data = reply.json()
     except ValueError:
-        raise AppError("balance request failed: the upstream answer is not JSON", status=200) from None
+        raise Refused("balance request failed: the upstream answer is not JSON") from None
     if not isinstance(data, dict):
-        raise AppError("balance request failed: unexpected answer", status=200)
+        raise Refused("balance request failed: unexpected answer")
     return data
 
 
@@ -321,7 +191,7 @@ def _number(value) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise AppError(f"balance request failed: unexpected value {value!r}", status=200) from None
+        raise Refused(f"balance request failed: unexpected value {value!r}") from None
 
 
 async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
@@ -337,7 +207,8 @@ async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
         usage = await _get_json(http, f"{base}/v1/dashboard/billing/usage?start_date={start}&end_date={today}", bearer)
         return _number(sub.get("hard_limit_usd", 0)) - _number(usage.get("total_usage", 0)) / 100
     if t == 4:
-        data = await _get_json(http, f"{base or 'https://api.closeai-proxy.xyz'}/dashboard/billing/credit_grants", bearer)
+        base = base or "https://api.closeai-proxy.xyz"
+        data = await _get_json(http, f"{base}/dashboard/billing/credit_grants", bearer)
         return _number(data.get("total_available"))
     if t == 5:
         data = await _get_json(http, f"https://api.openai-sb.com/sb-api/user/status?api_key={channel.key}", {})
@@ -345,7 +216,7 @@ async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
     if t == 10:
         data = await _get_json(http, "https://aiproxy.io/api/report/getUserOverview", {"Api-Key": channel.key})
         if not data.get("success", True):
-            raise AppError(f"balance request failed: {data.get('message', '')}", status=200)
+            raise Refused(f"balance request failed: {data.get('message', '')}")
         return _number((data.get("data") or {}).get("totalPoints"))
     if t in (12, 13):
         host = "api2gpt" if t == 12 else "aigc2d"
@@ -372,7 +243,7 @@ async def update_balance(runtime, channel_id: int) -> float:
     async with runtime.db.session() as session:
         channel = await session.get(Channel, channel_id)
         if channel is None:
-            raise AppError(f"channel {channel_id} does not exist", status=200)
+            raise Refused(f"channel {channel_id} does not exist")
         try:
             balance = await query_balance(runtime.http, channel)
         except AppError as exc:  # the upstream's words (and URLs carrying the key) never reach the caller

@@ -1,12 +1,12 @@
-"""The channel-type registry as the management side sees it, read from the relay's one place
-(``oneapi_app.relay.channel_types``): the types the dashboard offers, their default base URLs and model lists."""
+"""The channel-type registry as the management side sees it, read from the catalogue the relay reads too
+(``oneapi_app.catalog.channel_types``): the types the dashboard offers, their default base URLs and model lists."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from ..relay.channel_types import CHANNEL_TYPES, OWNER_TYPES, channel_type, model_owner
-from .pricing import MODEL_RATIOS
+from ..catalog.channel_types import CHANNEL_TYPES, OWNER_TYPES, channel_type, model_owner
+from ..catalog.prices import MODEL_RATIOS
 
 
 def channel_types() -> list[dict]:

@@ -9,12 +9,8 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from ..errors import AppError
+from ..errors import MailError
 from .options import Options
-
-
-class MailError(AppError):
-    status = 200
 
 
 def _send_sync(options: Options, to: str, subject: str, html: str, tls_context: ssl.SSLContext | None) -> None:

@@ -9,9 +9,10 @@ import logging
 import httpx
 from sqlmodel import col, select
 
+from ..errors import MailError
 from ..models import Role, User, UserStatus
 from ..scrub import scrub_text
-from .mail import MailError, send_email
+from .mail import send_email
 
 log = logging.getLogger(__name__)
 

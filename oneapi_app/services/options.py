@@ -16,6 +16,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..catalog.prices import COMPLETION_RATIOS, MODEL_RATIOS
 from ..changes import Changes
 from ..errors import ConfigError
 from ..models import Option, table_of
@@ -135,8 +136,6 @@ RATIO_TABLE_KEYS = ("ModelRatio", "CompletionRatio")
 
 
 def builtin_ratio_table(key: str) -> dict[str, float]:
-    from .pricing import COMPLETION_RATIOS, MODEL_RATIOS  # pricing reads Options: imported when used
-
     return {"ModelRatio": MODEL_RATIOS, "CompletionRatio": COMPLETION_RATIOS}[key]
 
 

@@ -198,7 +198,7 @@ async def test_balance_openai_subscription_minus_usage(client, runtime, monkeypa
 
 
 async def test_channel_types_and_default_models_come_from_the_relay_registry(client, common):
-    from oneapi_app.relay.channel_types import CHANNEL_TYPES
+    from oneapi_app.catalog.channel_types import CHANNEL_TYPES
 
     r = await client.get("/api/channel/types", headers=ROOT)
     rows = r.json()["data"]

@@ -11,12 +11,13 @@ import orjson
 import pytest
 from aiohttp import web
 
+from oneapi_app.errors import UpstreamFailure
 from oneapi_app.relay.adaptors import adaptor_for
 from oneapi_app.relay.adaptors.anthropic import AnthropicAdaptor, AnthropicStream
 from oneapi_app.relay.adaptors.anthropic_messages import convert_request, convert_response
 from oneapi_app.relay.adaptors.base import Call, Target, Usage
 from oneapi_app.relay.streaming import SSEReader
-from oneapi_app.relay.upstream import UpstreamFailure, should_disable_channel
+from oneapi_app.relay.upstream import should_disable_channel
 
 from .conftest import Seen, add_channel, add_token, free_port, logs, row
 

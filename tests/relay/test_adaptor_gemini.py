@@ -12,11 +12,12 @@ import orjson
 import pytest
 from aiohttp import web
 
+from oneapi_app.errors import RelayError, UpstreamFailure
 from oneapi_app.relay.adaptors import adaptor_for
 from oneapi_app.relay.adaptors.base import Call, Target, Usage
 from oneapi_app.relay.adaptors.gemini import GeminiAdaptor
 from oneapi_app.relay.streaming import SSEReader
-from oneapi_app.relay.upstream import RelayError, UpstreamFailure, should_disable_channel
+from oneapi_app.relay.upstream import should_disable_channel
 from oneapi_app.services.options import Options
 from oneapi_app.services.pricing import price_for
 

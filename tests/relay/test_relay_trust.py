@@ -339,8 +339,8 @@ async def test_the_gateway_sends_a_user_agent(runtime, client, upstream):
 
 
 def test_an_sse_line_without_end_is_capped():
+    from oneapi_app.errors import UpstreamFailure
     from oneapi_app.relay.streaming import SSEReader
-    from oneapi_app.relay.upstream import UpstreamFailure
 
     reader = SSEReader(limit=1024)
     assert reader.feed(b'data: {"a":1}\n\ndata: {"b":') == [b'{"a":1}']

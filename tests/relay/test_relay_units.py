@@ -9,14 +9,15 @@ from pathlib import Path
 import orjson
 import pytest
 
+from oneapi_app.catalog.channel_types import CHANNEL_TYPES, is_openai_family
+from oneapi_app.errors import UpstreamFailure
 from oneapi_app.relay.adaptors import adaptor_for
 from oneapi_app.relay.adaptors.base import Call, Target, Usage
 from oneapi_app.relay.adaptors.openai import OpenAIAdaptor, request_url
-from oneapi_app.relay.channel_types import CHANNEL_TYPES, is_openai_family
 from oneapi_app.relay.retry import choose_channel
 from oneapi_app.relay.streaming import SSEReader
 from oneapi_app.relay.token_count import count_messages, count_text
-from oneapi_app.relay.upstream import UpstreamFailure, status_failure
+from oneapi_app.relay.upstream import status_failure
 from oneapi_app.services.cache import ChannelInfo, ChannelSnapshot
 from oneapi_app.services.options import Options
 from oneapi_app.services.pricing import completion_ratio, model_ratio, price_for

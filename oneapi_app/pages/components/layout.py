@@ -1,10 +1,12 @@
-"""The dashboard shell: a header, a side navigation built from the page registry, and the content."""
+"""The dashboard shell: a header, a side navigation built from the page registry, and the content; ``add_pages``
+mounts every registered page inside it."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from ..registry import nav_entries
+from ...models import Role
+from ..registry import PAGES, nav_entries
 from ..state import SessionState
 
 
@@ -62,3 +64,17 @@ def shell(content: rx.Component) -> rx.Component:
         rx.hstack(sidebar(), rx.box(content, padding="24px", flex="1", min_width="0"), align="start", spacing="0"),
         width="100%",
     )
+
+
+def add_pages(app: rx.App) -> None:
+    """Every registered page, inside the shell, behind its role guard."""
+    for spec in PAGES:
+        # Calling a handler on the State class makes an event spec (Reflex's types say otherwise).
+        guard = ([SessionState.require_role(spec.min_role)]  # type: ignore[operator]
+                 if spec.min_role > Role.GUEST else [])
+        app.add_page(
+            lambda spec=spec: shell(spec.render()),  # type: ignore[misc]  # the default binds this page's spec
+            route=spec.route,
+            title=f"{spec.title} - One API",
+            on_load=[SessionState.refresh, *guard, *spec.on_load],
+        )

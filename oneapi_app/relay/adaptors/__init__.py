@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ..channel_types import channel_type
+from ...catalog.channel_types import channel_type
 from .anthropic import AnthropicAdaptor
 from .base import Adaptor
 from .gemini import GeminiAdaptor

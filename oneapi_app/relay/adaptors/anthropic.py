@@ -18,8 +18,9 @@ import time
 
 import orjson
 
-from ..channel_types import channel_type
-from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
+from ...catalog.channel_types import channel_type
+from ...errors import UpstreamFailure
+from ..upstream import UpstreamRequest, status_failure
 from .anthropic_messages import convert_request, convert_response, finish_reason, openai_usage, usage_of
 from .base import Call, Parsed, Target, Usage, not_supported, unreadable_answer
 

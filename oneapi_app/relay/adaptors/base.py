@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from ..upstream import UpstreamFailure, UpstreamRequest
+from ...errors import UpstreamFailure
+from ..upstream import UpstreamRequest
 
 Kind = Literal["chat", "completions", "embeddings", "moderations", "edits"]
 

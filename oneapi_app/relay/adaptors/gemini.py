@@ -21,8 +21,9 @@ import uuid
 
 import orjson
 
-from ..channel_types import channel_type
-from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
+from ...catalog.channel_types import channel_type
+from ...errors import UpstreamFailure
+from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Parsed, Target, Usage, not_supported, unreadable_answer
 from .gemini_convert import chat_request, embeddings_request, model_path
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from ..upstream import RelayError
+from ...errors import RelayError
 
 # JSON-schema keywords the Gemini Schema object (an OpenAPI 3 subset) rejects.
 _SCHEMA_DROP = frozenset({

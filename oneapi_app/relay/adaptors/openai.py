@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import orjson
 
-from ..channel_types import AZURE, OPENROUTER, channel_type
-from ..upstream import UpstreamFailure, UpstreamRequest, status_failure
+from ...catalog.channel_types import AZURE, OPENROUTER, channel_type
+from ...errors import UpstreamFailure
+from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Parsed, Target, Usage, unreadable_answer
 
 CLOUDFLARE_GATEWAY = "https://gateway.ai.cloudflare.com"

@@ -3,7 +3,7 @@
 An OpenAI-compatible provider is one row here, not a module: the OpenAI adaptor serves every row whose
 family is ``openai`` (Zhipu, Ali DashScope, Ollama, Cohere and Cloudflare Workers AI through their
 OpenAI-compatible endpoints). Other
-families have their own adaptor module (adaptors/<family>.py); rows of the ``native`` family exist so
+families have their own adaptor module (relay/adaptors/<family>.py); rows of the ``native`` family exist so
 channels of those types load and show their name, and the pipeline refuses them with a clear error until
 their adaptor exists.
 """

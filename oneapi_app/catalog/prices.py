@@ -1,0 +1,59 @@
+"""The built-in price tables: model ratio and completion ratio by model name (one-api's defaults).
+
+Pure data, below the services that price requests (services/pricing.py), the options an admin edits
+(services/options.py: ModelRatio and CompletionRatio hold the overrides) and the relay's /v1/models.
+"""
+
+from __future__ import annotations
+
+# One-api's defaults (a selection of the maintained table; admins add the rest as options).
+MODEL_RATIOS: dict[str, float] = {
+    # OpenAI
+    "gpt-4": 15, "gpt-4-0314": 15, "gpt-4-0613": 15, "gpt-4-32k": 30, "gpt-4-32k-0314": 30, "gpt-4-32k-0613": 30,
+    "gpt-4-1106-preview": 5, "gpt-4-0125-preview": 5, "gpt-4-turbo-preview": 5, "gpt-4-turbo": 5,
+    "gpt-4-turbo-2024-04-09": 5, "gpt-4-vision-preview": 5,
+    "gpt-4o": 2.5, "chatgpt-4o-latest": 2.5, "gpt-4o-2024-05-13": 2.5, "gpt-4o-2024-08-06": 1.25,
+    "gpt-4o-2024-11-20": 1.25, "gpt-4o-mini": 0.075, "gpt-4o-mini-2024-07-18": 0.075,
+    "gpt-3.5-turbo": 0.25, "gpt-3.5-turbo-0301": 0.75, "gpt-3.5-turbo-0613": 0.75, "gpt-3.5-turbo-16k": 1.5,
+    "gpt-3.5-turbo-16k-0613": 1.5, "gpt-3.5-turbo-instruct": 0.75, "gpt-3.5-turbo-1106": 0.5,
+    "gpt-3.5-turbo-0125": 0.25,
+    "o1": 7.5, "o1-2024-12-17": 7.5, "o1-preview": 7.5, "o1-preview-2024-09-12": 7.5, "o1-mini": 1.5,
+    "o1-mini-2024-09-12": 1.5, "o3-mini": 1.5, "o3-mini-2025-01-31": 1.5,
+    "davinci-002": 1, "babbage-002": 0.2, "text-ada-001": 0.2, "text-babbage-001": 0.25, "text-curie-001": 1,
+    "text-davinci-002": 10, "text-davinci-003": 10, "text-davinci-edit-001": 10, "code-davinci-edit-001": 10,
+    "whisper-1": 15, "tts-1": 7.5, "tts-1-1106": 7.5, "tts-1-hd": 15, "tts-1-hd-1106": 15,
+    "text-embedding-ada-002": 0.05, "text-embedding-3-small": 0.01, "text-embedding-3-large": 0.065,
+    "text-search-ada-doc-001": 10, "text-moderation-stable": 0.1, "text-moderation-latest": 0.1,
+    "dall-e-2": 10, "dall-e-3": 20,
+    # Anthropic
+    "claude-instant-1.2": 0.4, "claude-2.0": 4, "claude-2.1": 4, "claude-3-haiku-20240307": 0.125,
+    "claude-3-5-haiku-20241022": 0.5, "claude-3-sonnet-20240229": 1.5, "claude-3-5-sonnet-20240620": 1.5,
+    "claude-3-5-sonnet-20241022": 1.5, "claude-3-5-sonnet-latest": 1.5, "claude-3-opus-20240229": 7.5,
+    # Google
+    "gemini-pro": 0.125, "gemini-1.0-pro": 0.125, "gemini-1.5-pro": 0.625, "gemini-1.5-pro-001": 0.625,
+    "gemini-1.5-flash": 0.0375, "gemini-1.5-flash-001": 0.0375, "gemini-2.0-flash-exp": 0.075,
+    "gemini-2.0-flash": 0.075, "gemini-2.0-flash-thinking-exp": 0.075,
+    # DeepSeek, Zhipu, Ali, Baidu, Tencent, Moonshot, MiniMax, Baichuan, Spark
+    "deepseek-chat": 0.07, "deepseek-reasoner": 0.275,
+    "glm-4-plus": 3.55, "glm-4": 7.1, "glm-4-flash": 0, "glm-4-air": 0.071, "glm-4v": 0.71,
+    "qwen-turbo": 0.0213, "qwen-plus": 0.0568, "qwen-max": 0.1704, "qwen-long": 0.0355,
+    "ERNIE-4.0-8K": 8.52, "ERNIE-3.5-8K": 0.852, "ERNIE-Speed-8K": 0.284, "ERNIE-Lite-8K": 0.213,
+    "hunyuan-turbo": 1.065, "hunyuan-pro": 2.13, "hunyuan-standard": 0.0568,
+    "moonshot-v1-8k": 0.852, "moonshot-v1-32k": 1.704, "moonshot-v1-128k": 4.26,
+    "abab6.5-chat": 2.13, "abab6.5s-chat": 0.071, "Baichuan2-Turbo": 0.568, "Baichuan2-Turbo-192k": 1.136,
+    "SparkDesk": 1.2858, "SparkDesk-v1.1": 1.2858, "SparkDesk-v2.1": 1.2858, "SparkDesk-v3.1": 1.2858,
+    "SparkDesk-v3.5": 1.2858, "SparkDesk-v4.0": 1.2858,
+    # Mistral, Cohere, xAI, Groq (one-api's 1000x-too-small Groq values are corrected), DeepL, images
+    "open-mistral-7b": 0.125, "open-mixtral-8x7b": 0.35, "mistral-small-latest": 1, "mistral-medium-latest": 1.35,
+    "mistral-large-latest": 4, "mistral-embed": 0.05,
+    "command": 0.5, "command-light": 0.5, "command-r": 0.25, "command-r-plus": 1.5,
+    "grok-beta": 2.5,
+    "llama3-8b-8192": 0.025, "llama3-70b-8192": 0.295, "mixtral-8x7b-32768": 0.12, "gemma-7b-it": 0.035,
+    "deepl-zh": 12.5, "deepl-en": 12.5, "deepl-ja": 12.5,
+    "ali-stable-diffusion-xl": 8, "ali-stable-diffusion-v1.5": 8, "wanx-v1": 8,
+    "flux-schnell": 1.5, "flux-1.1-pro": 20,
+    "openrouter/auto": -500000,
+}
+
+# Completion ratios keyed like model ratios; the prefix rules below apply when no entry matches.
+COMPLETION_RATIOS: dict[str, float] = {"llama3-8b-8192(33)": 2, "llama3-70b-8192(33)": 1.3207547}
