@@ -61,12 +61,12 @@ def test_root_changes_settings(server, browser):  # noqa: F811
     model_ratio = page.locator("#setting-ModelRatio")
     expect(model_ratio).not_to_have_value("")
     assert "gpt-4o-mini" in json.loads(model_ratio.input_value())
-    page.locator("#setting-RetryTimes").fill("3")
     page.locator("#setting-QuotaForNewUser").fill("1234")
     page.locator("#setting-save-quota").click()
-    expect(toast(page, "Saved.")).to_be_visible()
+    expect(toast(page, "Quota: saved.")).to_be_visible()
+    page.locator("#setting-RetryTimes").fill("3")
     page.locator("#setting-save-general").click()
-    expect(toast(page, "Saved.").nth(1)).to_be_visible()
+    expect(toast(page, "General: saved.")).to_be_visible()
     options = options_of(page, base)
     assert options["RetryTimes"] == "3" and options["QuotaForNewUser"] == "1234"
 
@@ -91,7 +91,7 @@ def test_root_changes_settings(server, browser):  # noqa: F811
     model_ratio.fill(json.dumps({**table, "gpt-4o-mini": 0.5, "my-local-model": 2}))
     page.locator("#setting-GroupRatio").fill('{"default": 1, "vip": 0.8}')
     page.locator("#setting-save-ratio").click()
-    expect(toast(page, "Saved.").last).to_be_visible()
+    expect(toast(page, "Ratios: saved.")).to_be_visible()
     options = options_of(page, base)
     assert json.loads(options["ModelRatio"])["gpt-4o-mini"] == 0.5
     assert json.loads(options["ModelRatio"])["my-local-model"] == 2
@@ -112,7 +112,7 @@ def test_root_changes_settings(server, browser):  # noqa: F811
     page.locator("#setting-SMTPServer").fill("smtp.example.test")
     page.locator("#setting-SMTPPort").fill("465")
     page.locator("#setting-save-smtp").click()
-    expect(toast(page, "Saved.").last).to_be_visible()
+    expect(toast(page, "SMTP (outgoing mail): saved.")).to_be_visible()
     page.locator("#setting-SMTPToken").fill(SECRET)
     page.locator("#setting-secret-SMTPToken-save").click()
     expect(status).to_contain_text("A value is stored")
@@ -125,10 +125,10 @@ def test_root_changes_settings(server, browser):  # noqa: F811
     page.locator("#settings-tab-other").click()
     page.locator("#setting-Notice").fill(NOTICE)
     page.locator("#setting-save-notice").click()
-    expect(toast(page, "Saved.").last).to_be_visible()
+    expect(toast(page, "Notice: saved.")).to_be_visible()
     page.locator("#setting-SystemName").fill("Gateway Lab")
     page.locator("#setting-save-branding").click()
-    expect(toast(page, "Saved.").last).to_be_visible()
+    expect(toast(page, "System: saved.")).to_be_visible()
     assert page.request.get(base + "/api/notice").json()["data"] == NOTICE
     assert page.request.get(base + "/api/status").json()["data"]["system_name"] == "Gateway Lab"
 

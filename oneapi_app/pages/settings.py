@@ -53,7 +53,8 @@ def check_value(field: Field, text: str) -> None:
         if not isinstance(table, dict):
             raise ValueError(TEXT["bad_table"].format(label=label))
         for name, value in table.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            # Any number, as the service takes it (the built-in table has a negative sentinel).
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(TEXT["bad_entry"].format(label=label, name=name))
 
 
@@ -135,7 +136,7 @@ class SettingsState(rx.State):
         for field, text in changed:
             await self._store(w, field.key, text.strip() if field.kind in ("number", "text") else text)
             self._show(w.runtime.options, (field.key,))
-        return rx.toast.success(TEXT["saved"])
+        return rx.toast.success(TEXT["saved"].format(section=section.title))
 
     @rx.event
     @writes(Role.ROOT, action="settings: secret")

@@ -21,7 +21,7 @@ TEXT: dict[str, str] = {
     "tab_system": "System",
     "tab_other": "Other",
     "save": "Save",
-    "saved": "Saved.",
+    "saved": "{section}: saved.",
     "nothing_changed": "Nothing changed.",
     "secret_set": "A value is stored (never shown); type a new one to replace it.",
     "secret_unset": "Not set.",
@@ -41,7 +41,7 @@ TEXT: dict[str, str] = {
     "negative": "{label} cannot be negative",
     "bad_json": "{label}: invalid JSON ({error})",
     "bad_table": "{label}: expected a JSON object of names to numbers",
-    "bad_entry": "{label}: {name!r} must be a number of at least 0",
+    "bad_entry": "{label}: {name!r} must be a number",
 }
 
 LABELS: dict[str, str] = {
