@@ -13,9 +13,8 @@ from ..auth.tickets import issue_ticket
 from ..models import Role, User, UserStatus
 from ..services.users import authenticate
 
-
 NEEDS_LOGIN = "Log in to open this page."
-NEEDS_ROLE = {Role.ADMIN: "This page is for administrators only.", Role.ROOT: "This page is for the root user only."}
+NEEDS_ROLE: dict[int, str] = {Role.ADMIN: "This page is for administrators only.", Role.ROOT: "This page is for the root user only."}
 
 
 class SessionState(rx.State):
