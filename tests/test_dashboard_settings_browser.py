@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from email import message_from_bytes
 
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
-from .servers import running_server
+from .servers import free_port, running_server
 from .test_dashboard_browser import browser, log_in  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
@@ -44,7 +46,26 @@ def toast(page, text: str):
     return page.locator("[data-sonner-toast]", has_text=text)
 
 
-def test_root_changes_settings(server, browser):  # noqa: F811
+@pytest.fixture
+def smtp():
+    """A local SMTP server: (the (recipients, subject) of each mail it received, its port)."""
+    received: list[tuple[list[str], str]] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)["Subject"] or ""))
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield received, port
+    finally:
+        controller.stop()
+
+
+def test_root_changes_settings(server, browser, smtp):  # noqa: F811
     base, data = server
     context = browser.new_context()
     page = context.new_page()
@@ -106,19 +127,30 @@ def test_root_changes_settings(server, browser):  # noqa: F811
     expect(github).to_have_attribute("data-state", "unchecked")
     assert options_of(page, base)["GitHubOAuthEnabled"] == "false"
 
+    # SMTP: saved, then a test mail reaches a local SMTP server.
+    inbox, smtp_port = smtp
+    page.locator("#setting-test-mail-send").click()
+    expect(toast(page, "Enter the address to send the test mail to.")).to_be_visible()
+    page.locator("#setting-SMTPServer").fill("127.0.0.1")
+    page.locator("#setting-SMTPPort").fill(str(smtp_port))
+    page.locator("#setting-SMTPFrom").fill("noreply@settings.test")
+    page.locator("#setting-save-smtp").click()
+    expect(toast(page, "SMTP (outgoing mail): saved.")).to_be_visible()
+    page.locator("#setting-test-mail-to").fill("root@settings.test")
+    page.locator("#setting-test-mail-send").click()
+    expect(toast(page, "Test mail sent to root@settings.test.")).to_be_visible()
+    assert [to for to, _subject in inbox] == [["root@settings.test"]]
+    assert "One API" in inbox[0][1]
+
     # A secret: write-only, saved when typed, never shown.
     status = page.locator("#setting-secret-SMTPToken-status")
     expect(status).to_have_text("Not set.")
-    page.locator("#setting-SMTPServer").fill("smtp.example.test")
-    page.locator("#setting-SMTPPort").fill("465")
-    page.locator("#setting-save-smtp").click()
-    expect(toast(page, "SMTP (outgoing mail): saved.")).to_be_visible()
     page.locator("#setting-SMTPToken").fill(SECRET)
     page.locator("#setting-secret-SMTPToken-save").click()
     expect(status).to_contain_text("A value is stored")
     expect(page.locator("#setting-SMTPToken")).to_have_value("")
     options = options_of(page, base)
-    assert options["SMTPServer"] == "smtp.example.test" and options["SMTPPort"] == "465"
+    assert options["SMTPServer"] == "127.0.0.1" and options["SMTPPort"] == str(smtp_port)
     assert "SMTPToken" not in options and stored_row(data, "SMTPToken") == SECRET
 
     # Other: the Notice and the system name, seen by the Home page, the header and /api at once.
@@ -138,7 +170,7 @@ def test_root_changes_settings(server, browser):  # noqa: F811
 
     page.goto(base + "/setting")  # a fresh load shows what is stored; the secret stays out of the page
     page.locator("#settings-tab-system").click()
-    expect(page.locator("#setting-SMTPServer")).to_have_value("smtp.example.test")
+    expect(page.locator("#setting-SMTPServer")).to_have_value("127.0.0.1")
     expect(page.locator("#setting-secret-SMTPToken-status")).to_contain_text("A value is stored")
     expect(page.locator("#setting-SMTPToken")).to_have_value("")
     assert SECRET not in page.content()

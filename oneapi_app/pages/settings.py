@@ -22,6 +22,7 @@ import reflex as rx
 
 from ..appliance import runtime
 from ..models import Role
+from ..services.mail import send_email
 from ..services.options import Options, admin_view, update_option
 from .actions import Write, writes
 from .components.settings_fields import FIELDS, SECTIONS, TEXT, Field
@@ -76,6 +77,7 @@ class SettingsState(rx.State):
     values: dict[str, str] = EMPTY_VALUES
     toggles: dict[str, bool] = EMPTY_TOGGLES
     secret_stored: dict[str, bool] = EMPTY_SECRETS
+    test_mail_to: str = ""
     _loaded: dict[str, str] = {}  # the values as stored: a Save sends only what differs
 
     def _show(self, options: Options, keys: tuple[str, ...] | None = None) -> None:
@@ -99,11 +101,27 @@ class SettingsState(rx.State):
             self._loaded = {}
             return
         self._show(runtime().options)
+        self.test_mail_to = user.email or ""
 
     @rx.event
     def set_value(self, key: str, value: str):
         if key in self.values:
             self.values[key] = str(value)
+
+    @rx.event
+    def set_test_mail_to(self, value: str):
+        self.test_mail_to = str(value).strip()
+
+    @rx.event
+    @writes(Role.ROOT, action="settings: test mail")
+    async def send_test_mail(self, w: Write):
+        to = self.test_mail_to
+        if "@" not in to or len(to) > 254:
+            return rx.toast.error(TEXT["test_mail_bad_to"])
+        system = w.runtime.options.SystemName
+        await send_email(w.runtime.options, to, TEXT["test_mail_subject"].format(system=system),
+                         TEXT["test_mail_body"].format(system=system))
+        return rx.toast.success(TEXT["test_mail_sent"].format(to=to))
 
     async def _store(self, w: Write, key: str, value: Any) -> None:
         """One option through the service behind PUT /api/option; the runtime serves the new options at once."""

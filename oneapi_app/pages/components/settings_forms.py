@@ -76,9 +76,30 @@ def _note(note: str) -> rx.Component:
     return rx.text(TEXT[note], size="2", color="gray")
 
 
+def _test_mail(state) -> rx.Component:
+    """SMTP's "send a test mail" row (to the root's address by default)."""
+    return labeled(
+        TEXT["test_mail_to"],
+        rx.hstack(
+            rx.input(value=state.test_mail_to, on_change=state.set_test_mail_to, id="setting-test-mail-to",
+                     type="email", width="100%"),
+            rx.button(TEXT["test_mail_send"], variant="soft", on_click=state.send_test_mail,
+                      id="setting-test-mail-send"),
+            width="100%",
+        ),
+        TEXT["test_mail_hint"],
+    )
+
+
+EXTRAS = {"smtp": _test_mail}  # a section's own controls after its Save button
+
+
 def section_card(state, section: Section) -> rx.Component:
     button = ([rx.button(TEXT["save"], on_click=state.save_section(section.id), id=f"setting-save-{section.id}")]
               if section.saved_by_button() else [])
+    if section.id in EXTRAS:
+        button.append(rx.separator(size="4"))
+        button.append(EXTRAS[section.id](state))
     return rx.card(
         rx.vstack(
             rx.heading(section.title, size="3"),
