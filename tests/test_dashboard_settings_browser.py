@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 from email import message_from_bytes
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -173,6 +175,10 @@ def test_root_changes_settings(server, browser, smtp):  # noqa: F811
     expect(page.locator("#setting-SMTPServer")).to_have_value("127.0.0.1")
     expect(page.locator("#setting-secret-SMTPToken-status")).to_contain_text("A value is stored")
     expect(page.locator("#setting-SMTPToken")).to_have_value("")
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "oneapi-settings-system.png"), full_page=True)
+    page.locator("#settings-tab-operation").click()
+    expect(page.locator("#setting-RetryTimes")).to_have_value("3")
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "oneapi-settings-operation.png"))
     assert SECRET not in page.content()
     assert frames and not any(SECRET in f for f in frames)
     context.close()

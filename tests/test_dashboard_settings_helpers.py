@@ -36,9 +36,9 @@ def test_page_values_never_hold_a_secret():
     assert values["Notice"] == "hi" and values["RetryTimes"] == "2" and toggles["LogConsumeEnabled"] is True
     table = json.loads(values["ModelRatio"])  # the whole table, as GET /api/option answers
     assert table["my-model"] == 3 and "gpt-4o-mini" in table
-    # The state's public vars are exactly these three tables (no secret var can reach the browser).
+    # The state's public vars: these three tables and the test mail address (no secret var reaches the browser).
     public = {name for name in SettingsState.base_vars if not name.startswith("_")}
-    assert public == {"values", "toggles", "secret_stored"}
+    assert public == {"values", "toggles", "secret_stored", "test_mail_to"}
 
 
 @pytest.mark.parametrize(("key", "text", "message"), [

@@ -63,6 +63,8 @@ def page_values(options: Options) -> tuple[dict[str, str], dict[str, bool], dict
     """What the page may hold: the text of every non-secret field, the toggles, and which secrets are stored."""
     view = {row["key"]: row["value"] for row in admin_view(options)}
     values = {k: view.get(k, "") for k, f in FIELDS.items() if f.kind not in ("toggle", "secret")}
+    for key in (k for k, f in FIELDS.items() if f.kind == "json"):  # one entry a line, as an admin edits it
+        values[key] = json.dumps(json.loads(values[key] or "{}"), indent=2, ensure_ascii=False)
     toggles = {k: view.get(k) == "true" for k, f in FIELDS.items() if f.kind == "toggle"}
     stored = {k: bool(getattr(options, k, "")) for k, f in FIELDS.items() if f.kind == "secret"}
     return values, toggles, stored
