@@ -21,7 +21,7 @@ from .test_dashboard_browser import browser, log_in  # noqa: F401 - shared fixtu
 
 pytestmark = pytest.mark.browser
 SECRET = "smtp-secret-4b7e1d9c2a"
-NOTICE = "Maintenance tonight at 22:00 UTC"
+NOTICE = "Maintenance tonight at 22:00 UTC"  # stored with " **now**" after it
 
 
 @pytest.fixture(scope="module")
@@ -157,13 +157,15 @@ def test_root_changes_settings(server, browser, smtp):  # noqa: F811
 
     # Other: the Notice and the system name, seen by the Home page, the header and /api at once.
     page.locator("#settings-tab-other").click()
-    page.locator("#setting-Notice").fill(NOTICE)
+    page.locator("#setting-Notice").fill(NOTICE + " **now**")
+    page.locator("#setting-preview-Notice-open").click()
+    expect(page.locator("#setting-preview-Notice strong")).to_have_text("now")  # Markdown, rendered
     page.locator("#setting-save-notice").click()
     expect(toast(page, "Notice: saved.")).to_be_visible()
     page.locator("#setting-SystemName").fill("Gateway Lab")
     page.locator("#setting-save-branding").click()
     expect(toast(page, "System: saved.")).to_be_visible()
-    assert page.request.get(base + "/api/notice").json()["data"] == NOTICE
+    assert page.request.get(base + "/api/notice").json()["data"] == NOTICE + " **now**"
     assert page.request.get(base + "/api/status").json()["data"]["system_name"] == "Gateway Lab"
 
     page.goto(base + "/")

@@ -36,6 +36,7 @@ TEXT: dict[str, str] = {
     "open_account": "Open Account",
     "log_purge": "Old log rows can be deleted on the Logs page (Delete logs before a date).",
     "open_logs": "Open Logs",
+    "preview": "Preview",
     "test_mail_to": "Send a test mail to",
     "test_mail_hint": "Uses the saved SMTP settings: save them first.",
     "test_mail_send": "Send test mail",

@@ -67,6 +67,16 @@ def _field(state, field: Field) -> rx.Component:
         return _toggle(state, field)
     if field.kind == "secret":
         return _secret(state, field)
+    if field.kind == "long":  # Markdown: a preview, folded
+        preview = rx.el.details(
+            rx.el.summary(TEXT["preview"], font_size="var(--font-size-1)", cursor="pointer",
+                          id=f"setting-preview-{field.key}-open"),
+            rx.box(rx.markdown(state.values[field.key]), padding="8px", border="1px solid var(--gray-a5)",
+                   border_radius="6px", id=f"setting-preview-{field.key}"),
+            width="100%",
+        )
+        return rx.vstack(labeled(field.label, _control(state, field), _hint(field)), preview, spacing="1",
+                         width="100%")
     return labeled(field.label, _control(state, field), _hint(field))
 
 
