@@ -8,7 +8,7 @@ import json
 import pytest
 
 from oneapi_app.pages.components.settings_fields import FIELDS, LABELS, SECTIONS, TABS, TEXT
-from oneapi_app.pages.settings import SettingsState, check_value, page_values
+from oneapi_app.pages.settings import SettingsState, check_value, page_values, stored_text
 from oneapi_app.services.options import Options
 
 
@@ -66,3 +66,9 @@ def test_checks_pass_good_values(key, text):
 def test_every_string_comes_from_the_tables():
     assert TEXT["saved"].format(section="Quota") == "Quota: saved."
     assert all(isinstance(v, str) and v for v in TEXT.values())
+
+
+def test_stored_text():
+    assert stored_text(FIELDS["GroupRatio"], '{\n  "default": 1,\n  "vip": 0.8\n}') == '{"default":1,"vip":0.8}'
+    assert stored_text(FIELDS["RetryTimes"], " 3 ") == "3"
+    assert stored_text(FIELDS["Notice"], " keep\n ") == " keep\n "

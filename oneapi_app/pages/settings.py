@@ -59,6 +59,13 @@ def check_value(field: Field, text: str) -> None:
                 raise ValueError(TEXT["bad_entry"].format(label=label, name=name))
 
 
+def stored_text(field: Field, text: str) -> str:
+    """What is sent to the service: numbers and one-line texts trimmed, a ratio table compact (checked first)."""
+    if field.kind == "json":
+        return json.dumps(json.loads(text or "{}"), ensure_ascii=False, separators=(",", ":"))
+    return text.strip() if field.kind in ("number", "text") else text
+
+
 def page_values(options: Options) -> tuple[dict[str, str], dict[str, bool], dict[str, bool]]:
     """What the page may hold: the text of every non-secret field, the toggles, and which secrets are stored."""
     view = {row["key"]: row["value"] for row in admin_view(options)}
@@ -118,7 +125,7 @@ class SettingsState(rx.State):
     @writes(Role.ROOT, action="settings: test mail")
     async def send_test_mail(self, w: Write):
         to = self.test_mail_to
-        if "@" not in to or len(to) > 254:
+        if "@" not in to or len(to) > 254 or any(c.isspace() for c in to):
             return rx.toast.error(TEXT["test_mail_bad_to"])
         system = w.runtime.options.SystemName
         await send_email(w.runtime.options, to, TEXT["test_mail_subject"].format(system=system),
@@ -154,7 +161,7 @@ class SettingsState(rx.State):
         for field, text in changed:
             check_value(field, text)
         for field, text in changed:
-            await self._store(w, field.key, text.strip() if field.kind in ("number", "text") else text)
+            await self._store(w, field.key, stored_text(field, text))
             self._show(w.runtime.options, (field.key,))
         return rx.toast.success(TEXT["saved"].format(section=section.title))
 
