@@ -13,6 +13,9 @@ from ..auth.tickets import issue_ticket
 from ..models import Role, User, UserStatus
 from ..services.users import authenticate
 
+NEEDS_LOGIN = "Log in to open this page."
+NEEDS_ROLE: dict[int, str] = {Role.ADMIN: "This page is for administrators only.", Role.ROOT: "This page is for the root user only."}
+
 
 class SessionState(rx.State):
     _user_id: int = 0
@@ -77,8 +80,10 @@ class SessionState(rx.State):
 
     @rx.event
     def require_role(self, min_role: int):
+        """A page's guard: a visitor below ``min_role`` is sent to /login, told why."""
         if self.role < min_role:
-            return rx.redirect("/login")
+            why = NEEDS_LOGIN if self.role < Role.COMMON else NEEDS_ROLE.get(min_role, NEEDS_ROLE[Role.ADMIN])
+            return [rx.toast.error(why, id="page-denied"), rx.redirect("/login")]
 
     def _remember(self, user: User) -> None:
         self._pw_stamp = password_stamp(runtime().settings.session_secret, user.password)

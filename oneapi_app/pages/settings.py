@@ -1,0 +1,198 @@
+"""Settings (root): every system option of the options table, in One API's tabs (operation, system, other).
+
+Every write goes through ``services.options.update_option`` -- the service behind PUT /api/option, which holds
+the rules (reserved keys, a login method refused before it is configured, typed values) -- from a ``@writes``
+handler that re-checks the root role. Toggles are saved at once; the other fields of a section by its Save
+button, only those changed, after the page's own check of numbers and ratio tables (all or nothing: nothing is
+saved while one field is wrong). The page reads what GET /api/option answers (``admin_view``: secrets left
+out, the ratio tables whole). Secrets are write-only: the page knows only whether one is stored; a typed
+secret travels once with its form's submit and never sits in the page's state.
+
+Admins who are not root see where their own settings are (Account), as in One API, where the system tabs are
+root's alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import reflex as rx
+
+from ..appliance import runtime
+from ..models import Role
+from ..services.mail import send_email
+from ..services.options import Options, admin_view, update_option
+from .actions import Write, writes
+from .components.settings_fields import FIELDS, SECTIONS, TEXT, Field
+from .components.settings_forms import settings_tabs
+from .registry import page
+from .state import SessionState
+
+
+def check_value(field: Field, text: str) -> None:
+    """The page's check before saving (the service checks again): ValueError with the field's label."""
+    label = field.label
+    if field.kind == "number":
+        kind = Options.model_fields[field.key].annotation
+        try:
+            number = float(text.strip())
+        except ValueError:
+            raise ValueError(TEXT["bad_number"].format(label=label, value=text)) from None
+        if not math.isfinite(number):
+            raise ValueError(TEXT["bad_number"].format(label=label, value=text))
+        if kind is int and not number.is_integer():
+            raise ValueError(TEXT["bad_whole"].format(label=label, value=text))
+        if number < 0:
+            raise ValueError(TEXT["negative"].format(label=label))
+    elif field.kind == "json":
+        try:
+            table = json.loads(text or "{}")
+        except json.JSONDecodeError as exc:
+            raise ValueError(TEXT["bad_json"].format(label=label, error=f"{exc.msg} at line {exc.lineno}")) from None
+        if not isinstance(table, dict):
+            raise ValueError(TEXT["bad_table"].format(label=label))
+        for name, value in table.items():
+            # Any number, as the service takes it (the built-in table has a negative sentinel).
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(TEXT["bad_entry"].format(label=label, name=name))
+
+
+def stored_text(field: Field, text: str) -> str:
+    """What is sent to the service: numbers and one-line texts trimmed, a ratio table compact (checked first)."""
+    if field.kind == "json":
+        return json.dumps(json.loads(text or "{}"), ensure_ascii=False, separators=(",", ":"))
+    return text.strip() if field.kind in ("number", "text") else text
+
+
+def page_values(options: Options) -> tuple[dict[str, str], dict[str, bool], dict[str, bool]]:
+    """What the page may hold: the text of every non-secret field, the toggles, and which secrets are stored."""
+    view = {row["key"]: row["value"] for row in admin_view(options)}
+    values = {k: view.get(k, "") for k, f in FIELDS.items() if f.kind not in ("toggle", "secret")}
+    for key in (k for k, f in FIELDS.items() if f.kind == "json"):  # one entry a line, as an admin edits it
+        values[key] = json.dumps(json.loads(values[key] or "{}"), indent=2, ensure_ascii=False)
+    toggles = {k: view.get(k) == "true" for k, f in FIELDS.items() if f.kind == "toggle"}
+    stored = {k: bool(getattr(options, k, "")) for k, f in FIELDS.items() if f.kind == "secret"}
+    return values, toggles, stored
+
+
+EMPTY_VALUES = {k: "" for k, f in FIELDS.items() if f.kind not in ("toggle", "secret")}
+EMPTY_TOGGLES = {k: False for k, f in FIELDS.items() if f.kind == "toggle"}
+EMPTY_SECRETS = {k: False for k, f in FIELDS.items() if f.kind == "secret"}
+
+
+class SettingsState(rx.State):
+    values: dict[str, str] = EMPTY_VALUES
+    toggles: dict[str, bool] = EMPTY_TOGGLES
+    secret_stored: dict[str, bool] = EMPTY_SECRETS
+    test_mail_to: str = ""
+    _loaded: dict[str, str] = {}  # the values as stored: a Save sends only what differs
+
+    def _show(self, options: Options, keys: tuple[str, ...] | None = None) -> None:
+        values, toggles, stored = page_values(options)
+        if keys is None:
+            self.values, self.toggles, self.secret_stored, self._loaded = values, toggles, stored, dict(values)
+            return
+        for key in keys:
+            if key in values:
+                self.values[key] = self._loaded[key] = values[key]
+            elif key in toggles:
+                self.toggles[key] = toggles[key]
+            elif key in stored:
+                self.secret_stored[key] = stored[key]
+
+    @rx.event
+    async def load(self):
+        user = await (await self.get_state(SessionState))._fresh_user(Role.ROOT)
+        if user is None:
+            self.values, self.toggles, self.secret_stored = dict(EMPTY_VALUES), dict(EMPTY_TOGGLES), dict(EMPTY_SECRETS)
+            self._loaded = {}
+            return
+        self._show(runtime().options)
+        self.test_mail_to = user.email or ""
+
+    @rx.event
+    def set_value(self, key: str, value: str):
+        if key in self.values:
+            self.values[key] = str(value)
+
+    @rx.event
+    def set_test_mail_to(self, value: str):
+        self.test_mail_to = str(value).strip()
+
+    @rx.event
+    @writes(Role.ROOT, action="settings: test mail")
+    async def send_test_mail(self, w: Write):
+        to = self.test_mail_to
+        if "@" not in to or len(to) > 254 or any(c.isspace() for c in to):
+            return rx.toast.error(TEXT["test_mail_bad_to"])
+        system = w.runtime.options.SystemName
+        await send_email(w.runtime.options, to, TEXT["test_mail_subject"].format(system=system),
+                         TEXT["test_mail_body"].format(system=system))
+        return rx.toast.success(TEXT["test_mail_sent"].format(to=to))
+
+    async def _store(self, w: Write, key: str, value: Any) -> None:
+        """One option through the service behind PUT /api/option; the runtime serves the new options at once."""
+        w.runtime.options = await update_option(w.session, w.runtime.options, key, value, bus=w.bus)
+
+    @rx.event
+    @writes(Role.ROOT, action="settings: toggle")
+    async def set_toggle(self, w: Write, key: str, on: bool):
+        field = FIELDS.get(key)
+        if field is None or field.kind != "toggle":
+            return
+        try:
+            await self._store(w, key, bool(on))
+        finally:
+            self._show(w.runtime.options, (key,))  # a refused switch flips back
+        return rx.toast.success(TEXT["toggle_on" if on else "toggle_off"].format(label=field.label))
+
+    @rx.event
+    @writes(Role.ROOT, action="settings: save")
+    async def save_section(self, w: Write, section_id: str):
+        section = SECTIONS.get(section_id)
+        if section is None:
+            return
+        changed = [(f, self.values.get(f.key, "")) for f in section.saved_by_button()
+                   if self.values.get(f.key, "") != self._loaded.get(f.key, "")]
+        if not changed:
+            return rx.toast.info(TEXT["nothing_changed"])
+        for field, text in changed:
+            check_value(field, text)
+        for field, text in changed:
+            await self._store(w, field.key, stored_text(field, text))
+            self._show(w.runtime.options, (field.key,))
+        return rx.toast.success(TEXT["saved"].format(section=section.title))
+
+    @rx.event
+    @writes(Role.ROOT, action="settings: secret")
+    async def save_secret(self, w: Write, key: str, form: dict):
+        field = FIELDS.get(key)
+        if field is None or field.kind != "secret":
+            return
+        value = str(form.get("secret", ""))
+        if not value.strip():
+            return rx.toast.info(TEXT["secret_empty"])
+        await self._store(w, key, value.strip())
+        self._show(w.runtime.options, (key,))
+        return rx.toast.success(TEXT["secret_saved"].format(label=field.label))
+
+
+@page("/setting", TEXT["title"], nav=TEXT["nav"], icon="settings", min_role=Role.ADMIN, on_load=(SettingsState.load,))
+def settings_page() -> rx.Component:
+    return rx.vstack(
+        rx.heading(TEXT["title"], size="5"),
+        rx.cond(
+            SessionState.role >= Role.ROOT,
+            settings_tabs(SettingsState),
+            rx.callout.root(
+                rx.callout.icon(rx.icon("info")),
+                rx.callout.text(TEXT["root_only"], " ", TEXT["personal"], " ",
+                                rx.link(TEXT["open_account"], href="/account", id="settings-account-link")),
+                id="settings-root-only",
+            ),
+        ),
+        spacing="3",
+        width="100%",
+    )
