@@ -17,7 +17,7 @@ any of them the same way, with no case of their own.
     ├── ConfigError          400                    a bad option or setting value
     ├── NotFound             404 invalid_request_error
     │   ├── InvalidURL       404                    unknown /v1 or /api path: OpenAI's body on /api too
-    │   └── ModelNotFound    200 model_not_found    GET /v1/models/{model} of an unknown model
+    │   └── ModelNotFound    404 model_not_found    a model no channel of the group lists (relay, GET /v1/models/{m})
     ├── NotImplementedRoute  501 api_not_implemented OpenAI routes the gateway does not relay
     ├── RateLimited          429                    too many /api calls from one address (with Retry-After)
     ├── Refused              200                    an /api request one-api refuses with HTTP 200
@@ -134,15 +134,18 @@ class InvalidURL(NotFound):
 
 
 class ModelNotFound(NotFound):
-    """GET /v1/models/{model} of a model the catalog does not know: OpenAI's error object, with HTTP 200."""
+    """A model no enabled (or auto-disabled) channel of the caller's group lists: OpenAI's 404, which SDKs do
+    not retry (a 503 would be retried for a typo). On the relay and on GET /v1/models/{model}."""
 
-    status = 200
-    param = "model"
     code = "model_not_found"
-    show_request_id = False
 
-    def __init__(self, model: str) -> None:
-        super().__init__(f"The model '{model}' does not exist")
+    def __init__(self, model: str, group: str = "default") -> None:
+        super().__init__(f"The model `{model}` does not exist or is not available to you")
+        self.model, self.group = model, group
+
+    def openai_body(self, request_id: str = "") -> dict:
+        return {"error": {"message": self._message(request_id), "type": self.type, "param": None,
+                          "code": self.code}}
 
 
 class NotImplementedRoute(AppError):

@@ -74,10 +74,10 @@ def test_the_envelopes_of_the_special_cases():
                                                                "type": "one_api_error"}}
     assert (BodyError("bad").status, NoChannel("none").status, NoChannel("pinned", 403).status) == (400, 503, 403)
     assert BodyError("bad").openai_body("R") == {"error": {"message": "bad (request id: R)", "type": "one_api_error"}}
-    assert ModelNotFound("m").openai_body("R") == {"error": {"message": "The model 'm' does not exist",
-                                                             "type": "invalid_request_error", "param": "model",
-                                                             "code": "model_not_found"}}
-    assert (ModelNotFound("m").status, RateLimited().api_status, Refused("r").api_status) == (200, 429, 200)
+    assert ModelNotFound("m").openai_body("R") == {"error": {
+        "message": "The model `m` does not exist or is not available to you (request id: R)",
+        "type": "invalid_request_error", "param": None, "code": "model_not_found"}}
+    assert (ModelNotFound("m").status, RateLimited().api_status, Refused("r").api_status) == (404, 429, 200)
     assert InternalError().openai_body() == {"error": {"message": "internal error, see the server log",
                                                        "type": "one_api_error", "param": "", "code": "internal_error"}}
     forwarded = UpstreamFailure("m", status=400, retryable=False, body={"message": "m", "type": "t", "code": "c"})

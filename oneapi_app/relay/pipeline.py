@@ -38,7 +38,7 @@ from .auth import authenticate, check_model_allowed
 from .client import read_body, until_client_leaves
 from .context import RelayContext
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
-from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
+from .retry import SATURATED_MESSAGE, check_model_known, choose_channel, no_channel, pinned_channel, should_retry
 from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
 from .upstream import MB, NETWORK_ERRORS, UpstreamResponse, network_failure, scrub, should_disable_channel
 
@@ -95,6 +95,9 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     model = body.get("model") if isinstance(body.get("model"), str) else ""
     model = model or path_model or DEFAULT_MODELS.get(kind, "")
     validate(kind, body, model)
+    snapshot = await runtime.cache.channels()
+    if auth.pinned_channel is None:
+        check_model_known(snapshot, auth.user.group, model)
     check_model_allowed(auth.token, model)
     stream = kind in ("chat", "completions") and body.get("stream") is True
     options = body.get("stream_options")
@@ -113,7 +116,6 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     if path_model is not None:
         ctx.body, ctx.body_rewritten = {**body, "model": model}, True
 
-    snapshot = await runtime.cache.channels()
     if ctx.pinned is not None:
         channel = pinned_channel(snapshot, ctx.pinned)
     else:

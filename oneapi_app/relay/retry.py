@@ -1,5 +1,8 @@
 """Channel choice and the retry policy.
 
+Known or not: a model that no enabled or auto-disabled channel of the group lists is unknown (404); a known
+model without a usable channel is a 503 (``no_channel``), which clients may retry.
+
 Choice: among the enabled abilities of (group, model), the highest priority tier that still has a channel
 not tried yet, then weighted random by channel weight (weight 0 counts as 1). Retrying therefore walks the
 top tier first and lower tiers after it is exhausted (one-api's first retry stays in the top tier).
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from ..errors import NoChannel, UpstreamFailure
+from ..errors import ModelNotFound, NoChannel, UpstreamFailure
 from ..services.cache import ChannelInfo, ChannelSnapshot
 
 SATURATED_MESSAGE = "当前分组上游负载已饱和，请稍后再试"
@@ -38,6 +41,14 @@ def pinned_channel(snapshot: ChannelSnapshot, channel_id: int) -> ChannelInfo:
     if channel.status != 1:
         raise NoChannel("该渠道已被禁用", 403)
     return channel
+
+
+def check_model_known(snapshot: ChannelSnapshot, group: str, model: str) -> None:
+    """404 for a model no enabled or auto-disabled channel of the group lists (a typo, a model the gateway
+    does not serve): SDKs retry a 503, never a 404. A known model whose channels are all down stays a 503
+    (``no_channel``)."""
+    if not snapshot.knows(group, model):
+        raise ModelNotFound(model, group)
 
 
 def no_channel(group: str, model: str) -> NoChannel:

@@ -151,7 +151,7 @@ async def test_models_list_and_retrieve(runtime, gateway, upstream):
         missing = await http.get(f"{gateway}/v1/models/nope")
     custom = next(m for m in listed["data"] if m["id"] == "my-custom-model")
     assert custom["owned_by"] == "custom" and "permission" not in custom
-    assert missing.status_code == 200 and missing.json()["error"]["code"] == "model_not_found"
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
     limited = await add_token(runtime, models="gpt-4o")
     ids = sorted([m.id async for m in sdk(gateway, limited).models.list()])
     assert ids == ["gpt-4o"]
