@@ -41,6 +41,8 @@ the start-up with one line.
 
 from __future__ import annotations
 
+from .i18n import Text, msg
+
 
 class AppError(Exception):
     status: int = 500
@@ -50,10 +52,10 @@ class AppError(Exception):
     show_request_id: bool = True
     headers: dict[str, str] | None = None  # extra response headers (e.g. Retry-After)
 
-    def __init__(self, message: str, *, status: int | None = None, type: str | None = None,
+    def __init__(self, message: str | Text, *, status: int | None = None, type: str | None = None,
                  code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
+        self.text = message  # a Text (i18n.py) renders in the configured language when shown
         if status is not None:
             self.status = status
         if type is not None:
@@ -62,6 +64,14 @@ class AppError(Exception):
             self.code = code
         if param is not None:
             self.param = param
+
+    @property
+    def message(self) -> str:
+        return str(self.text)
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self.text = value
 
     def _message(self, request_id: str) -> str:
         if request_id and self.show_request_id:
@@ -85,7 +95,7 @@ class InternalError(AppError):
 
     code = "internal_error"
 
-    def __init__(self, message: str = "internal error, see the server log") -> None:
+    def __init__(self, message: str | Text = msg("internal_error")) -> None:
         super().__init__(message)
 
 
@@ -101,7 +111,7 @@ class GzipBodyError(AppError):
     code = "invalid_gzip_body"
     show_request_id = False
 
-    def __init__(self, message: str = "invalid gzip request body", *, status: int | None = None,
+    def __init__(self, message: str | Text = msg("relay.gzip_invalid"), *, status: int | None = None,
                  code: str | None = None) -> None:
         super().__init__(message, status=status, code=code)
 
@@ -140,7 +150,7 @@ class ModelNotFound(NotFound):
     code = "model_not_found"
 
     def __init__(self, model: str, group: str = "default") -> None:
-        super().__init__(f"The model `{model}` does not exist or is not available to you")
+        super().__init__(msg("relay.model_not_found", model=model, group=group))
         self.model, self.group = model, group
 
     def openai_body(self, request_id: str = "") -> dict:
@@ -163,7 +173,7 @@ class RateLimited(AppError):
     status = 429
 
     def __init__(self, window: float = 180) -> None:
-        super().__init__("too many requests from this address, try again later")
+        super().__init__(msg("too_many_requests"))
         self.headers = {"Retry-After": str(int(window))}  # the window's length: a retry after it is counted anew
 
 
@@ -204,7 +214,7 @@ class UpstreamFailure(AppError):
 
     type = "upstream_error"
 
-    def __init__(self, message: str, *, status: int, retryable: bool, body: dict | None = None,
+    def __init__(self, message: str | Text, *, status: int, retryable: bool, body: dict | None = None,
                  code: str = "", param: str = "", type: str | None = None) -> None:
         super().__init__(message, status=status, code=code, param=param, type=type)
         self.retryable = retryable
@@ -223,7 +233,7 @@ class RelayRefusal(AppError):
     """What one-api's relay middlewares (TokenAuth, Distribute) refuse: ``{"error": {"message": "... (request
     id: ...)", "type": "one_api_error"}}``, without param and code."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str | Text, status: int | None = None) -> None:
         super().__init__(message, status=status)
 
     def openai_body(self, request_id: str = "") -> dict:
@@ -255,7 +265,7 @@ class TokenQuotaExhausted(AppError):
     code = "pre_consume_token_quota_failed"
 
     def __init__(self) -> None:
-        super().__init__("令牌额度不足 (token quota is not enough)")
+        super().__init__(msg("quota.token_not_enough"))
 
 
 class UserQuotaExhausted(AppError):
@@ -265,7 +275,7 @@ class UserQuotaExhausted(AppError):
     code = "insufficient_user_quota"
 
     def __init__(self) -> None:
-        super().__init__("user quota is not enough")
+        super().__init__(msg("quota.user_not_enough"))
 
 
 class ReservationUnavailable(AppError):
@@ -275,4 +285,4 @@ class ReservationUnavailable(AppError):
     code = "reserve_quota_failed"
 
     def __init__(self) -> None:
-        super().__init__("the database could not reserve quota for this request; please retry")
+        super().__init__(msg("quota.busy"))

@@ -118,7 +118,7 @@ def test_tokens_page_shows_service_errors(appliance, browser):  # noqa: F811
     page.locator("#token-name").fill("bad-subnet")
     page.locator("#token-subnet").fill("not-a-cidr")
     page.locator("#token-submit").click()
-    expect(page.locator("#token-editor-error")).to_contain_text("invalid subnet")
+    expect(page.locator("#token-editor-error")).to_contain_text("无效的网段")
     page.locator("#token-cancel").click()
     assert _api_token(page, appliance, "bad-subnet") is None
 

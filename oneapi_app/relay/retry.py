@@ -13,9 +13,10 @@ from __future__ import annotations
 import random
 
 from ..errors import ModelNotFound, NoChannel, UpstreamFailure
+from ..i18n import msg
 from ..services.cache import ChannelInfo, ChannelSnapshot
 
-SATURATED_MESSAGE = "当前分组上游负载已饱和，请稍后再试"
+SATURATED_MESSAGE = msg("relay.saturated")
 
 
 def choose_channel(snapshot: ChannelSnapshot, group: str, model: str, exclude: set[int],
@@ -37,9 +38,9 @@ def choose_channel(snapshot: ChannelSnapshot, group: str, model: str, exclude: s
 def pinned_channel(snapshot: ChannelSnapshot, channel_id: int) -> ChannelInfo:
     channel = snapshot.channels.get(channel_id)
     if channel is None:
-        raise NoChannel("无效的渠道 Id", 400)
+        raise NoChannel(msg("relay.bad_channel_id"), 400)
     if channel.status != 1:
-        raise NoChannel("该渠道已被禁用", 403)
+        raise NoChannel(msg("relay.channel_disabled"), 403)
     return channel
 
 
@@ -52,7 +53,7 @@ def check_model_known(snapshot: ChannelSnapshot, group: str, model: str) -> None
 
 
 def no_channel(group: str, model: str) -> NoChannel:
-    return NoChannel(f"当前分组 {group} 下对于模型 {model} 无可用渠道")
+    return NoChannel(msg("relay.no_channel", group=group, model=model))
 
 
 def should_retry(failure: UpstreamFailure, attempts_left: int, pinned: bool) -> bool:

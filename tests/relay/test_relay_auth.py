@@ -138,6 +138,6 @@ async def test_channel_of_a_type_without_adaptor_is_a_clear_501_and_refunded(run
     resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
     assert resp.status_code == 501
     error = resp.json()["error"]
-    assert error["code"] == "channel_type_not_supported" and "not supported yet" in error["message"]
+    assert error["code"] == "channel_type_not_supported" and "尚未支持" in error["message"]
     await runtime.ledger.flush()
     assert (await row(runtime, "SELECT quota FROM users WHERE id = :id", id=user_id))["quota"] == 1_000_000
