@@ -281,8 +281,7 @@ async def update_option(session: AsyncSession, current: Options, key: str, value
     try:
         updated = Options(**data)
     except ValidationError as exc:
-from ..i18n import msg
-        raise ConfigError(f"{key}: {exc.errors()[0]['msg']}") from None
+        raise ConfigError(msg("option.invalid", key=key, detail=exc.errors()[0]["msg"])) from None
     await session.exec(_upsert(session.get_bind().dialect.name, key, to_db_value(parsed)))  # type: ignore[call-overload]
     await session.commit()
     await bus.publish("options")
