@@ -6,6 +6,10 @@
   (401, 403 and 429 keep their status; one-api answers every other refusal with 200);
 - ``headers``: extra response headers of either envelope (``Retry-After``), or None.
 
+Messages: pass an ``i18n.msg(id, **params)`` (a message id of the table in i18n.py), not a literal: the text
+is rendered when the error is shown, in the LANGUAGE setting's language (``message`` is that text). Literal
+strings are for texts that are not ours (an upstream's error message).
+
 Raise them anywhere below the routes; the renderers (``api/envelopes.py`` for the FastAPI app,
 ``middleware.send_error`` for the fast lane and the gzip middleware, the relay's stream error event) render
 any of them the same way, with no case of their own.
@@ -95,8 +99,8 @@ class InternalError(AppError):
 
     code = "internal_error"
 
-    def __init__(self, message: str | Text = msg("internal_error")) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Text | None = None) -> None:
+        super().__init__(message or msg("internal_error"))
 
 
 class BadRequest(AppError):
@@ -111,9 +115,9 @@ class GzipBodyError(AppError):
     code = "invalid_gzip_body"
     show_request_id = False
 
-    def __init__(self, message: str | Text = msg("relay.gzip_invalid"), *, status: int | None = None,
+    def __init__(self, message: str | Text | None = None, *, status: int | None = None,
                  code: str | None = None) -> None:
-        super().__init__(message, status=status, code=code)
+        super().__init__(message or msg("relay.gzip_invalid"), status=status, code=code)
 
 
 class ConfigError(AppError):
