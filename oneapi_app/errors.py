@@ -6,6 +6,10 @@
   (401, 403 and 429 keep their status; one-api answers every other refusal with 200);
 - ``headers``: extra response headers of either envelope (``Retry-After``), or None.
 
+Messages: pass an ``i18n.msg(id, **params)`` (a message id of the table in i18n.py), not a literal: the text
+is rendered when the error is shown, in the LANGUAGE setting's language (``message`` is that text). Literal
+strings are for texts that are not ours (an upstream's error message).
+
 Raise them anywhere below the routes; the renderers (``api/envelopes.py`` for the FastAPI app,
 ``middleware.send_error`` for the fast lane and the gzip middleware, the relay's stream error event) render
 any of them the same way, with no case of their own.
@@ -17,7 +21,7 @@ any of them the same way, with no case of their own.
     ├── ConfigError          400                    a bad option or setting value
     ├── NotFound             404 invalid_request_error
     │   ├── InvalidURL       404                    unknown /v1 or /api path: OpenAI's body on /api too
-    │   └── ModelNotFound    200 model_not_found    GET /v1/models/{model} of an unknown model
+    │   └── ModelNotFound    404 model_not_found    a model no channel of the group lists (relay, GET /v1/models/{m})
     ├── NotImplementedRoute  501 api_not_implemented OpenAI routes the gateway does not relay
     ├── RateLimited          429                    too many /api calls from one address (with Retry-After)
     ├── Refused              200                    an /api request one-api refuses with HTTP 200
@@ -41,6 +45,8 @@ the start-up with one line.
 
 from __future__ import annotations
 
+from .i18n import Text, msg
+
 
 class AppError(Exception):
     status: int = 500
@@ -50,10 +56,10 @@ class AppError(Exception):
     show_request_id: bool = True
     headers: dict[str, str] | None = None  # extra response headers (e.g. Retry-After)
 
-    def __init__(self, message: str, *, status: int | None = None, type: str | None = None,
+    def __init__(self, message: str | Text, *, status: int | None = None, type: str | None = None,
                  code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
+        self.text = message  # a Text (i18n.py) renders in the configured language when shown
         if status is not None:
             self.status = status
         if type is not None:
@@ -62,6 +68,14 @@ class AppError(Exception):
             self.code = code
         if param is not None:
             self.param = param
+
+    @property
+    def message(self) -> str:
+        return str(self.text)
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self.text = value
 
     def _message(self, request_id: str) -> str:
         if request_id and self.show_request_id:
@@ -85,8 +99,8 @@ class InternalError(AppError):
 
     code = "internal_error"
 
-    def __init__(self, message: str = "internal error, see the server log") -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Text | None = None) -> None:
+        super().__init__(message or msg("internal_error"))
 
 
 class BadRequest(AppError):
@@ -101,9 +115,9 @@ class GzipBodyError(AppError):
     code = "invalid_gzip_body"
     show_request_id = False
 
-    def __init__(self, message: str = "invalid gzip request body", *, status: int | None = None,
+    def __init__(self, message: str | Text | None = None, *, status: int | None = None,
                  code: str | None = None) -> None:
-        super().__init__(message, status=status, code=code)
+        super().__init__(message or msg("relay.gzip_invalid"), status=status, code=code)
 
 
 class ConfigError(AppError):
@@ -134,15 +148,18 @@ class InvalidURL(NotFound):
 
 
 class ModelNotFound(NotFound):
-    """GET /v1/models/{model} of a model the catalog does not know: OpenAI's error object, with HTTP 200."""
+    """A model no enabled (or auto-disabled) channel of the caller's group lists: OpenAI's 404, which SDKs do
+    not retry (a 503 would be retried for a typo). On the relay and on GET /v1/models/{model}."""
 
-    status = 200
-    param = "model"
     code = "model_not_found"
-    show_request_id = False
 
-    def __init__(self, model: str) -> None:
-        super().__init__(f"The model '{model}' does not exist")
+    def __init__(self, model: str, group: str = "default") -> None:
+        super().__init__(msg("relay.model_not_found", model=model, group=group))
+        self.model, self.group = model, group
+
+    def openai_body(self, request_id: str = "") -> dict:
+        return {"error": {"message": self._message(request_id), "type": self.type, "param": None,
+                          "code": self.code}}
 
 
 class NotImplementedRoute(AppError):
@@ -160,7 +177,7 @@ class RateLimited(AppError):
     status = 429
 
     def __init__(self, window: float = 180) -> None:
-        super().__init__("too many requests from this address, try again later")
+        super().__init__(msg("too_many_requests"))
         self.headers = {"Retry-After": str(int(window))}  # the window's length: a retry after it is counted anew
 
 
@@ -201,7 +218,7 @@ class UpstreamFailure(AppError):
 
     type = "upstream_error"
 
-    def __init__(self, message: str, *, status: int, retryable: bool, body: dict | None = None,
+    def __init__(self, message: str | Text, *, status: int, retryable: bool, body: dict | None = None,
                  code: str = "", param: str = "", type: str | None = None) -> None:
         super().__init__(message, status=status, code=code, param=param, type=type)
         self.retryable = retryable
@@ -220,7 +237,7 @@ class RelayRefusal(AppError):
     """What one-api's relay middlewares (TokenAuth, Distribute) refuse: ``{"error": {"message": "... (request
     id: ...)", "type": "one_api_error"}}``, without param and code."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str | Text, status: int | None = None) -> None:
         super().__init__(message, status=status)
 
     def openai_body(self, request_id: str = "") -> dict:
@@ -252,7 +269,7 @@ class TokenQuotaExhausted(AppError):
     code = "pre_consume_token_quota_failed"
 
     def __init__(self) -> None:
-        super().__init__("令牌额度不足 (token quota is not enough)")
+        super().__init__(msg("quota.token_not_enough"))
 
 
 class UserQuotaExhausted(AppError):
@@ -262,7 +279,7 @@ class UserQuotaExhausted(AppError):
     code = "insufficient_user_quota"
 
     def __init__(self) -> None:
-        super().__init__("user quota is not enough")
+        super().__init__(msg("quota.user_not_enough"))
 
 
 class ReservationUnavailable(AppError):
@@ -272,4 +289,4 @@ class ReservationUnavailable(AppError):
     code = "reserve_quota_failed"
 
     def __init__(self) -> None:
-        super().__init__("the database could not reserve quota for this request; please retry")
+        super().__init__(msg("quota.busy"))

@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import AppError, GzipBodyError
+from .i18n import msg
 
 REQUEST_ID_HEADER = b"x-oneapi-request-id"
 MAX_BODY = 64 * 1024 * 1024
@@ -72,7 +73,7 @@ class GunzipRequestMiddleware:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > MAX_BODY:  # never read an unbounded compressed body (the relay's own limit follows)
-                await send_error(send, GzipBodyError("the compressed request body is too large", status=413,
+                await send_error(send, GzipBodyError(msg("relay.gzip_too_large"), status=413,
                                                      code="request_body_too_large"))
                 return
         try:

@@ -19,7 +19,7 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy import inspect
 
-from . import __version__
+from . import __version__, i18n
 from .background import Background
 from .changes import Changes
 from .db import Database
@@ -47,6 +47,7 @@ class StartupError(RuntimeError):
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        i18n.set_language(settings.language)  # the texts of every error from now on
         self.version = __version__
         self.started_at = int(time.time())
         self.options = Options()

@@ -92,6 +92,7 @@ class Settings:
     gemini_version: str = "v1beta"  # default Gemini API version (a channel's config api_version wins)
     gemini_safety_setting: str = ""  # a threshold sent for every harm category; "" = Google's defaults
     theme: str = "default"
+    language: str = "zh"  # of the error texts on /v1 and /api (i18n.py): zh (one-api's texts) or en
     enforce_include_usage: bool = False
     test_prompt: str = "Output only your specific model name with no additional text."
     debug: bool = False
@@ -200,6 +201,14 @@ def _session_secret(name: str, raw: str) -> str:
     return "" if value == "random_string" else value
 
 
+def _language(name: str, raw: str) -> str:
+    value = raw.strip().lower().replace("_", "-")
+    for lang in ("zh", "en"):  # zh, zh-CN, en-US... are accepted
+        if value == lang or value.startswith(lang + "-"):
+            return lang
+    raise SettingsError(f"{name}: expected zh or en, got {raw!r}")
+
+
 def _url(name: str, raw: str) -> str:
     value = raw.strip()
     if value and not urlsplit(value).scheme:
@@ -249,6 +258,7 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "GEMINI_VERSION": ("gemini_version", _str),
     "GEMINI_SAFETY_SETTING": ("gemini_safety_setting", _str),
     "THEME": ("theme", _str),
+    "LANGUAGE": ("language", _language),
     "ENFORCE_INCLUDE_USAGE": ("enforce_include_usage", _bool),
     "TEST_PROMPT": ("test_prompt", _str),
     "DEBUG": ("debug", _bool),

@@ -127,7 +127,7 @@ async def test_token_writes_announce_the_key_after_commit(runtime):
         # An ordinary edit never changes the status, and announces the key too.
         await tokens.update_token(s, token.id, TokenUpdate(name="renamed", status=TokenStatus.ENABLED), 1, bus=bus)
         assert bus.notices[-1] == ("token", token.key, TokenStatus.DISABLED)
-        with pytest.raises(AppError, match="status is required"):
+        with pytest.raises(AppError, match="status_only 需要 status"):
             await tokens.update_token(s, token.id, TokenUpdate(), 1, status_only=True, bus=bus)
         await tokens.delete_token(s, token.id, 1, bus=bus)
         assert bus.notices[-1] == ("token", token.key, None)
@@ -183,7 +183,7 @@ async def test_option_rules_live_in_the_service(runtime):
     async with runtime.db.session() as s:
         with pytest.raises(ConfigError, match="GitHub"):
             await options.update_option(s, runtime.options, "GitHubOAuthEnabled", True, bus=bus)
-        with pytest.raises(ConfigError, match="reserved"):
+        with pytest.raises(ConfigError, match="保留的键"):
             await options.update_option(s, runtime.options, "verification:x", "1", bus=bus)
         assert bus.notices == []
         updated = await options.update_option(s, runtime.options, "RetryTimes", 2, bus=bus)

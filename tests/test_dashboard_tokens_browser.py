@@ -60,9 +60,9 @@ def test_tokens_page_lifecycle(appliance, browser):  # noqa: F811
     key = "sk-" + api["key"]
     page.screenshot(path=str(Path(tempfile.gettempdir()) / "oneapi-tokens.png"))
 
-    # the key is accepted by the relay (no channel configured: 503, not 401)
+    # the key is accepted by the relay (no channel configured: the model is unknown, 404, not 401)
     r = _chat(page, appliance, key)
-    assert r.status == 503, r.text()
+    assert r.status == 404 and r.json()["error"]["code"] == "model_not_found", r.text()
 
     # copy
     row.locator(".token-copy").click()
@@ -118,7 +118,7 @@ def test_tokens_page_shows_service_errors(appliance, browser):  # noqa: F811
     page.locator("#token-name").fill("bad-subnet")
     page.locator("#token-subnet").fill("not-a-cidr")
     page.locator("#token-submit").click()
-    expect(page.locator("#token-editor-error")).to_contain_text("invalid subnet")
+    expect(page.locator("#token-editor-error")).to_contain_text("无效的网段")
     page.locator("#token-cancel").click()
     assert _api_token(page, appliance, "bad-subnet") is None
 

@@ -74,11 +74,11 @@ def test_the_envelopes_of_the_special_cases():
                                                                "type": "one_api_error"}}
     assert (BodyError("bad").status, NoChannel("none").status, NoChannel("pinned", 403).status) == (400, 503, 403)
     assert BodyError("bad").openai_body("R") == {"error": {"message": "bad (request id: R)", "type": "one_api_error"}}
-    assert ModelNotFound("m").openai_body("R") == {"error": {"message": "The model 'm' does not exist",
-                                                             "type": "invalid_request_error", "param": "model",
-                                                             "code": "model_not_found"}}
-    assert (ModelNotFound("m").status, RateLimited().api_status, Refused("r").api_status) == (200, 429, 200)
-    assert InternalError().openai_body() == {"error": {"message": "internal error, see the server log",
+    assert ModelNotFound("m").openai_body("R") == {"error": {
+        "message": "当前分组 default 下对于模型 m 无可用渠道 (request id: R)",
+        "type": "invalid_request_error", "param": None, "code": "model_not_found"}}
+    assert (ModelNotFound("m").status, RateLimited().api_status, Refused("r").api_status) == (404, 429, 200)
+    assert InternalError().openai_body() == {"error": {"message": "服务器内部错误，详见服务器日志",
                                                        "type": "one_api_error", "param": "", "code": "internal_error"}}
     forwarded = UpstreamFailure("m", status=400, retryable=False, body={"message": "m", "type": "t", "code": "c"})
     assert forwarded.openai_body("R") == {"error": {"message": "m (request id: R)", "type": "t", "code": "c"}}

@@ -63,9 +63,9 @@ async def test_options_update_validates_and_persists(runtime):
         opts = await update_option(s, opts, "RegisterEnabled", "false", bus=runtime.changes)
         opts = await update_option(s, opts, "GroupRatio", '{"default":1,"vip":0.5}', bus=runtime.changes)
         opts = await update_option(s, opts, "CustomThing", "x", bus=runtime.changes)
-        with pytest.raises(ConfigError, match="RetryTimes: expected a number"):
+        with pytest.raises(ConfigError, match="RetryTimes：应为数字"):
             await update_option(s, opts, "RetryTimes", "two", bus=runtime.changes)
-        with pytest.raises(ConfigError, match="GroupRatio: invalid JSON"):
+        with pytest.raises(ConfigError, match="GroupRatio：JSON 无效"):
             await update_option(s, opts, "GroupRatio", "{oops", bus=runtime.changes)
         with pytest.raises(ConfigError, match="Theme"):
             await update_option(s, opts, "Theme", "neon", bus=runtime.changes)

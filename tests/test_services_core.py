@@ -35,7 +35,7 @@ async def test_token_key_format_and_validation(runtime):
         hex_part = token.key[16:]
         assert all(c.isupper() or c.isdigit() for c in hex_part[0::2]) and hex_part[1::2] == hex_part[1::2].lower()
         assert token.subnet == "10.0.0.0/8,192.168.1.7/32" and token.models == "a,b"
-        with pytest.raises(BadRequest, match="invalid subnet"):
+        with pytest.raises(BadRequest, match="无效的网段"):
             await tokens.create_token(s, 1, TokenCreate(name="t", subnet="10.0.0.0/33"))
-        with pytest.raises(BadRequest, match="30 bytes"):
+        with pytest.raises(BadRequest, match="30 字节"):
             await tokens.create_token(s, 1, TokenCreate(name="é" * 16))

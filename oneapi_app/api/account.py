@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
 from ..errors import AppError
+from ..i18n import msg
 from ..models import Ability, User
 from ..models.schemas import Login, PasswordReset, Redeem, Registration, SelfUpdate, UserPublic
 from ..services import logs as log_service
@@ -37,12 +38,12 @@ def public_user(user: User) -> dict:
 @router.post("/user/login", dependencies=[CriticalRateLimit])
 async def login(body: Login, runtime: RuntimeDep, session: SessionDep, web: WebSessionDep) -> dict:
     if not runtime.options.PasswordLoginEnabled:
-        raise AppError("管理员关闭了密码登录", status=200)
+        raise AppError(msg("login.password_disabled"), status=200)
     if not body.username or not body.password:
-        raise AppError("无效的参数 (username and password are required)", status=200)
+        raise AppError(msg("login.missing"), status=200)
     user = await users.authenticate(session, body.username, body.password)
     if user is None:
-        raise AppError("用户名或密码错误，或用户已被封禁", status=200)
+        raise AppError(msg("login.failed"), status=200)
     web.login(user)
     return api_success(login_data(user))
 
@@ -57,18 +58,18 @@ async def logout(web: WebSessionDep) -> dict:
 async def register(body: Registration, runtime: RuntimeDep, session: SessionDep) -> dict:
     options = runtime.options
     if not options.RegisterEnabled:
-        raise AppError("管理员关闭了新用户注册", status=200)
+        raise AppError(msg("register.disabled"), status=200)
     if not options.PasswordRegisterEnabled:
-        raise AppError("管理员关闭了通过密码进行注册，请使用第三方账户验证的形式进行注册", status=200)
+        raise AppError(msg("register.password_disabled"), status=200)
     email = ""
     if options.EmailVerificationEnabled:
         email = body.email.strip()
         if not email or not body.verification_code:
-            raise AppError("管理员开启了邮箱验证，请输入邮箱地址和验证码", status=200)
+            raise AppError(msg("register.email_required"), status=200)
         if await users.find_by_field(session, "email", email) is not None:
-            raise AppError("邮箱地址已被占用", status=200)
+            raise AppError(msg("email.taken"), status=200)
         if not await CodeStore.of(runtime).check(EMAIL_VERIFICATION, email, body.verification_code):
-            raise AppError("验证码错误或已过期", status=200)
+            raise AppError(msg("email.bad_code"), status=200)
     await users.create_user(runtime.db, session, options, username=body.username, password=body.password,
                             display_name=body.display_name, email=email, aff_code=body.aff_code)
     return api_success(None)
@@ -77,12 +78,12 @@ async def register(body: Registration, runtime: RuntimeDep, session: SessionDep)
 def _check_email(options, email: str) -> str:
     email = email.strip()
     if not EMAIL_RE.match(email):
-        raise AppError("无效的邮箱地址 (invalid email address)", status=200)
+        raise AppError(msg("email.invalid"), status=200)
     if options.EmailDomainRestrictionEnabled:
         domain = email.rpartition("@")[2].lower()
         allowed = {d.strip().lower() for d in options.EmailDomainWhitelist.split(",") if d.strip()}
         if domain not in allowed:
-            raise AppError("管理员启用了邮箱域名白名单，您的邮箱地址的域名不在白名单中", status=200)
+            raise AppError(msg("email.domain_not_allowed"), status=200)
     return email
 
 
@@ -91,7 +92,7 @@ async def send_verification(runtime: RuntimeDep, session: SessionDep, email: Ema
     options = runtime.options
     email = _check_email(options, email)
     if await users.find_by_field(session, "email", email) is not None:
-        raise AppError("邮箱地址已被占用", status=200)
+        raise AppError(msg("email.taken"), status=200)
     code = new_code()
     await CodeStore.of(runtime).put(EMAIL_VERIFICATION, email, code)
     html = (f"<p>您好，你正在进行{options.SystemName}邮箱验证。</p><p>您的验证码为: <strong>{code}</strong></p>"
@@ -105,9 +106,9 @@ async def send_password_reset(runtime: RuntimeDep, session: SessionDep, email: E
     options = runtime.options
     email = email.strip()
     if not EMAIL_RE.match(email):
-        raise AppError("无效的邮箱地址 (invalid email address)", status=200)
+        raise AppError(msg("email.invalid"), status=200)
     if await users.find_by_field(session, "email", email) is None:
-        raise AppError("该邮箱地址未注册", status=200)
+        raise AppError(msg("email.not_registered"), status=200)
     token = new_reset_token()
     await CodeStore.of(runtime).put(PASSWORD_RESET, email, token)
     link = f"{options.ServerAddress.rstrip('/')}/user/reset?{urlencode({'email': email, 'token': token})}"
@@ -121,12 +122,12 @@ async def send_password_reset(runtime: RuntimeDep, session: SessionDep, email: E
 async def reset_password(body: PasswordReset, runtime: RuntimeDep, session: SessionDep) -> dict:
     email = body.email.strip()
     if not email or not body.token:
-        raise AppError("无效的参数", status=200)
+        raise AppError(msg("api.invalid_parameter"), status=200)
     if not await CodeStore.of(runtime).check(PASSWORD_RESET, email, body.token):
-        raise AppError("重置链接非法或已过期", status=200)
+        raise AppError(msg("reset.bad_link"), status=200)
     user = await users.find_by_field(session, "email", email)
     if user is None:
-        raise AppError("该邮箱地址未注册", status=200)
+        raise AppError(msg("email.not_registered"), status=200)
     password = await users.reset_to_random_password(session, user, bus=runtime.changes)
     return api_success(password)
 
@@ -191,7 +192,7 @@ async def bind_email(user: CurrentUser, runtime: RuntimeDep, session: SessionDep
                      email: Email = "", code: Annotated[str, Query(max_length=64)] = "") -> dict:
     email = _check_email(runtime.options, email)
     if not await CodeStore.of(runtime).check(EMAIL_VERIFICATION, email, code):
-        raise AppError("验证码错误或已过期", status=200)
+        raise AppError(msg("email.bad_code"), status=200)
     await users.bind(session, user, "email", email)
     return api_success(None)
 

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Path, Query, Request
 
 from ..errors import AppError
+from ..i18n import msg
 from ..models.schemas import MAX_ID
 from .gocompat import GoInt
 
@@ -25,4 +26,4 @@ Timestamp = Annotated[int, Query(ge=0, le=2**40), GoInt]
 def reject_nul_in_url(request: Request) -> None:
     """Router-level guard: no NUL in the path or query (they would reach the database)."""
     if "%00" in request.url.query or "\x00" in request.url.path or "%00" in request.url.path:
-        raise AppError("invalid request: NUL characters are not allowed", status=400)
+        raise AppError(msg("api.nul_characters"), status=400)

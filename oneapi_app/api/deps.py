@@ -20,14 +20,15 @@ from ..auth import sessions
 from ..auth.ratelimit import SlidingWindow
 from ..auth.turnstile import verify as turnstile_verify
 from ..errors import AppError, RateLimited
+from ..i18n import msg
 from ..models import Role, User, UserStatus
 from ..runtime import Runtime
 from ..services.options import Options
 
-NOT_LOGGED_IN = "无权进行此操作，未登录且未提供 access token"
-BAD_ACCESS_TOKEN = "无权进行此操作，access token 无效"
-BANNED = "用户已被封禁"
-NO_PERMISSION = "无权进行此操作，权限不足"
+NOT_LOGGED_IN = msg("api.not_logged_in")
+BAD_ACCESS_TOKEN = msg("api.bad_access_token")
+BANNED = msg("user.banned")
+NO_PERMISSION = msg("api.no_permission")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -168,7 +169,7 @@ CriticalRateLimit = Depends(critical_rate_limit)
 
 
 # --- cross-site requests ----------------------------------------------------------------------------------
-CROSS_SITE = "跨站请求已拒绝：请在本站页面中操作，脚本请使用 access token (cross-site request refused)"
+CROSS_SITE = msg("api.cross_site")
 # Public reads that change nothing and need no login: any site may link to them.
 PUBLIC_READS = frozenset({"/api/status", "/api/notice", "/api/about", "/api/home_page_content"})
 # OAuth callbacks check their own one-time state against the session: a cross-site caller cannot know it, and
@@ -223,10 +224,10 @@ async def turnstile_check(request: Request, runtime: RuntimeDep, web: WebSession
         return
     response_token = request.query_params.get("turnstile", "")
     if not response_token:
-        raise AppError("Turnstile token 为空", status=200)
+        raise AppError(msg("api.turnstile_empty"), status=200)
     ip = netaddr.client_ip(request.scope, runtime.settings.trusted_proxies)
     if not await turnstile_verify(runtime.http, options.TurnstileSecretKey, response_token, ip):
-        raise AppError("Turnstile 校验失败，请刷新重试！", status=200)
+        raise AppError(msg("api.turnstile_failed"), status=200)
     web.data["turnstile"] = True
     web.save()
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import AppError, BadRequest, InternalError, InvalidURL
+from ..i18n import Text, msg
 from ..middleware import request_id
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,12 @@ def render_app_error(request: Request, exc: AppError) -> JSONResponse:
     return JSONResponse(exc.openai_body(request_id(request)), status_code=exc.status, headers=exc.headers)
 
 
-def _validation_message(exc: RequestValidationError) -> str:
+def _validation_message(exc: RequestValidationError) -> Text:
     parts = []
     for error in exc.errors()[:3]:
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
         parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
-    return "invalid request: " + "; ".join(parts)
+    return msg("api.invalid_request", detail="; ".join(parts))
 
 
 def install_error_handlers(api: FastAPI) -> None:

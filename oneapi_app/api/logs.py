@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from ..i18n import t
 from ..models import Log
 from ..models.schemas import OWN_ROW_HIDDEN, LogPublic
 from ..services import logs
@@ -37,7 +38,7 @@ async def list_all(admin: AdminUser, runtime: RuntimeDep, p: Page = 0, type: Log
 @router.delete("/log/")
 async def purge(admin: AdminUser, runtime: RuntimeDep, target_timestamp: Timestamp = 0) -> dict:
     if not target_timestamp:
-        return {"success": False, "message": "target timestamp is required"}
+        return {"success": False, "message": t("log.target_required")}
     return api_success(await logs.purge_before(runtime.db, target_timestamp))
 
 

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse
 from ..auth import oauth
 from ..auth import sessions as session_cookie
 from ..errors import AppError
+from ..i18n import msg
 from ..models import User, UserStatus
 from ..services import users
 from .account import login_data
@@ -46,12 +47,12 @@ async def _provider(name: str, runtime) -> oauth.Provider:
 @router.get("/oauth/{provider}/authorize", dependencies=[CriticalRateLimit])
 async def authorize(provider: Annotated[str, Path(max_length=20)], runtime: RuntimeDep, web: WebSessionDep):
     if provider not in ("github", "oidc", "lark"):
-        raise AppError(f"unknown OAuth provider {provider!r}", status=200)
+        raise AppError(msg("oauth.unknown_provider", provider=repr(provider)), status=200)
     state = oauth.new_state()
     if provider == "lark":
         options = runtime.options
         if not options.LarkClientId:
-            raise AppError("管理员未开启通过飞书登录以及注册", status=200)
+            raise AppError(msg("oauth.lark_disabled"), status=200)
         redirect = f"{options.ServerAddress.rstrip('/')}/oauth/lark"
         url = f"{oauth.LARK_AUTHORIZE}?{urlencode({'redirect_uri': redirect, 'app_id': options.LarkClientId, 'state': state})}"
     else:
@@ -65,7 +66,7 @@ async def authorize(provider: Annotated[str, Path(max_length=20)], runtime: Runt
 def _check_state(web, state: str) -> None:
     expected = web.data.get("oauth_state")
     if not state or not isinstance(expected, str) or not secrets.compare_digest(state, expected):
-        raise AppError("state is empty or not same", status=403)
+        raise AppError(msg("oauth.bad_state"), status=403)
 
 
 async def _callback(name: str, code: str, state: str, runtime, session, web) -> dict:
@@ -87,13 +88,13 @@ async def _login_or_bind(name: str, external: oauth.ExternalUser, runtime, sessi
         me = await session.get(User, current_id)
         if me is None or me.status != UserStatus.ENABLED:
             web.clear()
-            raise AppError("用户已被封禁", status=200)
+            raise AppError(msg("user.banned"), status=200)
         await users.bind(session, me, column, external.id)
         web.save()
         return api_success(None, message="bind")
     if owner is None:
         if not runtime.options.RegisterEnabled:
-            raise AppError("管理员关闭了新用户注册", status=200)
+            raise AppError(msg("register.disabled"), status=200)
         username = external.username
         try:
             username = users.check_username(username) if username else ""
@@ -106,7 +107,7 @@ async def _login_or_bind(name: str, external: oauth.ExternalUser, runtime, sessi
             display_name=(external.display_name or username)[:20], email=external.email[:50],
             **{column: external.id})
     if owner.status != UserStatus.ENABLED:
-        raise AppError("用户已被封禁", status=200)
+        raise AppError(msg("user.banned"), status=200)
     web.login(owner)
     return api_success(login_data(owner))
 

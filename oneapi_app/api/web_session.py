@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 from ..auth import sessions
 from ..auth.tickets import redeem_ticket, safe_next
 from ..errors import AppError
+from ..i18n import msg
 from ..models import User, UserStatus
 from .deps import CriticalRateLimit, RuntimeDep, SessionDep, WebSessionDep
 
@@ -26,10 +27,10 @@ async def session_from_ticket(runtime: RuntimeDep, session: SessionDep, web: Web
                               next: Annotated[str, Query(max_length=500)] = "/"):
     user_id = await redeem_ticket(runtime, ticket)
     if user_id is None:
-        raise AppError("invalid or expired login ticket", status=200)
+        raise AppError(msg("login.bad_ticket"), status=200)
     user = await session.get(User, user_id)
     if user is None or user.status != UserStatus.ENABLED:
-        raise AppError("用户已被封禁", status=200)
+        raise AppError(msg("user.banned"), status=200)
     web.login(user)
     response = RedirectResponse(safe_next(next), status_code=302)
     sessions.write_session(response, web.request, web.secret, web.data)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ..errors import OAuthError
+from ..i18n import msg
 from ..services.options import Options
 from ..settings import Settings
 
@@ -66,7 +67,7 @@ class Provider:
 
     async def fetch_user(self, code: str) -> ExternalUser:
         if not code:
-            raise OAuthError("无效的参数 (code is required)")
+            raise OAuthError(msg("oauth.code_required"))
         from authlib.common.errors import AuthlibBaseError
 
         async with self.client() as client:
@@ -74,28 +75,28 @@ class Provider:
                 token = await client.fetch_token(self.endpoints.token, code=code, grant_type="authorization_code",
                                                  headers={"Accept": "application/json"})
             except (AuthlibBaseError, httpx.HTTPError, ValueError) as exc:
-                raise OAuthError(f"{self.name} code exchange failed: {exc}") from None
+                raise OAuthError(msg("oauth.exchange_failed", provider=self.name, detail=exc)) from None
             if not token.get("access_token"):
-                raise OAuthError(f"{self.name} code exchange failed: no access token")
+                raise OAuthError(msg("oauth.no_access_token", provider=self.name))
             try:
                 reply = await client.get(self.endpoints.userinfo, headers={"Accept": "application/json"})
                 data = reply.json() if reply.status_code == 200 else None
             except (httpx.HTTPError, ValueError):
                 data = None
         if not isinstance(data, dict):
-            raise OAuthError(f"{self.name}: could not read the user")
+            raise OAuthError(msg("oauth.no_user", provider=self.name))
         return self.parse_user(data)
 
     def parse_user(self, data: dict) -> ExternalUser:
         if self.name == "github":
             login = str(data.get("login") or "")
             if not login:
-                raise OAuthError("返回值非法，用户字段为空，请稍后重试！")
+                raise OAuthError(msg("oauth.empty_user"))
             return ExternalUser(id=login, display_name=str(data.get("name") or "GitHub User"),
                                 email=str(data.get("email") or ""))
         sub = str(data.get("sub") or "")
         if not sub:
-            raise OAuthError("返回值非法，用户字段为空，请稍后重试！")
+            raise OAuthError(msg("oauth.empty_user"))
         return ExternalUser(id=sub, username=str(data.get("preferred_username") or ""),
                             display_name=str(data.get("name") or data.get("preferred_username") or "OIDC User"),
                             email=str(data.get("email") or ""))
@@ -103,7 +104,7 @@ class Provider:
 
 def github(options: Options, settings: Settings) -> Provider:
     if not options.GitHubOAuthEnabled:
-        raise OAuthError("管理员未开启通过 GitHub 登录以及注册")
+        raise OAuthError(msg("oauth.github_disabled"))
     base = settings.github_base_url.rstrip("/")
     api = settings.github_api_base_url.rstrip("/")
     return Provider("github", options.GitHubClientId, options.GitHubClientSecret, "user:email",
@@ -113,21 +114,21 @@ def github(options: Options, settings: Settings) -> Provider:
 
 async def oidc(options: Options, http: httpx.AsyncClient) -> Provider:
     if not options.OidcEnabled:
-        raise OAuthError("管理员未开启通过 OIDC 登录以及注册")
+        raise OAuthError(msg("oauth.oidc_disabled"))
     endpoints = Endpoints(options.OidcAuthorizationEndpoint, options.OidcTokenEndpoint, options.OidcUserinfoEndpoint)
     if options.OidcWellKnown and not all((endpoints.authorize, endpoints.token, endpoints.userinfo)):
         try:
             reply = await http.get(options.OidcWellKnown, timeout=20)
             doc = reply.json()
         except (httpx.HTTPError, ValueError):
-            raise OAuthError("could not read the OIDC well-known document") from None
+            raise OAuthError(msg("oauth.well_known_unreadable")) from None
         if not isinstance(doc, dict):
-            raise OAuthError("the OIDC well-known document is not a JSON object")
+            raise OAuthError(msg("oauth.well_known_not_object"))
         endpoints = Endpoints(endpoints.authorize or str(doc.get("authorization_endpoint") or ""),
                               endpoints.token or str(doc.get("token_endpoint") or ""),
                               endpoints.userinfo or str(doc.get("userinfo_endpoint") or ""))
     if not all((endpoints.authorize, endpoints.token, endpoints.userinfo)):
-        raise OAuthError("OIDC endpoints are not configured (set OidcWellKnown or the three endpoints)")
+        raise OAuthError(msg("oauth.oidc_not_configured"))
     return Provider("oidc", options.OidcClientId, options.OidcClientSecret, "openid profile email", endpoints,
                     redirect_uri=f"{options.ServerAddress.rstrip('/')}/oauth/oidc")
 
@@ -141,9 +142,9 @@ LARK_USERINFO = "https://passport.feishu.cn/suite/passport/oauth/userinfo"
 
 async def lark_user(options: Options, http: httpx.AsyncClient, code: str) -> ExternalUser:
     if not options.LarkClientId:
-        raise OAuthError("管理员未开启通过飞书登录以及注册")
+        raise OAuthError(msg("oauth.lark_disabled"))
     if not code:
-        raise OAuthError("无效的参数 (code is required)")
+        raise OAuthError(msg("oauth.code_required"))
     body = {"grant_type": "authorization_code", "client_id": options.LarkClientId,
             "client_secret": options.LarkClientSecret, "code": code,
             "redirect_uri": f"{options.ServerAddress.rstrip('/')}/oauth/lark"}
@@ -151,30 +152,30 @@ async def lark_user(options: Options, http: httpx.AsyncClient, code: str) -> Ext
         token = (await http.post(LARK_TOKEN, json=body, timeout=20)).json()
         access = token.get("access_token") if isinstance(token, dict) else None
         if not access:
-            raise OAuthError("lark code exchange failed: no access token")
+            raise OAuthError(msg("oauth.no_access_token", provider="lark"))
         info = (await http.get(LARK_USERINFO, headers={"Authorization": f"Bearer {access}"}, timeout=20)).json()
     except (httpx.HTTPError, ValueError, UnicodeError) as exc:
-        raise OAuthError(f"lark request failed: {type(exc).__name__}") from None
+        raise OAuthError(msg("oauth.request_failed", provider="lark", detail=type(exc).__name__)) from None
     if not isinstance(info, dict) or not info.get("open_id"):
-        raise OAuthError("返回值非法，用户字段为空，请稍后重试！")
+        raise OAuthError(msg("oauth.empty_user"))
     return ExternalUser(id=str(info["open_id"]), display_name=str(info.get("name") or "Lark User"))
 
 
 async def wechat_user_id(options: Options, http: httpx.AsyncClient, code: str) -> str:
     """The WeChat id for a code typed by the user, from the WeChat server (one-api's wechat-server)."""
     if not options.WeChatAuthEnabled:
-        raise OAuthError("管理员未开启通过微信登录以及注册")
+        raise OAuthError(msg("oauth.wechat_disabled"))
     if not code:
-        raise OAuthError("无效的参数 (code is required)")
+        raise OAuthError(msg("oauth.code_required"))
     url = f"{options.WeChatServerAddress.rstrip('/')}/api/wechat/user"
     try:
         reply = (await http.get(url, params={"code": code}, headers={"Authorization": options.WeChatServerToken},
                                 timeout=10)).json()
     except (httpx.HTTPError, ValueError, UnicodeError) as exc:
-        raise OAuthError(f"wechat server request failed: {type(exc).__name__}") from None
+        raise OAuthError(msg("oauth.request_failed", provider="wechat server", detail=type(exc).__name__)) from None
     if not isinstance(reply, dict) or not reply.get("success"):
         message = reply.get("message") if isinstance(reply, dict) else ""
-        raise OAuthError(str(message or "验证码错误或已过期"))
+        raise OAuthError(str(message or msg("email.bad_code")))
     if not reply.get("data"):
-        raise OAuthError("验证码错误或已过期")
+        raise OAuthError(msg("email.bad_code"))
     return str(reply["data"])

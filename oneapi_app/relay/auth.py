@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ..errors import AuthError
+from ..i18n import msg
 from ..models import Role
 from ..netaddr import client_ip
 from ..services.cache import RelayCache, TokenInfo, UserInfo
@@ -49,39 +50,39 @@ def _in_subnets(token: TokenInfo, ip: str) -> bool:
 async def authenticate(cache: RelayCache, request: Request) -> Auth:
     key, channel_part = parse_key(request)
     if not key:
-        raise AuthError("未提供令牌 (no token provided)", 401)
+        raise AuthError(msg("relay.no_key"), 401)
     token = await cache.token(key)
     if token is not None and not token.unlimited_quota and token.remain_quota <= 0:
         token = await cache.token(key, fresh=True)  # a cached balance never refuses: the row decides
     if token is None:
-        raise AuthError("无效的令牌 (invalid token)", 401)
+        raise AuthError(msg("relay.invalid_key"), 401)
     if token.status == 4:
-        raise AuthError(f"令牌 {token.name}（#{token.id}）额度已用尽", 401)
+        raise AuthError(msg("relay.key_exhausted", name=token.name, id=token.id), 401)
     if token.status == 3:
-        raise AuthError("该令牌已过期", 401)
+        raise AuthError(msg("relay.key_expired"), 401)
     if token.status != 1:
-        raise AuthError("该令牌状态不可用", 401)
+        raise AuthError(msg("relay.key_unavailable"), 401)
     if token.expired_time != -1 and token.expired_time < time.time():
-        raise AuthError("该令牌已过期", 401)
+        raise AuthError(msg("relay.key_expired"), 401)
     if not token.unlimited_quota and token.remain_quota <= 0:
-        raise AuthError(f"令牌 {token.name}（#{token.id}）额度已用尽", 401)
+        raise AuthError(msg("relay.key_exhausted", name=token.name, id=token.id), 401)
     if token.subnet:
         ip = client_ip(request.scope, cache.runtime.settings.trusted_proxies)
         if not _in_subnets(token, ip):
-            raise AuthError(f"该令牌只能在指定网段使用：{token.subnet}，当前 ip：{ip}", 403)
+            raise AuthError(msg("relay.key_subnet", subnet=token.subnet, ip=ip), 403)
     user = await cache.user(token.user_id)
     if user is None or user.status != 1:
-        raise AuthError("用户已被封禁", 403)
+        raise AuthError(msg("user.banned"), 403)
     pinned = None
     if channel_part:
         if user.role < Role.ADMIN:
-            raise AuthError("普通用户不支持指定渠道", 403)
+            raise AuthError(msg("relay.pin_not_admin"), 403)
         if not channel_part.isdigit():
-            raise AuthError("无效的渠道 Id", 400)
+            raise AuthError(msg("relay.bad_channel_id"), 400)
         pinned = int(channel_part)
     return Auth(token, user, pinned)
 
 
 def check_model_allowed(token: TokenInfo, model: str) -> None:
     if token.models is not None and model not in token.models:
-        raise AuthError(f"该令牌无权使用模型：{model}", 403)
+        raise AuthError(msg("relay.model_not_allowed", model=model), 403)

@@ -11,6 +11,7 @@ from typing import TypeVar
 from starlette.requests import ClientDisconnect, Request
 
 from ..errors import ClientGone, RelayError
+from ..i18n import msg
 from ..middleware import request_id
 from .streaming import wait_disconnect
 from .upstream import MB
@@ -42,7 +43,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def _too_large(limit: int) -> RelayError:
-    return RelayError(f"the request body is larger than {limit // MB} MB (MAX_REQUEST_BODY_SIZE)", status=413,
+    return RelayError(msg("relay.body_too_large", mb=limit // MB), status=413,
                       code="request_body_too_large")
 
 

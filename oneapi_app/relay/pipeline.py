@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from ..catalog.channel_types import channel_type
 from ..errors import BodyError, RelayError, TokenQuotaExhausted, UpstreamFailure, UserQuotaExhausted
+from ..i18n import Text, msg
 from ..middleware import request_id
 from ..models import ChannelStatus
 from ..services import pricing
@@ -38,7 +39,7 @@ from .auth import authenticate, check_model_allowed
 from .client import read_body, until_client_leaves
 from .context import RelayContext
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
-from .retry import SATURATED_MESSAGE, choose_channel, no_channel, pinned_channel, should_retry
+from .retry import SATURATED_MESSAGE, check_model_known, choose_channel, no_channel, pinned_channel, should_retry
 from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
 from .upstream import MB, NETWORK_ERRORS, UpstreamResponse, network_failure, scrub, should_disable_channel
 
@@ -55,36 +56,36 @@ SATURATED_RETRY_AFTER = "1"  # seconds, on our own 429 when every channel of the
 # -- parse and validate ---------------------------------------------------------------------------------
 def parse_body(raw: bytes) -> dict:
     if not raw.strip():
-        raise BodyError("the request body is empty: send a JSON object")
+        raise BodyError(msg("relay.body_empty"))
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BodyError(f"the request body is not valid JSON: {exc}") from None
+        raise BodyError(msg("relay.body_not_json", detail=exc)) from None
     if not isinstance(body, dict):
-        raise BodyError("the request body must be a JSON object")
+        raise BodyError(msg("relay.body_not_object"))
     return body
 
 
-def _invalid(message: str, code: str = "invalid_text_request") -> RelayError:
+def _invalid(message: Text, code: str = "invalid_text_request") -> RelayError:
     return RelayError(message, status=400, code=code)
 
 
 def validate(kind: Kind, body: dict, model: str) -> None:
     if not model:
-        raise _invalid("field model is required")
+        raise _invalid(msg("relay.field_required", field="model"))
     for name in ("max_tokens", "max_completion_tokens"):
         value = body.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)
                                   or not 0 <= value < MAX_TOKENS_LIMIT):
-            raise _invalid(f"{name} is invalid: expected an integer in [0, 2^30)")
+            raise _invalid(msg("relay.bad_integer", field=name))
     if kind == "chat" and not (isinstance(body.get("messages"), list) and body["messages"]):
-        raise _invalid("field messages is required and must be a non-empty list")
+        raise _invalid(msg("relay.messages_required"))
     if kind == "completions" and body.get("prompt") in (None, "", []):
-        raise _invalid("field prompt is required", "prompt_missing")
+        raise _invalid(msg("relay.field_required", field="prompt"), "prompt_missing")
     if kind in ("moderations", "embeddings") and body.get("input") in (None, "", []):
-        raise _invalid("field input is required")
+        raise _invalid(msg("relay.field_required", field="input"))
     if kind == "edits" and not body.get("instruction"):
-        raise _invalid("field instruction is required")
+        raise _invalid(msg("relay.field_required", field="instruction"))
 
 
 # -- the pipeline ---------------------------------------------------------------------------------------
@@ -95,6 +96,9 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     model = body.get("model") if isinstance(body.get("model"), str) else ""
     model = model or path_model or DEFAULT_MODELS.get(kind, "")
     validate(kind, body, model)
+    snapshot = await runtime.cache.channels()
+    if auth.pinned_channel is None:
+        check_model_known(snapshot, auth.user.group, model)
     check_model_allowed(auth.token, model)
     stream = kind in ("chat", "completions") and body.get("stream") is True
     options = body.get("stream_options")
@@ -113,7 +117,6 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     if path_model is not None:
         ctx.body, ctx.body_rewritten = {**body, "model": model}, True
 
-    snapshot = await runtime.cache.channels()
     if ctx.pinned is not None:
         channel = pinned_channel(snapshot, ctx.pinned)
     else:
@@ -232,7 +235,7 @@ async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapsh
 async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     adaptor = adaptor_for(channel.type)
     if adaptor is None:
-        raise not_supported(f"channel type {channel_type(channel.type).name} is not supported yet")
+        raise not_supported(msg("relay.type_not_supported", type=channel_type(channel.type).name))
     call = build_call(runtime, ctx, channel)
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other,
                     runtime.provider_settings)

@@ -1,5 +1,8 @@
 """Channel choice and the retry policy.
 
+Known or not: a model that no enabled or auto-disabled channel of the group lists is unknown (404); a known
+model without a usable channel is a 503 (``no_channel``), which clients may retry.
+
 Choice: among the enabled abilities of (group, model), the highest priority tier that still has a channel
 not tried yet, then weighted random by channel weight (weight 0 counts as 1). Retrying therefore walks the
 top tier first and lower tiers after it is exhausted (one-api's first retry stays in the top tier).
@@ -9,10 +12,11 @@ from __future__ import annotations
 
 import random
 
-from ..errors import NoChannel, UpstreamFailure
+from ..errors import ModelNotFound, NoChannel, UpstreamFailure
+from ..i18n import msg
 from ..services.cache import ChannelInfo, ChannelSnapshot
 
-SATURATED_MESSAGE = "当前分组上游负载已饱和，请稍后再试"
+SATURATED_MESSAGE = msg("relay.saturated")
 
 
 def choose_channel(snapshot: ChannelSnapshot, group: str, model: str, exclude: set[int],
@@ -34,14 +38,22 @@ def choose_channel(snapshot: ChannelSnapshot, group: str, model: str, exclude: s
 def pinned_channel(snapshot: ChannelSnapshot, channel_id: int) -> ChannelInfo:
     channel = snapshot.channels.get(channel_id)
     if channel is None:
-        raise NoChannel("无效的渠道 Id", 400)
+        raise NoChannel(msg("relay.bad_channel_id"), 400)
     if channel.status != 1:
-        raise NoChannel("该渠道已被禁用", 403)
+        raise NoChannel(msg("relay.channel_disabled"), 403)
     return channel
 
 
+def check_model_known(snapshot: ChannelSnapshot, group: str, model: str) -> None:
+    """404 for a model no enabled or auto-disabled channel of the group lists (a typo, a model the gateway
+    does not serve): SDKs retry a 503, never a 404. A known model whose channels are all down stays a 503
+    (``no_channel``)."""
+    if not snapshot.knows(group, model):
+        raise ModelNotFound(model, group)
+
+
 def no_channel(group: str, model: str) -> NoChannel:
-    return NoChannel(f"当前分组 {group} 下对于模型 {model} 无可用渠道")
+    return NoChannel(msg("relay.no_channel", group=group, model=model))
 
 
 def should_retry(failure: UpstreamFailure, attempts_left: int, pinned: bool) -> bool:

@@ -16,8 +16,9 @@ from starlette.responses import Response
 from ..catalog.channel_types import model_owner
 from ..catalog.prices import MODEL_RATIOS
 from ..errors import ModelNotFound, NotImplementedRoute
+from ..services.cache import ChannelSnapshot
 from ..services.options import Options
-from .auth import authenticate
+from .auth import Auth, authenticate
 from .endpoints import RELAY_ENDPOINTS, RelayEndpoint
 from .pipeline import relay
 
@@ -86,26 +87,29 @@ def model_entry(model: str) -> dict:
             "parent": None}
 
 
-async def _visible_models(request: Request) -> list[str]:
+async def _visible_models(request: Request) -> tuple[list[str], Auth, ChannelSnapshot]:
     runtime = _runtime(request)
     auth = await authenticate(runtime.cache, request)
-    if auth.token.models is not None:
-        return list(auth.token.models)
     snapshot = await runtime.cache.channels()
-    return snapshot.group_models.get(auth.user.group, [])
+    if auth.token.models is not None:
+        return list(auth.token.models), auth, snapshot
+    return snapshot.group_models.get(auth.user.group, []), auth, snapshot
 
 
 async def list_models(request: Request):
-    models = await _visible_models(request)
+    models, _auth, _snapshot = await _visible_models(request)
     return _json({"object": "list", "data": [model_entry(m) for m in models]})
 
 
 async def retrieve_model(request: Request):
+    """A model this key lists, or one its group knows (a channel down for now): its entry; else OpenAI's 404,
+    which the SDK raises as NotFoundError."""
     model = request.path_params["model"]
-    await _visible_models(request)  # authenticates
-    if model in MODEL_RATIOS:
+    models, auth, snapshot = await _visible_models(request)
+    allowed = auth.token.models is None or model in auth.token.models
+    if model in models or (allowed and snapshot.knows(auth.user.group, model)):
         return _json(model_entry(model))
-    raise ModelNotFound(model)
+    raise ModelNotFound(model, auth.user.group)
 
 
 # -- billing compatibility -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import orjson
 from .. import __version__
 from ..catalog.auto_disable import disables_channel
 from ..errors import UpstreamFailure
+from ..i18n import msg
 from ..scrub import scrub_text, scrub_value
 from ..settings import Settings
 
@@ -50,9 +51,9 @@ NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 def network_failure(exc: BaseException) -> UpstreamFailure:
     kind = type(exc).__name__
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return UpstreamFailure("upstream timed out", status=504, retryable=True, code="do_request_failed",
+        return UpstreamFailure(msg("relay.upstream_timeout"), status=504, retryable=True, code="do_request_failed",
                                type="one_api_error")
-    return UpstreamFailure(f"do request failed: {kind}", status=502, retryable=True, code="do_request_failed",
+    return UpstreamFailure(msg("relay.upstream_unreachable", kind=kind), status=502, retryable=True, code="do_request_failed",
                            type="one_api_error")
 
 
@@ -89,7 +90,7 @@ def status_failure(status: int, body: bytes) -> UpstreamFailure:
         if message:
             return UpstreamFailure(message, status=status, retryable=retryable, code="bad_response_status_code",
                                    param=str(status))
-    return UpstreamFailure(f"bad response status code {status}", status=status, retryable=retryable,
+    return UpstreamFailure(msg("relay.upstream_status", status=status), status=status, retryable=retryable,
                            code="bad_response_status_code", param=str(status))
 
 
@@ -105,7 +106,7 @@ MB = 1024 * 1024
 
 def too_large(limit: int) -> UpstreamFailure:
     """An answer past RELAY_MAX_RESPONSE_SIZE: a 502, not retried (the request is refunded)."""
-    return UpstreamFailure(f"the upstream answer is larger than {limit // MB} MB (RELAY_MAX_RESPONSE_SIZE)",
+    return UpstreamFailure(msg("relay.upstream_too_large", mb=limit // MB),
                            status=502, retryable=False, code="upstream_response_too_large", type="one_api_error")
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 import orjson
 from sqlalchemy import select
 
-from ..models import Ability, Channel, Token, User, table_of
+from ..models import Ability, Channel, ChannelStatus, Token, User, table_of
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -80,12 +80,20 @@ class ChannelInfo:
 
 @dataclass
 class ChannelSnapshot:
-    """Enabled abilities grouped as (group, model) -> tiers [(priority, [channel ids])], best first."""
+    """Enabled abilities grouped as (group, model) -> tiers [(priority, [channel ids])], best first.
+
+    ``known``: the (group, model) pairs some enabled or auto-disabled channel lists. A model outside it is
+    unknown to the group (404); a known one without a usable channel right now is a 503.
+    """
 
     channels: dict[int, ChannelInfo]
     routes: dict[tuple[str, str], list[tuple[int, list[int]]]]
     group_models: dict[str, list[str]]
     built_at: float
+    known: frozenset[tuple[str, str]] = frozenset()
+
+    def knows(self, group: str, model: str) -> bool:
+        return (group, model) in self.routes or (group, model) in self.known
 
 
 def _split(value: str | None) -> tuple[str, ...] | None:
@@ -238,8 +246,8 @@ class RelayCache:
             channel_rows = (await conn.execute(select(
                 c.id, c.type, c.name, c.key, c.status, c.base_url, c.weight, c.priority, c.model_mapping,
                 c.system_prompt, c.config, c.other))).all()
-            ability_rows = (await conn.execute(select(a.group.label("grp"), a.model, a.channel_id, a.priority)
-                                               .where(a.enabled.is_(True)))).all()
+            ability_rows = (await conn.execute(select(a.group.label("grp"), a.model, a.channel_id, a.priority,
+                                                      a.enabled))).all()
         channels = {
             r.id: ChannelInfo(id=r.id, type=r.type or 0, name=r.name or "", key=r.key or "", status=r.status,
                               base_url=(r.base_url or "").strip(), weight=max(int(r.weight or 0), 0),
@@ -251,13 +259,16 @@ class RelayCache:
         }
         tiers: dict[tuple[str, str], dict[int, list[int]]] = {}
         group_models: dict[str, set[str]] = {}
+        known: set[tuple[str, str]] = set()
         for r in ability_rows:
             channel = channels.get(r.channel_id)
-            if channel is None or channel.status != 1:
+            if channel is not None and channel.status == ChannelStatus.AUTO_DISABLED:
+                known.add((r.grp, r.model))  # down for now, not gone: its models stay known (503, not 404)
+            if channel is None or channel.status != 1 or not r.enabled:
                 continue
             tiers.setdefault((r.grp, r.model), {}).setdefault(int(r.priority or 0), []).append(r.channel_id)
             group_models.setdefault(r.grp, set()).add(r.model)
         routes = {k: sorted(v.items(), key=lambda kv: -kv[0]) for k, v in tiers.items()}
         return ChannelSnapshot(channels=channels, routes=routes,
                                group_models={g: sorted(m) for g, m in group_models.items()},
-                               built_at=time.monotonic())
+                               built_at=time.monotonic(), known=frozenset(known))

@@ -19,6 +19,7 @@ from sqlmodel import col, select, update
 
 from ..catalog.auto_disable import disables_channel
 from ..errors import AppError, BalanceNotSupported, Refused
+from ..i18n import msg
 from ..models import Ability, Channel, ChannelStatus, LogType, now
 from ..scrub import scrub_text
 from .channel_registry import default_base_url
@@ -46,7 +47,7 @@ async def test_channel(runtime, channel_id: int, asked_model: str = "") -> TestR
     async with runtime.db.session() as session:
         channel = await session.get(Channel, channel_id)
         if channel is None:
-            raise Refused(f"channel {channel_id} does not exist")
+            raise Refused(msg("channel.not_found", id=channel_id))
         result, model = await runtime.probe_channel(channel, asked_model)
         await session.exec(update(Channel).where(col(Channel.id) == channel_id)  # type: ignore[call-overload]
                            .values(test_time=now(), response_time=int(result.time * 1000) if result.success else 0))
@@ -98,10 +99,10 @@ def progress(runtime) -> TestAllProgress:
 def start_test_all(runtime, scope: str = "all") -> TestAllProgress:
     """Single-flight: a second start while one runs is refused (one-api: 测试已在运行中)."""
     if scope not in ("all", "disabled"):
-        raise Refused("scope must be all or disabled")
+        raise Refused(msg("channel.bad_scope"))
     state = progress(runtime)
     if state.running:
-        raise Refused("测试已在运行中")
+        raise Refused(msg("channel.test_running"))
     new = TestAllProgress(running=True, scope=scope, started_at=now())
     _progress[runtime] = new
     runtime.background.spawn(_test_all(runtime, new), name="channel-test-all")
@@ -175,15 +176,15 @@ async def _get_json(http: httpx.AsyncClient, url: str, headers: dict) -> dict:
     try:
         reply = await http.get(url, headers=headers, timeout=30)
     except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
-        raise Refused(f"balance request failed: {type(exc).__name__}: {exc}") from None
+        raise Refused(msg("channel.balance_failed", detail=f"{type(exc).__name__}: {exc}")) from None
     if reply.status_code != 200:
-        raise Refused(f"balance request failed: status code {reply.status_code}")
+        raise Refused(msg("channel.balance_failed", detail=f"status code {reply.status_code}"))
     try:
         data = reply.json()
     except ValueError:
-        raise Refused("balance request failed: the upstream answer is not JSON") from None
+        raise Refused(msg("channel.balance_failed", detail="the upstream answer is not JSON")) from None
     if not isinstance(data, dict):
-        raise Refused("balance request failed: unexpected answer")
+        raise Refused(msg("channel.balance_failed", detail="unexpected answer"))
     return data
 
 
@@ -191,7 +192,7 @@ def _number(value) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise Refused(f"balance request failed: unexpected value {value!r}") from None
+        raise Refused(msg("channel.balance_failed", detail=f"unexpected value {value!r}")) from None
 
 
 async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
@@ -216,7 +217,7 @@ async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
     if t == 10:
         data = await _get_json(http, "https://aiproxy.io/api/report/getUserOverview", {"Api-Key": channel.key})
         if not data.get("success", True):
-            raise Refused(f"balance request failed: {data.get('message', '')}")
+            raise Refused(msg("channel.balance_failed", detail=data.get("message", "")))
         return _number((data.get("data") or {}).get("totalPoints"))
     if t in (12, 13):
         host = "api2gpt" if t == 12 else "aigc2d"
@@ -236,14 +237,14 @@ async def query_balance(http: httpx.AsyncClient, channel: Channel) -> float:
         data = await _get_json(http, "https://openrouter.ai/api/v1/credits", bearer)
         inner = data.get("data") or {}
         return _number(inner.get("total_credits")) - _number(inner.get("total_usage"))
-    raise BalanceNotSupported("尚未实现 (balance query is not supported for this channel type)")
+    raise BalanceNotSupported(msg("channel.balance_not_supported"))
 
 
 async def update_balance(runtime, channel_id: int) -> float:
     async with runtime.db.session() as session:
         channel = await session.get(Channel, channel_id)
         if channel is None:
-            raise Refused(f"channel {channel_id} does not exist")
+            raise Refused(msg("channel.not_found", id=channel_id))
         try:
             balance = await query_balance(runtime.http, channel)
         except AppError as exc:  # the upstream's words (and URLs carrying the key) never reach the caller

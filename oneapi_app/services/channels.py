@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..changes import Changes
 from ..errors import BadRequest, NotFound
+from ..i18n import msg
 from ..models import Ability, Channel, ChannelStatus, now
 from ..models.schemas import ChannelCreate, ChannelUpdate
 from .search import keyword_filter
@@ -37,18 +38,18 @@ def _validate(channel: Channel) -> None:
         try:
             mapping = json.loads(channel.model_mapping)
         except json.JSONDecodeError:
-            raise BadRequest("model_mapping must be a JSON object like {\"asked-model\": \"upstream-model\"}") from None
+            raise BadRequest(msg("channel.bad_mapping")) from None
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-            raise BadRequest("model_mapping must map model names to model names")
+            raise BadRequest(msg("channel.mapping_names"))
     if channel.config and channel.config.strip():
         try:
             config = json.loads(channel.config)
         except ValueError:
             config = None
         if not isinstance(config, dict):
-            raise BadRequest("config must be a JSON object")
+            raise BadRequest(msg("channel.bad_config"))
     if len(channel.group or "") > 32:
-        raise BadRequest("group must be at most 32 characters")
+        raise BadRequest(msg("channel.group_length"))
     channel.models = ",".join(split_list(channel.models))
     channel.group = ",".join(split_list(channel.group)) or "default"
 
@@ -98,7 +99,7 @@ async def create_channels(session: AsyncSession, data: ChannelCreate, *, bus: Ch
     """Create one channel per non-empty line of ``data.key`` (batch mode), with their abilities."""
     keys = [line.strip() for line in data.key.split("\n") if line.strip()]
     if not keys:
-        raise BadRequest("the channel key is empty")
+        raise BadRequest(msg("channel.empty_key"))
     created = []
     for key in keys:
         channel = Channel.model_validate(data.model_dump() | {"key": key, "created_time": now(),
@@ -116,7 +117,7 @@ async def create_channels(session: AsyncSession, data: ChannelCreate, *, bus: Ch
 async def get_channel(session: AsyncSession, channel_id: int) -> Channel:
     channel = await session.get(Channel, channel_id)
     if channel is None:
-        raise NotFound(f"channel {channel_id} does not exist")
+        raise NotFound(msg("channel.not_found", id=channel_id))
     return channel
 
 

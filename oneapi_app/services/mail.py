@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from ..errors import MailError
+from ..i18n import msg
 from .options import Options
 
 
@@ -42,10 +43,10 @@ def _send_sync(options: Options, to: str, subject: str, html: str, tls_context: 
 async def send_email(options: Options, to: str, subject: str, html: str,
                      *, tls_context: ssl.SSLContext | None = None) -> None:
     if not options.SMTPServer:
-        raise MailError("SMTP 服务器未配置 (set SMTPServer in the system settings)")
+        raise MailError(msg("mail.no_server"))
     if not (options.SMTPFrom or options.SMTPAccount):
-        raise MailError("SMTP sender not configured (set SMTPFrom or SMTPAccount)")
+        raise MailError(msg("mail.no_sender"))
     try:
         await asyncio.to_thread(_send_sync, options, to, subject, html, tls_context)
     except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(f"failed to send the email: {exc}") from None
+        raise MailError(msg("mail.send_failed", detail=exc)) from None

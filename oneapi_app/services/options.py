@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ..catalog.prices import COMPLETION_RATIOS, MODEL_RATIOS
 from ..changes import Changes
 from ..errors import ConfigError
+from ..i18n import msg
 from ..models import Option, table_of
 
 DEFAULT_EMAIL_WHITELIST = "gmail.com,163.com,126.com,qq.com,outlook.com,hotmail.com,icloud.com,yahoo.com,foxmail.com"
@@ -179,29 +180,29 @@ def _parse(key: str, raw: str) -> Any:
             return True
         if text.lower() in ("false", "0", ""):
             return False
-        raise ConfigError(f"{key}: expected true or false, got {raw!r}")
+        raise ConfigError(msg("option.expected_bool", key=key, raw=repr(raw)))
     if kind in (int, float):
         try:
             number = float(text) if text else 0.0
         except ValueError:
-            raise ConfigError(f"{key}: expected a number, got {raw!r}") from None
+            raise ConfigError(msg("option.expected_number", key=key, raw=repr(raw))) from None
         if kind is int:
             if not number.is_integer():
-                raise ConfigError(f"{key}: expected an integer, got {raw!r}")
+                raise ConfigError(msg("option.expected_integer", key=key, raw=repr(raw)))
             return int(number)
         return number
     if key in ("ModelRatio", "GroupRatio", "CompletionRatio"):
         try:
             parsed = json.loads(text or "{}")
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{key}: invalid JSON ({exc.msg} at position {exc.pos})") from None
+            raise ConfigError(msg("option.bad_json", key=key, detail=f"{exc.msg} at position {exc.pos}")) from None
         if not isinstance(parsed, dict) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in parsed.values()
         ):
-            raise ConfigError(f"{key}: expected a JSON object of names to numbers")
+            raise ConfigError(msg("option.expected_ratios", key=key))
         return text or "{}"
     if key == "Theme" and text not in THEMES:
-        raise ConfigError(f"Theme: expected one of {', '.join(THEMES)}, got {raw!r}")
+        raise ConfigError(msg("option.bad_theme", themes=", ".join(THEMES), raw=repr(raw)))
     return raw
 
 
@@ -248,15 +249,15 @@ def _check_enable(options: Options, key: str, value: str) -> None:
     if not on:
         return
     if key == "GitHubOAuthEnabled" and not options.GitHubClientId:
-        raise ConfigError("无法启用 GitHub OAuth，请先填入 GitHub Client Id 以及 GitHub Client Secret！")
+        raise ConfigError(msg("option.github_incomplete"))
     if key == "OidcEnabled" and not options.OidcClientId:
-        raise ConfigError("无法启用 OIDC 登录，请先填入 OIDC Client Id 以及 OIDC Client Secret！")
+        raise ConfigError(msg("option.oidc_incomplete"))
     if key == "WeChatAuthEnabled" and not options.WeChatServerAddress:
-        raise ConfigError("无法启用微信登录，请先填入微信登录相关配置信息！")
+        raise ConfigError(msg("option.wechat_incomplete"))
     if key == "TurnstileCheckEnabled" and not options.TurnstileSiteKey:
-        raise ConfigError("无法启用 Turnstile 校验，请先填入 Turnstile 校验相关配置信息！")
+        raise ConfigError(msg("option.turnstile_incomplete"))
     if key == "EmailDomainRestrictionEnabled" and not options.EmailDomainWhitelist.strip():
-        raise ConfigError("无法启用邮箱域名限制，请先填入限制的邮箱域名！")
+        raise ConfigError(msg("option.domains_incomplete"))
 
 
 async def update_option(session: AsyncSession, current: Options, key: str, value: str | bool | float | None,
@@ -264,13 +265,13 @@ async def update_option(session: AsyncSession, current: Options, key: str, value
     """Validate and store one option; return the new typed Options and announce "options" on ``bus``.
     Raises ConfigError on bad input (a reserved key, a login method switched on before it is configured...)."""
     if is_internal(key):
-        raise ConfigError(f"{key}: reserved key")
+        raise ConfigError(msg("option.reserved", key=key))
     raw = to_db_value(value) if value is not None else ""
     if len(raw) > MAX_VALUE_LENGTH:
-        raise ConfigError("option value too long")
+        raise ConfigError(msg("option.too_long"))
     key = key.strip()
     if not key or len(key) > 191:
-        raise ConfigError("option key must be 1-191 characters")
+        raise ConfigError(msg("option.key_length"))
     _check_enable(current, key, raw)
     parsed = _parse(key, raw)
     if key in RATIO_TABLE_KEYS:
@@ -280,7 +281,7 @@ async def update_option(session: AsyncSession, current: Options, key: str, value
     try:
         updated = Options(**data)
     except ValidationError as exc:
-        raise ConfigError(f"{key}: {exc.errors()[0]['msg']}") from None
+        raise ConfigError(msg("option.invalid", key=key, detail=exc.errors()[0]["msg"])) from None
     await session.exec(_upsert(session.get_bind().dialect.name, key, to_db_value(parsed)))  # type: ignore[call-overload]
     await session.commit()
     await bus.publish("options")

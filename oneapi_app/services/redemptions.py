@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ..changes import Changes
 from ..db import Database
 from ..errors import AppError, BadRequest, NotFound
+from ..i18n import msg
 from ..models import LogType, Redemption, RedemptionStatus, User, now
 from ..models.schemas import MAX_BATCH, RedemptionUpdate
 from . import keys
@@ -29,20 +30,20 @@ PAGE_SIZE = 10
 def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not 1 <= len(name) <= 20:
-        raise BadRequest("兑换码名称长度必须在1-20之间 (name must be 1-20 characters)")
+        raise BadRequest(msg("redemption.name_length"))
     return name
 
 
 def _check_quota(quota: int) -> int:
     if quota <= 0:
-        raise BadRequest("quota must be a positive integer")
+        raise BadRequest(msg("user.bad_quota"))
     return quota
 
 
 async def create_redemptions(session: AsyncSession, creator_id: int, name: str, quota: int, count: int) -> list[str]:
     name, quota = _check_name(name), _check_quota(quota)
     if not 1 <= count <= MAX_BATCH:
-        raise BadRequest(f"一次兑换码批量生成的个数不能大于 {MAX_BATCH} (count must be 1-{MAX_BATCH})")
+        raise BadRequest(msg("redemption.bad_count", max=MAX_BATCH))
     created = now()
     codes = [keys.uuid_hex() for _ in range(count)]
     for code in codes:
@@ -55,7 +56,7 @@ async def create_redemptions(session: AsyncSession, creator_id: int, name: str, 
 async def get_redemption(session: AsyncSession, redemption_id: int) -> Redemption:
     row = await session.get(Redemption, redemption_id)
     if row is None:
-        raise NotFound(f"redemption {redemption_id} does not exist")
+        raise NotFound(msg("redemption.not_found", id=redemption_id))
     return row
 
 
@@ -77,9 +78,9 @@ async def update_redemption(session: AsyncSession, redemption_id: int, data: Red
     row = await get_redemption(session, redemption_id)
     if status_only:
         if status not in (RedemptionStatus.UNUSED, RedemptionStatus.DISABLED):
-            raise BadRequest("status must be 1 (enabled) or 2 (disabled)")
+            raise BadRequest(msg("status.bad"))
         if row.status == RedemptionStatus.USED:
-            raise BadRequest("该兑换码已被使用 (a used code cannot be re-enabled or disabled)")
+            raise BadRequest(msg("redemption.used"))
         # Conditional, so a code being redeemed right now is not flipped back to unused.
         result = await session.exec(update(Redemption)  # type: ignore[call-overload]
                                     .where(col(Redemption.id) == redemption_id,
@@ -87,7 +88,7 @@ async def update_redemption(session: AsyncSession, redemption_id: int, data: Red
                                     .values(status=status))
         if not result.rowcount:
             await session.rollback()
-            raise BadRequest("该兑换码已被使用")
+            raise BadRequest(msg("redemption.used"))
     else:
         if name is not None:
             row.name = _check_name(name)
@@ -109,9 +110,9 @@ async def redeem(db: Database, session: AsyncSession, options: Options, user: Us
     """Credit the code's quota to ``user`` once; return the quota added (announced on ``bus`` as a user change)."""
     key = (key or "").strip()
     if not key:
-        raise AppError("请输入兑换码！", status=200)
+        raise AppError(msg("redemption.empty"), status=200)
     if len(key) > 64:
-        raise AppError("无效的兑换码", status=200)
+        raise AppError(msg("redemption.invalid"), status=200)
     claim = await session.exec(update(Redemption)  # type: ignore[call-overload]
                                .where(col(Redemption.key) == key, col(Redemption.status) == RedemptionStatus.UNUSED)
                                .values(status=RedemptionStatus.USED, redeemed_time=now()))
@@ -119,10 +120,10 @@ async def redeem(db: Database, session: AsyncSession, options: Options, user: Us
         await session.rollback()
         status = (await session.exec(select(Redemption.status).where(Redemption.key == key))).first()
         if status is None:
-            raise AppError("无效的兑换码", status=200)
+            raise AppError(msg("redemption.invalid"), status=200)
         if status == RedemptionStatus.DISABLED:
-            raise AppError("该兑换码已被禁用", status=200)
-        raise AppError("该兑换码已被使用", status=200)
+            raise AppError(msg("redemption.disabled"), status=200)
+        raise AppError(msg("redemption.used"), status=200)
     quota = (await session.exec(select(Redemption.quota).where(Redemption.key == key))).one()
     # The claim, the credit and the top-up log row commit together.
     await move_user_quota(db, session, user_id=user.id, delta=quota, type=LogType.TOPUP, username=user.username,

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..changes import Changes
 from ..errors import AppError, BadRequest, NotFound
+from ..i18n import msg
 from ..models import Token, TokenStatus, now
 from ..models.schemas import TokenCreate, TokenUpdate
 from . import keys
@@ -28,20 +29,20 @@ def normalize_subnets(value: str | None) -> str:
         try:
             nets.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
-            raise BadRequest(f"invalid subnet {item!r}: expected CIDR notation like 192.168.1.0/24") from None
+            raise BadRequest(msg("token.bad_subnet", item=repr(item))) from None
     return ",".join(nets)
 
 
 def _validate(token: Token) -> None:
     if len(token.name.encode("utf-8")) > 30:
-        raise BadRequest("token name must be at most 30 bytes")
+        raise BadRequest(msg("token.name_length"))
     if token.remain_quota < 0:
-        raise BadRequest("remain_quota must not be negative")
+        raise BadRequest(msg("token.negative_quota"))
     if token.expired_time != -1 and token.expired_time < 0:
-        raise BadRequest("expired_time must be -1 (never) or a unix timestamp")
+        raise BadRequest(msg("token.bad_expiry"))
     token.subnet = normalize_subnets(token.subnet)
     if len(token.subnet) > 191:
-        raise BadRequest("subnet list too long (at most 191 characters)")
+        raise BadRequest(msg("token.subnet_length"))
     token.models = ",".join(split_list(token.models)) or None
 
 
@@ -58,7 +59,7 @@ async def create_token(session: AsyncSession, user_id: int, data: TokenCreate) -
 async def get_token(session: AsyncSession, token_id: int, user_id: int | None = None) -> Token:
     token = await session.get(Token, token_id)
     if token is None or (user_id is not None and token.user_id != user_id):
-        raise NotFound(f"token {token_id} does not exist")
+        raise NotFound(msg("token.not_found", id=token_id))
     return token
 
 
@@ -67,7 +68,7 @@ async def update_token(session: AsyncSession, token_id: int, data: TokenUpdate, 
     """An edit: the fields given (null = keep), never the status; with ``status_only`` the status alone."""
     if status_only:
         if data.status is None:
-            raise AppError("status is required with status_only", status=200)
+            raise AppError(msg("token.status_required"), status=200)
         return await set_token_status(session, token_id, data.status, user_id, bus=bus)
     token = await get_token(session, token_id, user_id)
     for field, value in data.model_dump(exclude_unset=True, exclude_none=True, exclude={"id", "status"}).items():
@@ -106,9 +107,9 @@ async def search_tokens(session: AsyncSession, user_id: int, keyword: str) -> li
 
 def _refuse_enabling_spent(token: Token) -> None:
     if token.expired_time != -1 and token.expired_time <= now():
-        raise BadRequest("令牌已过期，无法启用，请先修改令牌过期时间，或者设置为永不过期")
+        raise BadRequest(msg("token.enable_expired"))
     if not token.unlimited_quota and token.remain_quota <= 0:
-        raise BadRequest("令牌可用额度已用尽，无法启用，请先修改令牌剩余额度，或者设置为无限额度")
+        raise BadRequest(msg("token.enable_exhausted"))
 
 
 async def set_token_status(session: AsyncSession, token_id: int, status: int, user_id: int | None = None, *,
@@ -116,7 +117,7 @@ async def set_token_status(session: AsyncSession, token_id: int, status: int, us
     """The status-only toggle: enabling an expired or exhausted token is refused."""
     token = await get_token(session, token_id, user_id)
     if status not in (TokenStatus.ENABLED, TokenStatus.DISABLED):
-        raise BadRequest("status must be 1 (enabled) or 2 (disabled)")
+        raise BadRequest(msg("status.bad"))
     if status == TokenStatus.ENABLED:
         _refuse_enabling_spent(token)
     token.status = status

@@ -16,6 +16,7 @@ from ..auth.passwords import hash_password, verify_password
 from ..changes import Changes
 from ..db import Database
 from ..errors import AppError, BadRequest, NotFound
+from ..i18n import msg
 from ..models import LogType, Role, Token, TokenStatus, User, UserStatus, now
 from ..models.schemas import SelfUpdate, UserUpdate, given_fields
 from ..settings import Settings
@@ -88,7 +89,7 @@ USER_ORDERS = {"quota": User.quota, "used_quota": User.used_quota, "request_coun
 
 
 ROOT_LOOKALIKES = frozenset({"root", "rootuser", "超级管理员"})
-RESERVED_NAME = "该名称为超级管理员保留，请换一个 (names that look like root's are reserved)"
+RESERVED_NAME = msg("user.reserved_name")
 
 
 def refuse_root_lookalike(name: str, role: int = Role.COMMON) -> None:
@@ -102,22 +103,22 @@ def refuse_root_lookalike(name: str, role: int = Role.COMMON) -> None:
 def check_username(username: str, role: int = Role.COMMON) -> str:
     username = (username or "").strip()
     if not username or len(username) > 12:
-        raise BadRequest("用户名长度必须在 1-12 个字符之间 (username must be 1-12 characters)")
+        raise BadRequest(msg("user.name_length"))
     if any(ch.isspace() or ord(ch) < 32 for ch in username):
-        raise BadRequest("username must not contain spaces or control characters")
+        raise BadRequest(msg("user.name_chars"))
     refuse_root_lookalike(username, role)
     return username
 
 
 def check_password(password: str) -> str:
     if not isinstance(password, str) or not 8 <= len(password) <= 20:
-        raise BadRequest("密码长度必须在 8-20 个字符之间 (password must be 8-20 characters)")
+        raise BadRequest(msg("user.password_length"))
     return password
 
 
 def check_display_name(name: str) -> str:
     if len(name or "") > 20:
-        raise BadRequest("显示名称过长 (display name must be at most 20 characters)")
+        raise BadRequest(msg("user.display_name_length"))
     return name or ""
 
 
@@ -147,9 +148,9 @@ async def create_user(db: Database, session: AsyncSession, options: Options, *, 
             raise
         display_name = username  # a provider's profile name is not ours to refuse: fall back, do not block login
     if len(email or "") > 50:
-        raise BadRequest("email must be at most 50 characters")
+        raise BadRequest(msg("user.email_length"))
     if await username_taken(session, username):
-        raise BadRequest("用户名已被占用 (username already taken)")
+        raise BadRequest(msg("user.name_taken"))
     inviter = None
     if aff_code:
         inviter = (await session.exec(select(User).where(User.aff_code == aff_code.strip(),
@@ -164,7 +165,7 @@ async def create_user(db: Database, session: AsyncSession, options: Options, *, 
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise BadRequest("用户名已被占用 (username already taken)") from None
+        raise BadRequest(msg("user.name_taken")) from None
     if inviter is not None and options.QuotaForInvitee > 0:
         await add_quota(session, user.id, options.QuotaForInvitee)
     if inviter is not None and options.QuotaForInviter > 0:
@@ -189,7 +190,7 @@ async def create_user(db: Database, session: AsyncSession, options: Options, *, 
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None or user.status == UserStatus.DELETED:
-        raise NotFound(f"user {user_id} does not exist")
+        raise NotFound(msg("user.not_found", id=user_id))
     return user
 
 
@@ -213,7 +214,7 @@ def _outranks(actor: User, target_role: int) -> bool:
 async def get_user_for(session: AsyncSession, actor: User, user_id: int) -> User:
     user = await get_user(session, user_id)
     if not _outranks(actor, user.role):
-        raise AppError("无权获取同级或更高等级用户的信息", status=200)
+        raise AppError(msg("user.no_read_higher"), status=200)
     return user
 
 
@@ -224,13 +225,13 @@ async def update_user_by_admin(db: Database, session: AsyncSession, actor: User,
     changes = given_fields(changes)
     user = await get_user(session, user_id)
     if not _outranks(actor, user.role):
-        raise AppError("无权更新同权限等级或更高权限等级的用户信息", status=200)
+        raise AppError(msg("user.no_update_higher"), status=200)
     new_role = changes.get("role")
     if new_role is not None:
         if new_role not in (Role.COMMON, Role.ADMIN, Role.ROOT):
-            raise BadRequest("role must be 1 (common), 10 (admin) or 100 (root)")
+            raise BadRequest(msg("user.bad_role"))
         if not _outranks(actor, new_role) or (new_role == Role.ROOT) != (user.role == Role.ROOT):
-            raise AppError("无权将其他用户权限等级提升到大于等于自己的权限等级", status=200)
+            raise AppError(msg("user.no_raise_role"), status=200)
     old_quota = user.quota
     await _apply_profile(session, user, changes)
     if changes.get("email") is not None:
@@ -238,7 +239,7 @@ async def update_user_by_admin(db: Database, session: AsyncSession, actor: User,
     if changes.get("group") is not None:
         group = changes["group"].strip()
         if not group or len(group) > 32:
-            raise BadRequest("group must be 1-32 characters")
+            raise BadRequest(msg("user.bad_group"))
         user.group = group
     if new_role is not None:
         user.role = new_role
@@ -262,33 +263,33 @@ async def manage_user(session: AsyncSession, actor: User, username: str, action:
     user = (await session.exec(select(User).where(User.username == username,
                                                   User.status != UserStatus.DELETED))).first()
     if user is None:
-        raise AppError("用户不存在", status=200)
+        raise AppError(msg("user.missing"), status=200)
     if not _outranks(actor, user.role):
-        raise AppError("无权更新同权限等级或更高权限等级的用户信息", status=200)
+        raise AppError(msg("user.no_update_higher"), status=200)
     if action == "disable":
         if user.role == Role.ROOT:
-            raise AppError("无法禁用超级管理员用户", status=200)
+            raise AppError(msg("user.no_disable_root"), status=200)
         user.status = UserStatus.DISABLED
     elif action == "enable":
         user.status = UserStatus.ENABLED
     elif action == "delete":
         if user.role == Role.ROOT:
-            raise AppError("无法删除超级管理员用户", status=200)
+            raise AppError(msg("user.no_delete_root"), status=200)
         _soft_delete(user)
     elif action == "promote":
         if actor.role != Role.ROOT:
-            raise AppError("普通管理员用户无法提升其他用户为管理员", status=200)
+            raise AppError(msg("user.no_promote"), status=200)
         if user.role >= Role.ADMIN:
-            raise AppError("该用户已经是管理员", status=200)
+            raise AppError(msg("user.already_admin"), status=200)
         user.role = Role.ADMIN
     elif action == "demote":
         if user.role == Role.ROOT:
-            raise AppError("无法降级超级管理员用户", status=200)
+            raise AppError(msg("user.no_demote_root"), status=200)
         if user.role == Role.COMMON:
-            raise AppError("该用户已经是普通用户", status=200)
+            raise AppError(msg("user.already_common"), status=200)
         user.role = Role.COMMON
     else:
-        raise BadRequest("action must be one of disable, enable, delete, promote, demote")
+        raise BadRequest(msg("user.bad_action"))
     session.add(user)
     await session.commit()
     await bus.publish("user", user.id)
@@ -305,7 +306,7 @@ def _soft_delete(user: User) -> None:
 async def delete_user_by_admin(session: AsyncSession, actor: User, user_id: int, *, bus: Changes) -> None:
     user = await get_user(session, user_id)
     if actor.role <= user.role:
-        raise AppError("无权删除同权限等级或更高权限等级的用户", status=200)
+        raise AppError(msg("user.no_delete_higher"), status=200)
     _soft_delete(user)
     session.add(user)
     await session.commit()
@@ -314,7 +315,7 @@ async def delete_user_by_admin(session: AsyncSession, actor: User, user_id: int,
 
 async def delete_self(session: AsyncSession, user: User, *, bus: Changes) -> None:
     if user.role == Role.ROOT:
-        raise AppError("不能删除超级管理员账户", status=200)
+        raise AppError(msg("user.no_delete_root_account"), status=200)
     _soft_delete(user)
     session.add(user)
     await session.commit()
@@ -328,7 +329,7 @@ async def _apply_profile(session: AsyncSession, user: User, changes: dict) -> No
         if name != user.username:  # (a stored name stays valid even if the rules changed since)
             name = check_username(name, user.role)
             if await username_taken(session, name):
-                raise BadRequest("用户名已被占用 (username already taken)")
+                raise BadRequest(msg("user.name_taken"))
         user.username = name
     if changes.get("display_name") is not None:
         display_name = check_display_name(changes["display_name"])
@@ -366,7 +367,7 @@ async def top_up(db: Database, session: AsyncSession, options: Options, user_id:
                  remark: str = "", *, bus: Changes) -> User:
     """POST /api/topup (payment systems): atomic quota increase and a top-up log."""
     if quota <= 0:
-        raise BadRequest("quota must be a positive integer")
+        raise BadRequest(msg("user.bad_quota"))
     user = await get_user(session, user_id)
     text = remark or f"通过 API 充值 {format_quota(quota, options.QuotaPerUnit, options.DisplayInCurrencyEnabled)}"
     await move_user_quota(db, session, user_id=user_id, delta=quota, type=LogType.TOPUP, username=user.username,
@@ -402,14 +403,14 @@ async def reset_to_random_password(session: AsyncSession, user: User, *, bus: Ch
     return password
 
 
-BINDABLE = {"email": "邮箱地址已被占用", "github_id": "该 GitHub 账户已被绑定", "oidc_id": "该 OIDC 账户已被绑定",
-            "lark_id": "该飞书账户已被绑定", "wechat_id": "该微信账号已被绑定"}
+BINDABLE = {"email": msg("email.taken"), "github_id": msg("bind.github_taken"), "oidc_id": msg("bind.oidc_taken"),
+            "lark_id": msg("bind.lark_taken"), "wechat_id": msg("bind.wechat_taken")}
 
 
 async def bind(session: AsyncSession, user: User, column: str, value: str) -> User:
     """Attach an email or an external account to ``user``; refused when another user already has it."""
     if column not in BINDABLE:
-        raise BadRequest(f"cannot bind {column}")
+        raise BadRequest(msg("user.cannot_bind", column=column))
     owner = await find_by_field(session, column, value)
     if owner is not None and owner.id != user.id:
         raise AppError(BINDABLE[column], status=200)

@@ -85,7 +85,7 @@ async def test_register_with_invitation_rewards_and_default_token(client, runtim
     logs = (await client.get("/api/log/?type=4", headers=ROOT)).json()["data"]
     assert len(logs) == 3 and all(entry["type"] == LogType.SYSTEM for entry in logs)
     r = await client.post("/api/user/register", json={"username": "bob", "password": "bobpassword"})
-    assert not r.json()["success"] and "taken" in r.json()["message"]
+    assert not r.json()["success"] and "用户名已被占用" in r.json()["message"]
     r = await client.post("/api/user/register", json={"username": "carol", "password": "short"})
     assert not r.json()["success"] and "8-20" in r.json()["message"]
 

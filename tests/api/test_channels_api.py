@@ -337,4 +337,4 @@ async def test_channel_test_frequency_runs_test_all_periodically(make_settings, 
 async def test_testing_a_misconfigured_channel_explains_it(client):
     channel = await create(client, type=37, name="cf", models="@cf/meta/llama-3.1-8b-instruct")  # no account id
     r = await client.get(f"/api/channel/test/{channel['id']}", headers=ROOT)
-    assert r.status_code == 200 and r.json()["success"] is False and "account id" in r.json()["message"]
+    assert r.status_code == 200 and r.json()["success"] is False and "账户 ID" in r.json()["message"]

@@ -116,7 +116,7 @@ async def test_smtp_failure_is_a_clear_message(client):
     await set_option(client, "SMTPPort", "1")
     await set_option(client, "SMTPFrom", "noreply@oneapi.test")
     r = await client.get("/api/verification", params={"email": "bob@example.com"})
-    assert r.status_code == 200 and not r.json()["success"] and "failed to send" in r.json()["message"]
+    assert r.status_code == 200 and not r.json()["success"] and "发送邮件失败" in r.json()["message"]
 
 
 async def test_starttls_is_used_when_offered(tmp_path):

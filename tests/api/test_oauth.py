@@ -82,7 +82,7 @@ async def test_github_state_endpoint_and_bad_code(client, provider):
     state = (await client.get("/api/oauth/state")).json()["data"]
     assert len(state) == 12
     r = await client.get("/api/oauth/github", params={"code": "nope", "state": state})
-    assert r.status_code == 200 and not r.json()["success"] and "exchange failed" in r.json()["message"]
+    assert r.status_code == 200 and not r.json()["success"] and "授权码兑换失败" in r.json()["message"]
 
 
 async def test_github_disabled_and_register_closed(client, provider):

@@ -15,11 +15,11 @@ async def test_get_hides_secrets_and_put_validates(client, runtime):
         ("TurnstileCheckEnabled", "true", "Turnstile"),
         ("OidcEnabled", "true", "OIDC"),
         ("Theme", "purple", "Theme"),
-        ("QuotaPerUnit", "lots", "number"),
-        ("RetryTimes", "1.5", "integer"),
-        ("ModelRatio", "{bad", "invalid JSON"),
-        ("GroupRatio", '{"vip": "x"}', "numbers"),
-        ("PasswordLoginEnabled", "maybe", "true or false"),
+        ("QuotaPerUnit", "lots", "应为数字"),
+        ("RetryTimes", "1.5", "应为整数"),
+        ("ModelRatio", "{bad", "JSON 无效"),
+        ("GroupRatio", '{"vip": "x"}', "名称到数字"),
+        ("PasswordLoginEnabled", "maybe", "true 或 false"),
     ]:
         r = await client.put("/api/option/", json={"key": key, "value": value}, headers=ROOT)
         assert r.status_code == 200 and not r.json()["success"] and expected in r.json()["message"], (key, r.json())

@@ -42,7 +42,7 @@ ROUTES = {
     ("GET", "/api/log/search"): ADMIN,
     ("GET", "/api/option/"): ROOT_ONLY, ("PUT", "/api/option/"): ROOT_ONLY,
 }
-AUTH_MESSAGES = {NOT_LOGGED_IN, NO_PERMISSION, "无权进行此操作，access token 无效", "用户已被封禁"}
+AUTH_MESSAGES = {str(NOT_LOGGED_IN), str(NO_PERMISSION), "无权进行此操作，access token 无效", "用户已被封禁"}
 
 
 def api_routes(api) -> set[tuple[str, str]]:
@@ -93,9 +93,9 @@ async def test_role_matrix(runtime):
                     if message in AUTH_MESSAGES or r.status_code == 401:
                         failures.append((method, path, name, "refused", message))
                 elif name == "anonymous":
-                    if (r.status_code, message) != (401, NOT_LOGGED_IN):
+                    if (r.status_code, message) != (401, str(NOT_LOGGED_IN)):
                         failures.append((method, path, name, r.status_code, message))
-                elif (r.status_code, body) != (200, {"success": False, "message": NO_PERMISSION}):
+                elif (r.status_code, body) != (200, {"success": False, "message": str(NO_PERMISSION)}):
                     failures.append((method, path, name, r.status_code, body))
     finally:
         for c in clients.values():

@@ -13,7 +13,7 @@ from oneapi_app.services.users import RESERVED_NAME
 from .conftest import ROOT, get_user, set_option
 
 CROSS = {"Sec-Fetch-Site": "cross-site"}
-REFUSED = {"success": False, "message": CROSS_SITE}
+REFUSED = {"success": False, "message": str(CROSS_SITE)}
 
 
 async def login(client, username: str, password: str, **headers: str) -> None:
@@ -104,16 +104,16 @@ async def test_api_answers_carry_security_headers(client):
 @pytest.mark.parametrize("name", ["Root", "ROOT", "root", "Root User", "root_user", "ｒｏｏｔ", " r o o t "])
 async def test_nobody_else_may_be_called_root(client, runtime, common, name):
     r = await client.put("/api/user/self", json={"display_name": name}, headers=common.headers)
-    assert r.json() == {"success": False, "message": RESERVED_NAME}
+    assert r.json() == {"success": False, "message": str(RESERVED_NAME)}
     assert (await get_user(runtime, "alice")).display_name == "alice"
     if len(name) <= 12 and " " not in name.strip():
         r = await client.put("/api/user/self", json={"username": name}, headers=common.headers)
-        assert r.json() == {"success": False, "message": RESERVED_NAME}
+        assert r.json() == {"success": False, "message": str(RESERVED_NAME)}
         r = await client.post("/api/user/", json={"username": name, "password": "password123"}, headers=ROOT)
-        assert r.json() == {"success": False, "message": RESERVED_NAME}
+        assert r.json() == {"success": False, "message": str(RESERVED_NAME)}
     r = await client.post("/api/user/", json={"username": "bob", "password": "password123", "display_name": name},
                           headers=ROOT)
-    assert r.json() == {"success": False, "message": RESERVED_NAME}
+    assert r.json() == {"success": False, "message": str(RESERVED_NAME)}
 
 
 async def test_root_keeps_its_names_and_others_keep_ordinary_ones(client, runtime, common):
@@ -124,7 +124,7 @@ async def test_root_keeps_its_names_and_others_keep_ordinary_ones(client, runtim
         assert r.json()["success"], name
     await set_option(client, "PasswordRegisterEnabled", "true")
     r = await client.post("/api/user/register", json={"username": "Root", "password": "password123"})
-    assert r.json() == {"success": False, "message": RESERVED_NAME}
+    assert r.json() == {"success": False, "message": str(RESERVED_NAME)}
     async with runtime.db.session() as s:
         assert (await s.exec(select(User).where(User.username == "Root"))).first() is None
 
@@ -135,13 +135,13 @@ async def test_an_oauth_profile_named_root_gets_ordinary_names(runtime):
     from oneapi_app.errors import AppError
     from oneapi_app.services import users
 
-    with pytest.raises(AppError, match="reserved"):
+    with pytest.raises(AppError, match="超级管理员保留"):
         users.check_username("Root")
     async with runtime.db.session() as s:
         user = await users.create_user(runtime.db, s, runtime.options, username="github_7", password="x" * 12,
                                        display_name="Root", github_id="7")
     assert user.display_name == "github_7"
     async with runtime.db.session() as s:
-        with pytest.raises(AppError, match="reserved"):  # a password signup is told, not renamed
+        with pytest.raises(AppError, match="超级管理员保留"):  # a password signup is told, not renamed
             await users.create_user(runtime.db, s, runtime.options, username="carol", password="x" * 12,
                                     display_name="Root")

@@ -10,7 +10,7 @@ async def test_token_crud_search_and_isolation(client, common, admin):
     token = r.json()["data"]
     assert r.json()["success"] and len(token["key"]) == 48 and token["models"] == "gpt-4o,o1"
     r = await client.post("/api/token/", json={"name": "bad", "subnet": "10.0.0.0/99"}, headers=h)
-    assert not r.json()["success"] and "subnet" in r.json()["message"]
+    assert not r.json()["success"] and "网段" in r.json()["message"]
     r = await client.post("/api/token/", json={"name": "neg", "remain_quota": -1}, headers=h)
     assert not r.json()["success"]
     rows = (await client.get("/api/token/", headers=h)).json()["data"]

@@ -73,7 +73,7 @@ def test_other_kinds_are_a_retryable_501(kind):
         ADAPTOR.build_request(Target(14, "", "k"), _call({"model": "m", "input": "x"}, kind=kind))
     failure = caught.value
     assert failure.status == 501 and failure.retryable and failure.code == "channel_type_not_supported"
-    assert "chat completions only" in failure.message
+    assert "只支持 chat completions" in failure.message
 
 
 # -- response ---------------------------------------------------------------------------------------------
@@ -321,5 +321,5 @@ async def test_e2e_embeddings_are_refused_with_a_clear_501(runtime, gateway, ant
     key = await add_token(runtime)
     with pytest.raises(openai.APIStatusError) as caught:
         await sdk(gateway, key).embeddings.create(model="text-embedding-3-small", input="x")
-    assert caught.value.status_code == 501 and "chat completions only" in caught.value.body["message"]
+    assert caught.value.status_code == 501 and "只支持 chat completions" in caught.value.body["message"]
     assert anthropic_upstream.seen == []

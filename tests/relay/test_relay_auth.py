@@ -7,6 +7,9 @@ import time
 import pytest
 from sqlalchemy import text
 
+from oneapi_app.models import ChannelStatus
+from oneapi_app.services.channels import set_channel_status
+
 from .conftest import add_channel, add_token, add_user, row
 
 MODEL = "gpt-4o-mini"
@@ -92,7 +95,12 @@ async def test_channel_pin(runtime, client, upstream):
                              headers={"Authorization": f"Bearer sk-{common_key}-{first}"}), 403, "普通用户不支持指定渠道")
 
 
-async def test_no_channel_is_503(runtime, client):
+async def test_no_channel_is_503(runtime, client, upstream):
+    """A model a channel of the group lists, all of whose channels are down (auto-disabled): 503. (A model no
+    channel lists is a 404: tests/relay/test_unknown_model.py.)"""
+    channel_id = await add_channel(runtime, upstream.url)
+    async with runtime.db.session() as session:
+        await set_channel_status(session, channel_id, ChannelStatus.AUTO_DISABLED, bus=runtime.changes)
     key = await add_token(runtime)
     _check(await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"}),
            503, "当前分组 default 下对于模型 gpt-4o-mini 无可用渠道")
@@ -130,6 +138,6 @@ async def test_channel_of_a_type_without_adaptor_is_a_clear_501_and_refunded(run
     resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
     assert resp.status_code == 501
     error = resp.json()["error"]
-    assert error["code"] == "channel_type_not_supported" and "not supported yet" in error["message"]
+    assert error["code"] == "channel_type_not_supported" and "尚未支持" in error["message"]
     await runtime.ledger.flush()
     assert (await row(runtime, "SELECT quota FROM users WHERE id = :id", id=user_id))["quota"] == 1_000_000

@@ -151,7 +151,7 @@ async def test_models_list_and_retrieve(runtime, gateway, upstream):
         missing = await http.get(f"{gateway}/v1/models/nope")
     custom = next(m for m in listed["data"] if m["id"] == "my-custom-model")
     assert custom["owned_by"] == "custom" and "permission" not in custom
-    assert missing.status_code == 200 and missing.json()["error"]["code"] == "model_not_found"
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
     limited = await add_token(runtime, models="gpt-4o")
     ids = sorted([m.id async for m in sdk(gateway, limited).models.list()])
     assert ids == ["gpt-4o"]
@@ -164,10 +164,10 @@ async def test_malformed_json_is_a_clear_400(runtime, client, upstream):
                              headers={"Authorization": f"Bearer sk-{key}"})
     assert resp.status_code == 400
     error = resp.json()["error"]
-    assert error["message"].startswith("the request body is not valid JSON")
+    assert error["message"].startswith("请求体不是合法的 JSON")
     assert "(request id: " in error["message"] and error["type"] == "one_api_error"
     resp = await client.post("/v1/chat/completions", json=[1, 2], headers={"Authorization": f"Bearer sk-{key}"})
-    assert resp.status_code == 400 and "JSON object" in resp.json()["error"]["message"]
+    assert resp.status_code == 400 and "JSON 对象" in resp.json()["error"]["message"]
     resp = await client.post("/v1/chat/completions", json={"model": MODEL, "messages": []},
                              headers={"Authorization": f"Bearer sk-{key}"})
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_text_request"

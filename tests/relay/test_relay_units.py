@@ -151,7 +151,7 @@ def test_request_urls(type_id, base, path, model, expected):
 def test_cloudflare_without_account_is_a_clear_retryable_error():
     with pytest.raises(UpstreamFailure) as caught:
         request_url(Target(37, "", "k"), _call())
-    assert caught.value.retryable and "account id" in caught.value.message
+    assert caught.value.retryable and "账户 ID" in caught.value.message
 
 
 def test_azure_uses_api_key_header_and_configured_version():

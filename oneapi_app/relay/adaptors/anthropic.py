@@ -20,6 +20,7 @@ import orjson
 
 from ...catalog.channel_types import channel_type
 from ...errors import UpstreamFailure
+from ...i18n import msg
 from ..upstream import UpstreamRequest, status_failure
 from .anthropic_messages import convert_request, convert_response, finish_reason, openai_usage, usage_of
 from .base import Call, Parsed, Target, Usage, not_supported, unreadable_answer
@@ -166,7 +167,7 @@ class AnthropicAdaptor:
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         if call.kind != "chat":
-            raise not_supported(f"Anthropic channels serve chat completions only, not {call.kind}")
+            raise not_supported(msg("relay.anthropic_chat_only", kind=call.kind))
         headers = {"x-api-key": target.key, "anthropic-version": API_VERSION, "content-type": "application/json",
                    "accept": "text/event-stream" if call.stream else "application/json"}
         body = convert_request(call.body, call.model, call.stream)

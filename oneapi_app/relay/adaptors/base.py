@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ...errors import UpstreamFailure
+from ...i18n import Text
 from ..upstream import UpstreamRequest
 
 Kind = Literal["chat", "completions", "embeddings", "moderations", "edits"]
 
 
-def not_supported(message: str) -> UpstreamFailure:
+def not_supported(message: str | Text) -> UpstreamFailure:
     """A call this channel cannot serve (its type has no adaptor, or its API lacks the endpoint): retryable,
     so another channel of the group may serve it; the client sees the 501 only when none is left."""
     return UpstreamFailure(message, status=501, retryable=True, code="channel_type_not_supported",

@@ -23,6 +23,7 @@ import orjson
 
 from ...catalog.channel_types import channel_type
 from ...errors import UpstreamFailure
+from ...i18n import msg
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Parsed, Target, Usage, not_supported, unreadable_answer
 from .gemini_convert import chat_request, embeddings_request, model_path
@@ -276,7 +277,7 @@ class GeminiAdaptor:
             body = embeddings_request(call.body, call.model)
             action = "batchEmbedContents"
         else:
-            raise not_supported(f"Gemini channels do not serve /v1/{call.kind}")
+            raise not_supported(msg("relay.gemini_no_endpoint", kind=call.kind))
         headers = {"Content-Type": "application/json", "x-goog-api-key": target.key,
                    "Accept": "text/event-stream" if call.stream else "application/json"}
         version = target.provider.gemini_version or DEFAULT_VERSION

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from ...errors import RelayError
+from ...i18n import Text, msg
 
 # JSON-schema keywords the Gemini Schema object (an OpenAPI 3 subset) rejects.
 _SCHEMA_DROP = frozenset({
@@ -30,7 +31,7 @@ _AUDIO_MIME = {"wav": "audio/wav", "mp3": "audio/mp3", "flac": "audio/flac", "aa
                "ogg": "audio/ogg", "pcm16": "audio/pcm"}
 
 
-def _bad(message: str) -> RelayError:
+def _bad(message: Text) -> RelayError:
     return RelayError(message, status=400, code="convert_request_failed")
 
 
@@ -73,12 +74,12 @@ def _image_part(url: str) -> dict:
     if url.startswith("data:"):
         header, sep, data = url[5:].partition(",")
         if not sep or ";base64" not in header:
-            raise _bad("image_url data URLs must be base64 encoded (data:<mime>;base64,<data>)")
+            raise _bad(msg("relay.gemini_data_url"))
         return {"inlineData": {"mimeType": header.split(";")[0] or "image/jpeg", "data": data}}
     if url.startswith(("http://", "https://", "gs://")):
         guessed = mimetypes.guess_type(url.split("?")[0])[0]
         return {"fileData": {"mimeType": guessed or "image/jpeg", "fileUri": url}}
-    raise _bad("image_url must be a data: URL or an http(s) URL")
+    raise _bad(msg("relay.gemini_image_url"))
 
 
 def content_parts(content: Any) -> list[dict]:
@@ -119,7 +120,7 @@ def _arguments(value: Any) -> dict:
         try:
             parsed = orjson.loads(value)
         except orjson.JSONDecodeError:
-            raise _bad("tool_calls[].function.arguments is not valid JSON") from None
+            raise _bad(msg("relay.gemini_arguments")) from None
         return parsed if isinstance(parsed, dict) else {"value": parsed}
     return {}
 
@@ -245,7 +246,7 @@ def chat_request(body: dict, safety_threshold: str = "") -> dict:
     """An OpenAI chat completion body -> a Gemini generateContent body (stream options are ignored)."""
     system, contents = convert_messages(body.get("messages") or [])
     if not contents:
-        raise _bad("Gemini needs at least one user or assistant message besides the system prompt")
+        raise _bad(msg("relay.gemini_no_message"))
     request: dict = {"contents": contents}
     if system is not None:
         request["systemInstruction"] = system
@@ -271,7 +272,7 @@ def embeddings_request(body: dict, model: str) -> dict:
     value = body.get("input")
     inputs = [value] if isinstance(value, str) else value
     if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
-        raise _bad("Gemini embeddings take input as a string or a list of strings (not token arrays)")
+        raise _bad(msg("relay.gemini_embedding_input"))
     name = model_path(model)
     requests = []
     for text in inputs:

@@ -11,6 +11,7 @@ import orjson
 
 from ...catalog.channel_types import AZURE, OPENROUTER, channel_type
 from ...errors import UpstreamFailure
+from ...i18n import msg
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Parsed, Target, Usage, unreadable_answer
 
@@ -41,7 +42,7 @@ def request_url(target: Target, call: Call) -> str:
     if rule == "cloudflare" and not gateway:
         account = str(target.config.get("user_id") or "").strip()
         if not account:
-            raise UpstreamFailure("this Cloudflare channel has no account id: set user_id in its config",
+            raise UpstreamFailure(msg("relay.cloudflare_no_account"),
                                   status=500, retryable=True, code="channel_misconfigured", type="one_api_error")
         return f"{base}/client/v4/accounts/{account}/ai{path}{query}"
     if rule == "strip_v1":
