@@ -11,7 +11,12 @@ from ..appliance import runtime
 from ..auth.sessions import is_current, password_stamp, session_from_cookie_header
 from ..auth.tickets import issue_ticket
 from ..models import Role, User, UserStatus
-from ..services.users import authenticate
+from ..services.users import ROOT_DEFAULT_PASSWORD, authenticate
+
+TEXT = {
+    "default_password": "You are still using the default password. Change it now on the Account page.",
+    "change_password": "Change the password",
+}
 
 NEEDS_LOGIN = "Log in to open this page."
 NEEDS_ROLE: dict[int, str] = {Role.ADMIN: "This page is for administrators only.", Role.ROOT: "This page is for the root user only."}
@@ -25,6 +30,8 @@ class SessionState(rx.State):
     display_name: str = ""
     role: int = 0
     system_name: str = "One API"
+    default_password: bool = False  # logged in with root's default password and not changed since
+    _default_pw_stamp: str = ""
 
     @rx.var
     def logged_in(self) -> bool:
@@ -87,6 +94,8 @@ class SessionState(rx.State):
 
     def _remember(self, user: User) -> None:
         self._pw_stamp = password_stamp(runtime().settings.session_secret, user.password)
+        # The default-password warning lasts until this password changes (or the user logs out).
+        self.default_password = self.default_password and self._pw_stamp == self._default_pw_stamp
         self._user_id = user.id or 0
         self.username = user.username
         self.display_name = user.display_name or user.username
@@ -94,6 +103,7 @@ class SessionState(rx.State):
 
     def _forget(self) -> None:
         self._user_id, self.username, self.display_name, self.role, self._pw_stamp = 0, "", "", 0, ""
+        self.default_password, self._default_pw_stamp = False, ""
 
     @rx.event
     def logout(self):
@@ -184,6 +194,8 @@ class LoginState(SessionState):
             return
         self.error = ""
         self._remember(user)
+        if password == ROOT_DEFAULT_PASSWORD:  # one-api warns too: root/123456 is the first thing tried
+            self.default_password, self._default_pw_stamp = True, self._pw_stamp
         # Hand the login to the server, which sets the same HttpOnly session cookie as /api/user/login.
         ticket = await issue_ticket(rt, user.id)
         yield rx.call_script(f"window.location.assign({json.dumps('/api/user/session?ticket=' + ticket + '&next=/')})")
