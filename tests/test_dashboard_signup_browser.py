@@ -258,19 +258,38 @@ def test_github_and_oidc_login(appliance, browser, provider):  # noqa: F811
 
 
 def test_common_user_opening_an_admin_page_is_told_why(appliance, browser):  # noqa: F811
+    root = _root(appliance)
+    _ok(root.post("/api/user/", json={"username": "dave", "password": "dave-pass-1"}))
+    _ok(root.post("/api/user/", json={"username": "erin", "password": "erin-pass-1"}))
+    _ok(root.put("/api/user/", json={"id": _user(root, "erin")["id"], "role": 10}))
+    root.close()
+
+    # a visitor: the login form says why, and logging in as an admin returns to the page
     context, page = _page(browser)
     page.goto(appliance + "/channel")
     expect(page).to_have_url(appliance + "/login")
-    expect(page.get_by_text("Log in to open this page.")).to_be_visible()
+    expect(page.locator("#login-guard")).to_contain_text("Log in to open this page.")
+    page.locator("#username").fill("erin")
+    page.locator("#password").fill("erin-pass-1")
+    page.locator("#login-submit").click()
+    expect(page).to_have_url(re.compile(re.escape(appliance) + r"/channel/?$"))
+    expect(page.locator("#current-user")).to_have_text("erin")
+    context.close()
 
-    root = _root(appliance)
-    _ok(root.post("/api/user/", json={"username": "dave", "password": "dave-pass-1"}))
-    root.close()
+    # a common user: told the page is for administrators
+    context, page = _page(browser)
     log_in(page, appliance, "dave", "dave-pass-1")
+    expect(page.locator("#login-guard")).to_have_count(0)
     page.goto(appliance + "/channel")
-    expect(page.get_by_text("This page is for administrators")).to_be_visible()
-    expect(page).to_have_url(appliance + "/")
+    expect(page).to_have_url(appliance + "/login")
+    expect(page.locator("#login-guard")).to_contain_text("for administrators only")
+    expect(page.locator("#login-guard")).to_contain_text("logged in as dave")
     expect(page.locator("#current-user")).to_have_text("dave")
+    page.screenshot(path=str(SHOTS / "oneapi-admin-page-guard.png"))
+    # the message is for that redirect only
+    page.goto(appliance + "/login")
+    expect(page.locator("#login-submit")).to_be_visible()
+    expect(page.locator("#login-guard")).to_have_count(0)
     context.close()
 
 

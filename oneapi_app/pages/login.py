@@ -8,7 +8,7 @@ import reflex as rx
 
 from ..appliance import runtime
 from .registry import page
-from .state import LoginState
+from .state import LoginState, SessionState
 
 TEXT = {
     "title": "Log in",
@@ -24,16 +24,20 @@ TEXT = {
 }
 
 
-class LoginPageState(rx.State):
-    """Which ways in the administrator enabled (Settings: login and registration methods)."""
+class LoginPageState(SessionState):
+    """Which ways in the administrator enabled (Settings: login and registration methods), and why a page's
+    role guard sent the browser here (that page is where the login then returns)."""
 
     register_open: bool = True
     github: bool = False
     oidc: bool = False
     lark: bool = False
+    guard_message: str = ""
 
     @rx.event
     def load(self):
+        self.guard_message, self._login_next = self._guard_message, self._guard_next or "/"
+        self._guard_message = self._guard_next = ""
         options = runtime().options
         self.register_open = bool(options.RegisterEnabled)
         self.github = bool(options.GitHubOAuthEnabled)
@@ -42,7 +46,7 @@ class LoginPageState(rx.State):
 
 
 def _provider_button(name: str) -> rx.Component:
-    return rx.link(rx.button(rx.icon("github" if name == "github" else "key-round", size=16), TEXT[name],
+    return rx.link(rx.button(rx.icon("log-in", size=16), TEXT[name],
                              variant="outline", width="100%", type="button"),
                    href=f"/api/oauth/{name}/authorize", reload_document=True, id=f"login-{name}", width="100%")
 
@@ -71,6 +75,9 @@ def login() -> rx.Component:
                 rx.form(
                     rx.vstack(
                         rx.heading(TEXT["title"], size="5"),
+                        rx.cond(LoginPageState.guard_message != "",
+                                rx.callout(LoginPageState.guard_message, icon="info", id="login-guard",
+                                           width="100%")),
                         rx.input(name="username", placeholder=TEXT["username"], id="username", width="100%",
                                  auto_complete="username"),
                         rx.input(name="password", placeholder=TEXT["password"], type="password", id="password",

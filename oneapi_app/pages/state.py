@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import reflex as rx
 
 from ..appliance import runtime
 from ..auth.sessions import is_current, password_stamp, session_from_cookie_header
-from ..auth.tickets import issue_ticket
+from ..auth.tickets import issue_ticket, safe_next
 from ..models import Role, User, UserStatus
 from ..services.users import ROOT_DEFAULT_PASSWORD, authenticate
 
 TEXT = {
+    "logged_in_as": "You are logged in as {user}: log in with an account that may open it, and you will "
+                    "be taken there.",
     "default_password": "You are still using the default password. Change it now on the Account page.",
     "change_password": "Change the password",
 }
@@ -32,6 +35,9 @@ class SessionState(rx.State):
     system_name: str = "One API"
     default_password: bool = False  # logged in with root's default password and not changed since
     _default_pw_stamp: str = ""
+    _guard_message: str = ""  # why require_role sent this tab to the login form, and the page it wanted
+    _guard_next: str = ""
+    _login_next: str = "/"  # where the login form goes after logging in (set by LoginPageState.load)
 
     @rx.var
     def logged_in(self) -> bool:
@@ -87,10 +93,15 @@ class SessionState(rx.State):
 
     @rx.event
     def require_role(self, min_role: int):
-        """A page's guard: a visitor below ``min_role`` is sent to /login, told why."""
-        if self.role < min_role:
-            why = NEEDS_LOGIN if self.role < Role.COMMON else NEEDS_ROLE.get(min_role, NEEDS_ROLE[Role.ADMIN])
-            return [rx.toast.error(why, id="page-denied"), rx.redirect("/login")]
+        """A page's guard: whoever lacks ``min_role`` is sent to /login, told why (a toast, and a callout on the
+        form: LoginPageState), and a login from there returns to the page."""
+        if self.role >= min_role:
+            return None
+        why = NEEDS_LOGIN if self.role < Role.COMMON else NEEDS_ROLE.get(min_role, NEEDS_ROLE[Role.ADMIN])
+        self._guard_message = why if self.role < Role.COMMON else \
+            f"{why} {TEXT['logged_in_as'].format(user=self.username)}"
+        self._guard_next = self.router.url.path or "/"
+        return [rx.toast.error(why, id="page-denied"), rx.redirect("/login")]
 
     def _remember(self, user: User) -> None:
         self._pw_stamp = password_stamp(runtime().settings.session_secret, user.password)
@@ -198,4 +209,5 @@ class LoginState(SessionState):
             self.default_password, self._default_pw_stamp = True, self._pw_stamp
         # Hand the login to the server, which sets the same HttpOnly session cookie as /api/user/login.
         ticket = await issue_ticket(rt, user.id)
-        yield rx.call_script(f"window.location.assign({json.dumps('/api/user/session?ticket=' + ticket + '&next=/')})")
+        after = urlencode({"ticket": ticket, "next": safe_next(self._login_next or "/")})
+        yield rx.call_script(f"window.location.assign({json.dumps('/api/user/session?' + after)})")
