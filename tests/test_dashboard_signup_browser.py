@@ -246,6 +246,16 @@ def test_github_and_oidc_login(appliance, browser, provider):  # noqa: F811
     assert me["oidc_id"] == "sub-42" and me["username"] == "olivia"
     context.close()
 
+    # a logged-in user who goes through the flow binds the external account instead (Account's "bind")
+    _ok(root.post("/api/user/", json={"username": "frank", "password": "frank-pass-1"}))
+    provider.user = {"login": "frank-gh", "name": "Frank", "email": ""}
+    context, page = _page(browser)
+    log_in(page, appliance, "frank", "frank-pass-1")
+    page.goto(appliance + "/api/oauth/github/authorize")
+    expect(page.locator("#oauth-notice")).to_contain_text("bound to frank")
+    assert page.request.get(appliance + "/api/user/self").json()["data"]["github_id"] == "frank-gh"
+    context.close()
+
     # a callback without the state this browser stored is refused on the page
     context, page = _page(browser)
     page.goto(appliance + "/oauth/github?code=abc&state=forged123456")
