@@ -17,6 +17,7 @@ import reflex as rx
 from ..appliance import runtime
 from ..auth.sessions import session_from_cookie_header
 from ..auth.tickets import issue_ticket
+from ..errors import AccountDisabled
 from ..services import accounts
 from .common import error_text
 from .components.auth_forms import auth_card, link_row, success_callout
@@ -59,7 +60,7 @@ class OAuthState(SessionState):
             async with rt.db.session() as session:
                 user, bound = await accounts.oauth_sign_in(rt, session, name, external, self._user_id)
             ticket = "" if bound else await issue_ticket(rt, user.id)
-        except accounts.AccountDisabled as exc:
+        except AccountDisabled as exc:
             self._forget()
             self.error, self.working = exc.message, False
             return

@@ -12,12 +12,8 @@ from typing import Any
 from .. import netaddr
 from ..appliance import runtime
 from ..auth import turnstile
-from ..auth.ratelimit import critical_limiter
-from ..errors import AppError
-
-TEXT = {
-    "rate_limited": "Too many attempts from this address; try again in 20 minutes.",
-}
+from ..auth.ratelimit import CRITICAL_WINDOW, critical_limiter
+from ..errors import RateLimited
 
 # The browser-side half of Turnstile: load Cloudflare's script once, render the widget into #turnstile-box
 # (it adds the hidden ``cf-turnstile-response`` input the form submits), and read the token for buttons.
@@ -56,7 +52,7 @@ def caller_ip(state: Any) -> str:
 async def check_rate(state: Any) -> None:
     """Count one critical call (login, register, mail, reset, OAuth) of this address; refuse past the limit."""
     if not await critical_limiter(runtime()).allow("CT", caller_ip(state)):
-        raise AppError(TEXT["rate_limited"], status=429)
+        raise RateLimited(CRITICAL_WINDOW)
 
 
 async def check_turnstile(state: Any, token: str) -> None:
