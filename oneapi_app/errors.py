@@ -26,6 +26,7 @@ any of them the same way, with no case of their own.
     ├── RateLimited          429                    too many /api calls from one address (with Retry-After)
     ├── Refused              200                    an /api request one-api refuses with HTTP 200
     │   ├── OAuthError                              an OAuth login that cannot complete
+    │   ├── AccountDisabled                         binding an account to a user disabled meanwhile
     │   ├── MailError                               SMTP not configured or the mail not sent
     │   └── BalanceNotSupported                     no balance query for this channel type
     ├── RelayError           400 one_api_error      the relay cannot serve the request as sent (413: too large)
@@ -189,6 +190,10 @@ class Refused(AppError):
 
 class OAuthError(Refused):
     pass
+
+
+class AccountDisabled(Refused):
+    """The logged-in user who tried to bind an external account is disabled or gone: end their session."""
 
 
 class MailError(Refused):

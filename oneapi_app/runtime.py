@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from sqlalchemy import inspect
 
 from . import __version__, i18n
+from .auth.ratelimit import SlidingWindow
 from .background import Background
 from .changes import Changes
 from .db import Database
@@ -53,6 +54,7 @@ class Runtime:
         self.options = Options()
         self.background = Background()
         self.changes = Changes()
+        self.limiters: dict[str, SlidingWindow] = {}  # per-IP rate limits, made at first use (auth/ratelimit.py)
         self._db: Database | None = None
         self._http: httpx.AsyncClient | None = None
         self.redis: Redis | None = None

@@ -16,9 +16,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .. import netaddr
-from ..auth import sessions
-from ..auth.ratelimit import SlidingWindow
-from ..auth.turnstile import verify as turnstile_verify
+from ..auth import sessions, turnstile
+from ..auth.ratelimit import CRITICAL_WINDOW, SlidingWindow, critical_limiter
 from ..errors import AppError, RateLimited
 from ..i18n import msg
 from ..models import Role, User, UserStatus
@@ -132,16 +131,6 @@ AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 RootUser = Annotated[User, Depends(require_role(Role.ROOT))]
 
 
-def _critical_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
-    limiter = getattr(request.app.state, "critical_limiter", None)
-    if limiter is None:
-        limit = 0 if runtime.settings.debug else runtime.settings.critical_rate_limit
-        limiter = SlidingWindow(limit, 20 * 60, redis=runtime.redis,
-                                prefix=f"{runtime.settings.redis_key_prefix}rateLimit:")
-        request.app.state.critical_limiter = limiter
-    return limiter
-
-
 def _global_api_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
     limiter = getattr(request.app.state, "global_api_limiter", None)
     if limiter is None:
@@ -161,8 +150,8 @@ async def global_api_rate_limit(request: Request, runtime: RuntimeDep) -> None:
 
 async def critical_rate_limit(request: Request, runtime: RuntimeDep) -> None:
     ip = netaddr.client_ip(request.scope, runtime.settings.trusted_proxies)
-    if not await _critical_limiter(request, runtime).allow("CT", ip):
-        raise RateLimited(20 * 60)
+    if not await critical_limiter(runtime).allow("CT", ip):
+        raise RateLimited(CRITICAL_WINDOW)
 
 
 CriticalRateLimit = Depends(critical_rate_limit)
@@ -219,15 +208,10 @@ SameSiteOnly = Depends(same_site_only)
 
 async def turnstile_check(request: Request, runtime: RuntimeDep, web: WebSessionDep) -> None:
     """When TurnstileCheckEnabled: the ``turnstile`` query parameter must verify; success is remembered."""
-    options = runtime.options
-    if not options.TurnstileCheckEnabled or web.data.get("turnstile"):
+    if not runtime.options.TurnstileCheckEnabled or web.data.get("turnstile"):
         return
-    response_token = request.query_params.get("turnstile", "")
-    if not response_token:
-        raise AppError(msg("api.turnstile_empty"), status=200)
     ip = netaddr.client_ip(request.scope, runtime.settings.trusted_proxies)
-    if not await turnstile_verify(runtime.http, options.TurnstileSecretKey, response_token, ip):
-        raise AppError(msg("api.turnstile_failed"), status=200)
+    await turnstile.check(runtime, request.query_params.get("turnstile", ""), ip)
     web.data["turnstile"] = True
     web.save()
 

@@ -8,19 +8,15 @@ A logged-in caller binds the external account; otherwise it logs in, creating ``
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import RedirectResponse
 
 from ..auth import oauth
 from ..auth import sessions as session_cookie
-from ..errors import AppError
-from ..i18n import msg
-from ..models import User, UserStatus
-from ..services import users
+from ..errors import AccountDisabled
+from ..services import accounts, users
 from .account import login_data
 from .deps import CriticalRateLimit, CurrentUser, RuntimeDep, SessionDep, WebSessionDep
 from .envelopes import api_success
@@ -38,78 +34,36 @@ async def oauth_state(web: WebSessionDep) -> dict:
     return api_success(state)
 
 
-async def _provider(name: str, runtime) -> oauth.Provider:
-    if name == "github":
-        return oauth.github(runtime.options, runtime.settings)
-    return await oauth.oidc(runtime.options, runtime.http)
-
-
 @router.get("/oauth/{provider}/authorize", dependencies=[CriticalRateLimit])
 async def authorize(provider: Annotated[str, Path(max_length=20)], runtime: RuntimeDep, web: WebSessionDep):
-    if provider not in ("github", "oidc", "lark"):
-        raise AppError(msg("oauth.unknown_provider", provider=repr(provider)), status=200)
     state = oauth.new_state()
-    if provider == "lark":
-        options = runtime.options
-        if not options.LarkClientId:
-            raise AppError(msg("oauth.lark_disabled"), status=200)
-        redirect = f"{options.ServerAddress.rstrip('/')}/oauth/lark"
-        url = f"{oauth.LARK_AUTHORIZE}?{urlencode({'redirect_uri': redirect, 'app_id': options.LarkClientId, 'state': state})}"
-    else:
-        url = (await _provider(provider, runtime)).authorization_url(state)
+    url = await accounts.authorization_url(runtime, provider, state)
     web.data["oauth_state"] = state
     response = RedirectResponse(url, status_code=302)
     session_cookie.write_session(response, web.request, web.secret, web.data)
     return response
 
 
-def _check_state(web, state: str) -> None:
-    expected = web.data.get("oauth_state")
-    if not state or not isinstance(expected, str) or not secrets.compare_digest(state, expected):
-        raise AppError(msg("oauth.bad_state"), status=403)
-
-
 async def _callback(name: str, code: str, state: str, runtime, session, web) -> dict:
-    _check_state(web, state)
-    if name == "lark":
-        external = await oauth.lark_user(runtime.options, runtime.http, code)
-    else:
-        provider = await _provider(name, runtime)
-        external = await provider.fetch_user(code)
+    accounts.check_state(web.data.get("oauth_state"), state)
+    external = await accounts.external_user(runtime, name, code)
     web.data.pop("oauth_state", None)  # single use
     return await _login_or_bind(name, external, runtime, session, web)
 
 
 async def _login_or_bind(name: str, external: oauth.ExternalUser, runtime, session, web) -> dict:
-    column = f"{name}_id"
-    owner = await users.find_by_field(session, column, external.id)
     current_id = web.data.get("id")
-    if isinstance(current_id, int) and current_id > 0:  # bind to the logged-in user
-        me = await session.get(User, current_id)
-        if me is None or me.status != UserStatus.ENABLED:
-            web.clear()
-            raise AppError(msg("user.banned"), status=200)
-        await users.bind(session, me, column, external.id)
+    try:
+        user, bound = await accounts.oauth_sign_in(runtime, session, name, external,
+                                                   current_id if isinstance(current_id, int) else 0)
+    except AccountDisabled:
+        web.clear()
+        raise
+    if bound:
         web.save()
         return api_success(None, message="bind")
-    if owner is None:
-        if not runtime.options.RegisterEnabled:
-            raise AppError(msg("register.disabled"), status=200)
-        username = external.username
-        try:
-            username = users.check_username(username) if username else ""
-        except AppError:
-            username = ""
-        if not username or await users.username_taken(session, username):
-            username = await users.next_numbered_username(session, name)
-        owner = await users.create_user(
-            runtime.db, session, runtime.options, username=username, password=secrets.token_hex(10),
-            display_name=(external.display_name or username)[:20], email=external.email[:50],
-            **{column: external.id})
-    if owner.status != UserStatus.ENABLED:
-        raise AppError(msg("user.banned"), status=200)
-    web.login(owner)
-    return api_success(login_data(owner))
+    web.login(user)
+    return api_success(login_data(user))
 
 
 @router.get("/oauth/github", dependencies=[CriticalRateLimit])

@@ -13,6 +13,8 @@ from collections import deque
 
 from redis.asyncio import Redis
 
+CRITICAL_WINDOW = 20 * 60  # seconds: CRITICAL_RATE_LIMIT counts login, register, mail and OAuth calls over it
+
 
 class SlidingWindow:
     def __init__(self, limit: int, duration: float, *, redis: Redis | None = None, prefix: str = "rateLimit:") -> None:
@@ -57,3 +59,16 @@ class SlidingWindow:
             pipe.expire(key, int(self.duration) + 1)
             await pipe.execute()
         return True
+
+
+def critical_limiter(runtime) -> SlidingWindow:
+    """The runtime's one critical limiter, shared by /api and the dashboard's sign-in pages (created at first
+    use, after the runtime opened Redis)."""
+    limiter = runtime.limiters.get("critical")
+    if limiter is None:
+        settings = runtime.settings
+        limit = 0 if settings.debug else settings.critical_rate_limit
+        limiter = SlidingWindow(limit, CRITICAL_WINDOW, redis=runtime.redis,
+                                prefix=f"{settings.redis_key_prefix}rateLimit:")
+        runtime.limiters["critical"] = limiter
+    return limiter

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import httpx
 
+from ..errors import AppError
+from ..i18n import msg
+
 VERIFY_URL = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
 
 
@@ -18,3 +21,15 @@ async def verify(http: httpx.AsyncClient, secret: str, response_token: str, remo
         return bool(reply.json().get("success"))
     except (httpx.HTTPError, ValueError, AttributeError):
         return False
+
+
+async def check(runtime, response_token: str, remote_ip: str = "") -> None:
+    """Refuse (AppError) unless TurnstileCheckEnabled is off or ``response_token`` verifies. Callers remember
+    a pass for the browser's session (/api in the cookie, the dashboard in its state)."""
+    options = runtime.options
+    if not options.TurnstileCheckEnabled:
+        return
+    if not response_token:
+        raise AppError(msg("api.turnstile_empty"), status=200)
+    if not await verify(runtime.http, options.TurnstileSecretKey, response_token, remote_ip):
+        raise AppError(msg("api.turnstile_failed"), status=200)

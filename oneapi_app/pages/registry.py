@@ -26,7 +26,8 @@ PAGES: list[PageSpec] = []
 
 def page(route: str, title: str, *, nav: str | None = None, icon: str = "circle", min_role: int = Role.GUEST,
          on_load: tuple = ()) -> Callable[[Callable[[], rx.Component]], Callable[[], rx.Component]]:
-    """Register a dashboard page. ``min_role`` > 0 sends visitors without that role to /login."""
+    """Register a dashboard page. ``min_role`` > 0 sends visitors and users without that role to /login, which
+    says why (SessionState.require_role)."""
 
     def register(render: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
         PAGES.append(PageSpec(route, title, render, nav, icon, int(min_role), tuple(on_load)))

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import reflex as rx
 
 from ..appliance import runtime
 from ..auth.sessions import is_current, password_stamp, session_from_cookie_header
-from ..auth.tickets import issue_ticket
+from ..auth.tickets import issue_ticket, safe_next
 from ..models import Role, User, UserStatus
-from ..services.users import authenticate
+from ..services.users import ROOT_DEFAULT_PASSWORD, authenticate
+
+TEXT = {
+    "logged_in_as": "You are logged in as {user}: log in with an account that may open it, and you will "
+                    "be taken there.",
+    "default_password": "You are still using the default password. Change it now on the Account page.",
+    "change_password": "Change the password",
+}
 
 NEEDS_LOGIN = "Log in to open this page."
 NEEDS_ROLE: dict[int, str] = {Role.ADMIN: "This page is for administrators only.", Role.ROOT: "This page is for the root user only."}
@@ -25,6 +33,11 @@ class SessionState(rx.State):
     display_name: str = ""
     role: int = 0
     system_name: str = "One API"
+    default_password: bool = False  # logged in with root's default password and not changed since
+    _default_pw_stamp: str = ""
+    _guard_message: str = ""  # why require_role sent this tab to the login form, and the page it wanted
+    _guard_next: str = ""
+    _login_next: str = "/"  # where the login form goes after logging in (set by LoginPageState.load)
 
     @rx.var
     def logged_in(self) -> bool:
@@ -80,13 +93,20 @@ class SessionState(rx.State):
 
     @rx.event
     def require_role(self, min_role: int):
-        """A page's guard: a visitor below ``min_role`` is sent to /login, told why."""
-        if self.role < min_role:
-            why = NEEDS_LOGIN if self.role < Role.COMMON else NEEDS_ROLE.get(min_role, NEEDS_ROLE[Role.ADMIN])
-            return [rx.toast.error(why, id="page-denied"), rx.redirect("/login")]
+        """A page's guard: whoever lacks ``min_role`` is sent to /login, told why (a toast, and a callout on the
+        form: LoginPageState), and a login from there returns to the page."""
+        if self.role >= min_role:
+            return None
+        why = NEEDS_LOGIN if self.role < Role.COMMON else NEEDS_ROLE.get(min_role, NEEDS_ROLE[Role.ADMIN])
+        self._guard_message = why if self.role < Role.COMMON else \
+            f"{why} {TEXT['logged_in_as'].format(user=self.username)}"
+        self._guard_next = self.router.url.path or "/"
+        return [rx.toast.error(why, id="page-denied"), rx.redirect("/login")]
 
     def _remember(self, user: User) -> None:
         self._pw_stamp = password_stamp(runtime().settings.session_secret, user.password)
+        # The default-password warning lasts until this password changes (or the user logs out).
+        self.default_password = self.default_password and self._pw_stamp == self._default_pw_stamp
         self._user_id = user.id or 0
         self.username = user.username
         self.display_name = user.display_name or user.username
@@ -94,6 +114,7 @@ class SessionState(rx.State):
 
     def _forget(self) -> None:
         self._user_id, self.username, self.display_name, self.role, self._pw_stamp = 0, "", "", 0, ""
+        self.default_password, self._default_pw_stamp = False, ""
 
     @rx.event
     def logout(self):
@@ -184,6 +205,9 @@ class LoginState(SessionState):
             return
         self.error = ""
         self._remember(user)
+        if password == ROOT_DEFAULT_PASSWORD:  # one-api warns too: root/123456 is the first thing tried
+            self.default_password, self._default_pw_stamp = True, self._pw_stamp
         # Hand the login to the server, which sets the same HttpOnly session cookie as /api/user/login.
         ticket = await issue_ticket(rt, user.id)
-        yield rx.call_script(f"window.location.assign({json.dumps('/api/user/session?ticket=' + ticket + '&next=/')})")
+        after = urlencode({"ticket": ticket, "next": safe_next(self._login_next or "/")})
+        yield rx.call_script(f"window.location.assign({json.dumps('/api/user/session?' + after)})")

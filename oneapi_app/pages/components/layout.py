@@ -8,6 +8,7 @@ import reflex as rx
 from ...models import Role
 from ..registry import PAGES, nav_entries
 from ..state import SessionState
+from .auth_forms import default_password_banner
 
 
 def _nav_link(label: str, route: str, icon: str, min_role: int) -> rx.Component:
@@ -73,7 +74,8 @@ def add_pages(app: rx.App) -> None:
         guard = ([SessionState.require_role(spec.min_role)]  # type: ignore[operator]
                  if spec.min_role > Role.GUEST else [])
         app.add_page(
-            lambda spec=spec: shell(spec.render()),  # type: ignore[misc]  # the default binds this page's spec
+            # the default binds this page's spec; the default-password warning sits above every page
+            lambda spec=spec: shell(rx.fragment(default_password_banner(), spec.render())),  # type: ignore[misc]
             route=spec.route,
             title=f"{spec.title} - One API",
             on_load=[SessionState.refresh, *guard, *spec.on_load],
