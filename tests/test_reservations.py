@@ -81,12 +81,13 @@ async def test_a_request_gone_during_commit_is_refunded(server_runtime, monkeypa
     token_id, _ = await _setup(rt, user_quota=1_000, token_quota=1_000)
     batcher = rt.ledger.batcher
     original = batcher._apply
-    started = asyncio.Event()
+    started, applied = asyncio.Event(), asyncio.Event()
 
     async def slow_apply(batch):
         started.set()
         result = await original(batch)
         await asyncio.sleep(0.2)  # committed; the request is cancelled meanwhile
+        applied.set()
         return result
 
     monkeypatch.setattr(batcher, "_apply", slow_apply)
@@ -96,12 +97,13 @@ async def test_a_request_gone_during_commit_is_refunded(server_runtime, monkeypa
     with pytest.raises(asyncio.CancelledError):
         await task
     # The hold commits, then the worker sees the abandoned waiter and hands the refund to the settlement
-    # writer: wait for that (bounded; a loaded machine can take longer than the 0.2 s above).
+    # writer: wait for the commit (bounded), then for the refund to be written.
+    await asyncio.wait_for(applied.wait(), 30)
     for _ in range(100):
+        await asyncio.sleep(0.05)
         await rt.ledger.flush()
         if await _balances(rt, token_id) == (1_000, 0, 1_000):
             break
-        await asyncio.sleep(0.1)
     assert await _balances(rt, token_id) == (1_000, 0, 1_000)
 
 
