@@ -55,7 +55,13 @@ async def check_rate(state: Any) -> None:
         raise RateLimited(CRITICAL_WINDOW)
 
 
-async def check_turnstile(state: Any, token: str) -> None:
+async def check_rate_and_turnstile(state: Any, token: object) -> None:
+    """What /api checks before a sign-up or a mail: the critical rate limit, then Turnstile."""
+    await check_rate(state)
+    await _check_turnstile(state, str(token or ""))
+
+
+async def _check_turnstile(state: Any, token: str) -> None:
     """Refuse unless Turnstile is off, already passed in this tab (``state._turnstile_passed``) or ``token``
     verifies."""
     if getattr(state, "_turnstile_passed", False):

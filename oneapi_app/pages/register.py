@@ -16,7 +16,7 @@ from ..services import accounts
 from .common import error_text
 from .components.auth_forms import auth_card, link_row, success_callout, turnstile_box
 from .components.widgets import error_callout
-from .public_checks import TOKEN_FIELD, TOKEN_JS, check_rate, check_turnstile, render_turnstile_js
+from .public_checks import TOKEN_FIELD, TOKEN_JS, check_rate_and_turnstile, render_turnstile_js
 from .registry import page
 from .state import SessionState
 
@@ -88,8 +88,7 @@ class RegisterState(SessionState):
         yield
         rt = runtime()
         try:
-            await check_rate(self)
-            await check_turnstile(self, str(turnstile_token or ""))
+            await check_rate_and_turnstile(self, turnstile_token)
             async with rt.db.session() as session:
                 await accounts.send_verification_mail(rt, session, self.email)
             self.notice = TEXT["code_sent"].format(email=self.email.strip())
@@ -114,8 +113,7 @@ class RegisterState(SessionState):
             body = Registration(username=username, password=password, email=self.email.strip(),
                                 verification_code=str(form.get("verification_code", "")).strip(),
                                 aff_code=self.aff_code.strip())
-            await check_rate(self)
-            await check_turnstile(self, str(form.get(TOKEN_FIELD, "")))
+            await check_rate_and_turnstile(self, form.get(TOKEN_FIELD))
             async with rt.db.session() as session:
                 user = await accounts.register(rt, session, body)
             ticket = await issue_ticket(rt, user.id)

@@ -12,7 +12,7 @@ from ..services import accounts
 from .common import error_text
 from .components.auth_forms import auth_card, link_row, success_callout, turnstile_box
 from .components.widgets import error_callout
-from .public_checks import TOKEN_JS, check_rate, check_turnstile, render_turnstile_js
+from .public_checks import TOKEN_JS, check_rate, check_rate_and_turnstile, render_turnstile_js
 from .registry import page
 from .state import SessionState
 
@@ -66,8 +66,7 @@ class ResetRequestState(SessionState):
         yield
         rt = runtime()
         try:
-            await check_rate(self)
-            await check_turnstile(self, str(turnstile_token or ""))
+            await check_rate_and_turnstile(self, turnstile_token)
             async with rt.db.session() as session:
                 await accounts.send_reset_mail(rt, session, email)
             self.notice = TEXT["sent"].format(email=email)
