@@ -6,6 +6,7 @@ fixtures alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -47,6 +48,7 @@ class Target:
     config: dict = field(default_factory=dict)
     other: str = ""
     provider: ProviderSettings = ProviderSettings()
+    credential: str = field(default="", repr=False)  # the result of the adaptor's credentials exchange
 
 
 @dataclass(slots=True)
@@ -127,3 +129,38 @@ class Adaptor(Protocol):
     def stream_translator(self, call: Call, client_wants_usage: bool) -> StreamTranslator: ...
 
     def map_error(self, status: int, body: bytes) -> UpstreamFailure: ...
+
+
+# -- native providers (issue: every channel type): the converted path ------------------------------------
+# A native adaptor (any provider whose wire format is not OpenAI's) implements, besides build_request and
+# map_error above (``call.body`` is then the internal form, OpenAI chat, whatever the client's format):
+#
+#   family: str                                    # "anthropic", "gemini", "bedrock", "baidu", ...
+#   def parse_answer(self, call, body: bytes, content_type: str) -> events.Answer
+#   def decoder(self, call) -> events.EventDecoder  # upstream frames -> typed events
+#   def frame_reader(self) -> FrameReader | None    # None: SSE (the one SSEReader, streaming.py)
+#
+# and, when the provider needs a credentials exchange (Baidu AK/SK, Vertex service account), the optional
+#
+#   def credential_request(self, target) -> CredentialRequest | None   # pure: the exchange to make
+#
+# The pipeline performs that exchange (relay/credentials.py: cached until it expires, one exchange per
+# channel key under concurrency) and hands the result to build_request as ``target.credential``.
+class FrameReader(Protocol):
+    """Upstream byte chunks -> whole frames for the decoder (an adaptor's own stream framing, e.g. AWS's
+    binary event stream or newline-delimited JSON)."""
+
+    def feed(self, chunk: bytes) -> list[bytes]: ...
+
+    def finish(self) -> list[bytes]: ...
+
+
+@dataclass(slots=True)
+class CredentialRequest:
+    """A credentials exchange an adaptor asks for: the request to send and how to read its answer.
+    ``cache_key`` identifies the credential (e.g. the channel key's hash); ``parse`` returns the credential
+    and its lifetime in seconds."""
+
+    cache_key: str
+    request: UpstreamRequest
+    parse: Callable[[bytes], tuple[str, float]]
