@@ -99,9 +99,10 @@ class GunzipRequestMiddleware:
         await self.app(scope, replay, send)
 
 
-async def send_error(send: Send, error: AppError, request_id: str = "") -> None:
-    """An error in OpenAI's envelope straight to ASGI (for what runs outside FastAPI's handlers)."""
-    body = orjson.dumps(error.openai_body(request_id))
+async def send_error(send: Send, error: AppError, request_id: str = "", envelope: dict | None = None) -> None:
+    """An error in OpenAI's envelope (or the given one: a dialect's) straight to ASGI (for what runs outside
+    FastAPI's handlers)."""
+    body = orjson.dumps(envelope if envelope is not None else error.openai_body(request_id))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (error.headers or {}).items()]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})

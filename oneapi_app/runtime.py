@@ -27,6 +27,7 @@ from .db import Database
 from .migrations import migrate
 from .relay import probe
 from .relay.adaptors.base import ProviderSettings
+from .relay.credentials import Credentials
 from .relay.upstream import Upstream
 from .services.cache import RelayCache
 from .services.ledger import Ledger
@@ -61,6 +62,7 @@ class Runtime:
         # The relay's hot-path helpers: read cache, upstream client (aiohttp), the ledger (quota moves).
         self.cache = RelayCache(self)
         self.upstream = Upstream(settings)
+        self.credentials = Credentials(self.upstream)  # adaptors' credentials exchanges (relay/credentials.py)
         self.provider_settings = ProviderSettings(settings.gemini_version, settings.gemini_safety_setting)
         self.ledger = Ledger(settings, self.background, lambda: self.options)
         self.started = False

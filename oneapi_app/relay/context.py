@@ -9,6 +9,7 @@ from ..services.cache import ChannelInfo, TokenInfo, UserInfo
 from ..services.ledger import Hold
 from ..services.pricing import Price
 from .adaptors.base import Kind
+from .dialects.base import Dialect
 
 
 @dataclass(slots=True)
@@ -21,8 +22,11 @@ class RelayContext:
     body: dict
     raw: bytes
     model: str  # as the client asked
+    dialect: Dialect  # the client's format (relay/dialects/)
     stream: bool = False
     client_wants_usage: bool = False
+    max_tokens: int = 0  # the client's output bound, for the reservation
+    forward: dict[str, str] = field(default_factory=dict)  # client headers for a channel of the dialect's family
     pinned: int | None = None
     started: float = field(default_factory=time.perf_counter)
     created_at: int = field(default_factory=lambda: int(time.time()))
@@ -33,6 +37,7 @@ class RelayContext:
     reserved: int = 0
     hold: Hold | None = None  # the ledger's reservation (settled or refunded exactly once)
     body_rewritten: bool = False  # ctx.body differs from the client's bytes already
+    internal: dict | None = None  # the body in the internal form (OpenAI chat), made once when first needed
     settled: bool = False
     tried: set[int] = field(default_factory=set)
     system_prompt_reset: bool = False

@@ -1,8 +1,9 @@
 """The relay endpoints, one table for both ways in: the routes (relay/routes.py) register every row, the fast
 lane (relay/fastlane.py) serves the rows marked ``fast`` without the FastAPI stack.
 
-A new relay call is one row here: its path, the pipeline kind it runs and its method. A path with a
-parameter (``{model}``) is served by the routes only; the fast lane looks paths up in a plain dict.
+A new relay call is one row here: its path, the pipeline kind it runs, its method and the client's dialect
+(relay/dialects/: ``chat`` is OpenAI's; errors answer in the dialect's envelope). A path with a parameter
+(``{model}``) is served by the routes only; the fast lane looks paths up in a plain dict.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class RelayEndpoint:
     kind: Kind
     method: str = "POST"
     fast: bool = True  # served by the fast lane
+    dialect: str = "chat"  # the client's format (dialects.dialect_for)
 
     def __post_init__(self) -> None:
         if self.fast and (self.method != "POST" or "{" in self.path):
@@ -33,5 +35,5 @@ RELAY_ENDPOINTS: tuple[RelayEndpoint, ...] = (
     RelayEndpoint("/v1/edits", "edits"),
 )
 
-# path -> pipeline kind, for the fast lane's one dict lookup per request.
-FAST_PATHS: dict[str, Kind] = {e.path: e.kind for e in RELAY_ENDPOINTS if e.fast}
+# path -> row, for the fast lane's one dict lookup per request.
+FAST_PATHS: dict[str, RelayEndpoint] = {e.path: e for e in RELAY_ENDPOINTS if e.fast}

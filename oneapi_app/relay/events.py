@@ -20,7 +20,37 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..errors import UpstreamFailure
-from .adaptors.base import Usage
+
+
+# -- usage ------------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens read from a prompt cache (part of prompt_tokens)
+    reasoning_tokens: int = 0  # part of completion_tokens
+    cache_creation_tokens: int = 0  # prompt tokens written to a prompt cache (Anthropic; part of prompt_tokens)
+
+    @classmethod
+    def from_openai(cls, data: object) -> Usage | None:
+        if not isinstance(data, dict):
+            return None
+
+        def num(obj: object, key: str) -> int:
+            value = obj.get(key) if isinstance(obj, dict) else None
+            return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+        prompt = num(data, "prompt_tokens") or num(data, "input_tokens")
+        completion = num(data, "completion_tokens") or num(data, "output_tokens")
+        total = num(data, "total_tokens")
+        if prompt == 0 and completion == 0 and total == 0:
+            return None
+        if prompt == 0 and completion == 0:  # only a total: treat it as prompt (embeddings-like)
+            prompt = total
+        details_in = data.get("prompt_tokens_details") or data.get("input_tokens_details")
+        details_out = data.get("completion_tokens_details") or data.get("output_tokens_details")
+        return cls(prompt, completion, num(details_in, "cached_tokens"), num(details_out, "reasoning_tokens"))
+
 
 
 # -- stream events ----------------------------------------------------------------------------------------
@@ -101,6 +131,12 @@ class Answer:
     finish_reason: str = "stop"
     usage: Usage | None = None
     created: int = 0
+    alternatives: list[Answer] = field(default_factory=list)  # choices 1.. of an n > 1 answer (OpenAI, Gemini)
+
+    def delivered(self) -> str:
+        """Everything the answer delivered, for a local count when the provider reported no usage."""
+        parts = [self.reasoning, self.text, *(call.arguments for call in self.tool_calls)]
+        return "".join(parts) + "".join(a.delivered() for a in self.alternatives)
 
 
 # -- the two sides' protocols -----------------------------------------------------------------------------

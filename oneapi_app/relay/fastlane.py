@@ -9,7 +9,8 @@ would have done for them:
 
 - ``X-Oneapi-Request-Id`` (``middleware.new_request_id``) and the request id in ``scope["state"]``;
 - the relay's open CORS headers (what ``RelayCORSMiddleware`` adds to a simple request);
-- the OpenAI error envelope for typed errors, and a logged 500 envelope for anything unexpected.
+- the error envelope of the endpoint's dialect (OpenAI's, Anthropic's...) for typed errors, and a logged 500
+  in that envelope for anything unexpected.
 
 Everything else -- other methods and paths, preflight requests, gzip bodies, ``/v1/engines/{m}/embeddings``
 -- goes to the wrapped app unchanged. The FastAPI routes for these paths stay registered (and are what the
@@ -26,7 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AppError, InternalError
 from ..middleware import REQUEST_ID_HEADER, new_request_id, send_error
-from .endpoints import FAST_PATHS
+from .dialects import dialect_for
+from .endpoints import FAST_PATHS, RelayEndpoint
 from .pipeline import relay
 from .streaming import RAW_SEND
 
@@ -45,8 +47,8 @@ class RelayFastLane:
         self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = FAST_PATHS.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if kind is None:
+        endpoint = FAST_PATHS.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if endpoint is None:
             await self.app(scope, receive, send)
             return
         origin = False
@@ -56,9 +58,9 @@ class RelayFastLane:
                 return
             if name == b"origin":
                 origin = True
-        await self.serve(scope, receive, send, kind, origin)
+        await self.serve(scope, receive, send, endpoint, origin)
 
-    async def serve(self, scope: Scope, receive: Receive, send: Send, kind: str, origin: bool) -> None:
+    async def serve(self, scope: Scope, receive: Receive, send: Send, endpoint: RelayEndpoint, origin: bool) -> None:
         request_id = new_request_id()
         state = scope.get("state")
         if state is None:
@@ -75,13 +77,14 @@ class RelayFastLane:
                 message["headers"] = [*headers, *extra]
             await send(message)
 
+        dialect = dialect_for(endpoint.dialect, endpoint.kind)
         try:
-            response = await relay(self.runtime, Request(scope, receive), kind)  # type: ignore[arg-type]
+            response = await relay(self.runtime, Request(scope, receive), endpoint.kind, dialect=dialect)
         except Exception as exc:  # never a stack trace to the client
             if not isinstance(exc, AppError):
                 log.exception("unexpected error on POST %s (request id %s)", scope["path"], request_id)
                 exc = InternalError()
-            await send_error(send_start, exc, request_id)
+            await send_error(send_start, exc, request_id, dialect.error_body(exc, request_id))
             return
         try:
             await response(scope, receive, send_start)

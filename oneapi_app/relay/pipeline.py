@@ -1,7 +1,11 @@
 """The relay pipeline, one linear path per request:
 
-authenticate -> parse -> pick channel -> price -> reserve quota -> convert -> send (retrying on another
-channel while nothing reached the client) -> relay (bytes or SSE) -> settle -> log.
+authenticate -> parse (the client's dialect) -> pick channel -> price -> reserve quota -> convert -> send
+(retrying on another channel while nothing reached the client) -> relay (bytes or SSE) -> settle -> log.
+
+The client's format is a dialect (relay/dialects/). When the channel's family is the dialect's, the body and
+the answer pass through byte for byte (usage is read); otherwise the body goes to the adaptor in the internal
+form (``dialect.to_internal``, once) and the answer comes back as events the dialect encodes.
 
 The client is watched from the reservation on: when it leaves, the upstream call is cancelled (its
 connection closed) in every mode. Bodies are bounded both ways: MAX_REQUEST_BODY_SIZE for requests (413),
@@ -17,15 +21,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..catalog.channel_types import channel_type
-from ..errors import BodyError, RelayError, TokenQuotaExhausted, UpstreamFailure, UserQuotaExhausted
-from ..i18n import Text, msg
+from ..errors import BodyError, TokenQuotaExhausted, UpstreamFailure, UserQuotaExhausted
+from ..i18n import msg
 from ..middleware import request_id
 from ..models import ChannelStatus
 from ..services import pricing
@@ -34,10 +38,13 @@ from ..services.channels import set_channel_status
 from ..services.ledger import ConsumeLog, Settlement
 from . import token_count
 from .adaptors import adaptor_for
-from .adaptors.base import Call, Kind, Parsed, StreamTranslator, Target, Usage, not_supported
+from .adaptors.base import Call, FrameReader, Kind, Parsed, PassThrough, StreamTranslator, Target, Usage, not_supported
 from .auth import authenticate, check_model_allowed
 from .client import read_body, until_client_leaves
 from .context import RelayContext
+from .convert import Converter
+from .dialects import chat
+from .dialects.base import Dialect
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
 from .retry import SATURATED_MESSAGE, check_model_known, choose_channel, no_channel, pinned_channel, should_retry
 from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
@@ -47,13 +54,13 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
-MAX_TOKENS_LIMIT = 1 << 30
-DEFAULT_MODELS = {"moderations": "text-moderation-stable"}
+MAX_TOKENS_LIMIT = chat.MAX_TOKENS_LIMIT
+DEFAULT_MODELS = chat.DEFAULT_MODELS
 ESTIMATED_MARK = "（usage estimated locally）"
 SATURATED_RETRY_AFTER = "1"  # seconds, on our own 429 when every channel of the group answered 429
 
 
-# -- parse and validate ---------------------------------------------------------------------------------
+# -- parse ----------------------------------------------------------------------------------------------
 def parse_body(raw: bytes) -> dict:
     if not raw.strip():
         raise BodyError(msg("relay.body_empty"))
@@ -66,42 +73,25 @@ def parse_body(raw: bytes) -> dict:
     return body
 
 
-def _invalid(message: Text, code: str = "invalid_text_request") -> RelayError:
-    return RelayError(message, status=400, code=code)
-
-
 def validate(kind: Kind, body: dict, model: str) -> None:
-    if not model:
-        raise _invalid(msg("relay.field_required", field="model"))
-    for name in ("max_tokens", "max_completion_tokens"):
-        value = body.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or not 0 <= value < MAX_TOKENS_LIMIT):
-            raise _invalid(msg("relay.bad_integer", field=name))
-    if kind == "chat" and not (isinstance(body.get("messages"), list) and body["messages"]):
-        raise _invalid(msg("relay.messages_required"))
-    if kind == "completions" and body.get("prompt") in (None, "", []):
-        raise _invalid(msg("relay.field_required", field="prompt"), "prompt_missing")
-    if kind in ("moderations", "embeddings") and body.get("input") in (None, "", []):
-        raise _invalid(msg("relay.field_required", field="input"))
-    if kind == "edits" and not body.get("instruction"):
-        raise _invalid(msg("relay.field_required", field="instruction"))
+    """OpenAI's validation of a body of ``kind`` (kept here for callers of the pipeline's old name)."""
+    chat.validate(kind, body, model)
 
 
 # -- the pipeline ---------------------------------------------------------------------------------------
-async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str | None = None):
+async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str | None = None,
+                dialect: Dialect | None = None):
+    if dialect is None:
+        dialect = chat.BY_KIND[kind]
     auth = await authenticate(runtime.cache, request)
     raw = await read_body(request, runtime.settings.max_request_body_size * MB)
     body = parse_body(raw)
-    model = body.get("model") if isinstance(body.get("model"), str) else ""
-    model = model or path_model or DEFAULT_MODELS.get(kind, "")
-    validate(kind, body, model)
+    inbound = dialect.read(body, path_model)
+    model = inbound.model
     snapshot = await runtime.cache.channels()
     if auth.pinned_channel is None:
         check_model_known(snapshot, auth.user.group, model)
     check_model_allowed(auth.token, model)
-    stream = kind in ("chat", "completions") and body.get("stream") is True
-    options = body.get("stream_options")
     scope = request.scope  # (request.url would build and parse a whole URL: not needed for the path)
     path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
     query = scope.get("query_string", b"")
@@ -111,9 +101,11 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
         path = "/v1/embeddings"
     ctx = RelayContext(
         request_id=request_id(request), kind=kind, path=path, token=auth.token, user=auth.user, body=body,
-        raw=raw, model=model, stream=stream,
-        client_wants_usage=stream and isinstance(options, dict) and options.get("include_usage") is True,
-        pinned=auth.pinned_channel)
+        raw=raw, model=model, dialect=dialect, stream=inbound.stream, client_wants_usage=inbound.wants_usage,
+        max_tokens=inbound.max_tokens, pinned=auth.pinned_channel)
+    if dialect.forward_headers:
+        headers = request.headers
+        ctx.forward = {name: headers[name] for name in dialect.forward_headers if name in headers}
     if path_model is not None:
         ctx.body, ctx.body_rewritten = {**body, "model": model}, True
 
@@ -140,7 +132,7 @@ async def _reserve(runtime: Runtime, ctx: RelayContext) -> None:
     and the smaller amount tried: a token that can pay for the request is never refused. A refusal re-reads
     the token's row into the cache (the database is the authority; the cache only lets requests try)."""
     assert ctx.price is not None
-    max_tokens = int(ctx.body.get("max_tokens") or ctx.body.get("max_completion_tokens") or 0)
+    max_tokens = ctx.max_tokens
     pre_consumed = runtime.options.PreConsumedQuota
     ctx.reserved = ctx.price.reservation(pre_consumed, len(ctx.raw) // 2, max_tokens)
     try:
@@ -148,7 +140,7 @@ async def _reserve(runtime: Runtime, ctx: RelayContext) -> None:
         return
     except (TokenQuotaExhausted, UserQuotaExhausted) as refusal:
         refused: Exception = refusal
-    prompt = await asyncio.to_thread(token_count.count_prompt, ctx.body, ctx.upstream_model, ctx.kind)
+    prompt = await asyncio.to_thread(ctx.dialect.count_prompt, ctx.body, ctx.upstream_model)
     exact = ctx.price.reservation(pre_consumed, prompt, max_tokens)
     if exact < ctx.reserved:
         ctx.reserved = exact
@@ -174,37 +166,45 @@ def _use_channel(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo) -> N
     ctx.price = pricing.price_for(runtime.options, ctx.upstream_model, channel.type, ctx.user.group)
 
 
-def build_call(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo) -> Call:
-    body, rewritten, copied = ctx.body, ctx.body_rewritten, False
+def build_call(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo, family: str = "openai") -> Call:
+    """The call for a channel of ``family``: the client's body when the dialect speaks that family (or the
+    kind is not chat: OpenAI formats only), else the internal form; copied on first change (a retry on another
+    channel starts again from the client's body)."""
+    dialect = ctx.dialect
+    native = ctx.kind != "chat" or family == dialect.family
+    if native:
+        body, rewritten = ctx.body, ctx.body_rewritten
+    else:
+        if ctx.internal is None:
+            ctx.internal = dialect.to_internal(ctx.body)
+        body, rewritten = ctx.internal, ctx.body_rewritten or dialect.family != "openai"
+    copied = False
     kind = channel_type(channel.type)
 
-    def own() -> dict:  # copy on first change: a retry on another channel starts from ctx.body again
+    def own() -> dict:
         nonlocal body, rewritten, copied
         if not copied:
             body, copied = dict(body), True
         rewritten = True
         return body
 
-    if ctx.upstream_model != ctx.model:
+    if ctx.upstream_model != ctx.model and (not native or "model" in body or dialect.family == "openai"):
         own()["model"] = ctx.upstream_model
     ctx.system_prompt_reset = False
     if channel.system_prompt and ctx.kind == "chat":
-        messages = list(body.get("messages") or [])
-        first = messages[0] if messages and isinstance(messages[0], dict) else None
-        if first is not None and first.get("role") == "system":
-            messages[0] = {**first, "content": channel.system_prompt}
-        else:
-            messages.insert(0, {"role": "system", "content": channel.system_prompt})
-        own()["messages"] = messages
+        changed = (dialect.apply_system_prompt(body, channel.system_prompt) if native
+                   else chat.with_system_prompt(body, channel.system_prompt))
+        body, rewritten, copied = changed, True, True
         ctx.system_prompt_reset = True
-    if ctx.stream and not ctx.client_wants_usage:
-        stream_options = dict(body.get("stream_options") or {}) if isinstance(body.get("stream_options"), dict) else {}
-        stream_options["include_usage"] = True
-        own()["stream_options"] = stream_options
+    if ctx.stream:
+        asked = (dialect if native else chat.CHAT).request_usage(body)
+        if asked is not None:
+            body, rewritten, copied = asked, True, True
     if kind.re_serialize:
         own()
     return Call(kind=ctx.kind, path=ctx.path, model=ctx.upstream_model, body=body, raw=ctx.raw,
-                rewritten=rewritten, stream=ctx.stream, accept="text/event-stream" if ctx.stream else "")
+                rewritten=rewritten, stream=ctx.stream, accept="text/event-stream" if ctx.stream else "",
+                native=native and ctx.kind == "chat", headers=ctx.forward)
 
 
 async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapshot, channel: ChannelInfo):
@@ -236,9 +236,18 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     adaptor = adaptor_for(channel.type)
     if adaptor is None:
         raise not_supported(msg("relay.type_not_supported", type=channel_type(channel.type).name))
-    call = build_call(runtime, ctx, channel)
+    call = build_call(runtime, ctx, channel, adaptor.family)
+    native = ctx.kind != "chat" or adaptor.family == ctx.dialect.family  # the pass-through half answers
+    passing = cast(PassThrough, adaptor)
+    if native and not hasattr(adaptor, "parse_response"):
+        raise not_supported(msg("relay.type_not_supported", type=channel_type(channel.type).name))
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other,
                     runtime.provider_settings)
+    exchange = getattr(adaptor, "credential_request", None)
+    if exchange is not None:
+        wanted = exchange(target)
+        if wanted is not None:
+            target.credential = await runtime.credentials.get(wanted, channel.key)
     resp = await runtime.upstream.send(adaptor.build_request(target, call))
     limit = runtime.settings.relay_max_response_size * MB
     if resp.status not in (200, 201):
@@ -264,15 +273,23 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
             raise
         # ENFORCE_INCLUDE_USAGE: clients get the usage chunk even unasked (one-api's behaviour with it set).
         keep_usage = ctx.client_wants_usage or runtime.settings.enforce_include_usage
-        translator = adaptor.stream_translator(call, keep_usage)
+        frames: FrameReader | None = None
+        translator: StreamTranslator
+        if native:
+            translator = passing.stream_translator(call, keep_usage)
+        else:
+            translator = Converter(adaptor.decoder(call), ctx.dialect.encoder(ctx.model, ctx.request_id), keep_usage)
+            frames = adaptor.frame_reader()
 
         def finalize() -> None:  # the events generator never ran (client gone before the first send)
             if not ctx.settled:
                 resp.close()
                 _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
 
-        return SSEResponse(_stream_events(runtime, ctx, resp, chunks, first, translator, limit), finalize=finalize)
-    if passes_through(adaptor):  # the client gets the upstream's bytes: a large answer streams through
+        events = _stream_events(runtime, ctx, resp, chunks, first, translator, frames or SSEReader(limit),
+                                frames is None)
+        return SSEResponse(events, finalize=finalize)
+    if native and passes_through(adaptor):  # the client gets the upstream's bytes: a large answer streams through
         body, complete = await resp.read_head(min(STREAM_THROUGH_AT, limit))
         if not complete:
             def settle_passed(usage: Usage | None) -> None:
@@ -281,28 +298,36 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
             return pass_through(resp, body, settle_passed)
     else:
         body = await resp.read(limit)
+    headers = dict(resp.headers)
     try:
-        parsed: Parsed = adaptor.parse_response(call, body, resp.content_type)
+        if native:
+            parsed: Parsed = passing.parse_response(call, body, resp.content_type)
+            content, usage, text = parsed.body, parsed.usage, parsed.text
+        else:
+            answer = adaptor.parse_answer(call, body, resp.content_type)
+            content, usage = ctx.dialect.encode_answer(answer, ctx.model), answer.usage
+            text = answer.delivered() if usage is None else ""
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            headers["Content-Type"] = "application/json"
     except UpstreamFailure as failure:
         raise scrub(failure, channel.key) from None
-    settlement = _settle(runtime, ctx, parsed.usage, parsed.text)
+    settlement = _settle(runtime, ctx, usage, text)
     if settlement.done is not None:  # SETTLEMENT_WAIT: answer once the settlement is committed
         await runtime.ledger.committed(settlement)
-    return Response(content=parsed.body, status_code=resp.status, headers=dict(resp.headers))
+    return Response(content=content, status_code=resp.status, headers=headers)
 
 
 async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResponse,
-                         chunks: AsyncIterator[bytes], first: bytes,
-                         translator: StreamTranslator, limit: int) -> AsyncIterator[bytes]:
-    reader = SSEReader(limit)
+                         chunks: AsyncIterator[bytes], first: bytes, translator: StreamTranslator,
+                         reader: SSEReader | FrameReader, sse: bool) -> AsyncIterator[bytes]:
     finished = False
     feed = translator.feed
     read = reader.feed
 
     def events(payloads: list[bytes]) -> bytes:
         if len(payloads) == 1:  # the usual case: one event per upstream chunk
-            return (feed(payloads[0]) or b"") if is_event(payloads[0]) else b""
-        return b"".join([e for e in map(feed, filter(is_event, payloads)) if e is not None])
+            return (feed(payloads[0]) or b"") if not sse or is_event(payloads[0]) else b""
+        return b"".join([e for e in map(feed, filter(is_event, payloads) if sse else payloads) if e is not None])
 
     try:
         try:
@@ -326,8 +351,7 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
             yield out
     except UpstreamFailure as failure:  # the upstream broke after bytes reached the client: end cleanly
         finished = True
-        error = failure.openai_body(ctx.request_id)
-        yield b"data: " + orjson.dumps(error) + b"\n\n" + DONE_EVENT
+        yield ctx.dialect.encoder(ctx.model, ctx.request_id).error(failure, ctx.request_id)
     finally:
         if finished:
             resp.release()
@@ -350,13 +374,15 @@ def _settle(runtime: Runtime, ctx: RelayContext, usage: Usage | None, text: str)
     assert ctx.price is not None and ctx.channel is not None and ctx.hold is not None
     estimated = usage is None
     if usage is None:
-        prompt = token_count.count_prompt(ctx.body, ctx.upstream_model, ctx.kind)
+        prompt = ctx.dialect.count_prompt(ctx.body, ctx.upstream_model)
         completion = token_count.count_text(text, ctx.upstream_model)
         usage = Usage(prompt, completion)
     actual = ctx.price.quota(usage.prompt_tokens, usage.completion_tokens)
     content = ctx.price.describe()
     if usage.cached_tokens or usage.reasoning_tokens:
         content += f"，cached {usage.cached_tokens}，reasoning {usage.reasoning_tokens}"
+    if usage.cache_creation_tokens:
+        content += f"，cache write {usage.cache_creation_tokens}"
     if estimated:
         content += ESTIMATED_MARK
     log = ConsumeLog(

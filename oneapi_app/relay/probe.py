@@ -19,6 +19,7 @@ from ..services.channel_checks import TestResult
 from ..services.channel_registry import type_info
 from .adaptors import adaptor_for
 from .adaptors.base import Adaptor, Call, ProviderSettings, Target
+from .dialects.chat import answer_dict
 
 
 def _json_object(text: str | None) -> dict:
@@ -60,7 +61,8 @@ def _openai_reply(adaptor: Adaptor, call: Call, reply: httpx.Response) -> dict |
     try:
         if reply.status_code != 200:
             raise adaptor.map_error(reply.status_code, reply.content)
-        return orjson.loads(adaptor.parse_response(call, reply.content, reply.headers.get("content-type", "")).body)
+        answer = adaptor.parse_answer(call, reply.content, reply.headers.get("content-type", ""))
+        return answer_dict(answer, call.model)
     except AppError as failure:  # UpstreamFailure included
         return failure.openai_body()
 

@@ -15,10 +15,12 @@ from starlette.responses import Response
 
 from ..catalog.channel_types import model_owner
 from ..catalog.prices import MODEL_RATIOS
-from ..errors import ModelNotFound, NotImplementedRoute
+from ..errors import AppError, ModelNotFound, NotImplementedRoute
+from ..middleware import request_id
 from ..services.cache import ChannelSnapshot
 from ..services.options import Options
 from .auth import Auth, authenticate
+from .dialects import dialect_for
 from .endpoints import RELAY_ENDPOINTS, RelayEndpoint
 from .pipeline import relay
 
@@ -61,11 +63,20 @@ def _runtime(request: Request):
 
 
 def relay_endpoint(endpoint: RelayEndpoint):
-    """The route of one row of relay/endpoints.py (a ``{model}`` in the path names the model)."""
+    """The route of one row of relay/endpoints.py (a ``{model}`` in the path names the model). Errors answer
+    in the dialect's envelope (OpenAI's is the app's own renderer)."""
     kind = endpoint.kind
+    dialect = dialect_for(endpoint.dialect, kind)
 
     async def serve(request: Request):
-        return await relay(_runtime(request), request, kind, path_model=request.path_params.get("model"))
+        try:
+            return await relay(_runtime(request), request, kind, path_model=request.path_params.get("model"),
+                               dialect=dialect)
+        except AppError as exc:
+            if dialect.family == "openai":
+                raise
+            return Response(orjson.dumps(dialect.error_body(exc, request_id(request))), status_code=exc.status,
+                            media_type="application/json", headers=exc.headers)
 
     serve.__name__ = f"relay_{kind}"
     return serve

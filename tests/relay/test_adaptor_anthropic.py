@@ -13,9 +13,11 @@ from aiohttp import web
 
 from oneapi_app.errors import UpstreamFailure
 from oneapi_app.relay.adaptors import adaptor_for
-from oneapi_app.relay.adaptors.anthropic import AnthropicAdaptor, AnthropicStream
-from oneapi_app.relay.adaptors.anthropic_messages import convert_request, convert_response
+from oneapi_app.relay.adaptors.anthropic import AnthropicAdaptor
+from oneapi_app.relay.adaptors.anthropic_messages import convert_request
 from oneapi_app.relay.adaptors.base import Call, Target, Usage
+from oneapi_app.relay.convert import Converter
+from oneapi_app.relay.dialects.chat import CHAT, answer_dict
 from oneapi_app.relay.streaming import SSEReader
 from oneapi_app.relay.upstream import should_disable_channel
 
@@ -79,20 +81,19 @@ def test_other_kinds_are_a_retryable_501(kind):
 # -- response ---------------------------------------------------------------------------------------------
 def test_response_with_tool_use_and_cache_usage():
     data = load("response_tool_use.json")
-    answer, usage, text = convert_response(data, created=1700000000)
-    assert answer == load("response_tool_use_openai.json")
-    assert usage == Usage(prompt_tokens=420, completion_tokens=45, cached_tokens=300)
-    parsed = ADAPTOR.parse_response(_call({"model": MODEL}), orjson.dumps(data), "application/json")
-    assert parsed.usage == usage and parsed.text == text == 'I\'ll look that up.{"city":"Paris","unit":"celsius"}'
-    converted = orjson.loads(parsed.body)
-    assert converted["choices"] == answer["choices"] and converted["usage"] == answer["usage"]
+    answer = ADAPTOR.parse_answer(_call({"model": MODEL}), orjson.dumps(data), "application/json")
+    answer.created = 1700000000
+    assert answer_dict(answer, MODEL) == load("response_tool_use_openai.json")
+    assert answer.usage == Usage(prompt_tokens=420, completion_tokens=45, cached_tokens=300, cache_creation_tokens=20)
+    assert answer.delivered() == 'I\'ll look that up.{"city":"Paris","unit":"celsius"}'
+    assert orjson.loads(CHAT.encode_answer(answer, MODEL))["choices"] == load("response_tool_use_openai.json")["choices"]
 
 
 def test_response_text_only_and_max_tokens():
     data = {"id": "msg_1", "type": "message", "role": "assistant", "model": MODEL, "stop_reason": "max_tokens",
             "content": [{"type": "text", "text": "Hello"}, {"type": "text", "text": " there"}],
             "usage": {"input_tokens": 3, "output_tokens": 2}}
-    answer, _usage, _ = convert_response(data)
+    answer = answer_dict(ADAPTOR.parse_answer(_call({"model": MODEL}), orjson.dumps(data), ""), MODEL)
     assert answer["choices"][0]["message"] == {"role": "assistant", "content": "Hello there"}
     assert answer["choices"][0]["finish_reason"] == "length"
     assert answer["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5,
@@ -101,33 +102,38 @@ def test_response_text_only_and_max_tokens():
 
 def test_error_shaped_body_is_a_failure():
     with pytest.raises(UpstreamFailure) as caught:
-        ADAPTOR.parse_response(_call({"model": MODEL}), (FIXTURES / "error_overloaded.json").read_bytes(), "")
+        ADAPTOR.parse_answer(_call({"model": MODEL}), (FIXTURES / "error_overloaded.json").read_bytes(), "")
     assert caught.value.status == 529 and caught.value.retryable and caught.value.message == "Overloaded"
     with pytest.raises(UpstreamFailure) as caught:
-        ADAPTOR.parse_response(_call({"model": MODEL}), b"<html>", "text/html")
+        ADAPTOR.parse_answer(_call({"model": MODEL}), b"<html>", "text/html")
     assert caught.value.code == "unmarshal_response_body_failed"
 
 
 # -- stream -----------------------------------------------------------------------------------------------
-def _translate(translator: AnthropicStream, raw: bytes) -> bytes:
-    translator.created = 1700000000
+def _converter(keep_usage: bool) -> Converter:
+    encoder = CHAT.encoder(MODEL, "rid")
+    encoder.created = 1700000000
+    return Converter(ADAPTOR.decoder(_call({"model": MODEL}, stream=True)), encoder, keep_usage)
+
+
+def _translate(translator: Converter, raw: bytes) -> bytes:
     reader = SSEReader()
     payloads = []
     for i in range(0, len(raw), 37):  # arbitrary chunk boundaries, as the network cuts them
         payloads += reader.feed(raw[i:i + 37])
     payloads += reader.finish()
-    return b"".join(e for e in map(translator.feed, payloads) if e)
+    return b"".join(e for e in map(translator.feed, payloads) if e) + (translator.finish() or b"")
 
 
 def test_stream_translates_to_exact_openai_chunks():
     raw = (FIXTURES / "stream_tool_use.txt").read_bytes()
     expected = (FIXTURES / "stream_tool_use_openai.txt").read_bytes()
-    translator = AnthropicStream(keep_usage=True)
+    translator = _converter(keep_usage=True)
     assert _translate(translator, raw) == expected
     assert translator.done and translator.usage == Usage(482, 89, 10)
     assert translator.text() == 'Okay, let\'s check.{"city": "Paris"}'
 
-    quiet = AnthropicStream(keep_usage=False)  # usage captured, never sent
+    quiet = _converter(keep_usage=False)  # usage captured, never sent
     events = _translate(quiet, raw).split(b"\n\n")
     assert not any(b'"usage"' in e for e in events) and quiet.usage == Usage(482, 89, 10)
     assert [e for e in expected.split(b"\n\n") if b'"usage"' not in e] == events
@@ -137,7 +143,7 @@ def test_stream_translates_to_exact_openai_chunks():
 
 
 def test_stream_error_event_raises_and_broken_stream_has_no_usage():
-    translator = AnthropicStream(keep_usage=False)
+    translator = _converter(keep_usage=False)
     translator.feed(b'{"type":"message_start","message":{"id":"m","model":"c","usage":{"input_tokens":5}}}')
     translator.feed(b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}')
     assert translator.usage is None and translator.text() == "Hi"  # counted locally if the stream ends here

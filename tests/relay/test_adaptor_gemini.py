@@ -16,6 +16,8 @@ from oneapi_app.errors import RelayError, UpstreamFailure
 from oneapi_app.relay.adaptors import adaptor_for
 from oneapi_app.relay.adaptors.base import Call, Target, Usage
 from oneapi_app.relay.adaptors.gemini import GeminiAdaptor
+from oneapi_app.relay.convert import Converter
+from oneapi_app.relay.dialects.chat import CHAT, answer_dict
 from oneapi_app.relay.streaming import SSEReader
 from oneapi_app.relay.upstream import should_disable_channel
 from oneapi_app.services.options import Options
@@ -112,8 +114,8 @@ def test_unusable_requests():
 
 # -- answers --------------------------------------------------------------------------------------------
 def test_chat_response_fixture():
-    parsed = ADAPTOR.parse_response(_chat(), (FIXTURES / "chat_response.json").read_bytes(), "application/json")
-    answer = orjson.loads(parsed.body)
+    parsed = ADAPTOR.parse_answer(_chat(), (FIXTURES / "chat_response.json").read_bytes(), "application/json")
+    answer = answer_dict(parsed, "gemini-2.0-flash")
     assert answer["id"] == "chatcmpl-resp123" and answer["object"] == "chat.completion"
     assert answer["model"] == "gemini-2.0-flash"
     first, second, third = answer["choices"]
@@ -129,20 +131,21 @@ def test_chat_response_fixture():
                                "prompt_tokens_details": {"cached_tokens": 64},
                                "completion_tokens_details": {"reasoning_tokens": 30}}
     assert parsed.usage == Usage(prompt_tokens=100, completion_tokens=50, cached_tokens=64, reasoning_tokens=30)
-    assert "Checking the weather." in parsed.text and "Paris" in parsed.text
+    assert "Checking the weather." in parsed.delivered() and "Paris" in parsed.delivered()
 
 
 def test_blocked_prompt_is_a_clear_non_retryable_400():
     body = orjson.dumps({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 3}})
     with pytest.raises(UpstreamFailure) as info:
-        ADAPTOR.parse_response(_chat(), body, "application/json")
+        ADAPTOR.parse_answer(_chat(), body, "application/json")
     assert info.value.status == 400 and not info.value.retryable and "SAFETY" in info.value.message
     assert not should_disable_channel(info.value)
 
 
 def _run_stream(keep_usage: bool, chunk: int = 11):
     raw = (FIXTURES / "stream.txt").read_bytes()
-    reader, translator = SSEReader(), ADAPTOR.stream_translator(_chat(stream=True), keep_usage)
+    translator = Converter(ADAPTOR.decoder(_chat(stream=True)), CHAT.encoder("gemini-2.0-flash", "rid"), keep_usage)
+    reader = SSEReader()
     out = []
     for i in range(0, len(raw), chunk):
         out += [translator.feed(p) for p in reader.feed(raw[i:i + chunk])]
@@ -153,20 +156,22 @@ def _run_stream(keep_usage: bool, chunk: int = 11):
 
 def test_stream_fixture_to_openai_chunks():
     translator, events = _run_stream(keep_usage=True)
-    assert not translator.done  # Gemini sends no [DONE]: the pipeline appends it
-    assert all(e.startswith(b"data: {") and e.endswith(b"}\n\n") for e in events)
+    assert translator.done and events[-1].endswith(b"data: [DONE]\n\n")
+    events = [e for e in b"".join(events).split(b"\n\n") if e and e != b"data: [DONE]"]
+    assert all(e.startswith(b"data: {") and e.endswith(b"}") for e in events)
     decoded = [orjson.loads(e[6:]) for e in events]
     assert {d["id"] for d in decoded} == {"chatcmpl-abc"} and len({d["created"] for d in decoded}) == 1
     base = {"object": "chat.completion.chunk", "model": "gemini-2.0-flash"}
-    [tool_delta] = decoded[2]["choices"][0]["delta"]["tool_calls"]
+    [tool_delta] = decoded[3]["choices"][0]["delta"]["tool_calls"]
     assert tool_delta.pop("id").startswith("call_")
     assert [_strip(d) for d in decoded] == [
-        {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hello"},
-                              "finish_reason": None, "logprobs": None}]},
-        {**base, "choices": [{"index": 0, "delta": {"content": " world"}, "finish_reason": None, "logprobs": None}]},
+        {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {"content": " world"}, "finish_reason": None}]},
         {**base, "choices": [{"index": 0, "delta": {"tool_calls": [
             {"index": 0, "type": "function", "function": {"name": "lookup", "arguments": '{"q":"x"}'}}]},
-            "finish_reason": "tool_calls", "logprobs": None}]},
+            "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
         {**base, "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 11, "total_tokens": 20,
                                           "prompt_tokens_details": {"cached_tokens": 2},
                                           "completion_tokens_details": {"reasoning_tokens": 4}}},
@@ -177,12 +182,12 @@ def test_stream_fixture_to_openai_chunks():
 
 def test_stream_without_usage_request_sends_no_usage_chunk():
     translator, events = _run_stream(keep_usage=False, chunk=1000)
-    assert len(events) == 3 and not any(b'"usage"' in e for e in events)
+    assert not any(b'"usage"' in e for e in events)
     assert translator.usage == Usage(9, 11, 2, 4)  # still captured for billing
 
 
 def test_stream_error_event_raises():
-    translator = ADAPTOR.stream_translator(_chat(stream=True), False)
+    translator = Converter(ADAPTOR.decoder(_chat(stream=True)), CHAT.encoder("m", "rid"), False)
     with pytest.raises(UpstreamFailure) as info:
         translator.feed(orjson.dumps({"error": {"code": 500, "message": "internal", "status": "INTERNAL"}}))
     assert info.value.message == "internal"

@@ -15,7 +15,7 @@ def test_every_row_is_a_route_and_every_fast_row_is_in_the_fast_lane():
         assert (endpoint.path, endpoint.method) in registered
     assert fastlane.FAST_PATHS is FAST_PATHS
     assert set(FAST_PATHS) == {e.path for e in RELAY_ENDPOINTS if e.fast}
-    assert "/v1/engines/{model}/embeddings" not in FAST_PATHS and FAST_PATHS["/v1/chat/completions"] == "chat"
+    assert "/v1/engines/{model}/embeddings" not in FAST_PATHS and FAST_PATHS["/v1/chat/completions"].kind == "chat"
 
 
 def test_the_fast_lane_takes_plain_post_paths_only():

@@ -5,7 +5,7 @@ text and image blocks; assistant ``tool_calls`` become ``tool_use`` blocks and `
 ``tool_result`` blocks of a user turn; consecutive turns of one role are merged (Anthropic requires the
 roles to alternate). OpenAI-only fields (n, logprobs, presence_penalty, stream_options, ...) are dropped.
 
-Response: a Messages answer becomes a ``chat.completion`` with text, tool calls and OpenAI usage, where
+Response: a Messages answer becomes an ``events.Answer`` with text, thinking, tool calls and usage, where
 prompt tokens count the cached input too (``cache_read`` + ``cache_creation`` + ``input``).
 """
 
@@ -16,10 +16,18 @@ from typing import TypeGuard
 
 import orjson
 
+from ...errors import UpstreamFailure
+from ..events import Answer, ToolCall
+from ..upstream import status_failure
 from .base import Usage
 
 DEFAULT_MAX_TOKENS = 4096
 MAX_TOKENS_CAP = 128_000  # above every Claude model's output limit: a larger value can only be refused
+# Anthropic error type -> HTTP status (for errors that arrive in a 200 body or inside a stream).
+ERROR_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "billing_error": 402,
+                "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
+                "rate_limit_error": 429, "api_error": 500, "timeout_error": 504, "overloaded_error": 529}
+RETRYABLE_TYPES = {"rate_limit_error", "api_error", "overloaded_error", "timeout_error"}
 FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
                   "pause_turn": "stop", "refusal": "content_filter", "model_context_window_exceeded": "length"}
 
@@ -215,17 +223,12 @@ def usage_of(data: object) -> Usage | None:
     if not isinstance(data, dict):
         return None
     cached = _int(data, "cache_read_input_tokens")
-    prompt = _int(data, "input_tokens") + cached + _int(data, "cache_creation_input_tokens")
+    written = _int(data, "cache_creation_input_tokens")
+    prompt = _int(data, "input_tokens") + cached + written
     completion = _int(data, "output_tokens")
     if prompt == 0 and completion == 0:
         return None
-    return Usage(prompt, completion, cached)
-
-
-def openai_usage(usage: Usage) -> dict:
-    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens}}
+    return Usage(prompt, completion, cached, cache_creation_tokens=written)
 
 
 def finish_reason(stop_reason: object) -> str | None:
@@ -234,11 +237,12 @@ def finish_reason(stop_reason: object) -> str | None:
     return FINISH_REASONS.get(stop_reason, "stop")
 
 
-def convert_response(data: dict, created: int | None = None) -> tuple[dict, Usage | None, str]:
-    """A Messages answer -> (chat.completion dict, usage, the text delivered)."""
+def answer_of(data: dict) -> Answer:
+    """A Messages answer -> the internal Answer (thinking signature kept)."""
     texts: list[str] = []
     thinking: list[str] = []
-    calls: list[dict] = []
+    signature = ""
+    calls: list[ToolCall] = []
     for block in data.get("content") or ():
         if not isinstance(block, dict):
             continue
@@ -247,21 +251,37 @@ def convert_response(data: dict, created: int | None = None) -> tuple[dict, Usag
             texts.append(block["text"])
         elif kind == "thinking" and isinstance(block.get("thinking"), str):
             thinking.append(block["thinking"])
+            signature = str(block.get("signature") or signature)
         elif kind == "tool_use":
             arguments = orjson.dumps(block.get("input") if block.get("input") is not None else {}).decode()
-            calls.append({"id": block.get("id", ""), "type": "function",
-                          "function": {"name": block.get("name", ""), "arguments": arguments}})
-    text = "".join(texts)
-    message: dict = {"role": "assistant", "content": text if text or not calls else None}
-    if thinking:
-        message["reasoning_content"] = "".join(thinking)
-    if calls:
-        message["tool_calls"] = calls
-    usage = usage_of(data.get("usage"))
-    answer = {"id": data.get("id") or "", "object": "chat.completion",
-              "created": int(time.time()) if created is None else created, "model": data.get("model") or "",
-              "choices": [{"index": 0, "message": message, "logprobs": None,
-                           "finish_reason": finish_reason(data.get("stop_reason")) or "stop"}],
-              "usage": openai_usage(usage or Usage())}
-    delivered = text + "".join(thinking) + "".join(c["function"]["arguments"] for c in calls)
-    return answer, usage, delivered
+            calls.append(ToolCall(str(block.get("id") or ""), str(block.get("name") or ""), arguments))
+    return Answer(id=str(data.get("id") or ""), model=str(data.get("model") or ""), text="".join(texts),
+                  reasoning="".join(thinking), reasoning_signature=signature, tool_calls=calls,
+                  finish_reason=finish_reason(data.get("stop_reason")) or "stop", usage=usage_of(data.get("usage")),
+                  created=int(time.time()))
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+def anthropic_failure(status: int, body: bytes | dict) -> UpstreamFailure:
+    """An Anthropic error body ``{"type": "error", "error": {"type", "message"}}`` -> UpstreamFailure whose
+    OpenAI error object keeps Anthropic's type (so authentication_error/permission_error disable the channel);
+    any other body is read the OpenAI way."""
+    data: object = body
+    if isinstance(body, bytes):
+        try:
+            data = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            data = None
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict) or not (error.get("type") or error.get("message")):
+        return status_failure(status, body if isinstance(body, bytes) else orjson.dumps(body))
+    kind = str(error.get("type") or "upstream_error")
+    message = str(error.get("message") or kind)
+    retryable = status == 429 or status >= 500 or kind in RETRYABLE_TYPES
+    return UpstreamFailure(message, status=status, retryable=retryable,
+                           body={"message": message, "type": kind, "param": "", "code": kind})
+
+
+def failure_in_body(data: dict) -> UpstreamFailure:
+    error = v if isinstance(v := data.get("error"), dict) else {}
+    return anthropic_failure(ERROR_STATUS.get(str(error.get("type")), 500), data)

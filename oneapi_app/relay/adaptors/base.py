@@ -1,7 +1,17 @@
-"""The Adaptor protocol: a provider adaptor is a pure translator between the OpenAI shapes the gateway
-speaks and one provider's HTTP API. It builds the upstream request, parses a response or a stream event
-and maps error bodies. It never does I/O and never touches FastAPI objects, so it is tested with JSON
-fixtures alone.
+"""The Adaptor protocol: a provider adaptor is a pure translator between the internal request form (OpenAI
+chat completions) and one provider's HTTP API. It builds the upstream request, decodes the provider's answer
+and stream into the internal answer form (relay/events.py: ``Answer`` and typed events) and maps error
+bodies. It never does I/O and never touches FastAPI objects, so it is tested with JSON fixtures alone.
+
+Two ways through an adaptor (the pipeline picks one per attempt):
+
+- converted: ``call.body`` is the internal form; the answer comes back through ``parse_answer`` /
+  ``decoder`` and the client's dialect encodes it. Every adaptor implements this.
+- pass-through (``call.native``): the client's dialect speaks the adaptor's family (OpenAI client -> OpenAI
+  channel, Anthropic client -> Anthropic channel); ``call.body`` is the client's own body and the answer's
+  bytes go back as they came, only usage is read (``parse_response`` / ``stream_translator``, the
+  ``PassThrough`` protocol). Kinds other than chat (embeddings, completions...) are OpenAI formats: an adaptor
+  that serves them implements ``parse_response`` for them (converting to OpenAI's shape when it must).
 """
 
 from __future__ import annotations
@@ -12,7 +22,10 @@ from typing import Literal, Protocol
 
 from ...errors import UpstreamFailure
 from ...i18n import Text
+from ..events import Answer, EventDecoder, Usage
 from ..upstream import UpstreamRequest
+
+__all__ = ["Usage"]  # re-exported: adaptors import it from here
 
 Kind = Literal["chat", "completions", "embeddings", "moderations", "edits"]
 
@@ -64,34 +77,8 @@ class Call:
     stream: bool
     content_type: str = "application/json"
     accept: str = ""
-
-
-@dataclass(slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
-
-    @classmethod
-    def from_openai(cls, data: object) -> Usage | None:
-        if not isinstance(data, dict):
-            return None
-
-        def num(obj: object, key: str) -> int:
-            value = obj.get(key) if isinstance(obj, dict) else None
-            return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-        prompt = num(data, "prompt_tokens") or num(data, "input_tokens")
-        completion = num(data, "completion_tokens") or num(data, "output_tokens")
-        total = num(data, "total_tokens")
-        if prompt == 0 and completion == 0 and total == 0:
-            return None
-        if prompt == 0 and completion == 0:  # only a total: treat it as prompt (embeddings-like)
-            prompt = total
-        details_in = data.get("prompt_tokens_details") or data.get("input_tokens_details")
-        details_out = data.get("completion_tokens_details") or data.get("output_tokens_details")
-        return cls(prompt, completion, num(details_in, "cached_tokens"), num(details_out, "reasoning_tokens"))
+    native: bool = False  # body is in the adaptor family's own wire format (pass-through), not the internal one
+    headers: dict[str, str] = field(default_factory=dict)  # client headers to forward (anthropic-version...)
 
 
 @dataclass(slots=True)
@@ -105,7 +92,8 @@ class Parsed:
 
 
 class StreamTranslator(Protocol):
-    """Turns upstream SSE ``data:`` payloads into client events; remembers usage and the delivered text."""
+    """Turns upstream SSE ``data:`` payloads into client events; remembers usage and the delivered text.
+    ``done``: the client's stream is complete as sent (nothing to append at the end)."""
 
     usage: Usage | None
     done: bool
@@ -121,26 +109,39 @@ class StreamTranslator(Protocol):
 
 class Adaptor(Protocol):
     name: str
+    family: str  # "openai", "anthropic", "gemini", "bedrock", ...: the dialect whose format it passes through
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest: ...
+
+    def map_error(self, status: int, body: bytes) -> UpstreamFailure: ...
+
+    def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer: ...
+
+    def decoder(self, call: Call) -> EventDecoder: ...
+
+    def frame_reader(self) -> FrameReader | None: ...
+
+
+class PassThrough(Protocol):
+    """The pass-through half (adaptors of a family a dialect speaks, and those serving non-chat kinds)."""
 
     def parse_response(self, call: Call, body: bytes, content_type: str) -> Parsed: ...
 
     def stream_translator(self, call: Call, client_wants_usage: bool) -> StreamTranslator: ...
 
-    def map_error(self, status: int, body: bytes) -> UpstreamFailure: ...
-
 
 # -- native providers (issue: every channel type): the converted path ------------------------------------
-# A native adaptor (any provider whose wire format is not OpenAI's) implements, besides build_request and
-# map_error above (``call.body`` is then the internal form, OpenAI chat, whatever the client's format):
+# A native adaptor (any provider whose wire format is not OpenAI's) implements the Adaptor protocol above
+# (``call.body`` is then the internal form, OpenAI chat, whatever the client's format):
 #
 #   family: str                                    # "anthropic", "gemini", "bedrock", "baidu", ...
 #   def parse_answer(self, call, body: bytes, content_type: str) -> events.Answer
 #   def decoder(self, call) -> events.EventDecoder  # upstream frames -> typed events
 #   def frame_reader(self) -> FrameReader | None    # None: SSE (the one SSEReader, streaming.py)
 #
-# and, when the provider needs a credentials exchange (Baidu AK/SK, Vertex service account), the optional
+# A decoder reports an upstream error met mid-stream as a ``StreamError`` event (raising UpstreamFailure from
+# ``feed`` works too). When the provider needs a credentials exchange (Baidu AK/SK, Vertex service account),
+# the adaptor adds the optional
 #
 #   def credential_request(self, target) -> CredentialRequest | None   # pure: the exchange to make
 #

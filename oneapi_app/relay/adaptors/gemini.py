@@ -24,8 +24,20 @@ import orjson
 from ...catalog.channel_types import channel_type
 from ...errors import UpstreamFailure
 from ...i18n import msg
+from ..events import (
+    Answer,
+    Event,
+    Finish,
+    ReasoningDelta,
+    Start,
+    StreamError,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    UsageReport,
+)
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Parsed, Target, Usage, not_supported, unreadable_answer
+from .base import Call, FrameReader, Parsed, Target, Usage, not_supported, unreadable_answer
 from .gemini_convert import chat_request, embeddings_request, model_path
 
 DEFAULT_VERSION = "v1beta"
@@ -66,13 +78,6 @@ def usage_of(metadata: object) -> Usage | None:
     return Usage(prompt, completion, _num(metadata, "cachedContentTokenCount"), thoughts)
 
 
-def openai_usage(usage: Usage) -> dict:
-    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
-            "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens}}
-
-
 def _call_id(call: dict) -> str:
     return str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}")
 
@@ -91,14 +96,6 @@ def _split_parts(candidate: dict) -> tuple[str, str, list[dict]]:
         elif isinstance(part.get("text"), str):
             (thoughts if part.get("thought") else text).append(part["text"])
     return "".join(text), "".join(thoughts), calls
-
-
-def _tool_call(call: dict, index: int | None = None) -> dict:
-    out: dict = {} if index is None else {"index": index}
-    out.update({"id": _call_id(call), "type": "function",
-                "function": {"name": str(call.get("name") or ""),
-                             "arguments": orjson.dumps(call.get("args") or {}).decode()}})
-    return out
 
 
 def _finish(candidate: dict, has_calls: bool) -> str | None:
@@ -141,27 +138,27 @@ def _load(body: bytes) -> dict:
     return data
 
 
-def chat_response(call: Call, data: dict) -> Parsed:
+def _answer(candidate: dict) -> Answer:
+    text, thoughts, calls = _split_parts(candidate)
+    tool_calls = [ToolCall(_call_id(c), str(c.get("name") or ""), orjson.dumps(c.get("args") or {}).decode())
+                  for c in calls]
+    return Answer(text=text, reasoning=thoughts, tool_calls=tool_calls,
+                  finish_reason=_finish(candidate, bool(calls)) or "stop")
+
+
+def chat_answer(call: Call, data: dict) -> Answer:
+    """A GenerateContentResponse -> Answer (candidate 0; the others as alternatives)."""
     _check_blocked(data)
-    choices, texts = [], []
-    for position, candidate in enumerate(data.get("candidates") or ()):
-        if not isinstance(candidate, dict):
-            continue
-        text, thoughts, calls = _split_parts(candidate)
-        message: dict = {"role": "assistant", "content": text or (None if calls else "")}
-        if thoughts:
-            message["reasoning_content"] = thoughts
-        if calls:
-            message["tool_calls"] = [_tool_call(c) for c in calls]
-        texts.append(thoughts + text + "".join(c["function"]["arguments"] for c in message.get("tool_calls", ())))
-        choices.append({"index": candidate.get("index", position), "message": message,
-                        "finish_reason": _finish(candidate, bool(calls)) or "stop", "logprobs": None})
-    usage = usage_of(data.get("usageMetadata"))
-    answer: dict = {"id": _response_id(data), "object": "chat.completion", "created": int(time.time()),
-                    "model": call.model, "choices": choices}
-    if usage is not None:
-        answer["usage"] = openai_usage(usage)
-    return Parsed(orjson.dumps(answer), usage, "".join(texts))
+    answers = [_answer(c) for c in data.get("candidates") or () if isinstance(c, dict)] or [Answer()]
+    first = answers[0]
+    first.id, first.model, first.created = _response_id(data), call.model, int(time.time())
+    first.usage = usage_of(data.get("usageMetadata"))
+    first.alternatives = answers[1:]
+    return first
+
+
+def _native_text(data: dict) -> str:
+    return "".join("".join(_split_parts(c)[:2]) for c in data.get("candidates") or () if isinstance(c, dict))
 
 
 def embeddings_response(call: Call, data: dict) -> Parsed:
@@ -176,64 +173,75 @@ def embeddings_response(call: Call, data: dict) -> Parsed:
 
 
 # -- streams --------------------------------------------------------------------------------------------
-class GeminiStream:
-    """GenerateContentResponse chunks -> chat.completion.chunk events. Gemini sends no ``[DONE]``: ``done``
-    stays False so the pipeline appends it, after ``finish()`` (the usage chunk, when the client wants it)."""
+class GeminiDecoder:
+    """GenerateContentResponse chunks (candidate 0) -> typed events. Usage is cumulative: the last counts."""
 
-    def __init__(self, model: str, keep_usage: bool) -> None:
+    __slots__ = ("_calls", "_started", "model")
+
+    def __init__(self, model: str) -> None:
         self.model = model
-        self.keep_usage = keep_usage
-        self.usage: Usage | None = None
-        self.done = False
-        self.id = ""
-        self.created = int(time.time())
-        self._role_sent: set[int] = set()
-        self._calls: dict[int, int] = {}  # candidate index -> tool calls sent
-        self._text: list[str] = []
+        self._started = False
+        self._calls = 0  # tool calls sent
 
-    def _event(self, choices: list, usage: dict | None = None) -> bytes:
-        event: dict = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                       "model": self.model, "choices": choices}
-        if usage is not None:
-            event["usage"] = usage
-        return b"data: " + orjson.dumps(event) + b"\n\n"
-
-    def feed(self, payload: bytes) -> bytes | None:
+    def feed(self, payload: bytes) -> list[Event]:
         if payload == b"[DONE]":
-            return None
-        data = _load(payload)
-        _check_blocked(data)
-        if not self.id:
-            self.id = _response_id(data)
+            return []
+        try:
+            data = _load(payload)
+            _check_blocked(data)
+        except UpstreamFailure as failure:
+            return [StreamError(failure)]
+        out: list[Event] = []
+        if not self._started:
+            self._started = True
+            out.append(Start(_response_id(data), self.model))
+        candidates = data.get("candidates") or ()
+        candidate = candidates[0] if candidates and isinstance(candidates[0], dict) else None
+        if candidate is not None:
+            text, thoughts, calls = _split_parts(candidate)
+            if thoughts:
+                out.append(ReasoningDelta(thoughts))
+            if text:
+                out.append(TextDelta(text))
+            for call in calls:
+                out.append(ToolCallDelta(self._calls, _call_id(call), str(call.get("name") or ""),
+                                         orjson.dumps(call.get("args") or {}).decode()))
+                self._calls += 1
+            finish = _finish(candidate, self._calls > 0)
+            if finish:
+                out.append(Finish(finish))
         usage = usage_of(data.get("usageMetadata"))
         if usage is not None:
-            self.usage = usage  # cumulative: the last one counts
-        choices = []
-        for position, candidate in enumerate(data.get("candidates") or ()):
-            if not isinstance(candidate, dict):
-                continue
-            index = candidate.get("index", position)
-            text, thoughts, calls = _split_parts(candidate)
-            delta: dict = {}
-            if index not in self._role_sent:
-                self._role_sent.add(index)
-                delta["role"] = "assistant"
-            if text or not calls:
-                delta["content"] = text
-            if thoughts:
-                delta["reasoning_content"] = thoughts
-            if calls:
-                sent = self._calls.get(index, 0)
-                delta["tool_calls"] = [_tool_call(c, sent + i) for i, c in enumerate(calls)]
-                self._calls[index] = sent + len(calls)
-            self._text += [thoughts, text, *(c["function"]["arguments"] for c in delta.get("tool_calls", ()))]
-            finish = _finish(candidate, index in self._calls)
-            choices.append({"index": index, "delta": delta, "finish_reason": finish, "logprobs": None})
-        return self._event(choices) if choices else None
+            out.append(UsageReport(usage))
+        return out
+
+    def finish(self) -> list[Event]:
+        return []
+
+
+class GeminiPassStream:
+    """Gemini chunks to a Gemini client as they came; usage read from each chunk's usageMetadata."""
+
+    __slots__ = ("_text", "done", "usage")
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+        self.done = True
+        self._text: list[str] = []
+
+    def feed(self, payload: bytes) -> bytes | None:
+        try:
+            data = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return None
+        if isinstance(data, dict):
+            usage = usage_of(data.get("usageMetadata"))
+            if usage is not None:
+                self.usage = usage
+            self._text.append(_native_text(data))
+        return b"data: " + payload + b"\r\n\r\n"
 
     def finish(self) -> bytes | None:
-        if self.keep_usage and self.usage is not None:
-            return self._event([], openai_usage(self.usage))
         return None
 
     def text(self) -> str:
@@ -268,9 +276,13 @@ def map_error(status: int, body: bytes) -> UpstreamFailure:
 
 class GeminiAdaptor:
     name = "gemini"
+    family = "gemini"
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
-        if call.kind == "chat":
+        if call.kind == "chat" and call.native:  # a Gemini client: its body as sent
+            body = call.body
+            action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
+        elif call.kind == "chat":
             body = chat_request(call.body, target.provider.gemini_safety_setting)
             action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
         elif call.kind == "embeddings":
@@ -281,16 +293,29 @@ class GeminiAdaptor:
         headers = {"Content-Type": "application/json", "x-goog-api-key": target.key,
                    "Accept": "text/event-stream" if call.stream else "application/json"}
         version = target.provider.gemini_version or DEFAULT_VERSION
-        return UpstreamRequest("POST", request_url(target, call, action, version), headers, orjson.dumps(body))
+        data = call.raw if call.native and not call.rewritten else orjson.dumps(body)
+        return UpstreamRequest("POST", request_url(target, call, action, version), headers, data)
 
+    # -- converted --
+    def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
+        return chat_answer(call, _load(body))
+
+    def decoder(self, call: Call) -> GeminiDecoder:
+        return GeminiDecoder(call.model)
+
+    def frame_reader(self) -> FrameReader | None:
+        return None
+
+    # -- embeddings (converted to OpenAI's shape) and the pass-through of a Gemini client --
     def parse_response(self, call: Call, body: bytes, content_type: str) -> Parsed:
         data = _load(body)
         if call.kind == "embeddings":
             return embeddings_response(call, data)
-        return chat_response(call, data)
+        _check_blocked(data)
+        return Parsed(body, usage_of(data.get("usageMetadata")), _native_text(data), content_type)
 
-    def stream_translator(self, call: Call, client_wants_usage: bool) -> GeminiStream:
-        return GeminiStream(call.model, client_wants_usage)
+    def stream_translator(self, call: Call, client_wants_usage: bool) -> GeminiPassStream:
+        return GeminiPassStream()
 
     def map_error(self, status: int, body: bytes) -> UpstreamFailure:
         return map_error(status, body)

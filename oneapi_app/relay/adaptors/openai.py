@@ -12,8 +12,20 @@ import orjson
 from ...catalog.channel_types import AZURE, OPENROUTER, channel_type
 from ...errors import UpstreamFailure
 from ...i18n import msg
+from ..events import (
+    Answer,
+    Event,
+    Finish,
+    ReasoningDelta,
+    Start,
+    StreamError,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    UsageReport,
+)
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Parsed, Target, Usage, unreadable_answer
+from .base import Call, FrameReader, Parsed, Target, Usage, unreadable_answer
 
 CLOUDFLARE_GATEWAY = "https://gateway.ai.cloudflare.com"
 DEFAULT_AZURE_VERSION = "2024-03-01-preview"
@@ -143,8 +155,92 @@ class OpenAIStream:
 DONE = b"data: [DONE]\n\n"
 
 
+def _answer_of_choice(choice: dict) -> Answer:
+    message = v if isinstance(v := choice.get("message"), dict) else {}
+    content = message.get("content")
+    if isinstance(content, list):  # content parts (some compatible providers)
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    calls = []
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            arguments = function.get("arguments")
+            calls.append(ToolCall(str(call.get("id") or ""), str(function.get("name") or ""),
+                                  arguments if isinstance(arguments, str) else orjson.dumps(arguments or {}).decode()))
+    return Answer(text=content if isinstance(content, str) else "",
+                  reasoning=reasoning if isinstance(reasoning, str) else "", tool_calls=calls,
+                  finish_reason=str(choice.get("finish_reason") or "stop"))
+
+
+def answer_of(data: dict) -> Answer:
+    """A chat.completion -> Answer (choice 0; the others as alternatives)."""
+    choices = [_answer_of_choice(c) for c in data.get("choices") or () if isinstance(c, dict)] or [Answer()]
+    first = choices[0]
+    first.id, first.model = str(data.get("id") or ""), str(data.get("model") or "")
+    first.created = int(data["created"]) if isinstance(data.get("created"), int) else 0
+    first.usage = Usage.from_openai(data.get("usage"))
+    first.alternatives = choices[1:]
+    return first
+
+
+class OpenAIDecoder:
+    """chat.completion.chunk events (choice 0) -> typed events."""
+
+    __slots__ = ("_started",)
+
+    def __init__(self) -> None:
+        self._started = False
+
+    def feed(self, payload: bytes) -> list[Event]:
+        if payload == b"[DONE]":
+            return []
+        try:
+            event = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return []
+        if not isinstance(event, dict):
+            return []
+        out: list[Event] = []
+        error = event.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return [StreamError(status_failure(500, payload))]
+        if not self._started:
+            self._started = True
+            out.append(Start(str(event.get("id") or ""), str(event.get("model") or "")))
+        choices = event.get("choices")
+        choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
+        if choice is not None:
+            delta = v if isinstance(v := choice.get("delta"), dict) else {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                out.append(ReasoningDelta(reasoning))
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                out.append(TextDelta(content))
+            for call in delta.get("tool_calls") or ():
+                if not isinstance(call, dict):
+                    continue
+                function = v if isinstance(v := call.get("function"), dict) else {}
+                index = call.get("index")
+                arguments = function.get("arguments")
+                out.append(ToolCallDelta(index if isinstance(index, int) else 0, str(call.get("id") or ""),
+                                         str(function.get("name") or ""),
+                                         arguments if isinstance(arguments, str) else ""))
+            if choice.get("finish_reason"):
+                out.append(Finish(str(choice["finish_reason"])))
+        usage = Usage.from_openai(event.get("usage"))
+        if usage is not None:
+            out.append(UsageReport(usage))
+        return out
+
+    def finish(self) -> list[Event]:
+        return []
+
+
 class OpenAIAdaptor:
     name = "openai"
+    family = "openai"
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         headers = {"Content-Type": call.content_type or "application/json",
@@ -185,6 +281,25 @@ class OpenAIAdaptor:
 
     def stream_translator(self, call: Call, client_wants_usage: bool) -> OpenAIStream:
         return OpenAIStream(call.kind, client_wants_usage)
+
+    # -- converted (a client of another dialect on an OpenAI-family channel) --
+    def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise unreadable_answer() from None
+        if not isinstance(data, dict):
+            raise unreadable_answer("the upstream answered JSON that is not an object")
+        error = data.get("error")
+        if isinstance(error, dict) and (error.get("type") or error.get("message")):
+            raise status_failure(500, body)
+        return answer_of(data)
+
+    def decoder(self, call: Call) -> OpenAIDecoder:
+        return OpenAIDecoder()
+
+    def frame_reader(self) -> FrameReader | None:
+        return None
 
     def map_error(self, status: int, body: bytes) -> UpstreamFailure:
         return status_failure(status, body)

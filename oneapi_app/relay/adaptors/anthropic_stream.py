@@ -1,0 +1,153 @@
+"""Anthropic Messages streams: decoded into typed events (converted path), or passed through (a Messages
+client on an Anthropic channel). Pure: no I/O.
+
+Decoding: message_start gives the id, model and input tokens; text/thinking/signature/tool deltas become
+TextDelta/ReasoningDelta/ToolCallDelta; message_delta brings the stop reason (Finish) and the usage
+(UsageReport: input + cache tokens from message_start, output from message_delta); an ``error`` event becomes
+a StreamError. Usage is reported only at message_delta, so a stream broken before it is counted locally.
+
+Pass-through: every event is forwarded as ``event: <type>`` + its ``data:`` payload unchanged (thinking
+signatures, citations, server tool blocks included); message_start and message_delta are parsed for usage,
+the rest only searched for their type.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from ..events import Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, ToolCallDelta, Usage, UsageReport
+from .anthropic_messages import failure_in_body, finish_reason, usage_of
+
+
+def _merged_usage(start: dict, usage: dict) -> Usage | None:
+    return usage_of({**start, **{k: v for k, v in usage.items() if v is not None}})
+
+
+class AnthropicDecoder:
+    __slots__ = ("_start", "_tools")
+
+    def __init__(self) -> None:
+        self._start: dict = {}  # message_start's usage (input and cache tokens)
+        self._tools: dict[int, int] = {}  # Anthropic block index -> tool call index
+
+    def feed(self, payload: bytes) -> list[Event]:
+        try:
+            event = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return []
+        if not isinstance(event, dict):
+            return []
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            return self._delta(event)
+        if kind == "message_start":
+            message = v if isinstance(v := event.get("message"), dict) else {}
+            self._start = v if isinstance(v := message.get("usage"), dict) else {}
+            return [Start(str(message.get("id") or ""), str(message.get("model") or ""))]
+        if kind == "content_block_start":
+            block = event.get("content_block")
+            if not isinstance(block, dict):
+                return []
+            if block.get("type") == "tool_use":
+                index = self._tools[event.get("index", -1)] = len(self._tools)
+                return [ToolCallDelta(index, str(block.get("id") or ""), str(block.get("name") or ""))]
+            if block.get("type") == "text" and block.get("text"):
+                return [TextDelta(block["text"])]
+            if block.get("type") == "thinking" and (block.get("thinking") or block.get("signature")):
+                return [ReasoningDelta(str(block.get("thinking") or ""), str(block.get("signature") or ""))]
+            if block.get("type") == "redacted_thinking" and block.get("data"):
+                return [ReasoningDelta("", str(block["data"]))]
+            return []
+        if kind == "message_delta":
+            out: list[Event] = []
+            delta = v if isinstance(v := event.get("delta"), dict) else {}
+            reason = finish_reason(delta.get("stop_reason"))
+            if reason:
+                out.append(Finish(reason))
+            usage = event.get("usage")
+            if isinstance(usage, dict):
+                merged = _merged_usage(self._start, usage)
+                if merged is not None:
+                    out.append(UsageReport(merged))
+            return out
+        if kind == "error":
+            return [StreamError(failure_in_body(event))]
+        return []  # ping, content_block_stop, message_stop, unknown event types
+
+    def _delta(self, event: dict) -> list[Event]:
+        delta = event.get("delta")
+        if not isinstance(delta, dict):
+            return []
+        kind = delta.get("type")
+        if kind == "text_delta" and isinstance(delta.get("text"), str):
+            return [TextDelta(delta["text"])]
+        if kind == "input_json_delta" and isinstance(delta.get("partial_json"), str):
+            index = self._tools.get(event.get("index", -1))
+            if index is None or not delta["partial_json"]:
+                return []
+            return [ToolCallDelta(index, arguments=delta["partial_json"])]
+        if kind == "thinking_delta" and isinstance(delta.get("thinking"), str):
+            return [ReasoningDelta(delta["thinking"])]
+        if kind == "signature_delta" and isinstance(delta.get("signature"), str):
+            return [ReasoningDelta("", delta["signature"])]
+        return []
+
+    def finish(self) -> list[Event]:
+        return []
+
+
+class AnthropicPassStream:
+    """Anthropic events to an Anthropic client as they came; usage read from message_start/message_delta."""
+
+    __slots__ = ("_payloads", "_start", "done", "usage")
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+        self.done = True  # the upstream's own message_stop ends the client's stream: nothing to append
+        self._start: dict = {}
+        self._payloads: list[bytes] = []  # content deltas, parsed only for a local count (no usage came)
+
+    def feed(self, payload: bytes) -> bytes | None:
+        if payload.startswith(b'{"type":"'):
+            end = payload.find(b'"', 9)
+            kind = payload[9:end]
+        else:
+            try:
+                event = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                return None
+            kind = str(event.get("type") or "").encode() if isinstance(event, dict) else b""
+        if kind == b"content_block_delta":
+            self._payloads.append(payload)
+        elif kind in (b"message_start", b"message_delta"):
+            try:
+                event = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                event = {}
+            if kind == b"message_start":
+                message = event.get("message") if isinstance(event.get("message"), dict) else {}
+                self._start = v if isinstance(v := message.get("usage"), dict) else {}
+            elif isinstance(event.get("usage"), dict):
+                self.usage = _merged_usage(self._start, event["usage"])
+        elif kind == b"error":
+            self._payloads.append(payload)
+        if not kind:
+            return b"data: " + payload + b"\n\n"
+        return b"event: " + kind + b"\ndata: " + payload + b"\n\n"
+
+    def finish(self) -> bytes | None:
+        return None
+
+    def text(self) -> str:
+        parts = []
+        for payload in self._payloads:
+            try:
+                event = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                continue
+            delta = event.get("delta") if isinstance(event, dict) else None
+            if isinstance(delta, dict):
+                for key in ("text", "partial_json", "thinking"):
+                    if isinstance(delta.get(key), str):
+                        parts.append(delta[key])
+        return "".join(parts)

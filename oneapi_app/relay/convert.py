@@ -1,0 +1,62 @@
+"""A converted stream: the adaptor's decoder (upstream frames -> typed events) joined to the client's dialect
+encoder (events -> the client's bytes), behind the StreamTranslator interface the pipeline streams with.
+
+It keeps what billing needs: the last usage reported, and the text delivered (for a local count when the
+upstream reported none). Usage reaches the encoder only when the client gets usage (``keep_usage``).
+"""
+
+from __future__ import annotations
+
+from .adaptors.base import Usage
+from .events import (
+    Event,
+    EventDecoder,
+    EventEncoder,
+    ReasoningDelta,
+    StreamError,
+    TextDelta,
+    ToolCallDelta,
+    UsageReport,
+)
+
+
+class Converter:
+    __slots__ = ("_text", "decoder", "done", "encoder", "keep_usage", "usage")
+
+    def __init__(self, decoder: EventDecoder, encoder: EventEncoder, keep_usage: bool) -> None:
+        self.decoder = decoder
+        self.encoder = encoder
+        self.keep_usage = keep_usage
+        self.usage: Usage | None = None
+        self.done = False
+        self._text: list[str] = []
+
+    def _encode(self, events: list[Event]) -> bytes | None:
+        if not events:
+            return None
+        kept = events
+        for event in events:
+            if isinstance(event, TextDelta | ReasoningDelta):
+                if event.text:
+                    self._text.append(event.text)
+            elif isinstance(event, ToolCallDelta):
+                if event.arguments:
+                    self._text.append(event.arguments)
+            elif isinstance(event, UsageReport):
+                self.usage = event.usage
+                if not self.keep_usage:
+                    kept = [e for e in events if not isinstance(e, UsageReport)]
+            elif isinstance(event, StreamError):
+                raise event.failure  # the pipeline ends the client's stream with the dialect's error event
+        return self.encoder.feed(kept) or None
+
+    def feed(self, payload: bytes) -> bytes | None:
+        return self._encode(self.decoder.feed(payload))
+
+    def finish(self) -> bytes | None:
+        out = self._encode(self.decoder.finish()) or b""
+        self.done = True
+        return out + self.encoder.finish()
+
+    def text(self) -> str:
+        return "".join(self._text)
