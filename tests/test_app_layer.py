@@ -193,8 +193,16 @@ async def test_option_rules_live_in_the_service(runtime):
 # --- @writes ----------------------------------------------------------------------------------------------
 
 class FakeSessionState:
-    def __init__(self, user):
-        self.user, self.refused = user, False
+    def __init__(self, user, lang: str = "en"):
+        self.user, self.refused, self.lang = user, False, lang
+
+    def _lang(self):
+        return self.lang
+
+    def _say(self, msg_id, **params):
+        from oneapi_app.i18n import t
+
+        return t(msg_id, self.lang, **params)
 
     async def _fresh_user(self, min_role, session=None):
         if self.user is None or self.user.role < min_role:

@@ -16,6 +16,7 @@ from oneapi_app.settings import SettingsError, load_settings
 from .relay.conftest import add_channel, add_token, add_user
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+LANGUAGE_NAMES = {"shell.switch_to"}  # the switch names the other language in its own words
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -35,7 +36,8 @@ def test_every_message_has_both_languages_with_the_same_placeholders():
         assert set(variants) == {"en", "zh"}, msg_id
         assert variants["en"].strip() and variants["zh"].strip(), msg_id
         assert _fields(variants["en"]) == _fields(variants["zh"]), msg_id
-        assert not CJK.search(variants["en"]), msg_id  # English texts are English
+        if msg_id not in LANGUAGE_NAMES:
+            assert not CJK.search(variants["en"]), msg_id  # English texts are English
         params = {name: "x" for name in _fields(variants["en"])}
         t(msg_id, "en", **params), t(msg_id, "zh", **params)  # both render (braces escaped)
 

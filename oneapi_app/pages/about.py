@@ -6,6 +6,7 @@ import reflex as rx
 
 from ..appliance import runtime
 from .registry import page
+from .texts import tr
 
 
 class AboutState(rx.State):
@@ -16,7 +17,7 @@ class AboutState(rx.State):
         self.about = runtime().options.About
 
 
-@page("/about", "About", nav="About", icon="info", on_load=(AboutState.load,))
+@page("/about", "page.about", nav="page.about", icon="info", on_load=(AboutState.load,))
 def about() -> rx.Component:
     return rx.cond(
         AboutState.about.startswith("https://"),
@@ -25,9 +26,8 @@ def about() -> rx.Component:
             AboutState.about != "",
             rx.markdown(AboutState.about),
             rx.vstack(
-                rx.heading("About", size="5"),
-                rx.text("One API in Python: an OpenAI-compatible gateway for many LLM providers. "
-                        "The administrator can replace this text in the settings."),
+                rx.heading(tr("page.about"), size="5"),
+                rx.text(tr("about.default")),
             ),
         ),
     )

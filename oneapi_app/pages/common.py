@@ -4,7 +4,9 @@ database."""
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -12,18 +14,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import AppError
+from ..i18n import Text, t
 from ..services.options import Options
 
 log = logging.getLogger(__name__)
 
-UNEXPECTED = "Unexpected error; see the server log."
 DEFAULT_SERVER_ADDRESS: str = Options.model_fields["ServerAddress"].default
 
 
-def error_text(exc: Exception, action: str = "dashboard action") -> str:
-    """A service or validation error as one line for the page; anything else is logged, never shown."""
+def error_text(exc: Exception, action: str = "dashboard action", lang: str | None = None) -> str:
+    """A service or validation error as one line for the page, in ``lang`` (the dashboard user's language:
+    ``texts.lang_of``); anything else is logged, never shown."""
     if isinstance(exc, AppError):
-        return exc.message
+        return exc.text.render(lang) if isinstance(exc.text, Text) else exc.message
+    if isinstance(exc, UiError):
+        return exc.text.render(lang)
     if isinstance(exc, ValidationError):
         first: Mapping[str, Any] = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
@@ -32,7 +37,34 @@ def error_text(exc: Exception, action: str = "dashboard action") -> str:
     if isinstance(exc, ValueError):
         return str(exc)
     log.error("%s failed", action, exc_info=exc)
-    return UNEXPECTED
+    return t("shell.unexpected", lang)
+
+
+class UiError(ValueError):
+    """A page's own check failed: its text (a message id of the table) is shown in the user's language."""
+
+    def __init__(self, msg_id: str, **params: object) -> None:
+        self.text = Text(msg_id, params)
+        super().__init__(self.text.render("en"))
+
+
+_LINK = re.compile(r"""<a\s[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>(.*?)</a\s*>""", re.IGNORECASE | re.DOTALL)
+_BREAK = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def footer_markdown(text: str) -> str:
+    """The Footer option (HTML in one-api) as Markdown: links become Markdown links (http(s) and relative only),
+    line breaks stay, every other tag is dropped; the page renders it without raw HTML."""
+    def link(match: re.Match) -> str:
+        href, label = match.group(1).strip(), _TAG.sub("", match.group(2)).strip()
+        if not href.startswith(("http://", "https://", "/")):
+            return label
+        return f"[{label or href}]({href.replace(')', '%29').replace(' ', '%20')})"
+
+    out = _LINK.sub(link, text or "")
+    out = _BREAK.sub("  \n", out)
+    return html.unescape(_TAG.sub("", out)).strip()
 
 
 def format_time(ts: int) -> str:
@@ -54,7 +86,7 @@ def parse_whole(text: str, field: str) -> int:
     try:
         return int(str(text).strip().replace(",", "").replace("_", ""))
     except ValueError:
-        raise ValueError(f"{field} must be a whole number") from None
+        raise UiError("shell.whole_number", field=field) from None
 
 
 def public_address(server_address: str, page_origin: str) -> str:

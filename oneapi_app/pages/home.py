@@ -1,4 +1,5 @@
-"""Home: the admin's home page content, or a status card (version, start time, login methods)."""
+"""Home: the Notice option (Markdown) above the admin's home page content, or a status card (version, start
+time, login methods, the base URL)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import reflex as rx
 from ..appliance import runtime
 from .common import public_address
 from .registry import page
+from .texts import tr
 
 
 class HomeState(rx.State):
@@ -37,22 +39,26 @@ class HomeState(rx.State):
 def status_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("System status", size="4"),
-            rx.text("Version: ", rx.code(HomeState.version, id="status-version")),
-            rx.text("Started: ", HomeState.started),
-            rx.text("Login methods: ", rx.foreach(HomeState.login_methods, lambda m: rx.badge(m, margin_right="4px"))),
-            rx.text("OpenAI-compatible base URL: ", rx.code(HomeState.base_url, id="status-base-url")),
+            rx.heading(tr("home.status"), size="4"),
+            rx.text(tr("home.version"), " ", rx.code(HomeState.version, id="status-version")),
+            rx.text(tr("home.started"), " ", HomeState.started),
+            rx.text(tr("home.login_methods"), " ", rx.foreach(
+                HomeState.login_methods,
+                lambda m: rx.badge(rx.match(m, ("password", tr("home.password")), m), margin_right="4px"))),
+            rx.text(tr("home.base_url"), " ", rx.code(HomeState.base_url, id="status-base-url", word_break="break-all")),
             spacing="2",
         ),
         max_width="560px",
+        width="100%",
         id="status-card",
     )
 
 
-@page("/", "Home", nav="Home", icon="house", on_load=(HomeState.load,))
+@page("/", "page.home", nav="page.home", icon="house", on_load=(HomeState.load,))
 def index() -> rx.Component:
     return rx.vstack(
-        rx.cond(HomeState.notice != "", rx.callout(HomeState.notice, icon="info", width="100%")),
+        rx.cond(HomeState.notice != "",
+                rx.card(rx.markdown(HomeState.notice), width="100%", id="home-notice", class_name="notice")),
         rx.cond(
             HomeState.content.startswith("https://"),
             rx.el.iframe(src=HomeState.content, width="100%", height="80vh", border="0"),

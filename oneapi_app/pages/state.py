@@ -11,18 +11,12 @@ import reflex as rx
 from ..appliance import runtime
 from ..auth.sessions import is_current, password_stamp, session_from_cookie_header
 from ..auth.tickets import issue_ticket, safe_next
+from ..i18n import normalize, t
 from ..models import Role, User, UserStatus
 from ..services.users import ROOT_DEFAULT_PASSWORD, authenticate
+from .common import footer_markdown
 
-TEXT = {
-    "logged_in_as": "You are logged in as {user}: log in with an account that may open it, and you will "
-                    "be taken there.",
-    "default_password": "You are still using the default password. Change it now on the Account page.",
-    "change_password": "Change the password",
-}
-
-NEEDS_LOGIN = "Log in to open this page."
-NEEDS_ROLE: dict[int, str] = {Role.ADMIN: "This page is for administrators only.", Role.ROOT: "This page is for the root user only."}
+NEEDS_ROLE: dict[int, str] = {Role.ADMIN: "shell.needs_admin", Role.ROOT: "shell.needs_root"}
 
 
 class SessionState(rx.State):
@@ -33,6 +27,10 @@ class SessionState(rx.State):
     display_name: str = ""
     role: int = 0
     system_name: str = "One API"
+    logo: str = ""  # the Logo option: an image URL shown in the header
+    footer: str = ""  # the Footer option (Markdown; one-api's HTML is shown as text, never run)
+    # The dashboard language, remembered by the browser (localStorage); "" until known: the browser's then.
+    lang: str = rx.LocalStorage("", name="oneapi_lang", sync=True)
     default_password: bool = False  # logged in with root's default password and not changed since
     _default_pw_stamp: str = ""
     _guard_message: str = ""  # why require_role sent this tab to the login form, and the page it wanted
@@ -47,11 +45,32 @@ class SessionState(rx.State):
     def is_admin(self) -> bool:
         return self.role >= Role.ADMIN
 
+    def _lang(self) -> str:
+        """The language of texts made on the backend for this browser (``en`` or ``zh``)."""
+        return normalize(self.lang)
+
+    def _say(self, msg_id: str, **params: object) -> str:
+        return t(msg_id, self._lang(), **params)
+
+    @rx.event
+    def set_lang(self, value: str):
+        """The language switch (and, on the first visit, the browser's language)."""
+        self.lang = normalize(value)
+
     @rx.event
     async def refresh(self):
-        """Re-read the user on each page load: a disabled or deleted user is logged out at once."""
+        """Re-read the user on each page load: a disabled or deleted user is logged out at once. On the first
+        visit, ask the browser for its language (the texts made on the backend follow it)."""
+        await self._refresh()
+        if not self.lang:
+            return rx.call_script("navigator.language", callback=SessionState.set_lang)
+        return None
+
+    async def _refresh(self) -> None:
         rt = runtime()
-        self.system_name = rt.options.SystemName
+        options = rt.options
+        self.system_name = options.SystemName or "One API"
+        self.logo, self.footer = (options.Logo or "").strip(), footer_markdown(options.Footer)
         secret = rt.settings.session_secret
         cookie = self.router.headers.cookie
         payload = {}
@@ -89,7 +108,7 @@ class SessionState(rx.State):
     def _refuse(self) -> list:
         """Log out a user found disabled or deleted mid-session; the events that tell them so."""
         self._forget()
-        return [rx.toast.error("Your account is disabled or deleted."), rx.redirect("/login")]
+        return [rx.toast.error(self._say("shell.account_disabled")), rx.redirect("/login")]
 
     @rx.event
     def require_role(self, min_role: int):
@@ -97,9 +116,10 @@ class SessionState(rx.State):
         form: LoginPageState), and a login from there returns to the page."""
         if self.role >= min_role:
             return None
-        why = NEEDS_LOGIN if self.role < Role.COMMON else NEEDS_ROLE.get(min_role, NEEDS_ROLE[Role.ADMIN])
+        why = self._say("shell.needs_login" if self.role < Role.COMMON
+                       else NEEDS_ROLE.get(min_role, NEEDS_ROLE[Role.ADMIN]))
         self._guard_message = why if self.role < Role.COMMON else \
-            f"{why} {TEXT['logged_in_as'].format(user=self.username)}"
+            f"{why} {self._say('shell.logged_in_as', user=self.username)}"
         self._guard_next = self.router.url.path or "/"
         return [rx.toast.error(why, id="page-denied"), rx.redirect("/login")]
 
@@ -189,11 +209,11 @@ class LoginState(SessionState):
         username = str(form.get("username", "")).strip()
         password = str(form.get("password", ""))
         if not username or not password:
-            self.error = "Enter a username (or email) and a password."
+            self.error = self._say("login.enter_both")
             return
         rt = runtime()
         if not rt.options.PasswordLoginEnabled:
-            self.error = "Password login is disabled by the administrator."
+            self.error = self._say("login.password_off")
             return
         self.busy = True
         yield
@@ -201,7 +221,7 @@ class LoginState(SessionState):
             user = await authenticate(session, username, password)
         self.busy = False
         if user is None:
-            self.error = "Wrong username or password, or the account is disabled."
+            self.error = self._say("login.wrong")
             return
         self.error = ""
         self._remember(user)

@@ -25,8 +25,8 @@ def turnstile_box(enabled) -> rx.Component:
     return rx.cond(enabled, rx.box(id="turnstile-box", min_height="65px", width="100%"))
 
 
-def link_row(*links: tuple[str, str, str]) -> rx.Component:
-    """Small links under a form: (text, href, id) each."""
+def link_row(*links: tuple) -> rx.Component:
+    """Small links under a form: (text, href, id) each (the text a ``tr(...)``)."""
     return rx.hstack(
         *[rx.link(text, href=href, id=element_id, size="2") for text, href, element_id in links],
         justify="between",
@@ -37,14 +37,15 @@ def link_row(*links: tuple[str, str, str]) -> rx.Component:
 
 def default_password_banner() -> rx.Component:
     """Above every page while the user logged in with root's default password and has not changed it."""
-    from ..state import TEXT, SessionState
+    from ..state import SessionState
+    from ..texts import tr
 
     return rx.cond(
         SessionState.default_password,
         rx.callout(
             rx.hstack(
-                rx.text(TEXT["default_password"]),
-                rx.link(TEXT["change_password"], href="/account", id="default-password-link", weight="bold"),
+                rx.text(tr("shell.default_password")),
+                rx.link(tr("shell.change_password"), href="/account", id="default-password-link", weight="bold"),
                 wrap="wrap",
                 spacing="2",
             ),

@@ -1,13 +1,16 @@
 """Small UI pieces the dashboard pages share: a labelled form field, a text input bound to a state field, an
 error callout, a status badge, the search toolbar, the Previous/Next pager, the confirm dialog and the
-Cancel/Save row of an editor. Each takes the ids, labels and handlers of its page (no state of its own)."""
+Cancel/Save row of an editor. Each takes the ids, labels and handlers of its page (no state of its own); labels
+are translated texts (``tr(...)``), the widgets' own words come from the table too."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from ..texts import tr
 
-def labeled(label: str, control: rx.Component, hint: rx.Component | rx.Var | str | None = None) -> rx.Component:
+
+def labeled(label, control: rx.Component, hint: rx.Component | rx.Var | str | None = None) -> rx.Component:
     """A form field row: the label above the control, an optional grey hint below."""
     return rx.vstack(
         rx.text(label, size="2", weight="medium"),
@@ -40,7 +43,7 @@ def match_badge(value, cases, fallback_label, fallback_color: str = "orange", cl
     )
 
 
-def search_toolbar(value, on_change, element_id: str, placeholder: str, width: str, *buttons) -> rx.Component:
+def search_toolbar(value, on_change, element_id: str, placeholder, width: str, *buttons) -> rx.Component:
     """A list page's toolbar: the search box (searching as one types), then the page's buttons."""
     return rx.hstack(
         rx.input(placeholder=placeholder, value=value, on_change=on_change, id=element_id, width=width),
@@ -53,16 +56,16 @@ def search_toolbar(value, on_change, element_id: str, placeholder: str, width: s
 def pager(state, prefix: str, **text_props) -> rx.Component:
     """Previous / Page n / Next over ``state.page_no``, ``state.has_next`` and ``state.go_page(delta)``."""
     return rx.hstack(
-        rx.button("Previous", size="1", variant="soft", disabled=state.page_no == 0,
+        rx.button(tr("common.previous"), size="1", variant="soft", disabled=state.page_no == 0,
                   on_click=state.go_page(-1), id=f"{prefix}-prev"),
-        rx.text("Page ", state.page_no + 1, size="2", **text_props),
-        rx.button("Next", size="1", variant="soft", disabled=~state.has_next,
+        rx.text(tr("common.page_n", n=state.page_no + 1), size="2", **text_props),
+        rx.button(tr("common.next"), size="1", variant="soft", disabled=~state.has_next,
                   on_click=state.go_page(1), id=f"{prefix}-next"),
         align="center",
     )
 
 
-def confirm_dialog(title: str, description, open_, on_cancel, on_confirm, cancel_id: str, confirm_id: str,
+def confirm_dialog(title, description, open_, on_cancel, on_confirm, cancel_id: str, confirm_id: str,
                    **content_props) -> rx.Component:
     """A destructive action's confirmation: Cancel, and a red Delete that runs ``on_confirm``."""
     return rx.alert_dialog.root(
@@ -70,14 +73,14 @@ def confirm_dialog(title: str, description, open_, on_cancel, on_confirm, cancel
             rx.alert_dialog.title(title),
             rx.alert_dialog.description(description),
             rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
+                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray",
                                                  on_click=on_cancel, id=cancel_id)),
-                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=on_confirm, id=confirm_id)),
+                rx.alert_dialog.action(rx.button(tr("common.delete"), color_scheme="red", on_click=on_confirm, id=confirm_id)),
                 justify="end",
                 spacing="2",
                 margin_top="16px",
             ),
-            **content_props,
+            **{"max_width": "min(450px, calc(100vw - 24px))", **content_props},
         ),
         open=open_,
     )
@@ -86,9 +89,9 @@ def confirm_dialog(title: str, description, open_, on_cancel, on_confirm, cancel
 def editor_buttons(prefix: str, editing, **submit_props) -> rx.Component:
     """An editor dialog's Cancel (closes it) and Save / Create (``submit_props``: type="submit" or on_click)."""
     return rx.hstack(
-        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray",
+        rx.dialog.close(rx.button(tr("common.cancel"), type="button", variant="soft", color_scheme="gray",
                                   id=f"{prefix}-cancel")),
-        rx.button(rx.cond(editing, "Save", "Create"), id=f"{prefix}-submit", **submit_props),
+        rx.button(rx.cond(editing, tr("common.save"), tr("common.create")), id=f"{prefix}-submit", **submit_props),
         justify="end",
         width="100%",
     )

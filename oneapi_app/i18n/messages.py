@@ -1,31 +1,14 @@
-"""Every text the gateway shows a client, in English and in Chinese: one table, message id -> {"en", "zh"}.
-
-The language is the ``LANGUAGE`` setting (``zh`` by default: one-api's messages are Chinese, and scripts
-written against one-api match on them). The runtime applies it at start-up with ``set_language``; a text is
-rendered when it is shown, so an error raised anywhere carries a ``Text`` (message id + parameters) and
-becomes a string in the language of the moment.
-
-- ``t(id, **params)``: the text now, in the configured language (``lang=`` for another one);
-- ``Text(id, params)`` / ``msg(id, **params)``: a text rendered later (what the typed errors of errors.py
-  carry); ``str()`` renders it;
-- ``texts(lang)``: the whole table in one language (id -> text), e.g. for a dashboard page's state.
+"""The server's messages (errors of /v1 and /api, mails): message id -> {"en", "zh"}.
 
 Chinese texts are one-api's own where it has one for the same situation (its exact words: they are the
-compatibility surface). Placeholders are ``str.format`` fields (``{model}``); both languages of a message use
-the same ones (tests/test_i18n.py checks it). A few bodies stay untranslated on purpose because clients
-match them byte for byte: one-api's ``Invalid URL (...)`` 404 and ``API not implemented`` 501, and the error
-objects forwarded from upstreams.
+compatibility surface). A few bodies stay untranslated on purpose because clients match them byte for byte:
+one-api's ``Invalid URL (...)`` 404 and ``API not implemented`` 501, and the error objects forwarded from
+upstreams.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
-LANGUAGES = ("zh", "en")
-DEFAULT_LANGUAGE = "zh"
-
-MESSAGES: dict[str, dict[str, str]] = {
+SERVER: dict[str, dict[str, str]] = {
     # -- relay: the key (one-api's TokenAuth) -------------------------------------------------------------
     "relay.no_key": {"en": "no API key provided (send Authorization: Bearer sk-...)", "zh": "未提供令牌"},
     "relay.invalid_key": {"en": "invalid API key", "zh": "无效的令牌"},
@@ -263,50 +246,3 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "zh": "SMTP 发件人未配置（请设置 SMTPFrom 或 SMTPAccount）"},
     "mail.send_failed": {"en": "failed to send the email: {detail}", "zh": "发送邮件失败：{detail}"},
 }
-
-
-_language = DEFAULT_LANGUAGE
-
-
-def set_language(lang: str) -> None:
-    """The language of every text from now on (the runtime calls it with the LANGUAGE setting)."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"unknown language {lang!r}: expected one of {', '.join(LANGUAGES)}")
-    global _language
-    _language = lang
-
-
-def language() -> str:
-    return _language
-
-
-def t(msg_id: str, lang: str | None = None, **params: object) -> str:
-    """The text of a message id in ``lang`` (default: the configured language), its fields filled in."""
-    text = MESSAGES[msg_id][lang or _language]
-    return text.format(**params) if params else text.format()
-
-
-def texts(lang: str | None = None) -> dict[str, str]:
-    """The whole table in one language, unformatted: id -> text (for a page that renders texts itself)."""
-    chosen = lang or _language
-    return {msg_id: variants[chosen] for msg_id, variants in MESSAGES.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A message id and its parameters, rendered when shown: ``str(Text(...))``."""
-
-    id: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    def render(self, lang: str | None = None) -> str:
-        return t(self.id, lang, **self.params)
-
-    def __str__(self) -> str:
-        return self.render()
-
-
-def msg(msg_id: str, **params: object) -> Text:
-    if msg_id not in MESSAGES:
-        raise KeyError(f"unknown message id {msg_id!r}")
-    return Text(msg_id, params)
