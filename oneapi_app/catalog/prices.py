@@ -57,3 +57,9 @@ MODEL_RATIOS: dict[str, float] = {
 
 # Completion ratios keyed like model ratios; the prefix rules below apply when no entry matches.
 COMPLETION_RATIOS: dict[str, float] = {"llama3-8b-8192(33)": 2, "llama3-70b-8192(33)": 1.3207547}
+
+# AWS Bedrock and Vertex AI models (their own file: catalog/prices_cloud.py); a row above wins.
+from .prices_cloud import CLOUD_COMPLETION_RATIOS, CLOUD_MODEL_RATIOS
+
+MODEL_RATIOS = CLOUD_MODEL_RATIOS | MODEL_RATIOS
+COMPLETION_RATIOS = CLOUD_COMPLETION_RATIOS | COMPLETION_RATIOS
