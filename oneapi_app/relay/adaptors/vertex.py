@@ -19,6 +19,7 @@ body and comes back through the Gemini adaptor. Only chat is served: other kinds
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from urllib.parse import urlencode
@@ -39,6 +40,7 @@ SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 ASSERTION_LIFETIME = 3600  # seconds: Google's maximum for a JWT assertion
+ASSERTION_REUSE = 1800  # seconds one signed assertion is reused
 _ANTHROPIC = AnthropicAdaptor()
 _GEMINI = gemini.GeminiAdaptor()
 
@@ -93,13 +95,23 @@ def request_url(target: Target, region: str, project: str, call: Call) -> str:
 
 
 def assertion(info: dict, now: float | None = None) -> str:
-    """The service account's signed JWT (RS256) asking for a cloud-platform access token."""
+    """The service account's signed JWT (RS256) asking for a cloud-platform access token.
+
+    The pipeline asks for the exchange on every request (it is served from its cache but for the first):
+    the assertion is signed once per half hour and reused (issued at the window's start, valid one hour,
+    so at least half an hour left when used), so the RSA signature is not paid per request."""
+    window = int((time.time() if now is None else now) // ASSERTION_REUSE)
+    return _signed(str(info["client_email"]), str(info["private_key"]),
+                   str(info.get("token_uri") or DEFAULT_TOKEN_URI), str(info.get("private_key_id") or ""), window)
+
+
+@functools.lru_cache(maxsize=64)
+def _signed(email: str, private_key: str, token_uri: str, key_id: str, window: int) -> str:
     from google.auth import crypt, jwt
 
-    issued = int(time.time() if now is None else now)
-    signer = crypt.RSASigner.from_service_account_info(info)
-    payload = {"iss": info["client_email"], "scope": SCOPE, "aud": info.get("token_uri") or DEFAULT_TOKEN_URI,
-               "iat": issued, "exp": issued + ASSERTION_LIFETIME}
+    issued = window * ASSERTION_REUSE
+    signer = crypt.RSASigner.from_string(private_key, key_id or None)
+    payload = {"iss": email, "scope": SCOPE, "aud": token_uri, "iat": issued, "exp": issued + ASSERTION_LIFETIME}
     return jwt.encode(signer, payload).decode()
 
 
