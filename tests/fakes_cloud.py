@@ -248,6 +248,8 @@ async def fake_bedrock():
             pieces = converse_stream(body, break_midway="midbreak" in model)
         for piece in pieces:
             await resp.write(piece)
+            if "midbreak" in model:
+                await asyncio.sleep(0.05)  # the break comes in a later read than the text before it
         return resp
 
     app = web.Application()

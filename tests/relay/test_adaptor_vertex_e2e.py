@@ -24,7 +24,7 @@ async def test_vertex_channel_end_to_end(runtime, gateway):
         account = service_account(f"{vertex.url}/token", project="sa-project")
         holder.append(account)
         config = {"region": "us-east5", "vertex_ai_project_id": "my-project", "vertex_ai_adc": orjson.dumps(account).decode()}
-        channel_id = await add_channel(runtime, vertex.url, type=42, key=f"us-east5|my-project|{config['vertex_ai_adc']}",
+        channel_id = await add_channel(runtime, vertex.url, type=42, key="us-east5|my-project|sa-1",
                                        models=f"{GEMINI},{CLAUDE}", config=orjson.dumps(config).decode())
         user_id = await add_user(runtime, quota=50_000_000)
         token = await add_token(runtime, user_id=user_id, unlimited=False, remain_quota=START)
