@@ -7,7 +7,7 @@ served from its memo + request conversion), beside the OpenAI adaptor (which for
 
 Pure CPU: no network, no server (the relay's end-to-end numbers are bench/relay.py's). Each row is the median
 of 5 runs of n iterations, in microseconds per request (per stream for the stream rows: 5 text deltas, a
-tool call in 2 pieces, stop and usage, as bench/fakes build them).
+tool call in 2 pieces, stop and usage, as tests/fakes_cloud.py builds them).
 """
 
 from __future__ import annotations

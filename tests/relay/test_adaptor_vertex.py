@@ -121,6 +121,20 @@ def test_claude_request_golden(account):
     assert plain.url.endswith(":rawPredict") and "stream" not in orjson.loads(plain.body or b"")
 
 
+def test_anthropic_names_map_to_vertex_names(account):
+    from oneapi_app.relay.adaptors.vertex import vertex_model
+
+    assert vertex_model("claude-3-5-sonnet-20240620") == "claude-3-5-sonnet@20240620"
+    assert vertex_model("claude-3-5-sonnet-20241022") == "claude-3-5-sonnet-v2@20241022"
+    assert vertex_model("claude-sonnet-4-20250514") == "claude-sonnet-4@20250514"
+    assert vertex_model("claude-3-haiku@20240307") == "claude-3-haiku@20240307"
+    assert vertex_model("gemini-2.0-flash-001") == "gemini-2.0-flash-001"
+    target = Target(42, "", "", _config(account), credential="t")
+    request = ADAPTOR.build_request(target, _call({"model": "claude-opus-4-20250514", "messages": [
+        {"role": "user", "content": "hi"}]}))
+    assert request.url.endswith("/publishers/anthropic/models/claude-opus-4@20250514:rawPredict")
+
+
 def test_global_region_and_other_kinds(account):
     target = Target(42, "", "", _config(account, region="global"), credential="t")
     request = ADAPTOR.build_request(target, _call({"model": "gemini-2.5-pro",

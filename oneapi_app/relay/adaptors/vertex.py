@@ -10,7 +10,8 @@ Vertex request) is exchanged at its ``token_uri`` for an OAuth access token
 (``credential_request``); the pipeline caches that token until it expires, one exchange per service account
 under concurrency, and hands it to ``build_request`` as ``target.credential`` (``Authorization: Bearer``).
 
-Models: ``claude*`` go to ``publishers/anthropic/models/{model}:rawPredict`` (``:streamRawPredict``) with the
+Models: ``claude*`` (Vertex's ``claude-3-5-sonnet@20240620`` names, or Anthropic's dated names, mapped to
+them) go to ``publishers/anthropic/models/{model}:rawPredict`` (``:streamRawPredict``) with the
 Messages body (bedrock_claude.py: ``anthropic_version: vertex-2023-10-16``, no model field) and come back
 through the Anthropic adaptor; every other model (Gemini) goes to
 ``publishers/google/models/{model}:generateContent`` (``:streamGenerateContent?alt=sse``) with the Gemini
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import time
 from urllib.parse import urlencode
 
@@ -80,6 +82,20 @@ def is_claude(model: str) -> bool:
     return model.startswith("claude")
 
 
+_DATED = re.compile(r"^(claude-[a-z0-9.-]+?)-(\d{8})$")
+_VERTEX_NAMES = {"claude-3-5-sonnet-20241022": "claude-3-5-sonnet-v2@20241022",
+                 "claude-3-5-sonnet-latest": "claude-3-5-sonnet-v2@20241022"}
+
+
+def vertex_model(model: str) -> str:
+    """Vertex spells Claude versions with ``@`` (``claude-3-5-sonnet@20240620``): Anthropic's dated names are
+    accepted too and mapped; every other name is used as it is."""
+    if model in _VERTEX_NAMES:
+        return _VERTEX_NAMES[model]
+    dated = _DATED.match(model)
+    return f"{dated.group(1)}@{dated.group(2)}" if dated else model
+
+
 def request_url(target: Target, region: str, project: str, call: Call) -> str:
     if target.base_url:
         base = target.base_url.rstrip("/")
@@ -91,7 +107,8 @@ def request_url(target: Target, region: str, project: str, call: Call) -> str:
         publisher, action = "anthropic", "streamRawPredict" if call.stream else "rawPredict"
     else:
         publisher, action = "google", "streamGenerateContent?alt=sse" if call.stream else "generateContent"
-    return f"{base}/v1/projects/{project}/locations/{region}/publishers/{publisher}/models/{call.model}:{action}"
+    model = vertex_model(call.model)
+    return f"{base}/v1/projects/{project}/locations/{region}/publishers/{publisher}/models/{model}:{action}"
 
 
 def assertion(info: dict, now: float | None = None) -> str:
