@@ -135,6 +135,15 @@ def test_anthropic_names_map_to_vertex_names(account):
     assert request.url.endswith("/publishers/anthropic/models/claude-opus-4@20250514:rawPredict")
 
 
+def test_reasoning_effort_maps_to_gemini_thinking(account):
+    target = Target(42, "", "", _config(account), credential="t")
+    body = {"model": "gemini-2.5-flash", "reasoning_effort": "medium", "messages": [{"role": "user", "content": "hi"}]}
+    sent = orjson.loads(ADAPTOR.build_request(target, _call(body)).body or b"")
+    assert sent["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 8192, "includeThoughts": True}
+    sent = orjson.loads(ADAPTOR.build_request(target, _call({**body, "model": "gemini-2.0-flash-001"})).body or b"")
+    assert "generationConfig" not in sent
+
+
 def test_global_region_and_other_kinds(account):
     target = Target(42, "", "", _config(account, region="global"), credential="t")
     request = ADAPTOR.build_request(target, _call({"model": "gemini-2.5-pro",

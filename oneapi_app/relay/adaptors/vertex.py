@@ -96,6 +96,21 @@ def vertex_model(model: str) -> str:
     return f"{dated.group(1)}@{dated.group(2)}" if dated else model
 
 
+GEMINI_BUDGET = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
+
+
+def gemini_thinking(body: dict, model: str) -> dict | None:
+    """``reasoning_effort`` -> Gemini 2.5's ``thinkingConfig`` (a budget per effort, thoughts included in the
+    answer so they reach the client as reasoning); other models have no thinking to configure."""
+    effort = body.get("reasoning_effort")
+    if not isinstance(effort, str) or effort not in GEMINI_BUDGET or not model.startswith("gemini-2.5"):
+        return None
+    budget = GEMINI_BUDGET[effort]
+    if budget == 0 and "pro" in model:  # 2.5 Pro cannot turn thinking off: its smallest budget
+        budget = 128
+    return {"thinkingBudget": budget, "includeThoughts": budget > 0}
+
+
 def request_url(target: Target, region: str, project: str, call: Call) -> str:
     if target.base_url:
         base = target.base_url.rstrip("/")
@@ -181,6 +196,9 @@ class VertexAdaptor:
             body = claude_body(call.body, call.model, VERTEX_VERSION, stream=call.stream)
         else:
             body = chat_request(call.body, target.provider.gemini_safety_setting)
+            thinking = gemini_thinking(call.body, call.model)
+            if thinking is not None:
+                body.setdefault("generationConfig", {})["thinkingConfig"] = thinking
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {target.credential}",
                    "Accept": "text/event-stream" if call.stream else "application/json"}
         return UpstreamRequest("POST", request_url(target, region, project, call), headers, orjson.dumps(body))
