@@ -5,7 +5,8 @@ served from its memo + request conversion), beside the OpenAI adaptor (which for
 
   python bench/signed.py [--n 5000]
 
-Pure CPU: no network, no server (the relay's end-to-end numbers are bench/relay.py's). Each row is the median
+Pure CPU: no network, no server. The end-to-end row (the gateway relaying to a Bedrock channel, beside the
+OpenAI row, in one run) is bench/relay.py's, with ``add_bedrock_channel`` and ``bedrock_compare`` below. Each row is the median
 of 5 runs of n iterations, in microseconds per request (per stream for the stream rows: 5 text deltas, a
 tool call in 2 pieces, stop and usage, as tests/fakes_cloud.py builds them).
 """
@@ -41,6 +42,35 @@ BODY = {"messages": [{"role": "system", "content": "You are a helpful assistant.
                      {"role": "user", "content": "Write one sentence about the sea. " * 20}],
         "max_tokens": 256, "temperature": 0.7}
 TOOLS = [{"type": "function", "function": {"name": "top_song", "parameters": {"type": "object", "properties": {}}}}]
+
+
+BEDROCK_MODEL = "amazon.nova-pro-v1:0"
+
+
+async def add_bedrock_channel(env: dict[str, str], mock_url: str) -> None:
+    """A Bedrock channel (type 33, SigV4 with test keys) on bench/mock_upstream.py's Converse endpoints."""
+    from oneapi_app.models import ChannelCreate
+    from oneapi_app.runtime import Runtime
+    from oneapi_app.services.channels import create_channels
+    from oneapi_app.settings import load_settings
+
+    runtime = Runtime(load_settings(env))
+    async with runtime.lifespan():
+        async with runtime.db.session() as session:
+            config = orjson.dumps({"region": TEST_REGION, "ak": TEST_AK, "sk": TEST_SK}).decode()
+            await create_channels(session, ChannelCreate(type=33, key=f"{TEST_AK}|{TEST_SK}|{TEST_REGION}",
+                                                         name="bedrock-mock", base_url=mock_url, models=BEDROCK_MODEL,
+                                                         config=config), bus=runtime.changes)
+
+
+def bedrock_compare(cmd: list[str]) -> list[str]:
+    """bench/relay.py's load.py compare command, for the Bedrock channel's model: the gateway converts to the
+    Converse API, signs with SigV4 and decodes the binary event stream; the direct column is the same mock
+    answering the same content in OpenAI's format."""
+    out = list(cmd)
+    out[out.index("--model") + 1] = BEDROCK_MODEL
+    out[out.index("--label") + 1] += " / AWS Bedrock channel (SigV4, Converse, event stream)"
+    return out
 
 
 def call(model: str, stream: bool = False, **extra) -> Call:
