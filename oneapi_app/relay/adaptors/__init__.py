@@ -14,8 +14,8 @@ from .openai import OpenAIAdaptor
 from .vertex import VertexAdaptor
 
 _OPENAI = OpenAIAdaptor()
-_BY_FAMILY: dict[str, Adaptor] = {"openai": _OPENAI, "anthropic": AnthropicAdaptor(), "gemini": GeminiAdaptor()}
-_BY_FAMILY |= {"bedrock": BedrockAdaptor(), "vertex": VertexAdaptor()}  # type: ignore[dict-item]
+_BY_FAMILY: dict[str, Adaptor] = {"openai": _OPENAI, "anthropic": AnthropicAdaptor(), "gemini": GeminiAdaptor(),
+                                  "bedrock": BedrockAdaptor(), "vertex": VertexAdaptor()}
 
 
 def adaptor_for(type_id: int) -> Adaptor | None:

@@ -127,7 +127,7 @@ class BedrockAdaptor:
 
     def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
         if is_claude(model_id(call.model)):
-            return _ANTHROPIC.parse_answer(call, body, content_type)  # type: ignore[attr-defined,no-any-return]
+            return _ANTHROPIC.parse_answer(call, body, content_type)
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -138,7 +138,7 @@ class BedrockAdaptor:
 
     def decoder(self, call: Call) -> EventDecoder:
         if is_claude(model_id(call.model)):
-            return ClaudeChunkDecoder(_ANTHROPIC.decoder(call))  # type: ignore[attr-defined]
+            return ClaudeChunkDecoder(_ANTHROPIC.decoder(call))
         return ConverseDecoder(call.model)
 
     def frame_reader(self) -> EventStreamReader:

@@ -32,9 +32,9 @@ from ..events import (
     TextDelta,
     ToolCall,
     ToolCallDelta,
+    Usage,
     UsageReport,
 )
-from .base import Usage
 from .bedrock_stream import split_frame, stream_failure
 
 FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
@@ -223,15 +223,16 @@ def _int(obj: object, key: str) -> int:
 
 
 def usage_of(data: object) -> Usage | None:
-    """Converse usage -> Usage: prompt = input + cache reads + cache writes, cached = cache reads."""
+    """Converse usage -> Usage: prompt = input + cache reads + cache writes (Converse reports inputTokens
+    without them), cached = cache reads, cache_creation = cache writes."""
     if not isinstance(data, dict):
         return None
-    cached = _int(data, "cacheReadInputTokens")
-    prompt = _int(data, "inputTokens") + cached + _int(data, "cacheWriteInputTokens")
+    cached, written = _int(data, "cacheReadInputTokens"), _int(data, "cacheWriteInputTokens")
+    prompt = _int(data, "inputTokens") + cached + written
     completion = _int(data, "outputTokens")
     if prompt == 0 and completion == 0:
         return None
-    return Usage(prompt, completion, cached)
+    return Usage(prompt, completion, cached, cache_creation_tokens=written)
 
 
 def finish_reason(stop_reason: object) -> str:

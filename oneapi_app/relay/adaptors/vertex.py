@@ -205,13 +205,13 @@ class VertexAdaptor:
 
     def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
         if is_claude(call.model):
-            return _ANTHROPIC.parse_answer(call, body, content_type)  # type: ignore[attr-defined,no-any-return]
-        return _GEMINI.parse_answer(call, body, content_type)  # type: ignore[attr-defined,no-any-return]
+            return _ANTHROPIC.parse_answer(call, body, content_type)
+        return _GEMINI.parse_answer(call, body, content_type)
 
     def decoder(self, call: Call) -> EventDecoder:
         if is_claude(call.model):
-            return _ANTHROPIC.decoder(call)  # type: ignore[attr-defined,no-any-return]
-        return _GEMINI.decoder(call)  # type: ignore[attr-defined,no-any-return]
+            return _ANTHROPIC.decoder(call)
+        return _GEMINI.decoder(call)
 
     def frame_reader(self) -> None:
         return None  # both publishers stream SSE
