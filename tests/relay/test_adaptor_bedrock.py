@@ -277,3 +277,20 @@ def test_errors_map_to_openai_objects():
     invalid = ADAPTOR.map_error(400, (FIXTURES / "error_validation.json").read_bytes())
     assert invalid.status == 400 and not invalid.retryable and not should_disable_channel(invalid)
     assert ADAPTOR.map_error(502, b"<html>bad gateway</html>").status == 502
+
+
+# -- catalogue ------------------------------------------------------------------------------------------
+def test_default_models_and_prices():
+    from oneapi_app.services.channel_registry import default_models
+    from oneapi_app.services.options import Options
+    from oneapi_app.services.pricing import price_for
+
+    models = default_models()
+    assert "claude-3-5-sonnet-20240620" in models["33"] and "amazon.nova-pro-v1:0" in models["33"]
+    assert "claude-3-5-sonnet-v2@20241022" in models["42"] and "gemini-1.5-pro-002" in models["42"]
+    nova = price_for(Options(), "amazon.nova-pro-v1:0", 33, "default")
+    assert (nova.model_ratio, nova.completion_ratio) == (0.4, 4)
+    sonnet = price_for(Options(), "claude-3-5-sonnet-20240620", 33, "default")
+    assert (sonnet.model_ratio, sonnet.completion_ratio) == (1.5, 5)  # Anthropic's own row
+    vertex = price_for(Options(), "claude-3-5-sonnet-v2@20241022", 42, "default")
+    assert (vertex.model_ratio, vertex.completion_ratio) == (1.5, 5)

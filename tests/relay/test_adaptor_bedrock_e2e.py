@@ -11,6 +11,7 @@ import openai
 import orjson
 import pytest
 
+from oneapi_app.models import Channel
 from tests.fakes_cloud import REPLY, TEST_AK, TEST_REGION, TEST_SK, fake_bedrock
 
 from .conftest import add_channel, add_token, add_user, logs, row
@@ -80,6 +81,12 @@ async def test_bedrock_channel_end_to_end(runtime, gateway):
 
         assert bedrock.rejected == [] and len(bedrock.seen) == 5  # every request carried a valid signature
         assert all(TEST_SK not in str(s["headers"]) for s in bedrock.seen)
+
+        # the dashboard's channel test signs its request the same way (it is not billed)
+        async with runtime.db.session() as session:
+            channel = await session.get(Channel, channel_id)
+        result, _ = await runtime.probe_channel(channel, NOVA)
+        assert result.success and result.message == "".join(REPLY) and bedrock.rejected == []
 
     entries = [e for e in await logs(runtime) if e["channel_id"] == channel_id]
     assert [(e["prompt_tokens"], e["completion_tokens"]) for e in entries[:4]] == [(40, 6), (30, 5), (40, 7), (40, 9)]

@@ -10,6 +10,7 @@ import asyncio
 import openai
 import orjson
 
+from oneapi_app.models import Channel
 from tests.fakes_cloud import REPLY, fake_vertex, service_account
 
 from .conftest import add_channel, add_token, add_user, logs, row
@@ -65,6 +66,13 @@ async def test_vertex_channel_end_to_end(runtime, gateway):
         assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (30, len(REPLY))  # type: ignore[union-attr]
         assert vertex.seen[-1]["action"] == "streamRawPredict" and vertex.seen[-1]["json"]["stream"] is True
         assert vertex.exchanges == 1 and vertex.rejected == []
+
+        # the dashboard's channel test makes its own exchange and reads the answer as the relay does
+        async with runtime.db.session() as session:
+            channel = await session.get(Channel, channel_id)
+        result, tested = await runtime.probe_channel(channel, CLAUDE)
+        assert result.success and result.message == "".join(REPLY) and tested == CLAUDE
+        assert vertex.exchanges == 2 and vertex.rejected == []
 
     entries = [e for e in await logs(runtime) if e["channel_id"] == channel_id]
     assert len(entries) == 103 and all("estimated" not in e["content"] for e in entries)
