@@ -28,7 +28,7 @@ from oneapi_app.relay.events import (
     UsageReport,
 )
 from oneapi_app.relay.upstream import should_disable_channel
-from tests.fakes_cloud import event, event_message, exception, sigv4_signature, verify_sigv4
+from tests.fakes_cloud import chunk, event, event_message, exception, sigv4_signature, verify_sigv4
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bedrock"
 ADAPTOR = BedrockAdaptor()
@@ -263,6 +263,48 @@ def test_corrupt_or_truncated_stream_is_a_clear_failure():
     assert info.value.status == 502 and "ChecksumMismatch" in str(info.value.message)
     with pytest.raises(UpstreamFailure):
         _decode(_converse_stream()[:-5], ConverseDecoder("m"))
+
+
+def test_claude_invoke_stream_through_the_anthropic_decoder():
+    """invoke-with-response-stream: chunk events carrying base64 Anthropic events (a tool call's JSON split
+    across them, thinking with its signature), then an Anthropic error event inside a chunk."""
+    events = [
+        {"type": "message_start", "message": {"id": "msg_bdrk_1", "model": "claude-3-7-sonnet-20250219",
+                                              "usage": {"input_tokens": 12, "cache_read_input_tokens": 3,
+                                                        "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Hmm."}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "EqQB"}},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_bdrk_9",
+                                                                     "name": "get_weather", "input": {}}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"lo"}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta",
+                                                              "partial_json": "cation\": \"Paris\"}"}},
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 30}},
+        {"type": "message_stop", "amazon-bedrock-invocationMetrics": {"inputTokenCount": 12, "outputTokenCount": 30}},
+    ]
+    call = _call({"messages": []}, model="claude-3-7-sonnet-20250219", stream=True)
+    decoded = _decode(b"".join(chunk(e) for e in events), ADAPTOR.decoder(call), cuts=50)
+    assert decoded[0] == Start("msg_bdrk_1", "claude-3-7-sonnet-20250219")
+    assert decoded[1:] == [
+        ReasoningDelta("Hmm."), ReasoningDelta("", "EqQB"), ToolCallDelta(0, "toolu_bdrk_9", "get_weather"),
+        ToolCallDelta(0, arguments="{\"lo"), ToolCallDelta(0, arguments="cation\": \"Paris\"}"),
+        Finish("tool_calls"), UsageReport(Usage(15, 30, 3))]
+    broken = chunk({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    [error] = _decode(broken, ADAPTOR.decoder(call))
+    assert isinstance(error, StreamError) and error.failure.retryable and error.failure.message == "Overloaded"
+    [throttled] = _decode(exception("throttlingException", "slow down"), ADAPTOR.decoder(call))
+    assert isinstance(throttled, StreamError) and throttled.failure.status == 429
+
+
+def test_claude_invoke_answer_through_the_anthropic_adaptor():
+    call = _call({"messages": []}, model="claude-3-5-sonnet-20240620")
+    answer = ADAPTOR.parse_answer(call, (FIXTURES / "claude_invoke_response.json").read_bytes(), "application/json")
+    assert answer.text == "I'll check the weather." and answer.finish_reason == "tool_calls"
+    assert [(c.id, c.name, orjson.loads(c.arguments)) for c in answer.tool_calls] == [
+        ("toolu_bdrk_01A09q90qw90lq917835lq9", "get_weather", {"location": "San Francisco, CA"})]
+    assert answer.usage is not None and (answer.usage.prompt_tokens, answer.usage.completion_tokens,
+                                         answer.usage.cached_tokens) == (612, 57, 200)
 
 
 # -- errors ---------------------------------------------------------------------------------------------
