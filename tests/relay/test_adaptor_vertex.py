@@ -161,3 +161,11 @@ def test_errors_map_to_openai_objects():
     assert quota.retryable and "Quota exceeded" in quota.message and not should_disable_channel(quota)
     overloaded = ADAPTOR.map_error(529, (FIXTURES / "error_overloaded.json").read_bytes())
     assert overloaded.retryable and (overloaded.body or {})["type"] == "overloaded_error"
+
+
+def test_a_refused_access_token_does_not_disable_the_channel():
+    body = b'{"error": {"code": 401, "message": "Request had invalid authentication credentials.", ' \
+           b'"status": "UNAUTHENTICATED"}}'
+    failure = ADAPTOR.map_error(401, body)
+    assert failure.status == 502 and failure.retryable and not should_disable_channel(failure)
+    assert "invalid authentication" in failure.message

@@ -67,15 +67,30 @@ async def test_vertex_channel_end_to_end(runtime, gateway):
         assert vertex.seen[-1]["action"] == "streamRawPredict" and vertex.seen[-1]["json"]["stream"] is True
         assert vertex.exchanges == 1 and vertex.rejected == []
 
+        # a token revoked before its expiry: that request fails (502, retryable, the channel stays enabled),
+        # the next one makes a new exchange
+        runtime.options.AutomaticDisableChannelEnabled = True
+        vertex.tokens.clear()
+        try:
+            await client.chat.completions.create(model=GEMINI, messages=hi)
+        except openai.InternalServerError as exc:
+            assert exc.status_code == 502 and "invalid authentication" in str(exc)
+        else:
+            raise AssertionError("a revoked token must fail its request")
+        answer = await client.chat.completions.create(model=GEMINI, messages=hi)
+        assert answer.choices[0].message.content == "".join(REPLY) and vertex.exchanges == 2
+        assert (await row(runtime, "SELECT status FROM channels WHERE id = :i", i=channel_id))["status"] == 1
+        vertex.rejected.clear()
+
         # the dashboard's channel test makes its own exchange and reads the answer as the relay does
         async with runtime.db.session() as session:
             channel = await session.get(Channel, channel_id)
         result, tested = await runtime.probe_channel(channel, CLAUDE)
         assert result.success and result.message == "".join(REPLY) and tested == CLAUDE
-        assert vertex.exchanges == 2 and vertex.rejected == []
+        assert vertex.exchanges == 3 and vertex.rejected == []
 
     entries = [e for e in await logs(runtime) if e["channel_id"] == channel_id]
-    assert len(entries) == 103 and all("estimated" not in e["content"] for e in entries)
+    assert len(entries) == 104 and all("estimated" not in e["content"] for e in entries)
     tokens = await row(runtime, "SELECT remain_quota, used_quota FROM tokens WHERE user_id = :i", i=user_id)
     assert tokens["used_quota"] > 0 and tokens["remain_quota"] + tokens["used_quota"] == START
     assert sum(e["quota"] for e in entries) == tokens["used_quota"]

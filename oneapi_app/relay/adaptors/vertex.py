@@ -217,11 +217,18 @@ class VertexAdaptor:
         return None  # both publishers stream SSE
 
     def map_error(self, status: int, body: bytes) -> UpstreamFailure:
-        """Google's error object (the platform: auth, quota, model not found) or Anthropic's (the model)."""
+        """Google's error object (the platform: auth, quota, model not found) or Anthropic's (the model). A 401
+        refuses the access token, not the service account: it does not disable the channel (a refused
+        service account fails the token exchange instead)."""
         try:
             data = orjson.loads(body) if body else None
         except orjson.JSONDecodeError:
             data = None
         if isinstance(data, dict) and data.get("type") == "error":
             return anthropic_failure(status, data)
-        return gemini.map_error(status, body)
+        failure = gemini.map_error(status, body)
+        if status == 401:  # the access token was refused (revoked early): the pipeline renews it, the channel stays
+            failure.status, failure.retryable = 502, True  # (a 401 would disable it)
+            if failure.body is not None:
+                failure.body = {**failure.body, "type": "upstream_error", "code": "access_token_refused"}
+        return failure
