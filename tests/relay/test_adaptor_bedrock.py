@@ -153,6 +153,17 @@ def test_converse_stream_url_and_nova_reasoning():
         "reasoningConfig": {"type": "enabled", "maxReasoningEffort": "high"}}
 
 
+def test_tool_choice_none_declares_no_tools_unless_the_history_uses_them():
+    body = {"model": "amazon.nova-pro-v1:0", "tool_choice": "none", "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f"}}]}
+    assert "toolConfig" not in orjson.loads(ADAPTOR.build_request(_target(), _call(body)).body or b"")
+    body["messages"] += [{"role": "assistant", "tool_calls": [{"id": "t1", "function": {"name": "f", "arguments": "{}"}}]},
+                         {"role": "tool", "tool_call_id": "t1", "content": "done"}]
+    sent = orjson.loads(ADAPTOR.build_request(_target(), _call(body)).body or b"")
+    assert sent["toolConfig"] == {"tools": [{"toolSpec": {"name": "f", "inputSchema": {
+        "json": {"type": "object", "properties": {}}}}}]}
+
+
 def test_image_urls_are_refused_clearly():
     body = {"model": "amazon.nova-pro-v1:0", "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}]}

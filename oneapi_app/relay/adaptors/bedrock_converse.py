@@ -174,7 +174,11 @@ def _tool_choice(choice: object) -> dict | None:
         return {"any": {}}
     if isinstance(choice, dict) and isinstance(choice.get("function"), dict) and choice["function"].get("name"):
         return {"tool": {"name": choice["function"]["name"]}}
-    return None  # "none" has no Converse form: the tools stay declared, the model is not forced
+    return None  # "none" has no Converse form (see convert_request)
+
+
+def _has_tool_blocks(messages: list[dict]) -> bool:
+    return any("toolUse" in block or "toolResult" in block for m in messages for block in m["content"])
 
 
 def _number(value: object) -> bool:
@@ -203,6 +207,8 @@ def convert_request(body: dict, model_id: str) -> dict:
     if config:
         out["inferenceConfig"] = config
     tools = _tools(body.get("tools"))
+    if tools and body.get("tool_choice") == "none" and not _has_tool_blocks(messages):
+        tools = []  # Converse has no "none": no tools declared is the same (unless the history has tool blocks)
     if tools:
         tool_config: dict = {"tools": tools}
         choice = _tool_choice(body.get("tool_choice"))
