@@ -17,7 +17,9 @@ What it does (everything in a temporary data directory, nothing shared with a re
 4. runs bench/load.py compare (wrk for non-stream points when installed, its Python client for streams),
    pinned to CPU 1, which prints the table: req/s, added p50/p99 (TTFT for streams), gateway CPU ms per
    request and RSS;
-5. checks the books: the token's remain + used equals its start and the consume logs add up.
+5. with ``--signed`` (the default), the same comparison for an AWS Bedrock channel on the same mock (the gateway
+   converts to the Converse API, signs with SigV4 and decodes the binary event stream: bench/signed.py);
+6. checks the books: the token's remain + used equals its start and the consume logs add up.
 """
 
 from __future__ import annotations
@@ -160,6 +162,8 @@ def main() -> int:
     ap.add_argument("--db", choices=["sqlite", "postgres", "mysql"], default="sqlite",
                     help="the gateway's database: SQLite in the data dir (default) or a fresh database on the local "
                          "PostgreSQL / MariaDB server (dropped afterwards)")
+    ap.add_argument("--signed", action=argparse.BooleanOptionalAction, default=True,
+                    help="also measure an AWS Bedrock channel (SigV4, Converse, event stream) on the same mock")
     args = ap.parse_args()
 
     reports = []
@@ -193,6 +197,10 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             "--chunk-delay-ms", str(args.chunk_delay_ms)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_http(f"{mock_url}/health")
         key = asyncio.run(prepare(env, mock_url))
+        if args.signed:
+            from signed import add_bedrock_channel, bedrock_compare
+
+            asyncio.run(add_bedrock_channel(env, mock_url))
         started = time.monotonic()
         log_path = workdir / "gateway.log"  # a file, not a pipe: a full pipe would stall the gateway
         with open(log_path, "wb") as log_file:
@@ -223,6 +231,13 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
         if result.returncode != 0:
             print(result.stderr, file=sys.stderr)
             return None
+        if args.signed:
+            signed = subprocess.run(bedrock_compare(cmd), capture_output=True, text=True)
+            print(signed.stdout, flush=True)
+            if signed.returncode != 0:
+                print(signed.stderr, file=sys.stderr)
+                return None
+            result.stdout += "\n" + signed.stdout
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=60)
         ledger = asyncio.run(books(env, key))

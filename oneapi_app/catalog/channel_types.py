@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Family = Literal["openai", "anthropic", "gemini", "native"]
+Family = Literal["openai", "anthropic", "gemini", "bedrock", "vertex", "native"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ _ROWS = [
     ChannelType(30, "Ollama", "http://localhost:11434"),
     ChannelType(31, "LingYiWanWu", "https://api.lingyiwanwu.com"),
     ChannelType(32, "StepFun", "https://api.stepfun.com"),
-    ChannelType(33, "AwsClaude", "", "native"),
+    ChannelType(33, "AwsClaude", "", "bedrock"),
     ChannelType(34, "Coze", "https://api.coze.com", "native"),
     ChannelType(35, "Cohere", "https://api.cohere.ai", url_rule="fixed:/compatibility/v1"),
     ChannelType(36, "DeepSeek", "https://api.deepseek.com"),
@@ -73,7 +73,7 @@ _ROWS = [
     ChannelType(39, "together.ai", "https://api.together.xyz"),
     ChannelType(40, "Doubao", "https://ark.cn-beijing.volces.com", url_rule="fixed:/api/v3"),
     ChannelType(41, "Novita", "https://api.novita.ai/v3/openai", url_rule="strip_v1"),
-    ChannelType(42, "VertexAI", "", "native"),
+    ChannelType(42, "VertexAI", "", "vertex"),
     ChannelType(43, "Proxy", "", "native"),
     ChannelType(44, "SiliconFlow", "https://api.siliconflow.cn"),
     ChannelType(45, "xAI", "https://api.x.ai"),

@@ -57,3 +57,50 @@ MODEL_RATIOS: dict[str, float] = {
 
 # Completion ratios keyed like model ratios; the prefix rules below apply when no entry matches.
 COMPLETION_RATIOS: dict[str, float] = {"llama3-8b-8192(33)": 2, "llama3-70b-8192(33)": 1.3207547}
+
+
+# -- AWS Bedrock (type 33) and Vertex AI (type 42) -------------------------------------------------------
+# The providers' public on-demand list prices (us-east-1 / us-central1) as ratios; a row above wins. Bedrock:
+# the Claude models newer than the Anthropic rows above, Bedrock model ids (also reached through a channel's
+# model mapping); Vertex: Google's publisher model names (Claude spelled with "@"). Names: prices_cloud.py.
+# model -> (ratio, completion ratio)
+_BEDROCK_PRICES: dict[str, tuple[float, float]] = {
+    # Claude models newer than the Anthropic rows above, and the Bedrock ids (for channels mapping to them)
+    "claude-3-7-sonnet-20250219": (1.5, 5), "claude-sonnet-4-20250514": (1.5, 5), "claude-opus-4-20250514": (7.5, 5),
+    "claude-opus-4-1-20250805": (7.5, 5), "claude-sonnet-4-5-20250929": (1.5, 5),
+    "claude-haiku-4-5-20251001": (0.5, 5),
+    "anthropic.claude-instant-v1": (0.4, 3), "anthropic.claude-v2": (4, 3), "anthropic.claude-v2:1": (4, 3),
+    "anthropic.claude-3-haiku-20240307-v1:0": (0.125, 5), "anthropic.claude-3-sonnet-20240229-v1:0": (1.5, 5),
+    "anthropic.claude-3-opus-20240229-v1:0": (7.5, 5), "anthropic.claude-3-5-sonnet-20240620-v1:0": (1.5, 5),
+    "anthropic.claude-3-5-sonnet-20241022-v2:0": (1.5, 5), "anthropic.claude-3-5-haiku-20241022-v1:0": (0.4, 5),
+    "anthropic.claude-3-7-sonnet-20250219-v1:0": (1.5, 5), "anthropic.claude-sonnet-4-20250514-v1:0": (1.5, 5),
+    "anthropic.claude-opus-4-20250514-v1:0": (7.5, 5), "anthropic.claude-opus-4-1-20250805-v1:0": (7.5, 5),
+    "anthropic.claude-sonnet-4-5-20250929-v1:0": (1.5, 5), "anthropic.claude-haiku-4-5-20251001-v1:0": (0.5, 5),
+    # Converse families
+    "amazon.nova-micro-v1:0": (0.0175, 4), "amazon.nova-lite-v1:0": (0.03, 4), "amazon.nova-pro-v1:0": (0.4, 4),
+    "amazon.nova-premier-v1:0": (1.25, 5),
+    "meta.llama3-8b-instruct-v1:0": (0.15, 2), "meta.llama3-70b-instruct-v1:0": (1.325, 1.3207547),
+    "meta.llama3-1-8b-instruct-v1:0": (0.11, 1), "meta.llama3-1-70b-instruct-v1:0": (0.36, 1),
+    "meta.llama3-1-405b-instruct-v1:0": (1.2, 1), "meta.llama3-3-70b-instruct-v1:0": (0.36, 1),
+    "mistral.mistral-7b-instruct-v0:2": (0.075, 4 / 3), "mistral.mixtral-8x7b-instruct-v0:1": (0.225, 0.7 / 0.45),
+    "mistral.mistral-small-2402-v1:0": (0.5, 3), "mistral.mistral-large-2402-v1:0": (2, 3),
+    "mistral.mistral-large-2407-v1:0": (1, 3),
+    "cohere.command-r-v1:0": (0.25, 3), "cohere.command-r-plus-v1:0": (1.5, 5),
+    "deepseek.r1-v1:0": (0.675, 4),
+}
+
+_VERTEX_PRICES: dict[str, tuple[float, float]] = {
+    "claude-3-haiku@20240307": (0.125, 5), "claude-3-sonnet@20240229": (1.5, 5), "claude-3-opus@20240229": (7.5, 5),
+    "claude-3-5-sonnet@20240620": (1.5, 5), "claude-3-5-sonnet-v2@20241022": (1.5, 5),
+    "claude-3-5-haiku@20241022": (0.5, 5), "claude-3-7-sonnet@20250219": (1.5, 5),
+    "claude-sonnet-4@20250514": (1.5, 5), "claude-opus-4@20250514": (7.5, 5), "claude-opus-4-1@20250805": (7.5, 5),
+    "claude-sonnet-4-5@20250929": (1.5, 5), "claude-haiku-4-5@20251001": (0.5, 5),
+    "gemini-pro-vision": (0.125, 3), "gemini-exp-1206": (0.625, 4), "gemini-1.5-pro-002": (0.625, 4),
+    "gemini-1.5-flash-002": (0.0375, 4), "gemini-2.0-flash-001": (0.075, 4),
+    "gemini-2.0-flash-lite-preview-02-05": (0.0375, 4), "gemini-2.0-flash-lite-001": (0.0375, 4),
+    "gemini-2.0-flash-thinking-exp-01-21": (0.075, 4),
+    "gemini-2.5-pro": (0.625, 8), "gemini-2.5-flash": (0.15, 2.5 / 0.3), "gemini-2.5-flash-lite": (0.05, 4),
+}
+
+MODEL_RATIOS = {m: p[0] for m, p in (_BEDROCK_PRICES | _VERTEX_PRICES).items()} | MODEL_RATIOS
+COMPLETION_RATIOS = {m: p[1] for m, p in (_BEDROCK_PRICES | _VERTEX_PRICES).items()} | COMPLETION_RATIOS

@@ -56,6 +56,23 @@ SERVER: dict[str, dict[str, str]] = {
     "relay.gemini_embedding_input": {
         "en": "Gemini embeddings take input as a string or a list of strings (not token arrays)",
         "zh": "Gemini embeddings 的 input 必须是字符串或字符串列表（不支持 token 数组）"},
+    # AWS Bedrock and Vertex AI (adaptors/bedrock*.py, vertex*.py)
+    "relay.cloud_chat_only": {"en": "{provider} channels serve chat completions only, not {kind}",
+                              "zh": "{provider} 渠道只支持 chat completions，不支持 {kind}"},
+    "relay.bedrock_no_credentials": {
+        "en": "this AWS Bedrock channel has no credentials: set ak, sk and region in its config (or the key AK|SK|Region)",
+        "zh": "该 AWS Bedrock 渠道缺少凭证：请在其配置中设置 ak、sk 和 region（或密钥 AK|SK|Region）"},
+    "relay.bedrock_image_url": {"en": "AWS Bedrock takes images as base64 data: URLs only (png, jpeg, gif, webp)",
+                                "zh": "AWS Bedrock 只接受 base64 data: URL 形式的图片（png、jpeg、gif、webp）"},
+    "relay.bedrock_stream_broken": {"en": "the AWS event stream is broken: {detail}",
+                                    "zh": "AWS 事件流损坏：{detail}"},
+    "relay.vertex_no_credentials": {
+        "en": "this Vertex AI channel has no usable service account: set vertex_ai_adc (the service-account JSON), "
+              "region and vertex_ai_project_id in its config",
+        "zh": "该 Vertex AI 渠道缺少可用的服务账号：请在其配置中设置 vertex_ai_adc（服务账号 JSON）、region 和 "
+              "vertex_ai_project_id"},
+    "relay.vertex_token_failed": {"en": "the Vertex AI token exchange failed: {detail}",
+                                  "zh": "Vertex AI 访问令牌获取失败：{detail}"},
     # -- relay: the request body ---------------------------------------------------------------------------
     "relay.body_empty": {"en": "the request body is empty: send a JSON object", "zh": "请求体为空，请发送 JSON 对象"},
     "relay.body_not_json": {"en": "the request body is not valid JSON: {detail}",

@@ -244,13 +244,14 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other,
                     runtime.provider_settings)
     exchange = getattr(adaptor, "credential_request", None)
-    if exchange is not None:
-        wanted = exchange(target)
-        if wanted is not None:
-            target.credential = await runtime.credentials.get(wanted, channel.key)
+    wanted = exchange(target) if exchange is not None else None
+    if wanted is not None:
+        target.credential = await runtime.credentials.get(wanted, channel.key)
     resp = await runtime.upstream.send(adaptor.build_request(target, call))
     limit = runtime.settings.relay_max_response_size * MB
     if resp.status not in (200, 201):
+        if resp.status == 401 and wanted is not None:  # the credential was revoked early: the next call renews it
+            runtime.credentials.forget(wanted.cache_key)
         failure = scrub(adaptor.map_error(resp.status, await resp.read(limit)), channel.key)
         retry_after = resp.header("Retry-After")
         if retry_after:

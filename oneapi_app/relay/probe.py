@@ -20,6 +20,7 @@ from ..services.channel_registry import type_info
 from .adaptors import adaptor_for
 from .adaptors.base import Adaptor, Call, ProviderSettings, Target
 from .dialects.chat import answer_dict
+from .upstream import status_failure
 
 
 def _json_object(text: str | None) -> dict:
@@ -37,14 +38,24 @@ def pick_test_model(channel: Channel, asked: str) -> str:
     return models[0] if models else (asked or "gpt-3.5-turbo")
 
 
-def _upstream_request(channel: Channel, model: str, body: dict, provider: ProviderSettings):
+async def _upstream_request(http: httpx.AsyncClient, channel: Channel, model: str, body: dict,
+                            provider: ProviderSettings):
     """(request, adaptor, call): the request the relay's adaptor would send, or None when the channel's type
-    has no adaptor yet."""
+    has no adaptor yet. An adaptor that needs a credentials exchange (Vertex AI's service account) gets it
+    made first, uncached: a test checks the credentials themselves."""
     adaptor = adaptor_for(channel.type)
     if adaptor is None:
         return None
     target = Target(channel.type, channel.base_url or "", channel.key, _json_object(channel.config),
                     channel.other or "", provider)
+    exchange = getattr(adaptor, "credential_request", None)
+    wanted = exchange(target) if exchange is not None else None
+    if wanted is not None:
+        reply = await http.request(wanted.request.method, wanted.request.url, headers=wanted.request.headers,
+                                   content=wanted.request.body, timeout=60)
+        if reply.status_code not in (200, 201):
+            raise status_failure(reply.status_code, reply.content)
+        target.credential = wanted.parse(reply.content)[0]
     call = Call("chat", "/v1/chat/completions", model, body, orjson.dumps(body), rewritten=True, stream=False)
     return adaptor.build_request(target, call), adaptor, call
 
@@ -83,7 +94,7 @@ async def _run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str,
     body = {"model": upstream_model, "messages": [{"role": "user", "content": prompt}]}
     started = time.perf_counter()
     try:
-        prepared = _upstream_request(channel, upstream_model, body, provider)
+        prepared = await _upstream_request(http, channel, upstream_model, body, provider)
         if prepared is None:
             info = type_info(channel.type)
             return TestResult(False, f"testing channels of type {channel.type} ({info['name']}) needs its relay "

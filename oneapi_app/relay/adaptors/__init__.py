@@ -8,11 +8,14 @@ from __future__ import annotations
 from ...catalog.channel_types import channel_type
 from .anthropic import AnthropicAdaptor
 from .base import Adaptor
+from .bedrock import BedrockAdaptor
 from .gemini import GeminiAdaptor
 from .openai import OpenAIAdaptor
+from .vertex import VertexAdaptor
 
 _OPENAI = OpenAIAdaptor()
-_BY_FAMILY: dict[str, Adaptor] = {"openai": _OPENAI, "anthropic": AnthropicAdaptor(), "gemini": GeminiAdaptor()}
+_BY_FAMILY: dict[str, Adaptor] = {"openai": _OPENAI, "anthropic": AnthropicAdaptor(), "gemini": GeminiAdaptor(),
+                                  "bedrock": BedrockAdaptor(), "vertex": VertexAdaptor()}
 
 
 def adaptor_for(type_id: int) -> Adaptor | None:
