@@ -35,6 +35,9 @@ class UpstreamRequest:
     url: str
     headers: dict[str, str]
     body: bytes | None = None
+    # set: a websocket call (relay/ws_upstream.py): ``url`` is ws(s)://, this is the first message sent, and
+    # each message received is one chunk of the response
+    websocket_message: bytes | None = None
 
 
 def scrub(failure: UpstreamFailure, key: str) -> UpstreamFailure:
