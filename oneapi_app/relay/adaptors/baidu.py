@@ -24,8 +24,23 @@ from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, CredentialRequest, Parsed, Target, Usage
-from .cn_common import (arguments_text, auth_failure, base_url, failure, key_hash, load_object, messages_of, new_id,
-                        no_endpoint, number, openai_tools, split_key, text_of, try_object)
+from .cn_common import (
+    arguments_text,
+    auth_failure,
+    base_url,
+    failure,
+    key_hash,
+    load_object,
+    messages_of,
+    new_id,
+    no_endpoint,
+    number,
+    obj,
+    openai_tools,
+    split_key,
+    text_of,
+    try_object,
+)
 
 DEFAULT_BASE = "https://aip.baidubce.com"
 PROVIDER = "Baidu"
@@ -71,7 +86,7 @@ def chat_body(body: dict, stream: bool) -> dict:
         out: dict = {"role": role, "content": text_of(message.get("content"))}
         calls = message.get("tool_calls")
         if role == "assistant" and isinstance(calls, list) and calls and isinstance(calls[0], dict):
-            function = calls[0].get("function") if isinstance(calls[0].get("function"), dict) else {}
+            function = obj(calls[0].get("function"))
             out["function_call"] = {"name": str(function.get("name") or ""),
                                     "arguments": arguments_text(function.get("arguments"))}
         request["messages"].append(out)

@@ -15,8 +15,18 @@ import orjson
 
 from ...errors import UpstreamFailure
 from ...i18n import msg
-from ..events import (Answer, Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, ToolCall, ToolCallDelta,
-                      UsageReport)
+from ..events import (
+    Answer,
+    Event,
+    Finish,
+    ReasoningDelta,
+    Start,
+    StreamError,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    UsageReport,
+)
 from .base import Target, Usage, not_supported, unreadable_answer
 
 
@@ -227,3 +237,8 @@ def fold(events: Iterable[Event], model: str = "") -> Answer:
 
 def usage(prompt: int, completion: int) -> Usage | None:
     return Usage(prompt, completion) if prompt or completion else None
+
+
+def obj(value: object) -> dict:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}

@@ -21,8 +21,19 @@ from ...i18n import msg
 from ..events import Answer, Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Target, Usage
-from .cn_common import (EventSSEReader, auth_failure, base_url, failure, fold, messages_of, no_endpoint, number,
-                        split_event, text_of, try_object)
+from .cn_common import (
+    EventSSEReader,
+    auth_failure,
+    base_url,
+    failure,
+    fold,
+    messages_of,
+    no_endpoint,
+    number,
+    split_event,
+    text_of,
+    try_object,
+)
 
 DEFAULT_BASE = "https://api.coze.com"
 PROVIDER = "Coze"
@@ -127,7 +138,7 @@ class CozeDecoder:
 class CozeAdaptor:
     name = "coze"
     family = "coze"
-    models: list[str] = []  # bots are named per channel: bot-<id>
+    models: tuple[str, ...] = ()  # bots are named per channel: bot-<id>
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         if call.kind != "chat":

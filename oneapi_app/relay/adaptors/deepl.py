@@ -17,8 +17,18 @@ from ...errors import UpstreamFailure
 from ..events import Answer, Event, Finish, Start, TextDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Target, Usage
-from .cn_common import (WholeBodyReader, auth_failure, base_url, failure, last_text, load_object, new_id,
-                        no_endpoint, number, try_object)
+from .cn_common import (
+    WholeBodyReader,
+    auth_failure,
+    base_url,
+    failure,
+    last_text,
+    load_object,
+    new_id,
+    no_endpoint,
+    number,
+    try_object,
+)
 
 DEFAULT_BASE = "https://api-free.deepl.com"
 PROVIDER = "DeepL"

@@ -25,7 +25,7 @@ class PaLMAdaptor:
     name = "palm"
     family = "palm"
     retired = True
-    models: list[str] = []
+    models: tuple[str, ...] = ()
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         raise retired()

@@ -26,8 +26,20 @@ from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, TextDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Target, Usage
-from .cn_common import (WholeBodyReader, auth_failure, failure, last_text, load_object, messages_of, new_id,
-                        no_endpoint, number, text_of, try_object)
+from .cn_common import (
+    WholeBodyReader,
+    auth_failure,
+    failure,
+    last_text,
+    load_object,
+    messages_of,
+    new_id,
+    no_endpoint,
+    number,
+    obj,
+    text_of,
+    try_object,
+)
 
 DEFAULT_BASE = "https://api.replicate.com/v1/models"
 PROVIDER = "Replicate"
@@ -102,7 +114,7 @@ def answer_of(call: Call, data: dict) -> Answer:
     outputs = _outputs(data.get("output"))
     answer = Answer(id=f"chatcmpl-{prediction}" if prediction else new_id(), model=call.model,
                     created=int(time.time()))
-    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
+    metrics = obj(data.get("metrics"))
     if is_image_model(call.model):
         answer.text = "\n".join(f"![image]({url})" for url in outputs)
         count = number(metrics, "image_count") or len(outputs)

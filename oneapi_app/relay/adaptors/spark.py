@@ -29,8 +29,21 @@ from ...errors import UpstreamFailure
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Target, Usage
-from .cn_common import (arguments_text, auth_failure, failure, fold, messages_of, new_id, no_endpoint, number,
-                        openai_tools, split_key, text_of, try_object)
+from .cn_common import (
+    arguments_text,
+    auth_failure,
+    failure,
+    fold,
+    messages_of,
+    new_id,
+    no_endpoint,
+    number,
+    obj,
+    openai_tools,
+    split_key,
+    text_of,
+    try_object,
+)
 
 DEFAULT_BASE = "wss://spark-api.xf-yun.com"
 PROVIDER = "Xunfei Spark"
@@ -136,7 +149,7 @@ class SparkDecoder:
         data = try_object(frame)
         if data is None:
             return []
-        header = data.get("header") if isinstance(data.get("header"), dict) else {}
+        header = obj(data.get("header"))
         code = number(header, "code")
         if code:
             return [StreamError(spark_failure(code, str(header.get("message") or f"Spark error {code}")))]
@@ -144,8 +157,8 @@ class SparkDecoder:
         if not self.started:
             self.started = True
             events.append(Start(str(header.get("sid") or ""), self.model))
-        payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
-        choices = payload.get("choices") if isinstance(payload.get("choices"), dict) else {}
+        payload = obj(data.get("payload"))
+        choices = obj(payload.get("choices"))
         for item in choices.get("text") or ():
             if not isinstance(item, dict):
                 continue
@@ -211,7 +224,7 @@ class SparkAdaptor:
 
     def map_error(self, status: int, body: bytes) -> UpstreamFailure:
         data = try_object(body) or {}
-        header = data.get("header") if isinstance(data.get("header"), dict) else {}
+        header = obj(data.get("header"))
         if number(header, "code"):
             return spark_failure(number(header, "code"), str(header.get("message") or "Spark error"))
         if status in (401, 403):

@@ -24,8 +24,21 @@ from ...errors import UpstreamFailure
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Parsed, Target, Usage
-from .cn_common import (arguments_text, auth_failure, base_url, failure, load_object, messages_of, new_id, number,
-                        openai_tools, split_key, text_of, try_object)
+from .cn_common import (
+    arguments_text,
+    auth_failure,
+    base_url,
+    failure,
+    load_object,
+    messages_of,
+    new_id,
+    number,
+    obj,
+    openai_tools,
+    split_key,
+    text_of,
+    try_object,
+)
 
 DEFAULT_BASE = "https://hunyuan.tencentcloudapi.com"
 SERVICE = "hunyuan"
@@ -64,7 +77,7 @@ def tc3_authorization(secret_id: str, secret_key: str, *, service: str, host: st
 def _content(message: dict) -> dict:
     content = message.get("content")
     if isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "image_url" for p in content):
-        parts = []
+        parts: list[dict] = []
         for part in content:
             if not isinstance(part, dict):
                 continue
@@ -86,8 +99,8 @@ def chat_body(body: dict, model: str, stream: bool) -> dict:
         if role == "assistant" and isinstance(message.get("tool_calls"), list):
             out["ToolCalls"] = [
                 {"Id": str(c.get("id") or ""), "Type": "function",
-                 "Function": {"Name": str((c.get("function") or {}).get("name") or ""),
-                              "Arguments": arguments_text((c.get("function") or {}).get("arguments"))}}
+                 "Function": {"Name": str(obj(c.get("function")).get("name") or ""),
+                              "Arguments": arguments_text(obj(c.get("function")).get("arguments"))}}
                 for c in message["tool_calls"] if isinstance(c, dict)]
         if role == "tool":
             out["ToolCallId"] = str(message.get("tool_call_id") or "")
@@ -132,16 +145,21 @@ def tencent_failure(error: dict, status: int = 200) -> UpstreamFailure:
         return failure(message, 429, code=code)
     if code.startswith(("InvalidParameter", "MissingParameter", "UnknownParameter", "UnsupportedOperation")):
         return failure(message, 400, kind="invalid_request_error", code=code)
-    if code.startswith(("ResourceUnavailable", "UnauthorizedOperation")) or "Arrears" in code or \
-            code.startswith("FailedOperation.ServiceNotActivated"):
+    if code.startswith(("ResourceUnavailable", "UnauthorizedOperation", "FailedOperation.ServiceNotActivated")) or "Arrears" in code:
         return failure(message, 403, kind="permission_error", code=code, retryable=True)
     if code.startswith(("InternalError", "FailedOperation", "ResourceInsufficient")):
         return failure(message, 500, code=code)
     return failure(message, status if status >= 400 else 500, code=code)
 
 
+def _response(data: dict) -> dict:
+    """The ``Response`` object of an API 3.0 answer (stream chunks come without it)."""
+    inner = data.get("Response")
+    return inner if isinstance(inner, dict) else data
+
+
 def _error_of(data: dict) -> dict | None:
-    response = data.get("Response") if isinstance(data.get("Response"), dict) else data
+    response = _response(data)
     error = response.get("Error") if isinstance(response, dict) else None
     return error if isinstance(error, dict) and (error.get("Code") or error.get("Message")) else None
 
@@ -159,14 +177,14 @@ def _tool_calls(message: dict) -> list[ToolCall]:
     calls = []
     for call in message.get("ToolCalls") or ():
         if isinstance(call, dict):
-            function = call.get("Function") if isinstance(call.get("Function"), dict) else {}
+            function = obj(call.get("Function"))
             calls.append(ToolCall(str(call.get("Id") or new_id()), str(function.get("Name") or ""),
                                   str(function.get("Arguments") or "")))
     return calls
 
 
 def chat_answer(model: str, data: dict) -> Answer:
-    response = data.get("Response") if isinstance(data.get("Response"), dict) else data
+    response = _response(data)
     error = _error_of(data)
     if error is not None:
         raise tencent_failure(error)
@@ -175,7 +193,7 @@ def chat_answer(model: str, data: dict) -> Answer:
                     usage=usage_of(response.get("Usage")))
     choices = [c for c in response.get("Choices") or () if isinstance(c, dict)]
     if choices:
-        message = choices[0].get("Message") if isinstance(choices[0].get("Message"), dict) else {}
+        message = obj(choices[0].get("Message"))
         answer.text = str(message.get("Content") or "")
         answer.tool_calls = _tool_calls(message)
         answer.finish_reason = FINISH.get(str(choices[0].get("FinishReason") or "stop"), "stop")
@@ -206,13 +224,13 @@ class TencentDecoder:
         for choice in data.get("Choices") or ():
             if not isinstance(choice, dict):
                 continue
-            delta = choice.get("Delta") if isinstance(choice.get("Delta"), dict) else {}
+            delta = obj(choice.get("Delta"))
             if delta.get("Content"):
                 events.append(TextDelta(str(delta["Content"])))
             for call in delta.get("ToolCalls") or ():
                 if not isinstance(call, dict):
                     continue
-                function = call.get("Function") if isinstance(call.get("Function"), dict) else {}
+                function = obj(call.get("Function"))
                 call_id = str(call.get("Id") or "")
                 if call_id and call_id not in self.calls:
                     self.calls[call_id] = len(self.calls)
@@ -274,7 +292,7 @@ class TencentAdaptor:
         error = _error_of(data)
         if error is not None:
             raise tencent_failure(error)
-        response = data.get("Response") if isinstance(data.get("Response"), dict) else data
+        response = _response(data)
         items = [d for d in response.get("Data") or () if isinstance(d, dict)]
         found = usage_of(response.get("Usage")) or (
             Usage(number(response.get("Usage"), "TotalTokens"), 0) if number(response.get("Usage"), "TotalTokens")
