@@ -14,7 +14,7 @@ import time
 import orjson
 
 from ...errors import UpstreamFailure
-from ..events import Answer, Event, Finish, Start, TextDelta, UsageReport
+from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Target, Usage
 from .cn_common import (
@@ -61,7 +61,10 @@ class DeepLDecoder:
         self.call = call
 
     def feed(self, frame: bytes) -> list[Event]:
-        answer = answer_of(self.call, load_object(frame))
+        try:
+            answer = answer_of(self.call, load_object(frame))
+        except UpstreamFailure as failed:
+            return [StreamError(failed)]
         events: list[Event] = [Start(answer.id, answer.model), TextDelta(answer.text)]
         if answer.usage is not None:
             events.append(UsageReport(answer.usage))
