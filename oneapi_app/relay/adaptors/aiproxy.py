@@ -12,6 +12,7 @@ import time
 
 import orjson
 
+from ...catalog.prices_cn import AIPROXY_LIBRARY
 from ...errors import UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta
@@ -21,7 +22,6 @@ from .cn_common import auth_failure, base_url, failure, last_text, load_object, 
 
 DEFAULT_BASE = "https://api.aiproxy.io"
 PROVIDER = "AIProxy Library"
-MODELS = ["gpt-3.5-turbo", "gpt-4", "gpt-4o", "gpt-4o-mini"]
 
 
 def documents_markdown(documents: object) -> str:
@@ -78,7 +78,7 @@ class LibraryDecoder:
 class AIProxyLibraryAdaptor:
     name = "aiproxy"
     family = "aiproxy"
-    models = MODELS
+    models = tuple(AIPROXY_LIBRARY)
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         if call.kind != "chat":

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from ...catalog.prices_cn import BAIDU
 from ...errors import UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
@@ -54,9 +55,6 @@ ENDPOINTS = {
     "bge-large-zh": "bge_large_zh", "bge-large-en": "bge_large_en", "tao-8k": "tao_8k",
 }
 EMBEDDING_PREFIXES = ("Embedding", "bge-large", "tao-8k")
-MODELS = ["ERNIE-4.0-8K", "ERNIE-3.5-8K", "ERNIE-3.5-8K-0205", "ERNIE-3.5-8K-1222", "ERNIE-Bot-8K",
-          "ERNIE-3.5-4K-0205", "ERNIE-Speed-8K", "ERNIE-Speed-128K", "ERNIE-Lite-8K-0922", "ERNIE-Lite-8K-0308",
-          "ERNIE-Tiny-8K", "BLOOMZ-7B", "Embedding-V1", "bge-large-zh", "bge-large-en", "tao-8k"]
 FINISH = {"normal": "stop", "stop": "stop", "length": "length", "content_filter": "content_filter",
           "function_call": "tool_calls"}
 LIMIT_CODES = {4, 17, 18, 19, 336501, 336502, 336503, 336504, 336505, 336507}
@@ -223,7 +221,7 @@ class BaiduDecoder:
 class BaiduAdaptor:
     name = "baidu"
     family = "baidu"
-    models = MODELS
+    models = tuple(BAIDU)
 
     def credential_request(self, target: Target) -> CredentialRequest:
         ak, sk = split_key(target, PROVIDER, "API Key|Secret Key", 2)

@@ -13,6 +13,7 @@ import time
 
 import orjson
 
+from ...catalog.prices_cn import DEEPL
 from ...errors import UpstreamFailure
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
@@ -32,7 +33,6 @@ from .cn_common import (
 
 DEFAULT_BASE = "https://api-free.deepl.com"
 PROVIDER = "DeepL"
-MODELS = ["deepl-zh", "deepl-en", "deepl-ja"]
 
 
 def target_lang(model: str) -> str:
@@ -91,7 +91,7 @@ def deepl_failure(status: int, body: bytes) -> UpstreamFailure:
 class DeepLAdaptor:
     name = "deepl"
     family = "deepl"
-    models = MODELS
+    models = tuple(DEEPL)
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         if call.kind != "chat":

@@ -21,6 +21,7 @@ import time
 
 import orjson
 
+from ...catalog.prices_cn import REPLICATE
 from ...errors import UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, UsageReport
@@ -45,15 +46,6 @@ DEFAULT_BASE = "https://api.replicate.com/v1/models"
 PROVIDER = "Replicate"
 IMAGE_OWNERS = ("black-forest-labs/", "ideogram-ai/", "recraft-ai/", "stability-ai/")
 IMAGE_TOKENS = 1000  # prompt tokens reported per image
-MODELS = [
-    "black-forest-labs/flux-1.1-pro", "black-forest-labs/flux-1.1-pro-ultra", "black-forest-labs/flux-dev",
-    "black-forest-labs/flux-pro", "black-forest-labs/flux-schnell", "ideogram-ai/ideogram-v2",
-    "ideogram-ai/ideogram-v2-turbo", "recraft-ai/recraft-v3", "recraft-ai/recraft-v3-svg",
-    "stability-ai/stable-diffusion-3", "stability-ai/stable-diffusion-3.5-large",
-    "stability-ai/stable-diffusion-3.5-large-turbo", "stability-ai/stable-diffusion-3.5-medium",
-    "ibm-granite/granite-3.0-8b-instruct", "meta/meta-llama-3.1-405b-instruct", "meta/meta-llama-3-70b-instruct",
-    "meta/meta-llama-3-8b-instruct", "mistralai/mistral-7b-instruct-v0.2", "mistralai/mixtral-8x7b-instruct-v0.1",
-]
 TERMINAL_FAILURES = ("failed", "canceled", "aborted")
 
 
@@ -164,7 +156,7 @@ def replicate_failure(status: int, body: bytes) -> UpstreamFailure:
 class ReplicateAdaptor:
     name = "replicate"
     family = "replicate"
-    models = MODELS
+    models = tuple(REPLICATE)
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         if call.kind != "chat":

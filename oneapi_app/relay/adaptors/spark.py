@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urlsplit
 
 import orjson
 
+from ...catalog.prices_cn import SPARK
 from ...errors import UpstreamFailure
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
@@ -52,7 +53,6 @@ MODEL_VERSIONS = {"Spark-Lite": "v1.1", "Spark-Pro": "v3.1", "Spark-Pro-128K": "
 DOMAINS = {"v1.1": "lite", "v2.1": "generalv2", "v3.1": "generalv3", "v3.1-128K": "pro-128k", "v3.5": "generalv3.5",
            "v3.5-32K": "max-32k", "v4.0": "4.0Ultra"}
 PATHS = {"v3.1-128K": "/chat/pro-128k", "v3.5-32K": "/chat/max-32k"}
-MODELS = ["Spark-Lite", "Spark-Pro", "Spark-Pro-128K", "Spark-Max", "Spark-Max-32K", "Spark-4.0-Ultra"]
 RECORD = b"\x1e"  # separates messages in a whole (non-stream) answer: never inside JSON text
 
 
@@ -193,7 +193,7 @@ class PassFrames:
 class SparkAdaptor:
     name = "xunfei"
     family = "xunfei"
-    models = MODELS
+    models = tuple(SPARK)
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         if call.kind != "chat":

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from ...catalog.prices_cn import TENCENT
 from ...errors import UpstreamFailure
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
@@ -46,8 +47,6 @@ VERSION = "2023-09-01"
 CONTENT_TYPE = "application/json"
 FINISH = {"stop": "stop", "length": "length", "sensitive": "content_filter", "tool_calls": "tool_calls",
           "function_call": "tool_calls"}
-MODELS = ["hunyuan-lite", "hunyuan-standard", "hunyuan-standard-256K", "hunyuan-pro", "hunyuan-turbo",
-          "hunyuan-vision", "hunyuan-embedding"]
 
 
 # -- TC3-HMAC-SHA256 ------------------------------------------------------------------------------------------
@@ -258,7 +257,7 @@ class TencentDecoder:
 class TencentAdaptor:
     name = "tencent"
     family = "tencent"
-    models = MODELS
+    models = tuple(TENCENT)
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         _, secret_id, secret_key = split_key(target, "Tencent Hunyuan", "AppId|SecretId|SecretKey", 3)
