@@ -192,6 +192,12 @@ class Upstream:
             await self._session.close()
             self._session = None
 
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("the upstream client is not started")
+        return self._session
+
     async def send(self, request: UpstreamRequest) -> UpstreamResponse:
         if self._session is None:
             raise RuntimeError("the upstream client is not started")

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import cast
 
 import aiohttp
 import orjson
 
-from .upstream import NETWORK_ERRORS, UpstreamRequest, network_failure, too_large
+from .upstream import NETWORK_ERRORS, Upstream, UpstreamRequest, UpstreamResponse, network_failure, too_large
 
 RECORD = b"\x1e"
 HANDSHAKE_TIMEOUT = 10.0
@@ -94,8 +95,13 @@ class WebSocketResponse:
         self.close()
 
 
-async def send(session: aiohttp.ClientSession, request: UpstreamRequest, proxy: str | None = None) -> WebSocketResponse:
-    """Open the websocket of ``request``, send its first message, return the response object."""
+async def send(upstream: Upstream, request: UpstreamRequest) -> UpstreamResponse:
+    """Open the websocket of ``request`` on the relay's session, send its first message, return the response
+    object (shaped like UpstreamResponse, which the pipeline reads)."""
+    return cast(UpstreamResponse, await _open(upstream.session, request, upstream.settings.relay_proxy or None))
+
+
+async def _open(session: aiohttp.ClientSession, request: UpstreamRequest, proxy: str | None) -> WebSocketResponse:
     try:
         ws = await session.ws_connect(request.url, headers=request.headers or None, proxy=proxy,
                                       timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=HANDSHAKE_TIMEOUT),

@@ -91,6 +91,7 @@ def deepl_failure(status: int, body: bytes) -> UpstreamFailure:
 class DeepLAdaptor:
     name = "deepl"
     family = "deepl"
+    streams_json = True  # a stream request is answered with one JSON body (WholeBodyReader)
     models = tuple(DEEPL)
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:

@@ -156,6 +156,7 @@ def replicate_failure(status: int, body: bytes) -> UpstreamFailure:
 class ReplicateAdaptor:
     name = "replicate"
     family = "replicate"
+    streams_json = True  # a stream request is answered with one JSON body (WholeBodyReader)
     models = tuple(REPLICATE)
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
