@@ -56,3 +56,32 @@ def finishes(events: list[Event]) -> list[str]:
 
 def errors(events: list[Event]):
     return [e.failure for e in events if isinstance(e, StreamError)]
+
+
+# -- end to end ---------------------------------------------------------------------------------------------
+START = 10_000_000
+
+
+def sdk(gateway: str, key: str):
+    import openai
+
+    return openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
+
+
+def expected_quota(runtime, model: str, type_id: int, prompt: int, completion: int) -> int:
+    from oneapi_app.services import pricing
+
+    return pricing.price_for(runtime.options, model, type_id, "default").quota(prompt, completion)
+
+
+async def check_billing(runtime, key: str, quotas: list[int] | None = None) -> list[dict]:
+    """remain + used == start, the logs' sum == used, and (when given) each log's quota as expected."""
+    from .conftest import logs, row
+
+    entries = await logs(runtime)
+    token = await row(runtime, "SELECT remain_quota, used_quota FROM tokens WHERE key = :k", k=key)
+    assert token["remain_quota"] + token["used_quota"] == START
+    assert sum(e["quota"] for e in entries) == token["used_quota"]
+    if quotas is not None:
+        assert sorted(e["quota"] for e in entries) == sorted(quotas)
+    return entries
