@@ -20,7 +20,7 @@ from ...errors import UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Target, Usage
+from .base import Call, Target, Usage, unreadable_answer
 from .cn_common import (
     EventSSEReader,
     auth_failure,
@@ -151,7 +151,8 @@ class CozeAdaptor:
     def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
         data = try_object(body)
         if data is not None:  # a JSON body instead of the stream: an error
-            raise self.map_error(200, body)
+            found = _error(data)
+            raise found if found is not None else unreadable_answer("Coze answered JSON instead of its event stream")
         reader, decoder = EventSSEReader(), self.decoder(call)
         events: list[Event] = []
         for frame in [*reader.feed(body), *reader.finish()]:
