@@ -216,6 +216,10 @@ def _others(state: FakeCN) -> list[web.RouteDef]:
             return web.json_response({"title": "Unauthenticated", "detail": "You did not pass a valid authentication "
                                       "token", "status": 401}, status=401)
         model = f"{request.match_info['owner']}/{request.match_info['name']}"
+        if body.get("stream"):  # no wait: the prediction starts, its stream URL serves the output
+            return web.json_response({"id": "pred-s", "model": model, "status": "starting", "output": None,
+                                      "urls": {"get": "x", "stream": f"{state.url}/replicate-stream/pred-s"}},
+                                     status=201)
         prediction = {"id": "pred-1", "model": model, "status": "succeeded" if request.headers.get("Prefer") == "wait"
                       else "starting", "input": body["input"], "error": None, "urls": {"get": "x"}}
         if "flux" in model:
@@ -224,6 +228,13 @@ def _others(state: FakeCN) -> list[web.RouteDef]:
             prediction.update(output=WORDS, metrics={"input_token_count": PROMPT_TOKENS,
                                                      "output_token_count": COMPLETION_TOKENS})
         return web.json_response(prediction, status=201)
+
+    async def replicate_stream(request: web.Request) -> web.StreamResponse:
+        state.seen.append(Seen(request.path, dict(request.query), dict(request.headers), {}))
+        if not _bearer(request):
+            return web.json_response({"detail": "Unauthenticated"}, status=401)
+        frames = [b"event: output\nid: %d\ndata: %s\n\n" % (i, w.encode()) for i, w in enumerate(WORDS)]
+        return await _stream(request, [*frames, b"event: done\ndata: {}\n\n"])
 
     async def library(request: web.Request) -> web.StreamResponse:
         body = await _record(state, request)
@@ -237,7 +248,8 @@ def _others(state: FakeCN) -> list[web.RouteDef]:
         return await _stream(request, frames)
 
     return [web.post("/v3/chat", coze), web.post("/v2/translate", deepl),
-            web.post("/v1/models/{owner}/{name}/predictions", replicate), web.post("/api/library/ask", library)]
+            web.post("/v1/models/{owner}/{name}/predictions", replicate), web.post("/api/library/ask", library),
+            web.get("/replicate-stream/{id}", replicate_stream)]
 
 
 # -- Spark (websocket; the URL signature recomputed here) ------------------------------------------------------

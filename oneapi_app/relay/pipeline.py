@@ -248,8 +248,8 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     if wanted is not None:
         target.credential = await runtime.credentials.get(wanted, channel.key)
     request = adaptor.build_request(target, call)
-    resp = await (runtime.upstream.send(request) if request.websocket_message is None  # Spark v1: a websocket
-                  else ws_upstream.send(runtime.upstream, request))
+    plain = request.websocket_message is None and request.follow is None  # else Spark's websocket, Replicate's steps
+    resp = await (runtime.upstream.send(request) if plain else ws_upstream.send(runtime.upstream, request))
     limit = runtime.settings.relay_max_response_size * MB
     if resp.status not in (200, 201):
         if resp.status == 401 and wanted is not None:  # the credential was revoked early: the next call renews it

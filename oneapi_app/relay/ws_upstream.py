@@ -1,9 +1,13 @@
-"""The relay's websocket transport (iFlytek Spark v1): an adaptor describes the call purely, as an
-``UpstreamRequest`` whose ``url`` is ws(s):// and whose ``websocket_message`` is the first message; this
-module opens the socket on the relay's aiohttp session, sends that message and hands back a response
-object shaped like ``upstream.UpstreamResponse``: ``chunks()`` yields one received message per chunk (the
-adaptor's frame reader passes them through as frames), ``read()`` returns every message, each followed by
-an RS byte (0x1e, never inside JSON text), for a whole answer.
+"""The relay's two special transports, both described purely by an adaptor's ``UpstreamRequest``:
+
+- calls in steps (Replicate's streams): ``follow(body)`` turns the first answer into the next request (the
+  created prediction -> its stream URL); a step that needs no follow-up answers with its body;
+- the websocket transport (iFlytek Spark v1): an adaptor describes the call purely, as an
+  ``UpstreamRequest`` whose ``url`` is ws(s):// and whose ``websocket_message`` is the first message; this
+  module opens the socket on the relay's aiohttp session, sends that message and hands back a response
+  object shaped like ``upstream.UpstreamResponse``: ``chunks()`` yields one received message per chunk (the
+  adaptor's frame reader passes them through as frames), ``read()`` returns every message, each followed
+  by an RS byte (0x1e, never inside JSON text), for a whole answer.
 
 A refused handshake (a bad signature is a 401/403 there) becomes a response with that status and a small
 JSON body ``{"message": ...}`` for the adaptor's ``map_error``; network errors are the relay's
@@ -19,10 +23,13 @@ from typing import cast
 import aiohttp
 import orjson
 
+from ..errors import UpstreamFailure
 from .upstream import NETWORK_ERRORS, Upstream, UpstreamRequest, UpstreamResponse, network_failure, too_large
 
 RECORD = b"\x1e"
 HANDSHAKE_TIMEOUT = 10.0
+MAX_STEPS = 5
+MAX_STEP_BODY = 16 * 1024 * 1024
 
 
 class WebSocketResponse:
@@ -96,9 +103,22 @@ class WebSocketResponse:
 
 
 async def send(upstream: Upstream, request: UpstreamRequest) -> UpstreamResponse:
-    """Open the websocket of ``request`` on the relay's session, send its first message, return the response
-    object (shaped like UpstreamResponse, which the pipeline reads)."""
-    return cast(UpstreamResponse, await _open(upstream.session, request, upstream.settings.relay_proxy or None))
+    """A websocket call (``websocket_message``) or a call in steps (``follow``), answered as an object shaped
+    like UpstreamResponse, which the pipeline reads."""
+    if request.websocket_message is not None:
+        return cast(UpstreamResponse, await _open(upstream.session, request, upstream.settings.relay_proxy or None))
+    for _ in range(MAX_STEPS):
+        follow = request.follow
+        resp = await upstream.send(request)
+        if follow is None or resp.status not in (200, 201):
+            return resp
+        body = await resp.read(MAX_STEP_BODY)
+        following = follow(body)
+        if following is None:  # the step's own answer is the answer
+            return cast(UpstreamResponse, WebSocketResponse(None, resp.status, body))
+        request = following
+    raise UpstreamFailure("the upstream call took too many steps", status=502, retryable=True,
+                          code="too_many_steps", type="one_api_error")
 
 
 async def _open(session: aiohttp.ClientSession, request: UpstreamRequest, proxy: str | None) -> WebSocketResponse:

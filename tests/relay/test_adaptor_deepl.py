@@ -105,6 +105,29 @@ def test_replicate_unfinished_failed_and_errors():
     assert REPLICATE.map_error(422, b'{"detail": "input.prompt is required", "status": 422}').status == 400
 
 
+def test_replicate_chat_stream_is_created_then_read_from_its_stream_url():
+    c = call({"model": "meta/meta-llama-3-8b-instruct", **CHAT}, stream=True)
+    request = REPLICATE.build_request(Target(46, "", "r8_x"), c)
+    assert "Prefer" not in request.headers and orjson.loads(request.body)["stream"] is True
+    created = b'{"id": "p9", "status": "starting", "urls": {"stream": "https://stream.replicate.com/v1/files/abc"}}'
+    step = request.follow(created)
+    assert step.method == "GET" and step.url == "https://stream.replicate.com/v1/files/abc"
+    assert step.headers["Accept"] == "text/event-stream" and step.headers["Authorization"] == "Bearer r8_x"
+    assert request.follow(b'{"id": "p9", "status": "failed", "urls": {"stream": "x"}}') is None
+    assert REPLICATE.build_request(Target(46, "", "k"), call(c.body)).follow is None  # non-stream: waited
+
+
+@pytest.mark.parametrize("chunk", [0, 1, 6])
+def test_replicate_stream_events(chunk):
+    sse = (b"event: output\nid: 1\ndata: Soft\n\nevent: output\ndata:  wool\n\n"
+           b"event: output\ndata: line one\ndata: line two\n\n: keep-alive\n\nevent: done\ndata: {}\n\n")
+    events = decode(REPLICATE, call({"model": "meta/x"}, stream=True), sse, chunk)
+    assert text(events) == "Soft woolline one\nline two" and finishes(events) == ["stop"] and not errors(events)
+    failed = decode(REPLICATE, call({"model": "meta/x"}, stream=True),
+                    b'event: error\ndata: {"detail": "CUDA out of memory"}\n\n')
+    assert errors(failed)[0].message == "CUDA out of memory" and errors(failed)[0].status == 502
+
+
 # -- AIProxy Library ----------------------------------------------------------------------------------------
 def test_library_request_needs_library_id():
     c = call({"model": "gpt-3.5-turbo", **CHAT, "stream": True}, stream=True)

@@ -9,7 +9,11 @@
 - image models (flux, ideogram, recraft, stable-diffusion): the last message is the prompt; the image URLs
   are the answer's text as Markdown images (``![image](url)``). Usage is 1000 prompt tokens per image, so
   a model ratio prices an image like one-api's image pricing (ratio x 1000 quota per image);
-- a stream request gets the finished prediction as events (one delta).
+- a stream request of a chat model creates the prediction with ``"stream": true`` (no wait) and then reads
+  its ``urls.stream`` (a call in two steps: ``UpstreamRequest.follow``): ``event: output`` pieces become
+  text deltas as they come, ``done`` ends it, ``error`` is an error event. The stream carries no token
+  counts: the gateway counts that answer locally. Image models answer a stream request with the finished
+  prediction as one delta.
 
 A prediction that has not finished when the wait ends is a 504 naming its id (not retried: it is still
 running upstream); ``failed``/``canceled`` predictions are a 502 with Replicate's error text.
@@ -18,6 +22,7 @@ running upstream); ``failed``/``canceled`` predictions are a 502 with Replicate'
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import orjson
 
@@ -28,6 +33,7 @@ from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, Usage
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Target, Usage
 from .cn_common import (
+    EventSSEReader,
     WholeBodyReader,
     auth_failure,
     failure,
@@ -38,6 +44,7 @@ from .cn_common import (
     no_endpoint,
     number,
     obj,
+    split_event,
     text_of,
     try_object,
 )
@@ -118,17 +125,67 @@ def answer_of(call: Call, data: dict) -> Answer:
     return answer
 
 
+class ReplicateFrames:
+    """Frames of either answer a stream request gets: the stream URL's SSE (``event: output`` / ``error`` /
+    ``done``; frames ``<event>\n<data>``), or one JSON prediction (image models, or a prediction without a
+    stream URL) as a single frame starting with ``{``."""
+
+    def __init__(self) -> None:
+        self._sse: EventSSEReader | None = None
+        self._whole = WholeBodyReader()
+        self._decided = False
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        if not self._decided:
+            head = chunk.lstrip()
+            if not head:
+                return []
+            self._decided = True
+            if not head.startswith(b"{"):
+                self._sse = EventSSEReader()
+        return self._sse.feed(chunk) if self._sse is not None else self._whole.feed(chunk)
+
+    def finish(self) -> list[bytes]:
+        return self._sse.finish() if self._sse is not None else self._whole.finish()
+
+
 class ReplicateDecoder:
-    """The finished prediction (WholeBodyReader) -> events."""
+    """Frames (ReplicateFrames) -> events: output text as it streams, or the finished prediction at once."""
 
     def __init__(self, call: Call) -> None:
         self.call = call
+        self.started = False
+        self.finished = False
 
     def feed(self, frame: bytes) -> list[Event]:
+        if frame.startswith(b"{"):
+            return self._prediction(frame)
+        event, data = split_event(frame)
+        events: list[Event] = []
+        if not self.started:
+            self.started = True
+            events.append(Start(new_id(), self.call.model))
+        if event == "output" and data:
+            events.append(TextDelta(data.decode(errors="replace")))
+        elif event == "error":
+            detail = obj(try_object(data)).get("detail") or data.decode(errors="replace") or "prediction failed"
+            events.append(StreamError(failure(str(detail), 502, code="prediction_failed", retryable=False)))
+        elif event == "done" and not self.finished:
+            self.finished = True
+            reason = obj(try_object(data)).get("reason")
+            if reason == "canceled":
+                events.append(StreamError(failure("the Replicate prediction was canceled", 502,
+                                                  code="prediction_failed", retryable=False)))
+            else:
+                events.append(Finish("stop"))
+        return events
+
+    def _prediction(self, frame: bytes) -> list[Event]:
         try:
             answer = answer_of(self.call, load_object(frame))
         except UpstreamFailure as failed:
             return [StreamError(failed)]
+        self.started = self.finished = True
         events: list[Event] = [Start(answer.id, answer.model), TextDelta(answer.text)]
         if answer.usage is not None:
             events.append(UsageReport(answer.usage))
@@ -136,6 +193,20 @@ class ReplicateDecoder:
 
     def finish(self) -> list[Event]:
         return []
+
+
+def stream_step(key: str) -> Callable[[bytes], UpstreamRequest | None]:
+    """The created prediction -> the GET of its stream URL (None: no stream URL, answer with the prediction)."""
+
+    def follow(body: bytes) -> UpstreamRequest | None:
+        prediction = try_object(body) or {}
+        url = obj(prediction.get("urls")).get("stream")
+        if not isinstance(url, str) or not url or prediction.get("status") in TERMINAL_FAILURES:
+            return None
+        return UpstreamRequest("GET", url, {"Authorization": f"Bearer {key}", "Accept": "text/event-stream",
+                                            "Cache-Control": "no-store"})
+
+    return follow
 
 
 def replicate_failure(status: int, body: bytes) -> UpstreamFailure:
@@ -162,10 +233,15 @@ class ReplicateAdaptor:
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
         if call.kind != "chat":
             raise no_endpoint(PROVIDER, call.kind)
-        model_input = image_input(call.body) if is_image_model(call.model) else chat_input(call.body)
-        headers = {"Authorization": f"Bearer {target.key}", "Content-Type": "application/json", "Prefer": "wait"}
-        return UpstreamRequest("POST", predictions_url(target, call.model), headers,
-                               orjson.dumps({"input": model_input}))
+        url, headers = predictions_url(target, call.model), {"Authorization": f"Bearer {target.key}",
+                                                              "Content-Type": "application/json"}
+        if is_image_model(call.model):
+            return UpstreamRequest("POST", url, {**headers, "Prefer": "wait"},
+                                   orjson.dumps({"input": image_input(call.body)}))
+        if call.stream:  # create with stream: true, then read its stream URL
+            return UpstreamRequest("POST", url, headers, orjson.dumps({"input": chat_input(call.body), "stream": True}),
+                                   follow=stream_step(target.key))
+        return UpstreamRequest("POST", url, {**headers, "Prefer": "wait"}, orjson.dumps({"input": chat_input(call.body)}))
 
     def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
         return answer_of(call, load_object(body))
@@ -173,8 +249,8 @@ class ReplicateAdaptor:
     def decoder(self, call: Call) -> ReplicateDecoder:
         return ReplicateDecoder(call)
 
-    def frame_reader(self) -> WholeBodyReader:
-        return WholeBodyReader()
+    def frame_reader(self) -> ReplicateFrames:
+        return ReplicateFrames()
 
     def map_error(self, status: int, body: bytes) -> UpstreamFailure:
         return replicate_failure(status, body)
