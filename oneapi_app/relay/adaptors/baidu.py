@@ -72,17 +72,22 @@ def endpoint(model: str) -> str:
 def chat_body(body: dict, stream: bool) -> dict:
     request: dict = {"messages": []}
     system: list[str] = []
+    names: dict[str, str] = {}  # tool call id -> function name (a tool message names its function by id)
     for message in messages_of(body):
         role = str(message.get("role") or "user")
         if role in ("system", "developer"):
             system.append(text_of(message.get("content")))
             continue
         if role in ("tool", "function"):
-            request["messages"].append({"role": "function", "name": str(message.get("name") or ""),
+            name = message.get("name") or names.get(str(message.get("tool_call_id") or ""), "")
+            request["messages"].append({"role": "function", "name": str(name),
                                         "content": text_of(message.get("content"))})
             continue
         out: dict = {"role": role, "content": text_of(message.get("content"))}
         calls = message.get("tool_calls")
+        for c in calls if isinstance(calls, list) else ():
+            if isinstance(c, dict):
+                names[str(c.get("id") or "")] = str(obj(c.get("function")).get("name") or "")
         if role == "assistant" and isinstance(calls, list) and calls and isinstance(calls[0], dict):
             function = obj(calls[0].get("function"))
             out["function_call"] = {"name": str(function.get("name") or ""),
