@@ -33,6 +33,8 @@ def test_deepl_request_and_answer_billed_by_characters():
     assert request.url == "https://api-free.deepl.com/v2/translate"
     assert request.headers["Authorization"] == "DeepL-Auth-Key dk-1:fx"
     assert orjson.loads(request.body) == {"text": ["Hello, world!"], "target_lang": "ZH", "show_billed_characters": True}
+    assert DEEPL.build_request(Target(38, "", "pro-key"), c).url == "https://api.deepl.com/v2/translate"
+    assert DEEPL.build_request(Target(38, "http://127.0.0.1:9/", "k"), c).url == "http://127.0.0.1:9/v2/translate"
     answer = DEEPL.parse_answer(c, raw("deepl", "response.json"), "application/json")
     assert answer.text == "你好，世界！" and answer.usage == Usage(13, 0) and answer.finish_reason == "stop"
     no_billing = DEEPL.parse_answer(c, b'{"translations":[{"text":"x"}]}', "")

@@ -32,6 +32,7 @@ from .cn_common import (
 )
 
 DEFAULT_BASE = "https://api-free.deepl.com"
+PRO_BASE = "https://api.deepl.com"
 PROVIDER = "DeepL"
 
 
@@ -98,7 +99,8 @@ class DeepLAdaptor:
         if call.kind != "chat":
             raise no_endpoint(PROVIDER, call.kind)
         headers = {"Authorization": f"DeepL-Auth-Key {target.key}", "Content-Type": "application/json"}
-        return UpstreamRequest("POST", f"{base_url(target, DEFAULT_BASE)}/v2/translate", headers,
+        default = DEFAULT_BASE if target.key.endswith(":fx") else PRO_BASE  # DeepL Free keys end with ":fx"
+        return UpstreamRequest("POST", f"{base_url(target, default)}/v2/translate", headers,
                                orjson.dumps(translate_body(call)))
 
     def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
