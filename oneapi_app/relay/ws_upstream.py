@@ -106,7 +106,7 @@ async def send(upstream: Upstream, request: UpstreamRequest) -> UpstreamResponse
     """A websocket call (``websocket_message``) or a call in steps (``follow``), answered as an object shaped
     like UpstreamResponse, which the pipeline reads."""
     if request.websocket_message is not None:
-        return cast(UpstreamResponse, await _open(upstream.session, request, upstream.settings.relay_proxy or None))
+        return cast(UpstreamResponse, await open_websocket(upstream.session, request, upstream.settings.relay_proxy or None))
     for _ in range(MAX_STEPS):
         follow = request.follow
         resp = await upstream.send(request)
@@ -121,7 +121,8 @@ async def send(upstream: Upstream, request: UpstreamRequest) -> UpstreamResponse
                           code="too_many_steps", type="one_api_error")
 
 
-async def _open(session: aiohttp.ClientSession, request: UpstreamRequest, proxy: str | None) -> WebSocketResponse:
+async def open_websocket(session: aiohttp.ClientSession, request: UpstreamRequest,
+                         proxy: str | None = None) -> WebSocketResponse:
     try:
         ws = await session.ws_connect(request.url, headers=request.headers or None, proxy=proxy,
                                       timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=HANDSHAKE_TIMEOUT),

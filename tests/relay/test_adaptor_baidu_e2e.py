@@ -68,3 +68,18 @@ async def test_a_refused_exchange_is_a_clear_error_and_a_refund(runtime, gateway
     assert caught.value.status_code == 401 and "invalid_client" in caught.value.message
     assert "keys" not in caught.value.message
     await check_billing(runtime, key, [])
+
+
+async def test_the_channel_test_exchanges_the_key_first(runtime, fake):
+    import httpx
+
+    from oneapi_app.models import Channel
+    from oneapi_app.relay import probe
+
+    channel = Channel(type=15, key=BAIDU_KEY, base_url=fake.url, models=MODEL, name="b")
+    async with httpx.AsyncClient() as http:
+        result, _ = await probe.run_test(http, channel, "", "hi", runtime.provider_settings)
+        assert result.success and result.message == "".join(WORDS) and fake.token_exchanges == 1
+        channel.key = "baidu-ak|wrong-sk"
+        result, _ = await probe.run_test(http, channel, "", "hi", runtime.provider_settings)
+    assert not result.success and result.status == 401 and result.should_disable()

@@ -54,3 +54,18 @@ async def test_a_bad_signature_is_refused_at_the_handshake(runtime, gateway, fak
     assert "401" in caught.value.message
     assert fake.signatures_checked == 0
     await check_billing(runtime, key, [])
+
+
+async def test_the_channel_test_makes_the_websocket_call(runtime, fake):
+    import httpx
+
+    from oneapi_app.models import Channel
+    from oneapi_app.relay import probe
+
+    channel = Channel(type=18, key=SPARK_KEY, base_url=fake.url.replace("http://", "ws://"), models=MODEL, name="s")
+    async with httpx.AsyncClient() as http:
+        result, model = await probe.run_test(http, channel, "", "hi", runtime.provider_settings)
+        assert result.success and result.message == "".join(WORDS) and model == MODEL
+        channel.key = "app-1|wrong|spark-key"
+        result, _ = await probe.run_test(http, channel, "", "hi", runtime.provider_settings)
+    assert not result.success and result.should_disable() and "wrong" not in result.message
