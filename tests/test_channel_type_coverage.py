@@ -11,7 +11,7 @@ from oneapi_app.catalog.channel_types import CHANNEL_TYPES, channel_type
 from oneapi_app.relay.adaptors import adaptor_for
 
 ONE_API_TYPES = range(52)
-KNOWN_UNSERVED: set[int] = {33, 42, 43}  # AwsClaude, VertexAI, Proxy: adaptors in progress (helper "cloudprov")
+KNOWN_UNSERVED: set[int] = {43}  # Proxy: no adaptor yet
 
 
 def _served(type_id: int) -> bool:
