@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Family = Literal["openai", "anthropic", "gemini", "bedrock", "vertex", "native"]
+Family = Literal["openai", "anthropic", "gemini", "bedrock", "vertex", "native", "baidu", "xunfei", "tencent", "coze",
+                 "deepl", "replicate", "aiproxy", "palm"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class ChannelType:
     # "cloudflare" = Workers AI's OpenAI endpoints of the account in config user_id (or an AI Gateway base).
     url_rule: str = "path"
     re_serialize: bool = False  # never forward the client's bytes (Baichuan)
+    retired: bool = False  # the provider shut the API down: channels load, requests get a clear error
 
 
 _ROWS = [
@@ -42,19 +44,19 @@ _ROWS = [
     ChannelType(8, "Custom", ""),
     ChannelType(9, "AI.LS", "https://api.caipacity.com"),
     ChannelType(10, "AIProxy", "https://api.aiproxy.io"),
-    ChannelType(11, "PaLM2", "https://generativelanguage.googleapis.com", "native"),
+    ChannelType(11, "PaLM2", "https://generativelanguage.googleapis.com", "palm", retired=True),
     ChannelType(12, "API2GPT", "https://api.api2gpt.com"),
     ChannelType(13, "AIGC2D", "https://api.aigc2d.com"),
     ChannelType(14, "Anthropic", "https://api.anthropic.com", "anthropic"),
-    ChannelType(15, "Baidu", "https://aip.baidubce.com", "native"),
+    ChannelType(15, "Baidu", "https://aip.baidubce.com", "baidu"),
     ChannelType(16, "Zhipu", "https://open.bigmodel.cn", url_rule="fixed:/api/paas/v4"),
     ChannelType(17, "Ali", "https://dashscope.aliyuncs.com", url_rule="fixed:/compatible-mode/v1"),
-    ChannelType(18, "Xunfei", "", "native"),
+    ChannelType(18, "Xunfei", "", "xunfei"),
     ChannelType(19, "360", "https://ai.360.cn"),
     ChannelType(20, "OpenRouter", "https://openrouter.ai/api"),
-    ChannelType(21, "AIProxy Library", "https://api.aiproxy.io", "native"),
+    ChannelType(21, "AIProxy Library", "https://api.aiproxy.io", "aiproxy"),
     ChannelType(22, "FastGPT", "https://fastgpt.run/api/openapi"),
-    ChannelType(23, "Tencent", "https://hunyuan.tencentcloudapi.com", "native"),
+    ChannelType(23, "Tencent", "https://hunyuan.tencentcloudapi.com", "tencent"),
     ChannelType(24, "Gemini", "https://generativelanguage.googleapis.com", "gemini"),
     ChannelType(25, "Moonshot", "https://api.moonshot.cn"),
     ChannelType(26, "Baichuan", "https://api.baichuan-ai.com", re_serialize=True),
@@ -65,11 +67,11 @@ _ROWS = [
     ChannelType(31, "LingYiWanWu", "https://api.lingyiwanwu.com"),
     ChannelType(32, "StepFun", "https://api.stepfun.com"),
     ChannelType(33, "AwsClaude", "", "bedrock"),
-    ChannelType(34, "Coze", "https://api.coze.com", "native"),
+    ChannelType(34, "Coze", "https://api.coze.com", "coze"),
     ChannelType(35, "Cohere", "https://api.cohere.ai", url_rule="fixed:/compatibility/v1"),
     ChannelType(36, "DeepSeek", "https://api.deepseek.com"),
     ChannelType(37, "Cloudflare", "https://api.cloudflare.com", url_rule="cloudflare"),
-    ChannelType(38, "DeepL", "https://api-free.deepl.com", "native"),
+    ChannelType(38, "DeepL", "https://api-free.deepl.com", "deepl"),
     ChannelType(39, "together.ai", "https://api.together.xyz"),
     ChannelType(40, "Doubao", "https://ark.cn-beijing.volces.com", url_rule="fixed:/api/v3"),
     ChannelType(41, "Novita", "https://api.novita.ai/v3/openai", url_rule="strip_v1"),
@@ -77,7 +79,7 @@ _ROWS = [
     ChannelType(43, "Proxy", "", "native"),
     ChannelType(44, "SiliconFlow", "https://api.siliconflow.cn"),
     ChannelType(45, "xAI", "https://api.x.ai"),
-    ChannelType(46, "Replicate", "https://api.replicate.com/v1/models/", "native"),
+    ChannelType(46, "Replicate", "https://api.replicate.com/v1/models/", "replicate"),
     ChannelType(47, "BaiduV2", "https://qianfan.baidubce.com", url_rule="fixed:/v2"),
     ChannelType(48, "XunfeiV2", "https://spark-api-open.xf-yun.com"),
     ChannelType(49, "AliBailian", "https://dashscope.aliyuncs.com", url_rule="fixed:/compatible-mode/v1"),

@@ -73,6 +73,29 @@ SERVER: dict[str, dict[str, str]] = {
               "vertex_ai_project_id"},
     "relay.vertex_token_failed": {"en": "the Vertex AI token exchange failed: {detail}",
                                   "zh": "Vertex AI 访问令牌获取失败：{detail}"},
+    # -- relay: the Chinese and other native providers (adaptors baidu, spark, tencent, coze, deepl, ...) ------
+    "relay.cn_bad_key": {"en": "the key of this {provider} channel must look like {shape}",
+                         "zh": "该 {provider} 渠道的密钥格式应为 {shape}"},
+    "relay.cn_no_endpoint": {"en": "{provider} channels do not serve /v1/{kind}",
+                             "zh": "{provider} 渠道不支持 /v1/{kind}"},
+    "relay.cn_token_failed": {"en": "{provider} refused the credentials exchange: {detail}",
+                              "zh": "{provider} 拒绝了凭证交换：{detail}"},
+    "relay.palm_retired": {
+        "en": "Google retired the PaLM API: this PaLM2 channel can no longer serve requests; use a Gemini "
+              "channel (type 24) instead",
+        "zh": "Google 已停用 PaLM API，该 PaLM2 渠道无法再处理请求，请改用 Gemini 渠道（类型 24）"},
+    "relay.coze_bot_model": {"en": "Coze models are bots: name the model bot-<bot id>, not {model}",
+                             "zh": "Coze 的模型即智能体：模型名应为 bot-<bot id>，而不是 {model}"},
+    "relay.coze_requires_action": {"en": "the Coze bot asked for tool outputs the gateway cannot supply",
+                                   "zh": "Coze 智能体要求提交工具结果，网关无法提供"},
+    "relay.aiproxy_no_library": {"en": "this AIProxy Library channel has no library_id in its config",
+                                 "zh": "该 AIProxy Library 渠道的配置中没有 library_id"},
+    "relay.replicate_pending": {
+        "en": "the Replicate prediction {id} did not finish while waiting (status {status})",
+        "zh": "Replicate 预测 {id} 在等待时间内未完成（状态 {status}）"},
+    "relay.replicate_failed": {"en": "the Replicate prediction {id} {status}: {detail}",
+                               "zh": "Replicate 预测 {id} {status}：{detail}"},
+    "relay.empty_answer": {"en": "{provider} answered no content", "zh": "{provider} 未返回任何内容"},
     # -- relay: the request body ---------------------------------------------------------------------------
     "relay.body_empty": {"en": "the request body is empty: send a JSON object", "zh": "请求体为空，请发送 JSON 对象"},
     "relay.body_not_json": {"en": "the request body is not valid JSON: {detail}",

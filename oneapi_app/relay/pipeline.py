@@ -36,7 +36,7 @@ from ..services import pricing
 from ..services.cache import ChannelInfo, ChannelSnapshot
 from ..services.channels import set_channel_status
 from ..services.ledger import ConsumeLog, Settlement
-from . import token_count
+from . import token_count, ws_upstream
 from .adaptors import adaptor_for
 from .adaptors.base import Call, FrameReader, Kind, Parsed, PassThrough, StreamTranslator, Target, Usage, not_supported
 from .auth import authenticate, check_model_allowed
@@ -247,7 +247,9 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     wanted = exchange(target) if exchange is not None else None
     if wanted is not None:
         target.credential = await runtime.credentials.get(wanted, channel.key)
-    resp = await runtime.upstream.send(adaptor.build_request(target, call))
+    request = adaptor.build_request(target, call)
+    plain = request.websocket_message is None and request.follow is None  # else Spark's websocket, Replicate's steps
+    resp = await (runtime.upstream.send(request) if plain else ws_upstream.send(runtime.upstream, request))
     limit = runtime.settings.relay_max_response_size * MB
     if resp.status not in (200, 201):
         if resp.status == 401 and wanted is not None:  # the credential was revoked early: the next call renews it
@@ -258,7 +260,7 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
             failure.headers = {"Retry-After": retry_after}
         raise failure
     if ctx.stream:
-        if resp.content_type.startswith("application/json"):
+        if resp.content_type.startswith("application/json") and not getattr(adaptor, "streams_json", False):
             body = await resp.read(limit)
             failure = scrub(adaptor.map_error(502, body), channel.key)
             failure.retryable = False

@@ -12,7 +12,7 @@ import time
 import httpx
 import orjson
 
-from ..errors import AppError
+from ..errors import AppError, UpstreamFailure
 from ..models import Channel
 from ..scrub import scrub_text
 from ..services.channel_checks import TestResult
@@ -20,7 +20,7 @@ from ..services.channel_registry import type_info
 from .adaptors import adaptor_for
 from .adaptors.base import Adaptor, Call, ProviderSettings, Target
 from .dialects.chat import answer_dict
-from .upstream import status_failure
+from .upstream import NETWORK_ERRORS, UpstreamRequest, status_failure
 
 
 def _json_object(text: str | None) -> dict:
@@ -58,6 +58,18 @@ async def _upstream_request(http: httpx.AsyncClient, channel: Channel, model: st
         target.credential = wanted.parse(reply.content)[0]
     call = Call("chat", "/v1/chat/completions", model, body, orjson.dumps(body), rewritten=True, stream=False)
     return adaptor.build_request(target, call), adaptor, call
+
+
+async def _websocket(request: UpstreamRequest) -> httpx.Response:
+    """A websocket call (Spark v1) made the relay's way, its messages as one body for ``parse_answer``."""
+    import aiohttp
+
+    from . import ws_upstream
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        resp = await ws_upstream.open_websocket(session, request)
+        body = await resp.read(16 * 1024 * 1024)
+    return httpx.Response(resp.status, content=body, headers={"content-type": resp.content_type})
 
 
 def _openai_reply(adaptor: Adaptor, call: Call, reply: httpx.Response) -> dict | None:
@@ -100,11 +112,18 @@ async def _run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str,
             return TestResult(False, f"testing channels of type {channel.type} ({info['name']}) needs its relay "
                                      "adaptor, which does not exist yet", 0.0), model
         request, adaptor, call = prepared
-        reply = await http.request(request.method, request.url, headers=request.headers, content=request.body,
-                                   timeout=60)
+        if request.websocket_message is not None:
+            reply = await _websocket(request)
+        else:
+            reply = await http.request(request.method, request.url, headers=request.headers, content=request.body,
+                                       timeout=60)
+    except UpstreamFailure as exc:  # the adaptor refused the request, or its credentials exchange failed
+        detail = exc.body or {}
+        return TestResult(False, exc.message, time.perf_counter() - started, exc.status,
+                          str(detail.get("type") or exc.type or ""), str(detail.get("code") or exc.code or "")), model
     except AppError as exc:  # the adaptor refused to build the request (e.g. a channel config it needs is missing)
         return TestResult(False, exc.message, time.perf_counter() - started), model
-    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError, *NETWORK_ERRORS) as exc:
         # Unreachable upstream, or a key / base URL that cannot even form a request.
         return TestResult(False, f"request failed: {type(exc).__name__}: {exc}", time.perf_counter() - started), model
     elapsed = time.perf_counter() - started

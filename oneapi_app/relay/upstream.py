@@ -7,7 +7,7 @@ keep-alive pool, created in the runtime's lifespan. Everything else in the appli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -35,6 +35,13 @@ class UpstreamRequest:
     url: str
     headers: dict[str, str]
     body: bytes | None = None
+    # set: a websocket call (relay/ws_upstream.py): ``url`` is ws(s)://, this is the first message sent, and
+    # each message received is one chunk of the response
+    websocket_message: bytes | None = None
+    # set: a call in steps (relay/ws_upstream.py): once this request answered 200/201, ``follow(body)`` gives
+    # the next request to send (e.g. Replicate's stream URL from the created prediction), or None to answer
+    # with that body
+    follow: Callable[[bytes], UpstreamRequest | None] | None = field(default=None, repr=False)
 
 
 def scrub(failure: UpstreamFailure, key: str) -> UpstreamFailure:
@@ -188,6 +195,12 @@ class Upstream:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("the upstream client is not started")
+        return self._session
 
     async def send(self, request: UpstreamRequest) -> UpstreamResponse:
         if self._session is None:

@@ -131,8 +131,11 @@ async def test_expired_time_in_future_is_fine(runtime, client, upstream):
     assert resp.status_code == 200
 
 
-async def test_channel_of_a_type_without_adaptor_is_a_clear_501_and_refunded(runtime, client, upstream):
-    await add_channel(runtime, upstream.url, type=18)  # Xunfei Spark (websocket): no adaptor yet
+async def test_channel_of_a_type_without_adaptor_is_a_clear_501_and_refunded(runtime, client, upstream, monkeypatch):
+    from oneapi_app.relay import pipeline
+
+    monkeypatch.setattr(pipeline, "adaptor_for", lambda type_id: None)  # every type has an adaptor now
+    await add_channel(runtime, upstream.url, type=18)
     user_id = await add_user(runtime, quota=1_000_000)
     key = await add_token(runtime, user_id=user_id)
     resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})

@@ -163,7 +163,7 @@ def test_azure_uses_api_key_header_and_configured_version():
 
 def test_registry_families():
     assert is_openai_family(1) and is_openai_family(45) and not is_openai_family(14)
-    assert adaptor_for(18) is None and adaptor_for(36) is not None and adaptor_for(14).name == "anthropic"
+    assert adaptor_for(18).family == "xunfei" and adaptor_for(36) is not None and adaptor_for(14).name == "anthropic"
     assert CHANNEL_TYPES[36].base_url == "https://api.deepseek.com"
 
 

@@ -1,0 +1,256 @@
+"""Replicate (channel type 46, family ``replicate``): the predictions API of official models.
+
+``POST {base}/{owner}/{model}/predictions`` (base ``https://api.replicate.com/v1/models/``) with
+``Prefer: wait`` (Replicate holds the answer up to 60 s): the prediction comes back finished.
+
+- chat models (llama, mistral, granite...): the conversation becomes one ``prompt`` ("role: text" lines, as
+  one-api builds it; system text goes to ``system_prompt`` as well); ``output`` is the list of generated
+  pieces; usage is the prediction's ``metrics.input_token_count`` / ``output_token_count``;
+- image models (flux, ideogram, recraft, stable-diffusion): the last message is the prompt; the image URLs
+  are the answer's text as Markdown images (``![image](url)``). Usage is 1000 prompt tokens per image, so
+  a model ratio prices an image like one-api's image pricing (ratio x 1000 quota per image);
+- a stream request of a chat model creates the prediction with ``"stream": true`` (no wait) and then reads
+  its ``urls.stream`` (a call in two steps: ``UpstreamRequest.follow``): ``event: output`` pieces become
+  text deltas as they come, ``done`` ends it, ``error`` is an error event. The stream carries no token
+  counts: the gateway counts that answer locally. Image models answer a stream request with the finished
+  prediction as one delta.
+
+A prediction that has not finished when the wait ends is a 504 naming its id (not retried: it is still
+running upstream); ``failed``/``canceled`` predictions are a 502 with Replicate's error text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import orjson
+
+from ...catalog.prices_cn import REPLICATE
+from ...errors import UpstreamFailure
+from ...i18n import msg
+from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, UsageReport
+from ..upstream import UpstreamRequest, status_failure
+from .base import Call, Target, Usage
+from .cn_common import (
+    EventSSEReader,
+    WholeBodyReader,
+    auth_failure,
+    failure,
+    last_text,
+    load_object,
+    messages_of,
+    new_id,
+    no_endpoint,
+    number,
+    obj,
+    split_event,
+    text_of,
+    try_object,
+)
+
+DEFAULT_BASE = "https://api.replicate.com/v1/models"
+PROVIDER = "Replicate"
+IMAGE_OWNERS = ("black-forest-labs/", "ideogram-ai/", "recraft-ai/", "stability-ai/")
+IMAGE_TOKENS = 1000  # prompt tokens reported per image
+TERMINAL_FAILURES = ("failed", "canceled", "aborted")
+
+
+def is_image_model(model: str) -> bool:
+    return model.startswith(IMAGE_OWNERS) or "flux" in model
+
+
+def predictions_url(target: Target, model: str) -> str:
+    base = (target.base_url or DEFAULT_BASE).rstrip("/")
+    if not base.endswith("/models"):
+        base = f"{base}/v1/models" if not base.endswith("/v1") else f"{base}/models"
+    return f"{base}/{model}/predictions"
+
+
+def chat_input(body: dict) -> dict:
+    lines, system = [], []
+    for message in messages_of(body):
+        text = text_of(message.get("content"))
+        role = str(message.get("role") or "user")
+        if role in ("system", "developer"):
+            system.append(text)
+        lines.append(f"{role}: {text}\n")
+    out: dict = {"prompt": "".join(lines), "max_tokens": 500, "temperature": 1.0, "top_p": 1.0,
+                 "presence_penalty": 0.0, "frequency_penalty": 0.0}
+    if system:
+        out["system_prompt"] = "\n".join(system)
+    max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
+    if isinstance(max_tokens, int) and max_tokens > 0:
+        out["max_tokens"] = max_tokens
+    for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
+        if isinstance(body.get(name), int | float) and not isinstance(body.get(name), bool):
+            out[name] = body[name]
+    return out
+
+
+def image_input(body: dict) -> dict:
+    return {"prompt": last_text(body), "aspect_ratio": "1:1"}
+
+
+def _outputs(output: object) -> list[str]:
+    if isinstance(output, str):
+        return [output]
+    if isinstance(output, list):
+        return [str(o) for o in output if o is not None]
+    return []
+
+
+def answer_of(call: Call, data: dict) -> Answer:
+    status = str(data.get("status") or "")
+    prediction = str(data.get("id") or "")
+    if status in TERMINAL_FAILURES:
+        detail = str(data.get("error") or status)
+        raise failure(str(msg("relay.replicate_failed", id=prediction, status=status, detail=detail)), 502,
+                      code="prediction_failed", retryable=False)
+    if status != "succeeded":
+        raise failure(str(msg("relay.replicate_pending", id=prediction, status=status or "?")), 504,
+                      code="prediction_pending", retryable=False)
+    outputs = _outputs(data.get("output"))
+    answer = Answer(id=f"chatcmpl-{prediction}" if prediction else new_id(), model=call.model,
+                    created=int(time.time()))
+    metrics = obj(data.get("metrics"))
+    if is_image_model(call.model):
+        answer.text = "\n".join(f"![image]({url})" for url in outputs)
+        count = number(metrics, "image_count") or len(outputs)
+        answer.usage = Usage(IMAGE_TOKENS * count, 0) if count else None
+    else:
+        answer.text = "".join(outputs)
+        prompt, completion = number(metrics, "input_token_count"), number(metrics, "output_token_count")
+        answer.usage = Usage(prompt, completion) if prompt or completion else None
+    return answer
+
+
+class ReplicateFrames:
+    """Frames of either answer a stream request gets: the stream URL's SSE (``event: output`` / ``error`` /
+    ``done``; frames ``<event>\n<data>``), or one JSON prediction (image models, or a prediction without a
+    stream URL) as a single frame starting with ``{``."""
+
+    def __init__(self) -> None:
+        self._sse: EventSSEReader | None = None
+        self._whole = WholeBodyReader()
+        self._decided = False
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        if not self._decided:
+            head = chunk.lstrip()
+            if not head:
+                return []
+            self._decided = True
+            if not head.startswith(b"{"):
+                self._sse = EventSSEReader()
+        return self._sse.feed(chunk) if self._sse is not None else self._whole.feed(chunk)
+
+    def finish(self) -> list[bytes]:
+        return self._sse.finish() if self._sse is not None else self._whole.finish()
+
+
+class ReplicateDecoder:
+    """Frames (ReplicateFrames) -> events: output text as it streams, or the finished prediction at once."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.started = False
+        self.finished = False
+
+    def feed(self, frame: bytes) -> list[Event]:
+        if frame.startswith(b"{"):
+            return self._prediction(frame)
+        event, data = split_event(frame)
+        events: list[Event] = []
+        if not self.started:
+            self.started = True
+            events.append(Start(new_id(), self.call.model))
+        if event == "output" and data:
+            events.append(TextDelta(data.decode(errors="replace")))
+        elif event == "error":
+            detail = obj(try_object(data)).get("detail") or data.decode(errors="replace") or "prediction failed"
+            events.append(StreamError(failure(str(detail), 502, code="prediction_failed", retryable=False)))
+        elif event == "done" and not self.finished:
+            self.finished = True
+            reason = obj(try_object(data)).get("reason")
+            if reason == "canceled":
+                events.append(StreamError(failure("the Replicate prediction was canceled", 502,
+                                                  code="prediction_failed", retryable=False)))
+            else:
+                events.append(Finish("stop"))
+        return events
+
+    def _prediction(self, frame: bytes) -> list[Event]:
+        try:
+            answer = answer_of(self.call, load_object(frame))
+        except UpstreamFailure as failed:
+            return [StreamError(failed)]
+        self.started = self.finished = True
+        events: list[Event] = [Start(answer.id, answer.model), TextDelta(answer.text)]
+        if answer.usage is not None:
+            events.append(UsageReport(answer.usage))
+        return [*events, Finish("stop")]
+
+    def finish(self) -> list[Event]:
+        return []
+
+
+def stream_step(key: str) -> Callable[[bytes], UpstreamRequest | None]:
+    """The created prediction -> the GET of its stream URL (None: no stream URL, answer with the prediction)."""
+
+    def follow(body: bytes) -> UpstreamRequest | None:
+        prediction = try_object(body) or {}
+        url = obj(prediction.get("urls")).get("stream")
+        if not isinstance(url, str) or not url or prediction.get("status") in TERMINAL_FAILURES:
+            return None
+        return UpstreamRequest("GET", url, {"Authorization": f"Bearer {key}", "Accept": "text/event-stream",
+                                            "Cache-Control": "no-store"})
+
+    return follow
+
+
+def replicate_failure(status: int, body: bytes) -> UpstreamFailure:
+    data = try_object(body) or {}
+    message = str(data.get("detail") or data.get("title") or data.get("error") or f"Replicate answered {status}")
+    if status == 401:
+        return auth_failure(message)
+    if status == 402:
+        return failure(message, 402, kind="insufficient_quota", code="insufficient_quota", retryable=True)
+    if status in (400, 404, 422):
+        return failure(message, 400 if status == 422 else status, kind="invalid_request_error",
+                       code="replicate_error", retryable=False)
+    if status == 429 or status >= 500:
+        return failure(message, status, code="replicate_error")
+    return status_failure(status, body)
+
+
+class ReplicateAdaptor:
+    name = "replicate"
+    family = "replicate"
+    streams_json = True  # a stream request is answered with one JSON body (WholeBodyReader)
+    models = tuple(REPLICATE)
+
+    def build_request(self, target: Target, call: Call) -> UpstreamRequest:
+        if call.kind != "chat":
+            raise no_endpoint(PROVIDER, call.kind)
+        url, headers = predictions_url(target, call.model), {"Authorization": f"Bearer {target.key}",
+                                                              "Content-Type": "application/json"}
+        if is_image_model(call.model):
+            return UpstreamRequest("POST", url, {**headers, "Prefer": "wait"},
+                                   orjson.dumps({"input": image_input(call.body)}))
+        if call.stream:  # create with stream: true, then read its stream URL
+            return UpstreamRequest("POST", url, headers, orjson.dumps({"input": chat_input(call.body), "stream": True}),
+                                   follow=stream_step(target.key))
+        return UpstreamRequest("POST", url, {**headers, "Prefer": "wait"}, orjson.dumps({"input": chat_input(call.body)}))
+
+    def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
+        return answer_of(call, load_object(body))
+
+    def decoder(self, call: Call) -> ReplicateDecoder:
+        return ReplicateDecoder(call)
+
+    def frame_reader(self) -> ReplicateFrames:
+        return ReplicateFrames()
+
+    def map_error(self, status: int, body: bytes) -> UpstreamFailure:
+        return replicate_failure(status, body)
