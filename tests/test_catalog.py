@@ -37,4 +37,4 @@ def test_the_catalogue_imports_nothing_of_the_app():
     for path in Path(catalog.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
-                assert node.level == 0 and not (node.module or "").startswith("oneapi_app"), path
+                assert node.level <= 1 and not (node.module or "").startswith("oneapi_app"), path  # siblings only

@@ -6,6 +6,8 @@ Pure data, below the services that price requests (services/pricing.py), the opt
 
 from __future__ import annotations
 
+from .prices_cn import COMPLETION_RATIOS_CN, MODEL_RATIOS_CN
+
 # One-api's defaults (a selection of the maintained table; admins add the rest as options).
 MODEL_RATIOS: dict[str, float] = {
     # OpenAI
@@ -104,3 +106,7 @@ _VERTEX_PRICES: dict[str, tuple[float, float]] = {
 
 MODEL_RATIOS = {m: p[0] for m, p in (_BEDROCK_PRICES | _VERTEX_PRICES).items()} | MODEL_RATIOS
 COMPLETION_RATIOS = {m: p[1] for m, p in (_BEDROCK_PRICES | _VERTEX_PRICES).items()} | COMPLETION_RATIOS
+
+# The native CN adaptors' models (Baidu, Spark, Hunyuan, DeepL, Replicate...): an existing row wins.
+MODEL_RATIOS = MODEL_RATIOS_CN | MODEL_RATIOS
+COMPLETION_RATIOS = COMPLETION_RATIOS_CN | COMPLETION_RATIOS

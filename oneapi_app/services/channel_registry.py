@@ -8,6 +8,7 @@ from collections import defaultdict
 from ..catalog.channel_types import CHANNEL_TYPES, OWNER_TYPES, channel_type, model_owner
 from ..catalog.prices import MODEL_RATIOS
 from ..catalog.prices_cloud import CLOUD_DEFAULT_MODELS
+from ..catalog.prices_cn import DEFAULT_MODELS as CN_DEFAULT_MODELS
 
 
 def channel_types() -> list[dict]:
@@ -27,6 +28,8 @@ def default_models() -> dict[str, list[str]]:
         for type_id in OWNER_TYPES.get(model_owner(model) or "", ()):
             by_type[str(type_id)].append(model)
     for type_id, models in CLOUD_DEFAULT_MODELS.items():  # Bedrock, Vertex AI: their adaptors' own lists
+        by_type[str(type_id)] = list(models)
+    for type_id, models in CN_DEFAULT_MODELS.items():  # the native CN adaptors' own lists
         by_type[str(type_id)] = list(models)
     return dict(sorted(by_type.items(), key=lambda item: int(item[0])))
 
