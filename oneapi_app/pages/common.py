@@ -24,11 +24,11 @@ DEFAULT_SERVER_ADDRESS: str = Options.model_fields["ServerAddress"].default
 
 def error_text(exc: Exception, action: str = "dashboard action", lang: str | None = None) -> str:
     """A service or validation error as one line for the page, in ``lang`` (the dashboard user's language:
-    ``texts.lang_of``); anything else is logged, never shown."""
+    ``texts.lang_of``; without it: the LANGUAGE setting's); anything else is logged, never shown."""
     if isinstance(exc, AppError):
         return exc.text.render(lang) if isinstance(exc.text, Text) else exc.message
     if isinstance(exc, UiError):
-        return exc.text.render(lang)
+        return exc.text.render(lang or "en")
     if isinstance(exc, ValidationError):
         first: Mapping[str, Any] = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
@@ -37,7 +37,7 @@ def error_text(exc: Exception, action: str = "dashboard action", lang: str | Non
     if isinstance(exc, ValueError):
         return str(exc)
     log.error("%s failed", action, exc_info=exc)
-    return t("shell.unexpected", lang)
+    return t("shell.unexpected", lang or "en")
 
 
 class UiError(ValueError):
