@@ -51,18 +51,20 @@ class UiError(ValueError):
 _LINK = re.compile(r"""<a\s[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>(.*?)</a\s*>""", re.IGNORECASE | re.DOTALL)
 _BREAK = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
+_CODE = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 
 
 def footer_markdown(text: str) -> str:
     """The Footer option (HTML in one-api) as Markdown: links become Markdown links (http(s) and relative only),
-    line breaks stay, every other tag is dropped; the page renders it without raw HTML."""
+    line breaks stay, scripts and styles go with their content, every other tag is dropped; the page renders it
+    without raw HTML."""
     def link(match: re.Match) -> str:
         href, label = match.group(1).strip(), _TAG.sub("", match.group(2)).strip()
         if not href.startswith(("http://", "https://", "/")):
             return label
         return f"[{label or href}]({href.replace(')', '%29').replace(' ', '%20')})"
 
-    out = _LINK.sub(link, text or "")
+    out = _LINK.sub(link, _CODE.sub("", text or ""))
     out = _BREAK.sub("  \n", out)
     return html.unescape(_TAG.sub("", out)).strip()
 

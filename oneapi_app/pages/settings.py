@@ -57,7 +57,7 @@ def check_value(field: Field, text: str, lang: str = "en") -> None:
         try:
             table = json.loads(text or "{}")
         except json.JSONDecodeError as exc:
-            raise bad("bad_json", error=f"{exc.msg} at line {exc.lineno}") from None
+            raise bad("bad_json", error=f"{exc.msg} (line {exc.lineno})") from None
         if not isinstance(table, dict):
             raise bad("bad_table")
         for name, value in table.items():

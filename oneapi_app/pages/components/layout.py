@@ -60,7 +60,7 @@ def phone_menu() -> rx.Component:
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(rx.icon_button(rx.icon("menu", size=18), variant="ghost", size="2", id="nav-menu-button",
-                                           aria_label="menu")),
+                                           aria_label=tr("shell.menu"))),
             rx.menu.content(
                 *[_guarded(spec.min_role, rx.menu.item(
                     rx.hstack(rx.icon(spec.icon, size=16), rx.text(label(spec.nav_label or spec.title)),
