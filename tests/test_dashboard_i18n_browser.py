@@ -28,7 +28,8 @@ pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parent / "artifacts" / "screenshots"
 DESKTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
 EXTRA_ROUTES = ["/user/reset?email=root%40example.com&token=abc"]  # the reset link's page, with its query
-SKIP_ROUTES = {"/user/reset"}  # opened with a query instead (above)
+# /user/reset is opened with a query instead (above); the OAuth callbacks are one page, /oauth/github shows it
+SKIP_ROUTES = {"/user/reset", "/oauth/oidc", "/oauth/lark"}
 # Pages whose own texts are still being moved into the table (branch dashfeat): their English texts are not yet
 # looked for on the Chinese page. Empty this set once that branch is merged.
 PENDING_CONVERSION = {"/channel", "/user", "/redemption"}
@@ -64,7 +65,7 @@ def site(appliance, browser):  # noqa: F811
 def _open(page, base: str, route: str) -> None:
     page.goto(base + route)
     expect(page.locator("#current-user")).to_be_attached()  # hydrated, logged in
-    page.wait_for_timeout(600)  # the page's on_load fills it
+    page.wait_for_timeout(400)  # the page's on_load fills it
 
 
 def _name(route: str) -> str:
@@ -182,6 +183,7 @@ def test_language_switch_changes_every_page(site, browser):  # noqa: F811
         left = [text for text in english if text in chinese_text]
         assert not left or route in PENDING_CONVERSION, (route, left)
         assert re.search(r"[\u4e00-\u9fff]", chinese_text), route
+        assert route in PENDING_CONVERSION or re.search(r"[\u4e00-\u9fff]", page.title()), (route, page.title())
         page.locator("#lang-switch").click()
         expect(page.locator("#lang-switch")).to_contain_text("中文")
         english_text = _body(page)
@@ -194,6 +196,7 @@ def test_language_switch_changes_every_page(site, browser):  # noqa: F811
     page.locator("#lang-switch").click()
     _open(page, site, "/token")
     expect(page.get_by_role("heading", name="Tokens")).to_be_visible()
+    expect(page).to_have_title("Tokens - One API")
     page.locator("#lang-switch").click()
     context.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...i18n import MESSAGES, t
+from ...i18n import MESSAGES
 from ...models import Role
 from ..registry import PAGES, PageSpec, nav_entries
 from ..state import SessionState
@@ -155,11 +155,13 @@ def add_pages(app: rx.App) -> None:
         # Calling a handler on the State class makes an event spec (Reflex's types say otherwise).
         guard = ([SessionState.require_role(spec.min_role)]  # type: ignore[operator]
                  if spec.min_role > Role.GUEST else [])
-        title = t(spec.title, "en", **dict(spec.title_params)) if spec.title in MESSAGES else spec.title
+        # the browser tab's title follows the language too (a Var: React puts the <title> in the head)
+        title = (rx.Var.create(f"{tr(spec.title, **dict(spec.title_params))} - One API") if spec.title in MESSAGES
+                 else f"{spec.title} - One API")
         app.add_page(
             # the default binds this page's spec; the default-password warning sits above every page
             lambda spec=spec: shell(rx.fragment(default_password_banner(), spec.render())),  # type: ignore[misc]
             route=spec.route,
-            title=f"{title} - One API",
+            title=title,
             on_load=[SessionState.refresh, *guard, *spec.on_load],
         )
