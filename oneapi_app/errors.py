@@ -6,7 +6,7 @@
   (401, 403 and 429 keep their status; one-api answers every other refusal with 200);
 - ``headers``: extra response headers of either envelope (``Retry-After``), or None.
 
-Messages: pass an ``i18n.msg(id, **params)`` (a message id of the table in i18n.py), not a literal: the text
+Messages: pass an ``i18n.msg(id, **params)`` (a message id of the table in i18n/messages.py), not a literal: the text
 is rendered when the error is shown, in the LANGUAGE setting's language (``message`` is that text). Literal
 strings are for texts that are not ours (an upstream's error message).
 
@@ -60,7 +60,7 @@ class AppError(Exception):
     def __init__(self, message: str | Text, *, status: int | None = None, type: str | None = None,
                  code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
-        self.text = message  # a Text (i18n.py) renders in the configured language when shown
+        self.text = message  # a Text (oneapi_app/i18n) renders in the configured language when shown
         if status is not None:
             self.status = status
         if type is not None:

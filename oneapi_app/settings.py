@@ -92,7 +92,7 @@ class Settings:
     gemini_version: str = "v1beta"  # default Gemini API version (a channel's config api_version wins)
     gemini_safety_setting: str = ""  # a threshold sent for every harm category; "" = Google's defaults
     theme: str = "default"
-    language: str = "zh"  # of the error texts on /v1 and /api (i18n.py): zh (one-api's texts) or en
+    language: str = "zh"  # of the error texts on /v1 and /api (oneapi_app/i18n): zh (one-api's texts) or en
     enforce_include_usage: bool = False
     test_prompt: str = "Output only your specific model name with no additional text."
     debug: bool = False

@@ -78,13 +78,13 @@ def test_account_page(appliance, browser):  # noqa: F811
     # the same code again: a visible error, no quota
     page.locator("#topup-code").fill(code)
     page.locator("#topup-submit").click()
-    expect(page.locator("#topup-error")).to_contain_text("已被使用")
+    expect(page.locator("#topup-error")).to_contain_text("this code has been used")
     expect(page.locator("#topup-result")).to_have_count(0)
     assert _self(page, appliance)["quota"] == after["quota"]
     # an unknown code too
     page.locator("#topup-code").fill("no-such-code")
     page.locator("#topup-submit").click()
-    expect(page.locator("#topup-error")).to_contain_text("无效的兑换码")
+    expect(page.locator("#topup-error")).to_contain_text("invalid redemption code")
 
     # display name: the header and the API see it
     expect(page.locator("#account-display-name")).to_have_value("Bob")

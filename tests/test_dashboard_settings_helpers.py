@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from oneapi_app.i18n import MESSAGES, t
+from oneapi_app.pages.common import error_text
 from oneapi_app.pages.components.settings_fields import FIELDS, LABELS, SECTIONS, TABS, TEXT
 from oneapi_app.pages.settings import SettingsState, check_value, page_values, stored_text
 from oneapi_app.services.options import Options
@@ -64,8 +66,16 @@ def test_checks_pass_good_values(key, text):
 
 
 def test_every_string_comes_from_the_tables():
-    assert TEXT["saved"].format(section="Quota") == "Quota: saved."
-    assert all(isinstance(v, str) and v for v in TEXT.values())
+    assert t(TEXT["saved"], "en", section="Quota") == "Quota: saved."
+    assert t(TEXT["saved"], "zh", section="额度") == "额度：已保存。"
+    assert all(v in MESSAGES for v in [*TEXT.values(), *LABELS.values()])
+    assert all(s.title_id in MESSAGES for s in SECTIONS.values())
+
+
+def test_checks_speak_the_users_language():
+    with pytest.raises(ValueError) as caught:
+        check_value(FIELDS["RetryTimes"], "two", "zh")
+    assert error_text(caught.value, lang="zh").startswith("失败重试次数（换其他渠道）：应为数字")
 
 
 def test_stored_text():

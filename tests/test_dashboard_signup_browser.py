@@ -109,7 +109,7 @@ def test_register_with_an_invitation_link_and_an_email_code(appliance, browser, 
     expect(page.locator("#register-error")).to_contain_text("differ")
     page.locator("#register-password2").fill("newbie-pass-1")
     page.locator("#register-submit").click()  # email verification is on: the service asks for the code
-    expect(page.locator("#register-error")).to_contain_text("邮箱")
+    expect(page.locator("#register-error")).to_contain_text("enter your email address")
 
     page.locator("#register-email").fill("newbie@example.com")
     page.locator("#register-send-code").click()
@@ -119,7 +119,7 @@ def test_register_with_an_invitation_link_and_an_email_code(appliance, browser, 
     code = re.search(r"<strong>([0-9a-f]{6})</strong>", inbox.html()).group(1)
     page.locator("#register-code").fill("zzzzzz")
     page.locator("#register-submit").click()
-    expect(page.locator("#register-error")).to_contain_text("验证码错误")
+    expect(page.locator("#register-error")).to_contain_text("verification code is wrong")
     page.screenshot(path=str(SHOTS / "oneapi-register.png"))
     page.locator("#register-code").fill(code)
     page.locator("#register-submit").click()
@@ -170,7 +170,7 @@ def test_password_reset_by_mail(appliance, browser, inbox):  # noqa: F811
     expect(page).to_have_url(appliance + "/reset")
     page.locator("#reset-email").fill("nobody@example.com")
     page.locator("#reset-submit").click()
-    expect(page.locator("#reset-error")).to_contain_text("未注册")
+    expect(page.locator("#reset-error")).to_contain_text("no user has this email address")
     page.locator("#reset-email").fill("carol@example.com")
     page.locator("#reset-submit").click()
     expect(page.locator("#reset-notice")).to_contain_text("carol@example.com")
@@ -189,7 +189,7 @@ def test_password_reset_by_mail(appliance, browser, inbox):  # noqa: F811
     # the link is single use
     page.goto(link)
     page.locator("#reset-confirm").click()
-    expect(page.locator("#reset-confirm-error")).to_contain_text("重置链接非法或已过期")
+    expect(page.locator("#reset-confirm-error")).to_contain_text("the reset link is invalid or has expired")
     context.close()
 
     assert not httpx.post(appliance + "/api/user/login", json={"username": "carol", "password": "carol-pass-1"},

@@ -118,7 +118,7 @@ def test_tokens_page_shows_service_errors(appliance, browser):  # noqa: F811
     page.locator("#token-name").fill("bad-subnet")
     page.locator("#token-subnet").fill("not-a-cidr")
     page.locator("#token-submit").click()
-    expect(page.locator("#token-editor-error")).to_contain_text("无效的网段")
+    expect(page.locator("#token-editor-error")).to_contain_text("invalid subnet")
     page.locator("#token-cancel").click()
     assert _api_token(page, appliance, "bad-subnet") is None
 
@@ -130,7 +130,7 @@ def test_tokens_page_shows_service_errors(appliance, browser):  # noqa: F811
     row = page.locator(".token-row", has_text="old-key")
     expect(row.locator(".token-status")).to_have_text("Expired")
     row.locator(".token-toggle").click()
-    expect(page.locator("#token-error")).to_contain_text("令牌已过期")
+    expect(page.locator("#token-error")).to_contain_text("the token has expired")
     assert _api_token(page, appliance, "old-key")["status"] == 1
 
     # expiry preset and unlimited switch

@@ -91,7 +91,7 @@ def test_root_manages_a_user(appliance, browser):  # noqa: F811
 
     # Root cannot be disabled: a visible message, not a crash.
     page.locator(".user-row", has_text="Root User").locator(".user-toggle").click()
-    expect(page.get_by_text("无法禁用超级管理员用户")).to_be_visible()
+    expect(page.get_by_text("the root user cannot be disabled")).to_be_visible()
 
     # Search.
     page.locator("#user-search").fill("bo")

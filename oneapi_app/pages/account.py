@@ -15,23 +15,28 @@ import reflex as rx
 
 from ..appliance import runtime
 from ..auth.tickets import issue_ticket
+from ..i18n import t
 from ..models import Role, User
 from ..models.schemas import Redeem, SelfUpdate
 from ..services import redemptions
 from ..services import users as user_service
 from .actions import Write, writes
-from .common import format_quota, public_address
+from .common import UiError, format_quota, public_address
 from .components.widgets import error_callout
 from .registry import page
 from .state import SessionState
+from .texts import tr
 
-ROLE_NAMES: dict[int, str] = {Role.COMMON: "Common user", Role.ADMIN: "Admin", Role.ROOT: "Root"}
+ROLE_NAMES: dict[int, str] = {Role.COMMON: "account.role_common", Role.ADMIN: "account.role_admin",
+                              Role.ROOT: "account.role_root"}
 
 
 # --- pure helpers (unit-tested) ---------------------------------------------------------------------------
 
-def role_name(role: int) -> str:
-    return ROLE_NAMES.get(role, f"Role {role}") if role > Role.GUEST else "Guest"
+def role_name(role: int, lang: str = "en") -> str:
+    if role <= Role.GUEST:
+        return t("account.role_guest", lang)
+    return t(ROLE_NAMES[role], lang) if role in ROLE_NAMES else t("account.role_n", lang, role=role)
 
 
 def invitation_link(server_address: str, aff_code: str) -> str:
@@ -47,10 +52,10 @@ def profile_changes(display_name: str, password: str, password2: str, current_di
         changes["display_name"] = display_name.strip()
     if password or password2:
         if password != password2:
-            raise ValueError("the two passwords do not match")
+            raise UiError("account.mismatch")
         changes["password"] = password
     if not changes:
-        raise ValueError("nothing to save")
+        raise UiError("account.nothing")
     return SelfUpdate(**changes).model_dump(exclude_unset=True)
 
 
@@ -86,7 +91,7 @@ class AccountState(SessionState):
         in_currency, per_unit = bool(options.DisplayInCurrencyEnabled), float(options.QuotaPerUnit)
         self._remember(user)
         self.group = user.group
-        self.role_label = role_name(user.role)
+        self.role_label = role_name(user.role, self._lang())
         self.quota_text = format_quota(user.quota, in_currency, per_unit)
         self.used_text = format_quota(user.used_quota, in_currency, per_unit)
         self.request_count = user.request_count
@@ -116,14 +121,14 @@ class AccountState(SessionState):
     @rx.event
     def copy_aff(self):
         if not self.aff_link:
-            return rx.toast.error("No invitation link yet.")
-        return [rx.set_clipboard(self.aff_link), rx.toast.success("Invitation link copied", id="account-toast")]
+            return rx.toast.error(self._say("account.no_link"))
+        return [rx.set_clipboard(self.aff_link), rx.toast.success(self._say("account.link_copied"), id="account-toast")]
 
     @rx.event
     def copy_token(self):
         if not self.new_token:
-            return rx.toast.error("Generate a new access token first.")
-        return [rx.set_clipboard(self.new_token), rx.toast.success("Access token copied", id="account-toast")]
+            return rx.toast.error(self._say("account.no_token"))
+        return [rx.set_clipboard(self.new_token), rx.toast.success(self._say("account.token_copied"), id="account-toast")]
 
     @rx.event
     def hide_token(self):
@@ -135,7 +140,7 @@ class AccountState(SessionState):
     @writes(error="error", action="account page action")
     async def generate_token(self, w: Write):
         self.new_token, self.error = await user_service.new_access_token(w.session, w.user), ""
-        return rx.toast.success("New access token generated; the old one no longer works.", id="account-toast")
+        return rx.toast.success(self._say("account.token_generated"), id="account-toast")
 
     # ---- top-up (POST /api/user/topup)
 
@@ -158,7 +163,7 @@ class AccountState(SessionState):
         options = rt.options
         credited = format_quota(quota, bool(options.DisplayInCurrencyEnabled), float(options.QuotaPerUnit))
         self.busy, self.code, self.topup_error = False, "", ""
-        self.topup_result = f"Redeemed: {credited} credited."
+        self.topup_result = self._say("account.redeemed", amount=credited)
         yield rx.toast.success(self.topup_result, id="account-toast")
 
     # ---- edit profile (PUT /api/user/self)
@@ -183,45 +188,45 @@ class AccountState(SessionState):
         self._show(w.user)
         self.profile_error, self.password, self.password2 = "", "", ""
         if "password" not in changes:
-            return rx.toast.success("Profile saved", id="account-toast")
+            return rx.toast.success(self._say("account.saved"), id="account-toast")
         # The password change ended every other session, this one's cookie included (it carries a stamp of
         # the old hash). Like PUT /api/user/self, this session stays: hand a fresh cookie over with a ticket.
         ticket = await issue_ticket(w.runtime, self._user_id)
         target = "/api/user/session?ticket=" + ticket + "&next=/account"
-        return [rx.toast.success("Password changed; other sessions are logged out.", id="account-toast"),
+        return [rx.toast.success(self._say("account.password_changed"), id="account-toast"),
                 rx.call_script(f"window.location.assign({json.dumps(target)})")]
 
 
 # --- view -------------------------------------------------------------------------------------------------
 
-def _stat(label: str, value, id_: str) -> rx.Component:
+def _stat(label, value, id_: str) -> rx.Component:
     return rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.text(value, size="4", weight="bold", id=id_),
                      spacing="1", min_width="140px")
 
 
-def _line(label: str, value, id_: str) -> rx.Component:
-    return rx.hstack(rx.text(label, size="2", color_scheme="gray", width="110px"), rx.text(value, size="2", id=id_),
-                     align="center")
+def _line(label, value, id_: str) -> rx.Component:
+    return rx.hstack(rx.text(label, size="2", color_scheme="gray", width="110px", flex_shrink="0"),
+                     rx.text(value, size="2", id=id_, min_width="0", overflow_wrap="anywhere"), align="center")
 
 
 def _overview() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Account", size="4"),
-            _line("Username", AccountState.username, "account-username"),
-            _line("Display name", AccountState.display_name, "account-display"),
-            _line("Group", AccountState.group, "account-group"),
-            _line("Role", AccountState.role_label, "account-role"),
+            rx.heading(tr("page.account"), size="4"),
+            _line(tr("account.username"), AccountState.username, "account-username"),
+            _line(tr("account.display_name"), AccountState.display_name, "account-display"),
+            _line(tr("account.group"), AccountState.group, "account-group"),
+            _line(tr("account.role"), AccountState.role_label, "account-role"),
             rx.hstack(
-                _stat("Remaining quota", AccountState.quota_text, "account-quota"),
-                _stat("Used quota", AccountState.used_text, "account-used"),
-                _stat("Requests", AccountState.request_count, "account-requests"),
+                _stat(tr("account.remaining"), AccountState.quota_text, "account-quota"),
+                _stat(tr("account.used"), AccountState.used_text, "account-used"),
+                _stat(tr("account.requests"), AccountState.request_count, "account-requests"),
                 spacing="6", wrap="wrap",
             ),
-            rx.text("Invitation link", size="2", weight="medium"),
+            rx.text(tr("account.aff_link"), size="2", weight="medium"),
             rx.hstack(
                 rx.input(value=AccountState.aff_link, read_only=True, id="account-aff-link", width="100%"),
-                rx.button(rx.icon("copy", size=14), "Copy", variant="soft", on_click=AccountState.copy_aff,
+                rx.button(rx.icon("copy", size=14), tr("common.copy"), variant="soft", on_click=AccountState.copy_aff,
                           id="account-aff-copy"),
                 width="100%",
             ),
@@ -235,19 +240,19 @@ def _overview() -> rx.Component:
 def _profile() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Edit profile", size="4"),
-            rx.text("Display name", size="2", weight="medium"),
+            rx.heading(tr("account.edit_profile"), size="4"),
+            rx.text(tr("account.display_name"), size="2", weight="medium"),
             rx.input(value=AccountState.name_input, on_change=AccountState.set_name_input, id="account-display-name",
                      max_length=20, width="100%"),
-            rx.text("New password (8-20 characters; leave empty to keep it)", size="2", weight="medium"),
+            rx.text(tr("account.new_password"), size="2", weight="medium"),
             rx.input(type="password", value=AccountState.password, on_change=AccountState.set_password,
                      id="account-password", max_length=20, width="100%", auto_complete="new-password"),
             rx.input(type="password", value=AccountState.password2, on_change=AccountState.set_password2,
-                     id="account-password2", max_length=20, width="100%", placeholder="Repeat the new password",
+                     id="account-password2", max_length=20, width="100%", placeholder=tr("account.repeat_password"),
                      auto_complete="new-password"),
-            rx.text("Changing the password logs out your other sessions.", size="1", color_scheme="gray"),
+            rx.text(tr("account.password_hint"), size="1", color_scheme="gray"),
             error_callout(AccountState.profile_error, "account-profile-error"),
-            rx.button("Save", on_click=AccountState.save_profile, id="account-save"),
+            rx.button(tr("common.save"), on_click=AccountState.save_profile, id="account-save"),
             spacing="2", width="100%",
         ),
         width="100%",
@@ -257,21 +262,20 @@ def _profile() -> rx.Component:
 def _access_token() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Access token", size="4"),
-            rx.text("For the management API: send it as the Authorization header. Generating a new one makes the "
-                    "old one stop working.", size="2", color_scheme="gray"),
-            rx.button(rx.icon("key-round", size=14), "Generate access token", on_click=AccountState.generate_token,
+            rx.heading(tr("account.access_token"), size="4"),
+            rx.text(tr("account.access_token_hint"), size="2", color_scheme="gray"),
+            rx.button(rx.icon("key-round", size=14), tr("account.generate"), on_click=AccountState.generate_token,
                       id="account-new-token"),
             rx.cond(
                 AccountState.new_token != "",
                 rx.vstack(
-                    rx.callout("Copy it now: it is shown only this once. The previous access token no longer works.",
+                    rx.callout(tr("account.copy_now"),
                                color_scheme="amber", icon="triangle_alert", width="100%"),
                     rx.hstack(
-                        rx.code(AccountState.new_token, id="account-token-value"),
-                        rx.button(rx.icon("copy", size=14), "Copy", variant="soft", size="1",
+                        rx.code(AccountState.new_token, id="account-token-value", word_break="break-all"),
+                        rx.button(rx.icon("copy", size=14), tr("common.copy"), variant="soft", size="1",
                                   on_click=AccountState.copy_token, id="account-token-copy"),
-                        rx.button("Hide", variant="ghost", size="1", on_click=AccountState.hide_token,
+                        rx.button(tr("account.hide"), variant="ghost", size="1", on_click=AccountState.hide_token,
                                   id="account-token-hide"),
                         align="center", wrap="wrap",
                     ),
@@ -287,12 +291,12 @@ def _access_token() -> rx.Component:
 def _top_up() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Top up", size="4"),
+            rx.heading(tr("account.top_up"), size="4"),
             rx.form(
                 rx.hstack(
                     rx.input(value=AccountState.code, on_change=AccountState.set_code, id="topup-code", name="code",
-                             placeholder="Redemption code", max_length=64, width="100%"),
-                    rx.button("Redeem", type="submit", loading=AccountState.busy, id="topup-submit"),
+                             placeholder=tr("account.code"), max_length=64, width="100%"),
+                    rx.button(tr("account.redeem"), type="submit", loading=AccountState.busy, id="topup-submit"),
                     width="100%",
                 ),
                 on_submit=AccountState.redeem,
@@ -304,17 +308,17 @@ def _top_up() -> rx.Component:
                                id="topup-result", width="100%")),
             error_callout(AccountState.topup_error, "topup-error"),
             rx.cond(AccountState.top_up_link != "",
-                    rx.link("Buy a code", href=AccountState.top_up_link, is_external=True, id="topup-buy")),
+                    rx.link(tr("account.buy"), href=AccountState.top_up_link, is_external=True, id="topup-buy")),
             spacing="2", width="100%",
         ),
         width="100%",
     )
 
 
-@page("/account", "Account", nav="Account", icon="user", min_role=Role.COMMON, on_load=(AccountState.load,))
+@page("/account", "page.account", nav="page.account", icon="user", min_role=Role.COMMON, on_load=(AccountState.load,))
 def account_page() -> rx.Component:
     return rx.vstack(
-        rx.heading("Account", size="5"),
+        rx.heading(tr("page.account"), size="5"),
         error_callout(AccountState.error, "account-error"),
         _overview(),
         rx.grid(_top_up(), _access_token(), columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),

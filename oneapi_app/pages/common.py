@@ -24,11 +24,11 @@ DEFAULT_SERVER_ADDRESS: str = Options.model_fields["ServerAddress"].default
 
 def error_text(exc: Exception, action: str = "dashboard action", lang: str | None = None) -> str:
     """A service or validation error as one line for the page, in ``lang`` (the dashboard user's language:
-    ``texts.lang_of``); anything else is logged, never shown."""
+    ``texts.lang_of``; without it: the LANGUAGE setting's); anything else is logged, never shown."""
     if isinstance(exc, AppError):
         return exc.text.render(lang) if isinstance(exc.text, Text) else exc.message
     if isinstance(exc, UiError):
-        return exc.text.render(lang)
+        return exc.text.render(lang or "en")
     if isinstance(exc, ValidationError):
         first: Mapping[str, Any] = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
@@ -37,7 +37,7 @@ def error_text(exc: Exception, action: str = "dashboard action", lang: str | Non
     if isinstance(exc, ValueError):
         return str(exc)
     log.error("%s failed", action, exc_info=exc)
-    return t("shell.unexpected", lang)
+    return t("shell.unexpected", lang or "en")
 
 
 class UiError(ValueError):
@@ -51,18 +51,20 @@ class UiError(ValueError):
 _LINK = re.compile(r"""<a\s[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>(.*?)</a\s*>""", re.IGNORECASE | re.DOTALL)
 _BREAK = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
+_CODE = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 
 
 def footer_markdown(text: str) -> str:
     """The Footer option (HTML in one-api) as Markdown: links become Markdown links (http(s) and relative only),
-    line breaks stay, every other tag is dropped; the page renders it without raw HTML."""
+    line breaks stay, scripts and styles go with their content, every other tag is dropped; the page renders it
+    without raw HTML."""
     def link(match: re.Match) -> str:
         href, label = match.group(1).strip(), _TAG.sub("", match.group(2)).strip()
         if not href.startswith(("http://", "https://", "/")):
             return label
         return f"[{label or href}]({href.replace(')', '%29').replace(' ', '%20')})"
 
-    out = _LINK.sub(link, text or "")
+    out = _LINK.sub(link, _CODE.sub("", text or ""))
     out = _BREAK.sub("  \n", out)
     return html.unescape(_TAG.sub("", out)).strip()
 

@@ -9,19 +9,7 @@ import reflex as rx
 from ..appliance import runtime
 from .registry import page
 from .state import LoginState, SessionState
-
-TEXT = {
-    "title": "Log in",
-    "username": "Username or email",
-    "password": "Password",
-    "submit": "Log in",
-    "register": "Register",
-    "forgot": "Forgot password?",
-    "or": "or",
-    "github": "Log in with GitHub",
-    "oidc": "Log in with OIDC",
-    "lark": "Log in with Lark",
-}
+from .texts import tr
 
 
 class LoginPageState(SessionState):
@@ -46,7 +34,7 @@ class LoginPageState(SessionState):
 
 
 def _provider_button(name: str) -> rx.Component:
-    return rx.link(rx.button(rx.icon("log-in", size=16), TEXT[name],
+    return rx.link(rx.button(rx.icon("log-in", size=16), tr(f"login.{name}"),
                              variant="outline", width="100%", type="button"),
                    href=f"/api/oauth/{name}/authorize", reload_document=True, id=f"login-{name}", width="100%")
 
@@ -56,7 +44,7 @@ def _providers() -> rx.Component:
     return rx.cond(
         any_provider,
         rx.vstack(
-            rx.hstack(rx.separator(size="4"), rx.text(TEXT["or"], size="1", color="gray"), rx.separator(size="4"),
+            rx.hstack(rx.separator(size="4"), rx.text(tr("common.or"), size="1", color="gray"), rx.separator(size="4"),
                       align="center", width="100%"),
             rx.cond(LoginPageState.github, _provider_button("github")),
             rx.cond(LoginPageState.oidc, _provider_button("oidc")),
@@ -67,25 +55,25 @@ def _providers() -> rx.Component:
     )
 
 
-@page("/login", "Log in", on_load=(LoginPageState.load,))
+@page("/login", "page.login", on_load=(LoginPageState.load,))
 def login() -> rx.Component:
     return rx.center(
         rx.card(
             rx.vstack(
                 rx.form(
                     rx.vstack(
-                        rx.heading(TEXT["title"], size="5"),
+                        rx.heading(tr("login.title"), size="5"),
                         rx.cond(LoginPageState.guard_message != "",
                                 rx.callout(LoginPageState.guard_message, icon="info", id="login-guard",
                                            width="100%")),
-                        rx.input(name="username", placeholder=TEXT["username"], id="username", width="100%",
+                        rx.input(name="username", placeholder=tr("login.username"), id="username", width="100%",
                                  auto_complete="username"),
-                        rx.input(name="password", placeholder=TEXT["password"], type="password", id="password",
+                        rx.input(name="password", placeholder=tr("login.password"), type="password", id="password",
                                  width="100%", auto_complete="current-password"),
                         rx.cond(LoginState.error != "", rx.callout(LoginState.error, color_scheme="red",
                                                                    icon="triangle_alert", id="login-error",
                                                                    width="100%")),
-                        rx.button(TEXT["submit"], type="submit", loading=LoginState.busy, width="100%",
+                        rx.button(tr("login.submit"), type="submit", loading=LoginState.busy, width="100%",
                                   id="login-submit"),
                         spacing="3",
                     ),
@@ -94,9 +82,9 @@ def login() -> rx.Component:
                 ),
                 rx.hstack(
                     rx.cond(LoginPageState.register_open,
-                            rx.link(TEXT["register"], href="/register", size="2", id="login-register")),
+                            rx.link(tr("login.register"), href="/register", size="2", id="login-register")),
                     rx.spacer(),
-                    rx.link(TEXT["forgot"], href="/reset", size="2", id="login-forgot"),
+                    rx.link(tr("login.forgot"), href="/reset", size="2", id="login-forgot"),
                     width="100%",
                 ),
                 _providers(),

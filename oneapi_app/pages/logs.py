@@ -13,17 +13,19 @@ from datetime import datetime
 import reflex as rx
 
 from ..appliance import runtime
+from ..i18n import t
 from ..models import Log, LogType, Role
 from ..services import logs as log_service
 from .actions import Write, writes
-from .common import error_text, format_quota, format_time, parse_whole
+from .common import UiError, error_text, format_quota, format_time, parse_whole
 from .components.log_table import log_table
 from .components.widgets import confirm_dialog, error_callout, pager
 from .registry import page
 from .state import SessionState
+from .texts import lang_of, tr
 
-TYPE_LABELS = {LogType.UNKNOWN: "All", LogType.TOPUP: "Top-up", LogType.CONSUME: "Consume",
-               LogType.MANAGE: "Manage", LogType.SYSTEM: "System", LogType.TEST: "Test"}
+TYPE_LABELS = {LogType.UNKNOWN: "logs.all", LogType.TOPUP: "logs.topup", LogType.CONSUME: "logs.consume",
+               LogType.MANAGE: "logs.manage", LogType.SYSTEM: "logs.system", LogType.TEST: "logs.test"}  # ids
 NAME_LIMIT = 100  # as the API's query bounds
 FILTER_FIELDS = ("f_type", "f_token", "f_model", "f_start", "f_end", "f_username", "f_channel")
 
@@ -41,7 +43,7 @@ def parse_local_datetime(text: str, field: str = "time") -> int:
             return int(datetime.strptime(text, fmt).timestamp())
         except ValueError:
             continue
-    raise ValueError(f"{field}: enter a date and time (YYYY-MM-DD HH:MM)")
+    raise UiError("logs.enter_datetime", field=field)
 
 
 def _whole(text: str, field: str, high: int) -> int:
@@ -50,19 +52,20 @@ def _whole(text: str, field: str, high: int) -> int:
         return 0
     value = parse_whole(text, field)
     if not 0 <= value <= high:
-        raise ValueError(f"{field} must be between 0 and {high}")
+        raise UiError("shell.between", field=field, high=high)
     return value
 
 
-def build_filter(fields: dict[str, str], user_id: int, admin: bool) -> log_service.LogFilter:
+def build_filter(fields: dict[str, str], user_id: int, admin: bool, lang: str = "en") -> log_service.LogFilter:
     """The service filter of the page's filter bar, with the API's bounds. A common user's filter is pinned to
-    their own logs and ignores the username and channel fields (as /api/log/self)."""
-    start = parse_local_datetime(fields.get("f_start", ""), "start time")
-    end = parse_local_datetime(fields.get("f_end", ""), "end time")
+    their own logs and ignores the username and channel fields (as /api/log/self). Errors name the fields in
+    ``lang``."""
+    start = parse_local_datetime(fields.get("f_start", ""), t("logs.start_time", lang))
+    end = parse_local_datetime(fields.get("f_end", ""), t("logs.end_time", lang))
     if start and end and end < start:
-        raise ValueError("the end time is before the start time")
+        raise UiError("logs.end_before_start")
     flt = log_service.LogFilter(
-        type=_whole(fields.get("f_type", ""), "type", int(max(LogType))),
+        type=_whole(fields.get("f_type", ""), t("logs.type_field", lang), int(max(LogType))),
         token_name=str(fields.get("f_token", "")).strip()[:NAME_LIMIT],
         model_name=str(fields.get("f_model", "")).strip()[:NAME_LIMIT],
         start_timestamp=start,
@@ -70,18 +73,18 @@ def build_filter(fields: dict[str, str], user_id: int, admin: bool) -> log_servi
     )
     if admin:
         flt.username = str(fields.get("f_username", "")).strip()[:NAME_LIMIT]
-        flt.channel = _whole(fields.get("f_channel", ""), "channel id", 2**53 - 1)
+        flt.channel = _whole(fields.get("f_channel", ""), t("logs.channel_field", lang), 2**53 - 1)
     else:
         flt.user_id = user_id
     return flt
 
 
-def log_row(entry: Log, in_currency: bool, quota_per_unit: float) -> dict[str, str]:
-    """What the table shows of one log row (all strings, for the frontend)."""
+def log_row(entry: Log, in_currency: bool, quota_per_unit: float, lang: str = "en") -> dict[str, str]:
+    """What the table shows of one log row (all strings, for the frontend; labels in ``lang``)."""
     try:
-        type_label = TYPE_LABELS[LogType(entry.type)] if entry.type else "Unknown"
+        type_label = t(TYPE_LABELS[LogType(entry.type)] if entry.type else "logs.unknown", lang)
     except ValueError:
-        type_label = f"Type {entry.type}"
+        type_label = t("logs.type_n", lang, type=entry.type)
     return {
         "id": str(entry.id),
         "time": format_time(entry.created_at),
@@ -136,8 +139,8 @@ class LogsState(rx.State):
     def _fields(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in FILTER_FIELDS}
 
-    def _fail(self, exc: Exception):
-        self.error = error_text(exc, "log page action")
+    async def _fail(self, exc: Exception):
+        self.error = error_text(exc, "log page action", await lang_of(self))
         return rx.toast.error(self.error)
 
     async def _reload(self):
@@ -149,16 +152,17 @@ class LogsState(rx.State):
         rt = runtime()
         options = rt.options
         in_currency, per_unit = bool(options.DisplayInCurrencyEnabled), float(options.QuotaPerUnit)
+        lang = await lang_of(self)
         try:
-            flt = build_filter(self._applied, user_id, self.admin)
+            flt = build_filter(self._applied, user_id, self.admin, lang)
             found = await log_service.list_logs(rt.db, flt, self.page_no)
             # The stat sums consume logs: a view filtered to another type used no quota.
             used = 0 if flt.type not in (0, int(LogType.CONSUME)) else await log_service.sum_quota(rt.db, flt)
         except Exception as exc:  # noqa: BLE001 - a visible message, never a stack trace
             self.rows, self.has_next = [], False
-            return self._fail(exc)
+            return await self._fail(exc)
         self.error = ""
-        self.rows = [log_row(e, in_currency, per_unit) for e in found]
+        self.rows = [log_row(e, in_currency, per_unit, lang) for e in found]
         self.has_next = len(found) == log_service.PAGE_SIZE
         self.stat = format_quota(used, in_currency, per_unit)
         return None
@@ -191,9 +195,9 @@ class LogsState(rx.State):
     async def _apply(self):
         user_id, admin = await self._who()
         try:
-            build_filter(self._fields(), user_id, admin)  # check the inputs before applying them
+            build_filter(self._fields(), user_id, admin, await lang_of(self))  # check the inputs first
         except Exception as exc:  # noqa: BLE001
-            return self._fail(exc)
+            return await self._fail(exc)
         self._applied, self.page_no = self._fields(), 0
         return await self._reload()
 
@@ -216,12 +220,12 @@ class LogsState(rx.State):
     async def ask_purge(self):
         _, admin = await self._who()
         if not admin:
-            return rx.toast.error("Admins only.")
+            return rx.toast.error(t("shell.admins_only", await lang_of(self)))
         try:
             if not parse_local_datetime(self.purge_date, "date"):
-                raise ValueError("choose the date: logs older than it are deleted")
+                raise UiError("logs.choose_date")
         except ValueError as exc:
-            return self._fail(exc)
+            return await self._fail(exc)
         self.purge_open = True
 
     @rx.event
@@ -234,16 +238,16 @@ class LogsState(rx.State):
         self.purge_open = False
         before = parse_local_datetime(self.purge_date, "date")
         if not before:
-            raise ValueError("choose the date: logs older than it are deleted")
+            raise UiError("logs.choose_date")
         count = await log_service.purge_before(w.runtime.db, before)
         self.page_no = 0
         failed = await self._reload()
-        return failed or rx.toast.success(f"Deleted {count} log row(s) older than {self.purge_date}.")
+        return failed or rx.toast.success(t("logs.purged", await lang_of(self), count=count, date=self.purge_date))
 
 
 # --- the page ---------------------------------------------------------------------------------------------
 
-def _filter_input(field: str, element_id: str, placeholder: str, **props) -> rx.Component:
+def _filter_input(field: str, element_id: str, placeholder, **props) -> rx.Component:
     return rx.input(default_value=getattr(LogsState, field), id=element_id, name=field, placeholder=placeholder, size="2", **props)
 
 
@@ -255,21 +259,24 @@ def _filter_bar() -> rx.Component:
     return rx.form(
         rx.hstack(
             rx.el.select(
-                *[rx.el.option(label, value=str(int(value))) for value, label in TYPE_LABELS.items()],
+                *[rx.el.option(tr(label), value=str(int(value))) for value, label in TYPE_LABELS.items()],
                 value=LogsState.f_type, on_change=LogsState.set_type, id="log-filter-type", name="f_type",
-                style=SELECT_STYLE, aria_label="Type",
+                style=SELECT_STYLE, aria_label=tr("logs.type"),
             ),
-            _filter_input("f_token", "log-filter-token", "Token name", width="150px"),
-            _filter_input("f_model", "log-filter-model", "Model name", width="150px"),
+            _filter_input("f_token", "log-filter-token", tr("logs.token_name"), width="150px"),
+            _filter_input("f_model", "log-filter-model", tr("logs.model_name"), width="150px"),
             rx.cond(LogsState.admin, rx.fragment(
-                _filter_input("f_username", "log-filter-username", "Username", width="130px"),
-                _filter_input("f_channel", "log-filter-channel", "Channel ID", width="100px", input_mode="numeric"),
+                _filter_input("f_username", "log-filter-username", tr("logs.username"), width="130px"),
+                _filter_input("f_channel", "log-filter-channel", tr("logs.channel_id"), width="100px",
+                              input_mode="numeric"),
             )),
-            rx.hstack(rx.text("From", size="2"), _filter_input("f_start", "log-filter-start", "", type="datetime-local"),
-                      rx.text("to", size="2"), _filter_input("f_end", "log-filter-end", "", type="datetime-local"),
-                      align="center", spacing="2"),
-            rx.button(rx.icon("search", size=14), "Search", type="submit", id="log-search"),
-            rx.button("Reset", type="button", variant="soft", color_scheme="gray", on_click=LogsState.reset_filters,
+            rx.hstack(rx.text(tr("logs.from"), size="2"),
+                      _filter_input("f_start", "log-filter-start", "", type="datetime-local"),
+                      rx.text(tr("logs.to"), size="2"),
+                      _filter_input("f_end", "log-filter-end", "", type="datetime-local"),
+                      align="center", spacing="2", wrap="wrap"),
+            rx.button(rx.icon("search", size=14), tr("common.search"), type="submit", id="log-search"),
+            rx.button(tr("common.reset"), type="button", variant="soft", color_scheme="gray", on_click=LogsState.reset_filters,
                       id="log-reset"),
             spacing="2",
             wrap="wrap",
@@ -285,24 +292,25 @@ def _filter_bar() -> rx.Component:
 
 def _purge_bar() -> rx.Component:
     return rx.hstack(
-        rx.text("Delete logs older than", size="2"),
+        rx.text(tr("logs.purge_label"), size="2"),
         rx.input(type="date", value=LogsState.purge_date, on_change=LogsState.set_purge_date, id="log-purge-date",
                  size="2"),
-        rx.button(rx.icon("trash-2", size=14), "Delete", color_scheme="red", variant="soft", on_click=LogsState.ask_purge,
+        rx.button(rx.icon("trash-2", size=14), tr("common.delete"), color_scheme="red", variant="soft", on_click=LogsState.ask_purge,
                   id="log-purge"),
         align="center",
         spacing="2",
+        wrap="wrap",
         id="log-purge-bar",
     )
 
 
-@page("/log", "Logs", nav="Logs", icon="scroll-text", min_role=Role.COMMON, on_load=(LogsState.load,))
+@page("/log", "page.logs", nav="page.logs", icon="scroll-text", min_role=Role.COMMON, on_load=(LogsState.load,))
 def logs_page() -> rx.Component:
     return rx.vstack(
-        rx.heading("Logs", size="5"),
+        rx.heading(tr("page.logs"), size="5"),
         _filter_bar(),
         rx.hstack(
-            rx.text("Quota used in this view: ", rx.text.strong(LogsState.stat), size="2", id="log-stat"),
+            rx.text(tr("logs.stat"), " ", rx.text.strong(LogsState.stat), size="2", id="log-stat"),
             rx.spacer(),
             rx.cond(LogsState.admin, _purge_bar()),
             align="center",
@@ -312,11 +320,9 @@ def logs_page() -> rx.Component:
         error_callout(LogsState.error, "log-error"),
         rx.box(log_table(LogsState), width="100%", overflow_x="auto"),
         rx.cond(LogsState.rows.length() == 0,  # type: ignore[attr-defined]  # a Reflex Var, not a list
-                rx.text("No logs.", color_scheme="gray", size="2", id="log-empty")),
+                rx.text(tr("logs.empty"), color_scheme="gray", size="2", id="log-empty")),
         pager(LogsState, "log", id="log-page"),
-        confirm_dialog("Delete old logs",
-                       rx.text("Delete every log older than ", rx.text.strong(LogsState.purge_date),
-                               "? This cannot be undone."),
+        confirm_dialog(tr("logs.purge_title"), rx.text(tr("logs.purge_text", date=LogsState.purge_date)),
                        LogsState.purge_open, LogsState.cancel_purge, LogsState.confirm_purge, "log-purge-cancel",
                        "log-purge-confirm", id="log-purge-dialog"),
         spacing="3",

@@ -25,15 +25,9 @@ from .components.widgets import error_callout
 from .public_checks import check_rate
 from .registry import page
 from .state import SessionState
+from .texts import lang_of, say, tr
 
 PROVIDERS = {"github": "GitHub", "oidc": "OIDC", "lark": "Lark"}
-TEXT = {
-    "title": "Log in with {provider}",
-    "working": "Completing the login…",
-    "bound": "Your {provider} account is now bound to {user}.",
-    "back_login": "Back to log in",
-    "account": "Account",
-}
 
 
 class OAuthState(SessionState):
@@ -65,28 +59,28 @@ class OAuthState(SessionState):
             self.error, self.working = exc.message, False
             return
         except Exception as exc:  # noqa: BLE001 - shown, never a stack trace
-            self.error, self.working = error_text(exc, "OAuth login"), False
+            self.error, self.working = error_text(exc, "OAuth login", await lang_of(self)), False
             return
         self._remember(user)
         if bound:
             self.working = False
-            self.notice = TEXT["bound"].format(provider=PROVIDERS[name], user=user.username)
+            self.notice = await say(self, "oauth.bound", provider=PROVIDERS[name], user=user.username)
             return
         yield rx.call_script(f"window.location.assign({json.dumps('/api/user/session?ticket=' + ticket + '&next=/')})")
 
 
 def _callback_page() -> rx.Component:
     return auth_card(
-        rx.heading(TEXT["title"].format(provider=""), OAuthState.provider_label, size="5"),
-        rx.cond(OAuthState.working, rx.hstack(rx.spinner(), rx.text(TEXT["working"], size="2"), id="oauth-working")),
+        rx.heading(tr("page.oauth", provider=OAuthState.provider_label), size="5"),
+        rx.cond(OAuthState.working, rx.hstack(rx.spinner(), rx.text(tr("oauth.working"), size="2"), id="oauth-working")),
         error_callout(OAuthState.error, "oauth-error"),
         success_callout(OAuthState.notice, "oauth-notice"),
         rx.cond(OAuthState.working, rx.fragment(),
-                link_row((TEXT["back_login"], "/login", "oauth-login-link"), (TEXT["account"], "/account",
+                link_row((tr("oauth.back_login"), "/login", "oauth-login-link"), (tr("oauth.account"), "/account",
                                                                                  "oauth-account-link"))),
         element_id="oauth-card",
     )
 
 
 for _name, _label in PROVIDERS.items():
-    page(f"/oauth/{_name}", TEXT["title"].format(provider=_label), on_load=(OAuthState.finish,))(_callback_page)
+    page(f"/oauth/{_name}", "page.oauth", title_params={"provider": _label}, on_load=(OAuthState.finish,))(_callback_page)

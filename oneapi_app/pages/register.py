@@ -19,27 +19,9 @@ from .components.widgets import error_callout
 from .public_checks import TOKEN_FIELD, TOKEN_JS, check_rate_and_turnstile, render_turnstile_js
 from .registry import page
 from .state import SessionState
+from .texts import lang_of, say, tr
 
-TEXT = {
-    "title": "Create an account",
-    "username": "Username (1-12 characters)",
-    "password": "Password (8-20 characters)",
-    "password2": "Confirm the password",
-    "email": "Email address",
-    "send_code": "Send code",
-    "code": "Verification code from the email",
-    "aff": "Invitation code (optional)",
-    "submit": "Register",
-    "have_account": "Already have an account? Log in",
-    "closed": "Registration is closed by the administrator.",
-    "password_closed": "Registration with a password is closed by the administrator; "
-                       "log in with an external account (GitHub, OIDC) to create one.",
-    "mismatch": "The two passwords differ.",
-    "missing": "Enter a username and a password.",
-    "need_email": "Enter your email address first.",
-    "code_sent": "A verification code was sent to {email}; it is valid for 10 minutes.",
-}
-CLOSED_TEXT = {accounts.REGISTER_CLOSED: TEXT["closed"], accounts.PASSWORD_REGISTER_CLOSED: TEXT["password_closed"]}
+CLOSED_TEXT = {accounts.REGISTER_CLOSED: "register.closed", accounts.PASSWORD_REGISTER_CLOSED: "register.password_closed"}
 
 
 class RegisterState(SessionState):
@@ -56,10 +38,10 @@ class RegisterState(SessionState):
     _turnstile_passed: bool = False
 
     @rx.event
-    def load(self):
+    async def load(self):
         options = runtime().options
         reason = accounts.registration_closed(options)
-        self.closed = CLOSED_TEXT.get(reason, reason)
+        self.closed = (await say(self, CLOSED_TEXT[reason])) if reason in CLOSED_TEXT else reason
         self.email_verification = bool(options.EmailVerificationEnabled)
         self.turnstile_on = bool(options.TurnstileCheckEnabled)
         self.error = self.notice = ""
@@ -82,7 +64,7 @@ class RegisterState(SessionState):
     async def send_code(self, turnstile_token: str = ""):
         """Mail a verification code to the typed address (after the rate limit and Turnstile, as /api)."""
         if not self.email.strip():
-            self.error = TEXT["need_email"]
+            self.error = await say(self, "register.need_email")
             return
         self.sending, self.error, self.notice = True, "", ""
         yield
@@ -91,9 +73,9 @@ class RegisterState(SessionState):
             await check_rate_and_turnstile(self, turnstile_token)
             async with rt.db.session() as session:
                 await accounts.send_verification_mail(rt, session, self.email)
-            self.notice = TEXT["code_sent"].format(email=self.email.strip())
+            self.notice = await say(self, "register.code_sent", email=self.email.strip())
         except Exception as exc:  # noqa: BLE001 - shown, never a stack trace
-            self.error = error_text(exc, "verification mail")
+            self.error = error_text(exc, "verification mail", await lang_of(self))
         finally:
             self.sending = False
 
@@ -101,10 +83,10 @@ class RegisterState(SessionState):
     async def submit(self, form: dict):
         username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         if not username or not password:
-            self.error = TEXT["missing"]
+            self.error = await say(self, "register.missing")
             return
         if password != str(form.get("password2", "")):
-            self.error = TEXT["mismatch"]
+            self.error = await say(self, "register.mismatch")
             return
         self.busy, self.error, self.notice = True, "", ""
         yield
@@ -118,7 +100,7 @@ class RegisterState(SessionState):
                 user = await accounts.register(rt, session, body)
             ticket = await issue_ticket(rt, user.id)
         except Exception as exc:  # noqa: BLE001 - shown, never a stack trace
-            self.error = error_text(exc, "registration")
+            self.error = error_text(exc, "registration", await lang_of(self))
             self.busy = False
             return
         self._remember(user)
@@ -129,13 +111,13 @@ class RegisterState(SessionState):
 def _email_fields() -> rx.Component:
     return rx.fragment(
         rx.hstack(
-            rx.input(value=RegisterState.email, on_change=RegisterState.set_email, placeholder=TEXT["email"],
+            rx.input(value=RegisterState.email, on_change=RegisterState.set_email, placeholder=tr("register.email"),
                      type="email", id="register-email", flex="1", auto_complete="email"),
-            rx.button(TEXT["send_code"], type="button", variant="soft", loading=RegisterState.sending,
+            rx.button(tr("register.send_code"), type="button", variant="soft", loading=RegisterState.sending,
                       on_click=rx.call_script(TOKEN_JS, callback=RegisterState.send_code), id="register-send-code"),
             width="100%",
         ),
-        rx.input(name="verification_code", placeholder=TEXT["code"], id="register-code", width="100%",
+        rx.input(name="verification_code", placeholder=tr("register.code"), id="register-code", width="100%",
                  auto_complete="one-time-code"),
     )
 
@@ -143,19 +125,19 @@ def _email_fields() -> rx.Component:
 def _form() -> rx.Component:
     return rx.form(
         rx.vstack(
-            rx.input(name="username", placeholder=TEXT["username"], id="register-username", width="100%",
+            rx.input(name="username", placeholder=tr("register.username"), id="register-username", width="100%",
                      auto_complete="username", max_length=12),
-            rx.input(name="password", placeholder=TEXT["password"], type="password", id="register-password",
+            rx.input(name="password", placeholder=tr("register.password"), type="password", id="register-password",
                      width="100%", auto_complete="new-password", max_length=20),
-            rx.input(name="password2", placeholder=TEXT["password2"], type="password", id="register-password2",
+            rx.input(name="password2", placeholder=tr("register.password2"), type="password", id="register-password2",
                      width="100%", auto_complete="new-password", max_length=20),
             rx.cond(RegisterState.email_verification, _email_fields()),
-            rx.input(value=RegisterState.aff_code, on_change=RegisterState.set_aff_code, placeholder=TEXT["aff"],
+            rx.input(value=RegisterState.aff_code, on_change=RegisterState.set_aff_code, placeholder=tr("register.aff"),
                      id="register-aff", width="100%"),
             turnstile_box(RegisterState.turnstile_on),
             error_callout(RegisterState.error, "register-error"),
             success_callout(RegisterState.notice, "register-notice"),
-            rx.button(TEXT["submit"], type="submit", loading=RegisterState.busy, width="100%",
+            rx.button(tr("register.submit"), type="submit", loading=RegisterState.busy, width="100%",
                       id="register-submit"),
             spacing="3",
         ),
@@ -165,15 +147,15 @@ def _form() -> rx.Component:
     )
 
 
-@page("/register", "Register", on_load=(RegisterState.load,))
+@page("/register", "page.register", on_load=(RegisterState.load,))
 def register() -> rx.Component:
     return auth_card(
-        rx.heading(TEXT["title"], size="5"),
+        rx.heading(tr("register.title"), size="5"),
         rx.cond(
             RegisterState.closed != "",
             rx.callout(RegisterState.closed, color_scheme="orange", icon="lock", id="register-closed", width="100%"),
             _form(),
         ),
-        link_row((TEXT["have_account"], "/login", "register-login-link")),
+        link_row((tr("register.have_account"), "/login", "register-login-link")),
         element_id="register-card",
     )

@@ -15,25 +15,7 @@ from .components.widgets import error_callout
 from .public_checks import TOKEN_JS, check_rate, check_rate_and_turnstile, render_turnstile_js
 from .registry import page
 from .state import SessionState
-
-TEXT = {
-    "title": "Reset the password",
-    "intro": "Enter the email address of your account: we send you a link to reset the password.",
-    "email": "Email address",
-    "send": "Send the reset link",
-    "need_email": "Enter your email address.",
-    "sent": "A reset link was sent to {email}; it is valid for 10 minutes.",
-    "back": "Back to log in",
-    "confirm_title": "Set a new password",
-    "confirm_intro": "A new random password will be set for the account of",
-    "confirm": "Reset the password",
-    "bad_link": "This reset link is incomplete; ask for a new one.",
-    "new_password": "Your new password (shown once: copy it, log in and change it on the Account page):",
-    "copy": "Copy",
-    "copied": "Password copied",
-    "login": "Log in",
-    "new_link": "Ask for a new link",
-}
+from .texts import lang_of, say, tr
 
 
 class ResetRequestState(SessionState):
@@ -60,7 +42,7 @@ class ResetRequestState(SessionState):
     async def send(self, turnstile_token: str = ""):
         email = self.email.strip()
         if not email:
-            self.error = TEXT["need_email"]
+            self.error = await say(self, "reset.need_email")
             return
         self.busy, self.error, self.notice = True, "", ""
         yield
@@ -69,9 +51,9 @@ class ResetRequestState(SessionState):
             await check_rate_and_turnstile(self, turnstile_token)
             async with rt.db.session() as session:
                 await accounts.send_reset_mail(rt, session, email)
-            self.notice = TEXT["sent"].format(email=email)
+            self.notice = await say(self, "reset.sent", email=email)
         except Exception as exc:  # noqa: BLE001 - shown, never a stack trace
-            self.error = error_text(exc, "password reset mail")
+            self.error = error_text(exc, "password reset mail", await lang_of(self))
         finally:
             self.busy = False
 
@@ -84,16 +66,16 @@ class ResetConfirmState(SessionState):
     _token: str = ""
 
     @rx.event
-    def load(self):
+    async def load(self):
         query = self.router.url.query_parameters
         self.email, self._token = query.get("email", "").strip()[:50], query.get("token", "").strip()[:64]
         self.new_password, self.busy = "", False
-        self.error = "" if self.email and self._token else TEXT["bad_link"]
+        self.error = "" if self.email and self._token else await say(self, "reset.incomplete_link")
 
     @rx.event
     async def confirm(self):
         if not self.email or not self._token:
-            self.error = TEXT["bad_link"]
+            self.error = await say(self, "reset.incomplete_link")
             return
         self.busy, self.error = True, ""
         yield
@@ -104,58 +86,58 @@ class ResetConfirmState(SessionState):
                 self.new_password = await accounts.confirm_reset(rt, session, self.email, self._token)
             self._token = ""
         except Exception as exc:  # noqa: BLE001 - shown, never a stack trace
-            self.error = error_text(exc, "password reset")
+            self.error = error_text(exc, "password reset", await lang_of(self))
         finally:
             self.busy = False
 
 
-@page("/reset", "Reset password", on_load=(ResetRequestState.load,))
+@page("/reset", "page.reset", on_load=(ResetRequestState.load,))
 def reset_request() -> rx.Component:
     return auth_card(
-        rx.heading(TEXT["title"], size="5"),
-        rx.text(TEXT["intro"], size="2", color="gray"),
-        rx.input(value=ResetRequestState.email, on_change=ResetRequestState.set_email, placeholder=TEXT["email"],
+        rx.heading(tr("reset.title"), size="5"),
+        rx.text(tr("reset.intro"), size="2", color="gray"),
+        rx.input(value=ResetRequestState.email, on_change=ResetRequestState.set_email, placeholder=tr("reset.email"),
                  type="email", id="reset-email", width="100%", auto_complete="email"),
         turnstile_box(ResetRequestState.turnstile_on),
         error_callout(ResetRequestState.error, "reset-error"),
         success_callout(ResetRequestState.notice, "reset-notice"),
-        rx.button(TEXT["send"], loading=ResetRequestState.busy, width="100%", id="reset-submit",
+        rx.button(tr("reset.send"), loading=ResetRequestState.busy, width="100%", id="reset-submit",
                   on_click=rx.call_script(TOKEN_JS, callback=ResetRequestState.send)),
-        link_row((TEXT["back"], "/login", "reset-login-link")),
+        link_row((tr("reset.back"), "/login", "reset-login-link")),
         element_id="reset-card",
     )
 
 
 def _new_password() -> rx.Component:
     return rx.vstack(
-        rx.text(TEXT["new_password"], size="2"),
+        rx.text(tr("reset.new_password"), size="2"),
         rx.hstack(
             rx.code(ResetConfirmState.new_password, id="reset-new-password", size="4"),
-            rx.button(TEXT["copy"], size="1", variant="soft", id="reset-copy",
-                      on_click=[rx.set_clipboard(ResetConfirmState.new_password), rx.toast.success(TEXT["copied"])]),
+            rx.button(tr("reset.copy"), size="1", variant="soft", id="reset-copy",
+                      on_click=[rx.set_clipboard(ResetConfirmState.new_password), rx.toast.success(tr("reset.copied"))]),
             align="center",
         ),
-        rx.link(rx.button(TEXT["login"], width="100%"), href="/login", id="reset-login", width="100%"),
+        rx.link(rx.button(tr("reset.login"), width="100%"), href="/login", id="reset-login", width="100%"),
         spacing="2",
         width="100%",
     )
 
 
-@page("/user/reset", "Set a new password", on_load=(ResetConfirmState.load,))
+@page("/user/reset", "page.reset_confirm", on_load=(ResetConfirmState.load,))
 def reset_confirm() -> rx.Component:
     return auth_card(
-        rx.heading(TEXT["confirm_title"], size="5"),
+        rx.heading(tr("reset.confirm_title"), size="5"),
         rx.cond(
             ResetConfirmState.new_password != "",
             _new_password(),
             rx.fragment(
                 rx.cond(ResetConfirmState.email != "",
-                        rx.text(TEXT["confirm_intro"], " ", rx.code(ResetConfirmState.email, id="reset-confirm-email"),
+                        rx.text(tr("reset.confirm_intro"), " ", rx.code(ResetConfirmState.email, id="reset-confirm-email"),
                                 size="2")),
                 error_callout(ResetConfirmState.error, "reset-confirm-error"),
-                rx.button(TEXT["confirm"], loading=ResetConfirmState.busy, width="100%", id="reset-confirm",
+                rx.button(tr("reset.confirm"), loading=ResetConfirmState.busy, width="100%", id="reset-confirm",
                           disabled=ResetConfirmState.email == "", on_click=ResetConfirmState.confirm),
-                link_row((TEXT["new_link"], "/reset", "reset-new-link"), (TEXT["back"], "/login", "reset-back")),
+                link_row((tr("reset.new_link"), "/reset", "reset-new-link"), (tr("reset.back"), "/login", "reset-back")),
             ),
         ),
         element_id="reset-confirm-card",

@@ -21,42 +21,49 @@ from typing import Any
 import reflex as rx
 
 from ..appliance import runtime
+from ..i18n import t
 from ..models import Role
 from ..services.mail import send_email
 from ..services.options import Options, admin_view, update_option
 from .actions import Write, writes
+from .common import UiError
 from .components.settings_fields import FIELDS, SECTIONS, TEXT, Field
 from .components.settings_forms import settings_tabs
 from .registry import page
 from .state import SessionState
+from .texts import lang_of, tr
 
 
-def check_value(field: Field, text: str) -> None:
-    """The page's check before saving (the service checks again): ValueError with the field's label."""
-    label = field.label
+def check_value(field: Field, text: str, lang: str = "en") -> None:
+    """The page's check before saving (the service checks again): a UiError naming the field (in ``lang``)."""
+    label = t(field.label, lang)
+
+    def bad(key: str, **params: object) -> UiError:
+        return UiError(TEXT[key], label=label, **params)
+
     if field.kind == "number":
         kind = Options.model_fields[field.key].annotation
         try:
             number = float(text.strip())
         except ValueError:
-            raise ValueError(TEXT["bad_number"].format(label=label, value=text)) from None
+            raise bad("bad_number", value=text) from None
         if not math.isfinite(number):
-            raise ValueError(TEXT["bad_number"].format(label=label, value=text))
+            raise bad("bad_number", value=text)
         if kind is int and not number.is_integer():
-            raise ValueError(TEXT["bad_whole"].format(label=label, value=text))
+            raise bad("bad_whole", value=text)
         if number < 0:
-            raise ValueError(TEXT["negative"].format(label=label))
+            raise bad("negative")
     elif field.kind == "json":
         try:
             table = json.loads(text or "{}")
         except json.JSONDecodeError as exc:
-            raise ValueError(TEXT["bad_json"].format(label=label, error=f"{exc.msg} at line {exc.lineno}")) from None
+            raise bad("bad_json", error=f"{exc.msg} (line {exc.lineno})") from None
         if not isinstance(table, dict):
-            raise ValueError(TEXT["bad_table"].format(label=label))
+            raise bad("bad_table")
         for name, value in table.items():
             # Any number, as the service takes it (the built-in table has a negative sentinel).
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(TEXT["bad_entry"].format(label=label, name=name))
+                raise bad("bad_entry", name=name)
 
 
 def stored_text(field: Field, text: str) -> str:
@@ -126,11 +133,15 @@ class SettingsState(rx.State):
     async def send_test_mail(self, w: Write):
         to = self.test_mail_to
         if "@" not in to or len(to) > 254 or any(c.isspace() for c in to):
-            return rx.toast.error(TEXT["test_mail_bad_to"])
-        system = w.runtime.options.SystemName
-        await send_email(w.runtime.options, to, TEXT["test_mail_subject"].format(system=system),
-                         TEXT["test_mail_body"].format(system=system))
-        return rx.toast.success(TEXT["test_mail_sent"].format(to=to))
+            return rx.toast.error(await self._text("test_mail_bad_to"))
+        system, lang = w.runtime.options.SystemName, await lang_of(self)
+        await send_email(w.runtime.options, to, t(TEXT["test_mail_subject"], lang, system=system),
+                         t(TEXT["test_mail_body"], lang, system=system))
+        return rx.toast.success(await self._text("test_mail_sent", to=to))
+
+    async def _text(self, key: str, **params: object) -> str:
+        """A text of the page's table (TEXT) in the user's language."""
+        return t(TEXT[key], await lang_of(self), **params)
 
     async def _store(self, w: Write, key: str, value: Any) -> None:
         """One option through the service behind PUT /api/option; the runtime serves the new options at once."""
@@ -146,7 +157,8 @@ class SettingsState(rx.State):
             await self._store(w, key, bool(on))
         finally:
             self._show(w.runtime.options, (key,))  # a refused switch flips back
-        return rx.toast.success(TEXT["toggle_on" if on else "toggle_off"].format(label=field.label))
+        label = t(field.label, await lang_of(self))
+        return rx.toast.success(await self._text("toggle_on" if on else "toggle_off", label=label))
 
     @rx.event
     @writes(Role.ROOT, action="settings: save")
@@ -157,13 +169,14 @@ class SettingsState(rx.State):
         changed = [(f, self.values.get(f.key, "")) for f in section.saved_by_button()
                    if self.values.get(f.key, "") != self._loaded.get(f.key, "")]
         if not changed:
-            return rx.toast.info(TEXT["nothing_changed"])
+            return rx.toast.info(await self._text("nothing_changed"))
+        lang = await lang_of(self)
         for field, text in changed:
-            check_value(field, text)
+            check_value(field, text, lang)
         for field, text in changed:
             await self._store(w, field.key, stored_text(field, text))
             self._show(w.runtime.options, (field.key,))
-        return rx.toast.success(TEXT["saved"].format(section=section.title))
+        return rx.toast.success(await self._text("saved", section=t(section.title_id, lang)))
 
     @rx.event
     @writes(Role.ROOT, action="settings: secret")
@@ -173,23 +186,23 @@ class SettingsState(rx.State):
             return
         value = str(form.get("secret", ""))
         if not value.strip():
-            return rx.toast.info(TEXT["secret_empty"])
+            return rx.toast.info(await self._text("secret_empty"))
         await self._store(w, key, value.strip())
         self._show(w.runtime.options, (key,))
-        return rx.toast.success(TEXT["secret_saved"].format(label=field.label))
+        return rx.toast.success(await self._text("secret_saved", label=t(field.label, await lang_of(self))))
 
 
-@page("/setting", TEXT["title"], nav=TEXT["nav"], icon="settings", min_role=Role.ADMIN, on_load=(SettingsState.load,))
+@page("/setting", "page.settings", nav="page.settings", icon="settings", min_role=Role.ADMIN, on_load=(SettingsState.load,))
 def settings_page() -> rx.Component:
     return rx.vstack(
-        rx.heading(TEXT["title"], size="5"),
+        rx.heading(tr("page.settings"), size="5"),
         rx.cond(
             SessionState.role >= Role.ROOT,
             settings_tabs(SettingsState),
             rx.callout.root(
                 rx.callout.icon(rx.icon("info")),
-                rx.callout.text(TEXT["root_only"], " ", TEXT["personal"], " ",
-                                rx.link(TEXT["open_account"], href="/account", id="settings-account-link")),
+                rx.callout.text(tr(TEXT["root_only"]), " ", tr(TEXT["personal"]), " ",
+                                rx.link(tr(TEXT["open_account"]), href="/account", id="settings-account-link")),
                 id="settings-root-only",
             ),
         ),

@@ -13,22 +13,24 @@ from datetime import datetime
 import reflex as rx
 
 from ..appliance import runtime
+from ..i18n import t
 from ..models import Role, Token, TokenStatus
 from ..models.schemas import TokenCreate, TokenUpdate
 from ..services import tokens as token_service
 from .actions import Write, writes
-from .common import error_text, format_quota, format_time, parse_whole
+from .common import UiError, error_text, format_quota, format_time, parse_whole
 from .components.token_dialogs import confirm_delete_dialog, editor_dialog, token_row_view
 from .components.widgets import error_callout
 from .registry import page
 from .state import SessionState
+from .texts import tr
 
 DEFAULT_QUOTA = 500000
-EXPIRY_PRESETS = {"never": "Never", "1h": "1 hour", "1d": "1 day", "1M": "1 month", "custom": "Custom"}
+EXPIRY_PRESETS = {key: f"tokens.{key}" for key in ("never", "1h", "1d", "1M", "custom")}  # value -> message id
 _PRESET_SECONDS = {"1h": 3600, "1d": 86400, "1M": 30 * 86400}
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-STATUS_LABELS: dict[int, str] = {TokenStatus.ENABLED: "Enabled", TokenStatus.DISABLED: "Disabled",
-                                   TokenStatus.EXPIRED: "Expired", TokenStatus.EXHAUSTED: "Exhausted"}
+STATUS_LABELS: dict[int, str] = {TokenStatus.ENABLED: "common.enabled", TokenStatus.DISABLED: "common.disabled",
+                                  TokenStatus.EXPIRED: "tokens.expired", TokenStatus.EXHAUSTED: "tokens.exhausted"}
 
 
 # --- pure helpers (unit-tested) ---------------------------------------------------------------------------
@@ -48,8 +50,8 @@ def expiry_timestamp(preset: str, custom: str = "", now: int | None = None) -> i
                 return int(datetime.strptime(text, fmt).timestamp())
             except ValueError:
                 continue
-        raise ValueError("enter the expiry date and time (YYYY-MM-DD HH:MM)")
-    raise ValueError(f"unknown expiry choice {preset!r}")
+        raise UiError("tokens.enter_expiry")
+    raise UiError("tokens.unknown_expiry", choice=repr(preset))
 
 
 def datetime_local(ts: int) -> str:
@@ -57,15 +59,15 @@ def datetime_local(ts: int) -> str:
     return time.strftime(DATETIME_LOCAL, time.localtime(ts))
 
 
-def parse_quota(text: str) -> int:
-    value = parse_whole(text, "remaining quota")
+def parse_quota(text: str, lang: str = "en") -> int:
+    value = parse_whole(text, t("tokens.remaining_quota", lang))
     if value < 0:
-        raise ValueError("remaining quota must not be negative")
+        raise UiError("tokens.negative")
     return value
 
 
-def token_row(token: Token, in_currency: bool, quota_per_unit: float) -> dict[str, str]:
-    """What the table shows of a token: never its key."""
+def token_row(token: Token, in_currency: bool, quota_per_unit: float, lang: str = "en") -> dict[str, str]:
+    """What the table shows of a token (texts in ``lang``): never its key."""
     status = token.status
     if status == TokenStatus.ENABLED and token.expired_time != -1 and token.expired_time <= time.time():
         status = TokenStatus.EXPIRED
@@ -73,12 +75,13 @@ def token_row(token: Token, in_currency: bool, quota_per_unit: float) -> dict[st
         "id": str(token.id),
         "name": token.name,
         "status": str(int(status)),
-        "status_label": STATUS_LABELS.get(status, f"Unknown ({status})"),
+        "status_label": t(STATUS_LABELS[status], lang) if status in STATUS_LABELS
+        else t("tokens.unknown", lang, status=status),
         "used": format_quota(token.used_quota, in_currency, quota_per_unit),
-        "remaining": "unlimited" if token.unlimited_quota
+        "remaining": t("tokens.unlimited", lang) if token.unlimited_quota
         else format_quota(token.remain_quota, in_currency, quota_per_unit),
         "created": format_time(token.created_time),
-        "expires": "never" if token.expired_time == -1 else format_time(token.expired_time),
+        "expires": t("tokens.never_expires", lang) if token.expired_time == -1 else format_time(token.expired_time),
     }
 
 
@@ -130,7 +133,8 @@ class TokensState(SessionState):
                     more = len(batch) == token_service.PAGE_SIZE
                     if not more:
                         break
-        self.rows = [token_row(t, in_currency, per_unit) for t in found]
+        lang = self._lang()
+        self.rows = [token_row(token, in_currency, per_unit, lang) for token in found]
         self.has_more = more
 
     @rx.event
@@ -163,7 +167,7 @@ class TokensState(SessionState):
     @writes(error="error", action="token page action")
     async def copy_key(self, w: Write, token_id: str):
         token = await token_service.get_token(w.session, int(token_id), w.user.id)
-        return [rx.set_clipboard(token.display_key), rx.toast.success("Key copied to the clipboard", id="token-toast")]
+        return [rx.set_clipboard(token.display_key), rx.toast.success(self._say("tokens.key_copied"), id="token-toast")]
 
     @rx.event
     @writes(error="error", action="token page action")
@@ -173,7 +177,7 @@ class TokensState(SessionState):
                                          status_only=True, bus=w.bus)
         self.error = ""
         await self._reload()
-        return rx.toast.success("Token enabled" if target == TokenStatus.ENABLED else "Token disabled")
+        return rx.toast.success(self._say("tokens.enabled" if target == TokenStatus.ENABLED else "tokens.disabled"))
 
     @rx.event
     def ask_delete(self, token_id: str, name: str):
@@ -190,10 +194,10 @@ class TokensState(SessionState):
         await token_service.delete_token(w.session, token_id, w.user.id, bus=w.bus)
         self.error = ""
         await self._reload()
-        return rx.toast.success("Token deleted")
+        return rx.toast.success(self._say("tokens.deleted"))
 
     def _fail(self, exc: Exception):
-        self.error = error_text(exc, "token page action")
+        self.error = error_text(exc, "token page action", self._lang())
         return rx.toast.error(self.error)
 
     # ---- the editor
@@ -259,9 +263,9 @@ class TokensState(SessionState):
     async def submit(self, w: Write):
         name = self.name.strip()
         if not name:
-            raise ValueError("enter a name for the token")
+            raise UiError("tokens.need_name")
         fields = {"name": name, "expired_time": expiry_timestamp(self.expiry, self.expiry_custom),
-                  "remain_quota": parse_quota(self.quota), "unlimited_quota": self.unlimited,
+                  "remain_quota": parse_quota(self.quota, self._lang()), "unlimited_quota": self.unlimited,
                   "models": self.models.strip(), "subnet": self.subnet.strip()}
         if self.editing_id:  # as PUT /api/token/
             await token_service.update_token(w.session, self.editing_id, TokenUpdate.model_validate(fields), w.user.id,
@@ -271,44 +275,52 @@ class TokensState(SessionState):
         edited = bool(self.editing_id)
         self.editor_open, self.editor_error, self.editing_id, self.error = False, "", 0, ""
         await self._reload()
-        return rx.toast.success("Token saved" if edited else "Token created")
+        return rx.toast.success(self._say("tokens.saved" if edited else "tokens.created"))
 
 
 # --- view -------------------------------------------------------------------------------------------------
 
-@page("/token", "Tokens", nav="Tokens", icon="key-round", min_role=Role.COMMON, on_load=(TokensState.load,))
+@page("/token", "page.tokens", nav="page.tokens", icon="key-round", min_role=Role.COMMON, on_load=(TokensState.load,))
 def tokens_page() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.heading("Tokens", size="5"),
+            rx.heading(tr("page.tokens"), size="5"),
             rx.spacer(),
             rx.form(
                 rx.hstack(
                     rx.input(value=TokensState.keyword, on_change=TokensState.set_keyword, id="token-search", name="keyword",
-                             placeholder="Search by name prefix", width="220px"),
-                    rx.button("Search", type="submit", variant="soft", id="token-search-submit"),
+                             placeholder=tr("tokens.search"), width="200px", max_width="100%"),
+                    rx.button(tr("common.search"), type="submit", variant="soft", id="token-search-submit"),
                     rx.cond(TokensState.keyword != "",
-                            rx.button("Clear", type="button", variant="ghost", on_click=TokensState.clear_search)),
+                            rx.button(tr("common.clear"), type="button", variant="ghost",
+                                      on_click=TokensState.clear_search)),
+                    max_width="100%",
                 ),
                 on_submit=TokensState.search,
                 reset_on_submit=False,
             ),
-            rx.button(rx.icon("plus", size=16), "Add token", on_click=TokensState.open_new, id="token-add"),
+            rx.button(rx.icon("plus", size=16), tr("tokens.add"), on_click=TokensState.open_new, id="token-add"),
             align="center",
             width="100%",
+            wrap="wrap",
         ),
         error_callout(TokensState.error, "token-error"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Name", "Status", "Used", "Remaining", "Created", "Expires", "")])),
-            rx.table.body(rx.foreach(TokensState.rows, lambda row: token_row_view(TokensState, row))),
+        rx.box(  # on a phone the table scrolls sideways (name and status first)
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(h)) for h in (
+                    "tokens.name", "tokens.status", "tokens.used", "tokens.remaining", "tokens.created_at",
+                    "tokens.expires", "common.actions")])),
+                rx.table.body(rx.foreach(TokensState.rows, lambda row: token_row_view(TokensState, row))),
+                width="100%",
+                id="token-table",
+            ),
             width="100%",
-            id="token-table",
+            overflow_x="auto",
         ),
         rx.cond(TokensState.rows.length() == 0,  # type: ignore[attr-defined]  # a Reflex Var, not a list
-                rx.text("No tokens yet.", color_scheme="gray", id="token-empty")),
+                rx.text(tr("tokens.empty"), color_scheme="gray", id="token-empty")),
         rx.cond(TokensState.has_more,
-                rx.button("Load more", variant="soft", on_click=TokensState.load_more, id="token-more")),
+                rx.button(tr("common.load_more"), variant="soft", on_click=TokensState.load_more, id="token-more")),
         editor_dialog(TokensState, EXPIRY_PRESETS),
         confirm_delete_dialog(TokensState),
         spacing="4",

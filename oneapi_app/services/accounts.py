@@ -30,7 +30,7 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9
 OAUTH_PROVIDERS = ("github", "oidc", "lark")
 RESET_PATH = "/user/reset"  # the page the reset mail links to (one-api's route)
 
-REGISTER_CLOSED = "register.disabled"  # message ids (i18n.py)
+REGISTER_CLOSED = "register.disabled"  # message ids (i18n/messages.py)
 PASSWORD_REGISTER_CLOSED = "register.password_disabled"
 
 

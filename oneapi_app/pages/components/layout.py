@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...i18n import MESSAGES, t
+from ...i18n import MESSAGES
 from ...models import Role
 from ..registry import PAGES, PageSpec, nav_entries
 from ..state import SessionState
@@ -60,7 +60,7 @@ def phone_menu() -> rx.Component:
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(rx.icon_button(rx.icon("menu", size=18), variant="ghost", size="2", id="nav-menu-button",
-                                           aria_label="menu")),
+                                           aria_label=tr("shell.menu"))),
             rx.menu.content(
                 *[_guarded(spec.min_role, rx.menu.item(
                     rx.hstack(rx.icon(spec.icon, size=16), rx.text(label(spec.nav_label or spec.title)),
@@ -155,11 +155,13 @@ def add_pages(app: rx.App) -> None:
         # Calling a handler on the State class makes an event spec (Reflex's types say otherwise).
         guard = ([SessionState.require_role(spec.min_role)]  # type: ignore[operator]
                  if spec.min_role > Role.GUEST else [])
-        title = t(spec.title, "en", **dict(spec.title_params)) if spec.title in MESSAGES else spec.title
+        # the browser tab's title follows the language too (a Var: React puts the <title> in the head)
+        title = (rx.Var.create(f"{tr(spec.title, **dict(spec.title_params))} - One API") if spec.title in MESSAGES
+                 else f"{spec.title} - One API")
         app.add_page(
             # the default binds this page's spec; the default-password warning sits above every page
             lambda spec=spec: shell(rx.fragment(default_password_banner(), spec.render())),  # type: ignore[misc]
             route=spec.route,
-            title=f"{title} - One API",
+            title=title,
             on_load=[SessionState.refresh, *guard, *spec.on_load],
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ..texts import tr
 from .widgets import confirm_dialog, error_callout, labeled, match_badge
 
 
@@ -24,14 +25,14 @@ def token_row_view(state, row) -> rx.Component:
         rx.table.cell(row["expires"], class_name="token-expires"),
         rx.table.cell(
             rx.hstack(
-                rx.button(rx.icon("copy", size=14), "Copy", size="1", variant="soft", class_name="token-copy",
+                rx.button(rx.icon("copy", size=14), tr("common.copy"), size="1", variant="soft", class_name="token-copy",
                           on_click=state.copy_key(row["id"])),
-                rx.button(rx.cond(row["status"] == "1", "Disable", "Enable"), size="1", variant="soft",
+                rx.button(rx.cond(row["status"] == "1", tr("common.disable"), tr("common.enable")), size="1", variant="soft",
                           color_scheme=rx.cond(row["status"] == "1", "orange", "green"), class_name="token-toggle",
                           on_click=state.toggle_status(row["id"], row["status"])),
-                rx.button("Edit", size="1", variant="soft", class_name="token-edit",
+                rx.button(tr("common.edit"), size="1", variant="soft", class_name="token-edit",
                           on_click=state.open_edit(row["id"])),
-                rx.button("Delete", size="1", variant="soft", color_scheme="red", class_name="token-delete",
+                rx.button(tr("common.delete"), size="1", variant="soft", color_scheme="red", class_name="token-delete",
                           on_click=state.ask_delete(row["id"], row["name"])),
                 spacing="2",
             ),
@@ -42,24 +43,25 @@ def token_row_view(state, row) -> rx.Component:
 
 
 def editor_dialog(state, expiry_presets: dict[str, str]) -> rx.Component:
+    """``expiry_presets``: the select's value -> the message id of its label."""
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(rx.cond(state.editing_id == 0, "Add token", "Edit token")),
+            rx.dialog.title(rx.cond(state.editing_id == 0, tr("tokens.add"), tr("tokens.edit"))),
             rx.vstack(
-                labeled("Name", rx.input(value=state.name, on_change=state.set_name, id="token-name",
-                                         placeholder="e.g. my-laptop", max_length=30, width="100%")),
-                labeled("Remaining quota", rx.hstack(
+                labeled(tr("tokens.name"), rx.input(value=state.name, on_change=state.set_name, id="token-name",
+                                                    placeholder=tr("tokens.name_example"), max_length=30, width="100%")),
+                labeled(tr("tokens.remaining_label"), rx.hstack(
                     rx.input(value=state.quota, on_change=state.set_quota, id="token-quota",
                              disabled=state.unlimited, input_mode="numeric", width="60%"),
                     rx.el.label(rx.hstack(rx.switch(checked=state.unlimited, on_change=state.set_unlimited,
-                                                    id="token-unlimited"), rx.text("Unlimited", size="2"),
+                                                    id="token-unlimited"), rx.text(tr("tokens.unlimited_label"), size="2"),
                                           align="center", spacing="2")),
                     align="center", width="100%",
                 )),
-                labeled("Expires", rx.hstack(
+                labeled(tr("tokens.expires"), rx.hstack(
                     rx.select.root(
                         rx.select.trigger(id="token-expiry"),
-                        rx.select.content(*[rx.select.item(label, value=value, id=f"token-expiry-{value}")
+                        rx.select.content(*[rx.select.item(tr(label), value=value, id=f"token-expiry-{value}")
                                             for value, label in expiry_presets.items()]),
                         value=state.expiry, on_change=state.set_expiry,
                     ),
@@ -68,21 +70,21 @@ def editor_dialog(state, expiry_presets: dict[str, str]) -> rx.Component:
                                      on_change=state.set_expiry_custom, id="token-expiry-custom")),
                     align="center", width="100%",
                 )),
-                labeled("Allowed models (comma list, empty = all)",
+                labeled(tr("tokens.models"),
                         rx.input(value=state.models, on_change=state.set_models, id="token-models",
                                  placeholder="gpt-4o-mini,gpt-4o", width="100%")),
-                labeled("Subnet (comma list of CIDRs, empty = anywhere)",
+                labeled(tr("tokens.subnet"),
                         rx.input(value=state.subnet, on_change=state.set_subnet, id="token-subnet",
                                  placeholder="192.168.1.0/24", width="100%")),
                 error_callout(state.editor_error, "token-editor-error"),
                 rx.hstack(
-                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", id="token-cancel")),
-                    rx.button("Save", on_click=state.submit, id="token-submit"),
+                    rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray", id="token-cancel")),
+                    rx.button(tr("common.save"), on_click=state.submit, id="token-submit"),
                     justify="end", width="100%",
                 ),
                 spacing="3",
             ),
-            max_width="520px",
+            max_width="min(520px, calc(100vw - 24px))",
             id="token-editor",
         ),
         open=state.editor_open,
@@ -91,8 +93,6 @@ def editor_dialog(state, expiry_presets: dict[str, str]) -> rx.Component:
 
 
 def confirm_delete_dialog(state) -> rx.Component:
-    return confirm_dialog("Delete token",
-                          rx.text("Delete the token ", rx.text.strong(state.deleting_name),
-                                  "? Clients using its key stop working at once."),
+    return confirm_dialog(tr("tokens.delete_title"), rx.text(tr("tokens.delete_text", name=state.deleting_name)),
                           state.deleting_id != 0, state.cancel_delete, state.confirm_delete,
                           "token-delete-cancel", "token-delete-confirm", id="token-delete-dialog")
