@@ -43,11 +43,11 @@ def test_openai_cached_tokens_cost_half_on_gpt_4o():
 def test_anthropic_cache_reads_and_writes():
     price = price_for(Options(), "claude-3-5-sonnet-20241022", 14, "default")  # 1.5, completion 5
     # Anthropic: input 100 + cache reads 1000 + cache writes 2000 (prompt counts all three), output 50
-    usage = Usage(prompt_tokens=3100, completion_tokens=50, cached_tokens=1000, cache_write_tokens=2000)
+    usage = Usage(prompt_tokens=3100, completion_tokens=50, cached_tokens=1000, cache_creation_tokens=2000)
     # (100 + 1000 x 0.1 + 2000 x 1.25 + 50 x 5) x 1.5 = 4425 quota = $0.00885: $3/M in, $0.30/M reads,
     # $3.75/M writes, $15/M out
     assert price.charge(usage) == 4425
-    assert "cache write 2000 × 1.25" in price.describe(usage)
+    assert "cache write ratio 1.25" in price.describe(usage)
 
 
 def test_charge_bounds_and_rounding():
