@@ -85,3 +85,13 @@ async def test_cache_ratio_editable_through_api_option(runtime, client):
     resp = await client.get("/api/option/", headers=root)
     rows = {row["key"]: row["value"] for row in resp.json()["data"]}
     assert '"gpt-4o":0.25' in rows["CacheRatio"]
+
+
+def test_anthropic_usage_object_to_quota():
+    """The Anthropic adaptor's usage (message or message_start) priced: reads 0.1x, writes 1.25x."""
+    from oneapi_app.relay.adaptors.anthropic_messages import usage_of
+
+    usage = usage_of({"input_tokens": 100, "cache_read_input_tokens": 1000, "cache_creation_input_tokens": 2000,
+                      "output_tokens": 50})
+    assert usage is not None
+    assert price_for(Options(), "claude-3-5-sonnet-20241022", 14, "default").charge(usage) == 4425
