@@ -289,6 +289,7 @@ SERVER: dict[str, dict[str, str]] = {
     "option.negative_cache_ratio": {"en": "{key}: every ratio must be 0 or more",
                                     "zh": "{key}：每个倍率都必须大于或等于 0"},
     "media.field_required": {"en": "{field} is required", "zh": "{field} 为必填项"},
+    "media.expected_string": {"en": "{field} must be a string", "zh": "{field} 必须是字符串"},
     "media.bad_n": {"en": "invalid value of n: {model} makes {low} to {high} images per request",
                     "zh": "n 的值无效：{model} 每次生成 {low} 到 {high} 张图片"},
     "media.bad_size": {"en": "size {size} is not supported by {model} (supported: {sizes})",

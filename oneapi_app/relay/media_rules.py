@@ -65,8 +65,9 @@ def image_job(fields: dict) -> ImageJob:
         raise invalid(msg("media.field_required", field="prompt"), "prompt_missing")
     size = fields.get("size") or DEFAULT_IMAGE_SIZE
     quality = fields.get("quality") or ""
-    if not isinstance(size, str) or not isinstance(quality, str):
-        raise invalid(msg("media.field_required", field="size"), "invalid_image_request")
+    for name, value in (("size", size), ("quality", quality)):
+        if not isinstance(value, str):
+            raise invalid(msg("media.expected_string", field=name), "invalid_image_request")
     return ImageJob(prompt, _integer(fields, "n", 1), size, quality)
 
 

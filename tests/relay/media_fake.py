@@ -1,11 +1,12 @@
 """A fake OpenAI media upstream (images, audio, rerank, chat with cached tokens, anything for the proxy) on a
 local aiohttp server. Behaviour by the channel key it receives: ``ok``; ``fail<status>`` answers that status
 with an OpenAI error body; ``error200`` answers 200 with an OpenAI error body; ``big`` answers images with
-large base64 payloads; ``nousage`` answers rerank without usage.
+large base64 payloads; ``slow`` answers images after 30 s; ``nousage`` answers rerank without usage.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import wave
 from dataclasses import dataclass, field
@@ -95,6 +96,8 @@ def app(state: MediaUpstream) -> web.Application:
             return _error(int(key[4:7]), f"upstream says {key[4:7]}")
         if key == "error200":
             return web.json_response({"error": {"message": "content policy", "type": "invalid_request_error"}})
+        if key == "slow":
+            await asyncio.sleep(30)
         body = state.seen[-1].form or orjson.loads(raw)
         n = int(body.get("n") or 1)
         if key == "big":

@@ -3,6 +3,8 @@ server against a local fake upstream: the answers, the bytes forwarded, the erro
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import openai
 import pytest
@@ -238,3 +240,20 @@ async def test_media_on_a_limited_token_keeps_the_books(runtime, gateway, media_
     token, _entries = await books(runtime, key)
     user = await row(runtime, "SELECT quota, used_quota FROM users WHERE id = :i", i=user_id)
     assert token["used_quota"] == 60000 == user["used_quota"] and user["quota"] == 10_000
+
+
+async def test_client_leaving_refunds_the_image_reservation(runtime, gateway, media_upstream):
+    await add_channel(runtime, media_upstream.url, key="slow", models="dall-e-3")
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    async with httpx.AsyncClient(timeout=0.5) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(f"{gateway}/v1/images/generations", json={"model": "dall-e-3", "prompt": "slow"},
+                              headers={"Authorization": f"Bearer sk-{key}"})
+    for _ in range(100):
+        await runtime.ledger.flush()
+        token = await row(runtime, "SELECT remain_quota, used_quota FROM tokens WHERE key = :k", k=key)
+        if token["remain_quota"] == START:
+            break
+        await asyncio.sleep(0.05)
+    assert token == {"remain_quota": START, "used_quota": 0}
+    assert await logs(runtime) == []
