@@ -39,8 +39,8 @@ def _disposition(value: bytes) -> tuple[str, bool]:
     return name, b"filename" in options
 
 
-def read_form(raw: bytes, content_type: str) -> Form:
-    """The text fields and file sizes of a multipart body; a clear 400 when it is not one or cannot be read."""
+def boundary_of(content_type: str) -> bytes:
+    """The boundary of a multipart/form-data Content-Type; a clear 400 when it is not one."""
     kind, options = parse_options_header(content_type)
     if kind != b"multipart/form-data":
         raise RelayError(msg("media.not_multipart", content_type=content_type or "-"), status=400,
@@ -48,69 +48,111 @@ def read_form(raw: bytes, content_type: str) -> Form:
     boundary = options.get(b"boundary", b"")
     if not boundary:
         raise bad_multipart("no boundary in the Content-Type header")
-    form = Form(boundary)
-    state: dict = {"header": b"", "value": b"", "name": "", "file": False, "parts": [], "start": -1, "end": -1,
-                   "size": 0, "ended": False, "disposition": False}
+    return boundary
 
-    def on_part_begin() -> None:
-        state.update(name="", file=False, parts=[], start=-1, end=-1, size=0, disposition=False)
 
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["header"] += data[start:end]
+class FormReader:
+    """Reads a multipart body as it arrives (``feed`` chunk by chunk, then ``finish``), keeping only the text
+    fields, the file sizes and where each text value lies in the whole body."""
 
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
+    def __init__(self, content_type: str) -> None:
+        self.form = Form(boundary_of(content_type))
+        self.offset = 0  # bytes fed so far
+        self.ended = False
+        self.in_file = False  # inside (or past) a file part
+        self._chunk = b""
+        self._header = self._value = b""
+        self._name = ""
+        self._file = self._disposition = False
+        self._parts: list[bytes] = []
+        self._start = self._end = -1
+        self._size = 0
+        self._whole = True
+        self._parser = MultipartParser(self.form.boundary, {  # type: ignore[arg-type]
+            "on_part_begin": self._part_begin, "on_header_field": self._header_field,
+            "on_header_value": self._header_value, "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
+            "on_part_end": self._part_end, "on_end": self._on_end})
 
-    def on_header_end() -> None:
-        if state["header"].lower() == b"content-disposition":
-            state["name"], state["file"] = _disposition(state["value"])
-            state["disposition"] = True
-        state["header"] = state["value"] = b""
+    def feed(self, chunk: bytes) -> None:
+        self._chunk = chunk
+        try:
+            self._parser.write(chunk)
+        except MultipartParseError as exc:
+            raise bad_multipart(str(exc) or type(exc).__name__) from None
+        self.offset += len(chunk)
 
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        state["size"] += end - start
-        if state["file"]:
+    def finish(self) -> Form:
+        try:
+            self._parser.finalize()
+        except MultipartParseError as exc:
+            raise bad_multipart(str(exc) or type(exc).__name__) from None
+        if not self.ended:
+            raise bad_multipart("the body ends before its closing boundary")
+        return self.form
+
+    # -- the parser's callbacks ----------------------------------------------------------------------------
+    def _part_begin(self) -> None:
+        self._name, self._file, self._disposition = "", False, False
+        self._parts, self._start, self._end, self._size, self._whole = [], -1, -1, 0, True
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def _header_end(self) -> None:
+        if self._header.lower() == b"content-disposition":
+            self._name, self._file = _disposition(self._value)
+            self._disposition = True
+        self._header = self._value = b""
+
+    def _headers_finished(self) -> None:
+        if self._file:
+            self.in_file = True
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        self._size += end - start
+        if self._file:
             return
-        if state["size"] > MAX_FIELD:
-            raise bad_multipart(f"the field {state['name']!r} is larger than {MAX_FIELD} bytes")
-        state["parts"].append(data[start:end])
-        if data is raw:
-            state["start"] = start if state["start"] < 0 else state["start"]
-            state["end"] = end
+        if self._size > MAX_FIELD:
+            raise bad_multipart(f"the field {self._name!r} is larger than {MAX_FIELD} bytes")
+        self._parts.append(data[start:end])
+        if data is self._chunk:  # (not the parser's look-behind buffer): offsets into the whole body
+            if self._start < 0:
+                self._start = self.offset + start
+            self._end = self.offset + end
+        else:
+            self._whole = False  # the value is not one run of the body's bytes: never spliced
 
-    def on_part_end() -> None:
-        name = state["name"]
-        if not state["disposition"] or not name:
+    def _part_end(self) -> None:
+        name, form = self._name, self.form
+        if not self._disposition or not name:
             raise bad_multipart("a part has no Content-Disposition name")
-        if state["file"]:
-            form.files.setdefault(name, state["size"])
+        if self._file:
+            form.files.setdefault(name, self._size)
             return
         if name in form.fields:
             return
-        value = b"".join(state["parts"])
+        value = b"".join(self._parts)
         try:
             form.fields[name] = value.decode("utf-8")
         except UnicodeDecodeError:
             raise bad_multipart(f"the field {name!r} is not UTF-8 text") from None
-        span = (state["start"], state["end"])
-        if span[0] >= 0 and raw[span[0]:span[1]] == value:
-            form.spans[name] = span
+        if self._whole and self._start >= 0 and self._end - self._start == len(value):
+            form.spans[name] = (self._start, self._end)
 
-    def on_end() -> None:
-        state["ended"] = True
+    def _on_end(self) -> None:
+        self.ended = True
 
-    parser = MultipartParser(boundary, {  # type: ignore[arg-type]
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_part_data": on_part_data, "on_part_end": on_part_end,
-        "on_end": on_end})
-    try:
-        parser.write(raw)
-        parser.finalize()
-    except MultipartParseError as exc:
-        raise bad_multipart(str(exc) or type(exc).__name__) from None
-    if not state["ended"]:
-        raise bad_multipart("the body ends before its closing boundary")
-    return form
+
+def read_form(raw: bytes, content_type: str) -> Form:
+    """The text fields and file sizes of a whole multipart body; a clear 400 when it is not one or cannot be
+    read."""
+    reader = FormReader(content_type)
+    reader.feed(raw)
+    return reader.finish()
 
 
 def with_field(raw: bytes, form: Form, name: str, value: str) -> bytes:
