@@ -6,8 +6,9 @@ authenticate -> read the body (JSON, or multipart read in place: relay/multipart
 validate and price -> reserve through the ledger -> send (retrying on another channel while nothing reached
 the client) -> answer -> settle through the ledger, exactly once (a failure before the answer refunds).
 
-Bodies go upstream as they came (a mapped model is spliced into the same bytes); answers come back with the
-upstream's status and headers: speech audio and large image answers stream through as they arrive.
+Bodies go upstream as they came (a mapped model is spliced into the same bytes); a large audio upload streams
+upstream as it arrives (relay/upload.py: no retry on another channel once it started). Answers come back
+with the upstream's status and headers: speech audio and large image answers stream through as they arrive.
 Billing: images and speech cost what the request says (reserved and charged exactly, whenever the upstream
 answered 200/201); transcriptions are charged by the tokens of the transcript, rerank by the upstream's
 reported tokens (else query + documents counted locally, marked as estimated).
@@ -41,10 +42,11 @@ from .adaptors.base import Call, Target, not_supported
 from .adaptors.openai import request_url
 from .auth import authenticate, check_model_allowed
 from .client import read_body, until_client_leaves
-from .multipart import Form, read_form, with_field
+from .multipart import Form, with_field
 from .passthrough import STREAM_THROUGH_AT, pass_through
 from .pipeline import ESTIMATED_MARK, parse_body
 from .retry import check_model_known, choose_channel, no_channel, pinned_channel, should_retry
+from .upload import Upload, open_upload
 from .upstream import MB, UpstreamRequest, UpstreamResponse, scrub, should_disable_channel, status_failure
 
 if TYPE_CHECKING:
@@ -95,6 +97,7 @@ class MediaJob:
     upstream_model: str = ""
     price: Price | None = None
     image: rules.ImageJob | None = None
+    upload: Upload | None = None  # a multipart body (streamed upstream when large)
     hold: Hold | None = None
     settled: bool = False
     tried: set[int] = field(default_factory=set)
@@ -111,22 +114,24 @@ class MediaJob:
 # -- the request ----------------------------------------------------------------------------------------
 async def relay_media(runtime: Runtime, request: Request, endpoint: MediaEndpoint) -> Response:
     auth = await authenticate(runtime.cache, request)
-    raw = await read_body(request, runtime.settings.max_request_body_size * MB)
+    limit = runtime.settings.max_request_body_size * MB
     content_type = request.headers.get("content-type", "")
-    form = None
-    if endpoint.multipart:
-        form = read_form(raw, content_type)
+    form = upload = None
+    if endpoint.multipart:  # transcriptions stream large files through; image edits (< 4 MB) are read whole
+        upload = await open_upload(request, content_type, limit, stream_ok=endpoint.kind != "image_edits")
+        raw, form = upload.head, upload.reader.form
         fields: dict = dict(form.fields)
-        if endpoint.file_field not in form.files:
+        if upload.whole and endpoint.file_field not in form.files:
             raise rules.invalid(msg("media.file_required", field=endpoint.file_field), "file_missing")
     else:
+        raw = await read_body(request, limit)
         fields = parse_body(raw)
     model = fields.get("model") if isinstance(fields.get("model"), str) else ""
     model = model or endpoint.default_model
     if not model:
         raise rules.invalid(msg("relay.field_required", field="model"), "invalid_request")
     job = MediaJob(endpoint, request_id(request), auth.token, auth.user, _client_path(request), raw, fields, form,
-                   model, content_type, request.headers.get("accept", ""), auth.pinned_channel)
+                   model, content_type, request.headers.get("accept", ""), auth.pinned_channel, upload=upload)
     _check_fields(job)
     snapshot = await runtime.cache.channels()
     if job.pinned is None:
@@ -142,6 +147,8 @@ async def relay_media(runtime: Runtime, request: Request, endpoint: MediaEndpoin
     _use_channel(runtime, job, channel)
     await _reserve(runtime, job)
     try:
+        if upload is not None and not upload.whole:  # the body is still arriving: nothing else may read it
+            return await _attempts(runtime, job, snapshot, channel)
         return await until_client_leaves(request, _attempts(runtime, job, snapshot, channel))
     except BaseException:
         if not job.settled and job.hold is not None:
@@ -223,6 +230,11 @@ def upstream_request(job: MediaJob, channel: ChannelInfo) -> UpstreamRequest:
             body = with_field(job.raw, job.form, "model", job.upstream_model)
         else:
             body = orjson.dumps({**job.fields, "model": job.upstream_model})
+    upload = job.upload
+    if upload is not None and not upload.whole:
+        if upload.length is not None:  # the client's length, give or take a mapped model name
+            headers["Content-Length"] = str(upload.length + len(body) - len(job.raw))
+        return UpstreamRequest("POST", url, headers, upload.body(body))
     return UpstreamRequest("POST", url, headers, body)
 
 
@@ -236,7 +248,10 @@ async def _attempts(runtime: Runtime, job: MediaJob, snapshot: ChannelSnapshot, 
             if runtime.options.AutomaticDisableChannelEnabled and should_disable_channel(failure):
                 runtime.background.spawn(_auto_disable(runtime, channel, failure.message),
                                          name=f"auto-disable-channel-{channel.id}")
-            if should_retry(failure, retries, job.pinned is not None):
+            if job.upload is not None and job.upload.error is not None:
+                raise job.upload.error from None  # the client's body stopped (too large, broken, gone)
+            started = job.upload is not None and job.upload.started
+            if should_retry(failure, retries, job.pinned is not None) and not started:
                 following = choose_channel(snapshot, job.user.group, job.model, job.tried)
                 if following is not None:
                     retries -= 1
@@ -265,6 +280,10 @@ async def _attempt(runtime: Runtime, job: MediaJob, channel: ChannelInfo) -> Res
         return await _fixed_price_answer(runtime, job, resp, limit)
     body = await resp.read(limit)
     _raise_error_body(job, body, resp.content_type, channel)
+    if job.upload is not None:
+        if job.upload.error is not None:
+            raise job.upload.error
+        job.fields = dict(job.upload.reader.form.fields)  # with the fields sent after the file
     if job.kind == "rerank":
         tokens = rules.rerank_usage(body)
         estimated = tokens is None

@@ -257,3 +257,66 @@ async def test_client_leaving_refunds_the_image_reservation(runtime, gateway, me
         await asyncio.sleep(0.05)
     assert token == {"remain_quota": START, "used_quota": 0}
     assert await logs(runtime) == []
+
+
+def big_wav(seconds: int) -> bytes:
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(bytes(range(256)) * (seconds * 125))  # 32000 bytes a second
+    return out.getvalue()
+
+
+async def test_large_upload_streams_through_with_its_length(runtime, gateway, media_upstream, monkeypatch):
+    from oneapi_app.relay.upload import Upload
+
+    streamed = []
+    body = Upload.body
+    monkeypatch.setattr(Upload, "body", lambda self, head: streamed.append(len(head)) or body(self, head))
+    await add_channel(runtime, media_upstream.url, models="whisper-1", model_mapping='{"whisper-1": "whisper-x"}')
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    wav = big_wav(100)  # 3.2 MB: past STREAM_UPLOAD_AT, sent on as it arrives
+    answer = await sdk(gateway, key).audio.transcriptions.create(model="whisper-1", file=("a.wav", wav, "audio/wav"),
+                                                                 response_format="srt")
+    assert answer.strip().endswith(media_fake.TRANSCRIPT)
+    seen = media_upstream.seen[-1]
+    assert seen.form["file"] == wav and seen.form["model"] == "whisper-x" and seen.form["response_format"] == "srt"
+    assert int(seen.headers["Content-Length"]) == len(seen.raw) and "Transfer-Encoding" not in seen.headers
+    assert len(streamed) == 1 and streamed[0] < 1024 * 1024  # only the head was read before the upstream call
+    _token, [entry] = await books(runtime, key)
+    assert entry["quota"] == token_count.count_text(media_fake.TRANSCRIPT, "whisper-x") * 30
+
+
+async def test_streamed_upload_past_the_limit_is_refused_and_refunded(make_settings, media_upstream):
+    from oneapi_app.api import create_app
+    from oneapi_app.runtime import Runtime
+
+    small = Runtime(make_settings(MAX_REQUEST_BODY_SIZE="2"))
+    async with small.lifespan():
+        await add_channel(small, media_upstream.url, models="whisper-1")
+        key = await add_token(small, unlimited=False, remain_quota=START)
+        boundary = "b0undary"
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n'
+                f"Content-Type: audio/wav\r\n\r\n").encode()
+
+        async def chunked():  # no Content-Length: only the running count can stop it
+            yield head
+            for _ in range(48):
+                yield b"\0" * 65536
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(create_app(small)), base_url="http://gw") as c:
+            resp = await c.post("/v1/audio/transcriptions", content=chunked(),
+                                headers={"Authorization": f"Bearer sk-{key}",
+                                         "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        assert resp.status_code == 413 and resp.json()["error"]["code"] == "request_body_too_large"
+        await small.ledger.flush()
+        token = await row(small, "SELECT remain_quota, used_quota FROM tokens WHERE key = :k", k=key)
+        assert token == {"remain_quota": START, "used_quota": 0}
+        assert await logs(small) == []
