@@ -22,6 +22,7 @@ def settings(make_settings):
 @pytest.mark.parametrize(("model", "read", "write"), [
     ("gpt-4o", 0.5, 1), ("gpt-4o-mini", 0.5, 1), ("o1-mini", 0.5, 1), ("o3-mini", 0.5, 1),
     ("gpt-4.1-mini", 0.25, 1), ("o3", 0.25, 1), ("gpt-5", 0.1, 1), ("claude-3-5-sonnet-20241022", 0.1, 1.25),
+    ("anthropic.claude-3-5-sonnet-20241022-v2:0", 0.1, 1.25),
     ("deepseek-chat", 0.25, 1), ("gemini-2.0-flash", 0.25, 1), ("gpt-4o-2024-05-13", 1, 1),
     ("gpt-3.5-turbo", 1, 1), ("some-local-model", 1, 1),
 ])

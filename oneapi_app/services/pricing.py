@@ -57,7 +57,7 @@ def _builtin_completion_ratio(name: str) -> float:
 
 def _builtin_cache_ratio(name: str) -> float:
     """A cache read's price / an input token's, by model family (the providers' published prices)."""
-    if name.startswith(("gpt-5", "claude-")):
+    if name.startswith("gpt-5") or "claude" in name:  # Claude also by its Bedrock ids (anthropic.claude-...)
         return 0.1
     if name.startswith(("gpt-4.1", "o3", "o4", "gemini-", "deepseek-")) and not name.startswith("o3-mini"):
         return 0.25
@@ -68,7 +68,7 @@ def _builtin_cache_ratio(name: str) -> float:
 
 def _builtin_cache_write_ratio(name: str) -> float:
     """A cache write's price / an input token's: Anthropic's 5-minute cache writes cost 1.25x."""
-    return 1.25 if name.startswith("claude-") else 1
+    return 1.25 if "claude" in name else 1
 
 
 @lru_cache(maxsize=64)
