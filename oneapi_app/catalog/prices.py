@@ -110,3 +110,37 @@ COMPLETION_RATIOS = {m: p[1] for m, p in (_BEDROCK_PRICES | _VERTEX_PRICES).item
 # The native CN adaptors' models (Baidu, Spark, Hunyuan, DeepL, Replicate...): an existing row wins.
 MODEL_RATIOS = MODEL_RATIOS_CN | MODEL_RATIOS
 COMPLETION_RATIOS = COMPLETION_RATIOS_CN | COMPLETION_RATIOS
+
+# -- images (one-api's relay/billing/ratio/image.go) ------------------------------------------------------
+# Sizes a model accepts, each with its price multiplier; a model not listed here accepts any size (x1).
+IMAGE_SIZE_RATIOS: dict[str, dict[str, float]] = {
+    "dall-e-2": {"256x256": 1, "512x512": 1.125, "1024x1024": 1.25},
+    "dall-e-3": {"1024x1024": 1, "1024x1792": 2, "1792x1024": 2},
+    "ali-stable-diffusion-xl": {"512x1024": 1, "1024x768": 1, "1024x1024": 1, "576x1024": 1, "1024x576": 1},
+    "ali-stable-diffusion-v1.5": {"512x1024": 1, "1024x768": 1, "1024x1024": 1, "576x1024": 1, "1024x576": 1},
+    "wanx-v1": {"1024x1024": 1, "720x1280": 1, "1280x720": 1},
+    "step-1x-medium": {"256x256": 1, "512x512": 1, "768x768": 1, "1024x1024": 1, "1280x800": 1, "800x1280": 1},
+}
+IMAGE_SIZES_ANY = frozenset({"cogview-3"})  # listed elsewhere but take any size
+# (min, max) images per request.
+IMAGE_N_LIMITS: dict[str, tuple[int, int]] = {
+    "dall-e-2": (1, 10), "dall-e-3": (1, 1), "ali-stable-diffusion-xl": (1, 4), "ali-stable-diffusion-v1.5": (1, 4),
+    "wanx-v1": (1, 4), "cogview-3": (1, 1), "step-1x-medium": (1, 1),
+}
+# Prompt length limits (bytes of UTF-8, as one-api's len()).
+IMAGE_PROMPT_LIMITS: dict[str, int] = {
+    "dall-e-2": 1000, "dall-e-3": 4000, "ali-stable-diffusion-xl": 4000, "ali-stable-diffusion-v1.5": 4000,
+    "wanx-v1": 4000, "cogview-3": 833, "step-1x-medium": 4000,
+}
+IMAGE_HD_MULTIPLIER = {"dall-e-3": (2.0, 1.5)}  # quality "hd": x2 at 1024x1024, x1.5 at the other sizes
+
+# -- prompt caching -----------------------------------------------------------------------------------------
+# Price of a cached input token (a cache read) as a fraction of an input token, from the providers' published
+# prices; a model matching no entry and no prefix rule (services/pricing.py) pays its full input price.
+# Admins override these through the CacheRatio option (JSON, keyed like ModelRatio, "<model>(<type>)" too).
+CACHE_RATIOS: dict[str, float] = {
+    "gpt-4o-2024-05-13": 1, "chatgpt-4o-latest": 1,  # no caching discount on these
+}
+# Price of a token written to the cache (Anthropic's cache_creation_input_tokens) as a fraction of an input
+# token: Anthropic's 5-minute cache writes cost 1.25x. Overridden through the CacheWriteRatio option.
+CACHE_WRITE_RATIOS: dict[str, float] = {}

@@ -153,6 +153,8 @@ UI: dict[str, dict[str, str]] = {
                                       "zh": "补全倍率"},
     "settings.label.GroupRatio": {"en": "Group ratios",
                                  "zh": "分组倍率"},
+    "settings.label.CacheRatio": {"en": "Cached input ratios", "zh": "缓存命中倍率"},
+    "settings.label.CacheWriteRatio": {"en": "Cache write ratios", "zh": "缓存写入倍率"},
     "settings.label.LogConsumeEnabled": {"en": "Log every request",
                                         "zh": "记录每次请求的消费日志"},
     "settings.label.ChannelDisableThreshold": {"en": "Slowest response before a channel is disabled (seconds)",
@@ -207,6 +209,14 @@ UI: dict[str, dict[str, str]] = {
                                      "zh": "JSON：模型名 -> 输出价格 / 输入价格。显示的是内置表。"},
     "settings.hint.GroupRatio": {"en": "JSON: user group -> price multiplier.",
                                 "zh": "JSON：用户分组 -> 价格乘数。"},
+    "settings.hint.CacheRatio": {
+        "en": "JSON: model name -> price of a cached input token / an input token (OpenAI cached_tokens, Anthropic "
+              "cache reads). Unlisted models: the providers' published discounts. The built-in table is shown.",
+        "zh": "JSON：模型名 -> 缓存命中的输入 token 价格 / 输入 token 价格（OpenAI cached_tokens、Anthropic 缓存读取）。"
+              "未列出的模型按服务商公布的折扣计价。显示的是内置表。"},
+    "settings.hint.CacheWriteRatio": {
+        "en": "JSON: model name -> price of a token written to the prompt cache / an input token (Anthropic: 1.25).",
+        "zh": "JSON：模型名 -> 写入提示缓存的 token 价格 / 输入 token 价格（Anthropic 默认 1.25）。"},
     "settings.hint.QuotaRemindThreshold": {"en": "Users are mailed when their quota falls below this.",
                                           "zh": "用户额度低于此值时会收到邮件提醒。"},
     "settings.hint.RetryTimes": {"en": "How many other channels a failed request tries.",

@@ -380,8 +380,8 @@ def _settle(runtime: Runtime, ctx: RelayContext, usage: Usage | None, text: str)
         prompt = ctx.dialect.count_prompt(ctx.body, ctx.upstream_model)
         completion = token_count.count_text(text, ctx.upstream_model)
         usage = Usage(prompt, completion)
-    actual = ctx.price.quota(usage.prompt_tokens, usage.completion_tokens)
-    content = ctx.price.describe()
+    actual = ctx.price.charge(usage)
+    content = ctx.price.describe(usage)
     if usage.cached_tokens or usage.reasoning_tokens:
         content += f"，cached {usage.cached_tokens}，reasoning {usage.reasoning_tokens}"
     if usage.cache_creation_tokens:

@@ -22,13 +22,14 @@ from ..services.options import Options
 from .auth import Auth, authenticate
 from .dialects import dialect_for
 from .endpoints import RELAY_ENDPOINTS, RelayEndpoint
+from .media import MEDIA_ROUTES
 from .pipeline import relay
+from .proxy import PROXY_ROUTES
 
 router = APIRouter(tags=["relay"])
 
 # (methods, path) pairs that one-api answers with 501.
 NOT_IMPLEMENTED: list[tuple[list[str], str]] = [
-    (["POST"], "/v1/images/edits"),
     (["POST"], "/v1/images/variations"),
     (["GET", "POST"], "/v1/files"),
     (["GET", "DELETE"], "/v1/files/{file_id}"),
@@ -162,6 +163,7 @@ def _json(data: object) -> Response:
 
 RELAY_ROUTES = [
     *((e.path, relay_endpoint(e), [e.method]) for e in RELAY_ENDPOINTS),
+    *MEDIA_ROUTES, *PROXY_ROUTES,  # images, audio, rerank (relay/media.py); the proxy channel (relay/proxy.py)
     ("/v1/models", list_models, ["GET"]),
     ("/v1/models/{model}", retrieve_model, ["GET"]),
     ("/v1/dashboard/billing/subscription", billing_subscription, ["GET"]),

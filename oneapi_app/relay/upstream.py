@@ -7,7 +7,7 @@ keep-alive pool, created in the runtime's lifespan. Everything else in the appli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -34,7 +34,7 @@ class UpstreamRequest:
     method: str
     url: str
     headers: dict[str, str]
-    body: bytes | None = None
+    body: bytes | AsyncIterable[bytes] | None = None  # an iterable streams (a large upload as it arrives)
     # set: a websocket call (relay/ws_upstream.py): ``url`` is ws(s)://, this is the first message sent, and
     # each message received is one chunk of the response
     websocket_message: bytes | None = None

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..catalog.prices import COMPLETION_RATIOS, MODEL_RATIOS
+from ..catalog.prices import CACHE_RATIOS, CACHE_WRITE_RATIOS, COMPLETION_RATIOS, MODEL_RATIOS
 from ..changes import Changes
 from ..errors import ConfigError
 from ..i18n import msg
@@ -96,6 +96,9 @@ class Options(BaseModel):
     ModelRatio: str = "{}"
     GroupRatio: str = DEFAULT_GROUP_RATIO
     CompletionRatio: str = "{}"
+    # Prompt caching: price of a cached / cache-written input token as a fraction of an input token (pricing).
+    CacheRatio: str = "{}"
+    CacheWriteRatio: str = "{}"
 
     @classmethod
     def known_keys(cls) -> tuple[str, ...]:
@@ -133,11 +136,12 @@ def to_db_value(value: Any) -> str:
 # means the built-ins alone. Admins read and edit the whole table, as in One API: reads merge the built-ins
 # with the overrides, and a saved table keeps only what differs from the built-ins -- prices stay the same,
 # and the built-ins an admin did not touch follow the code.
-RATIO_TABLE_KEYS = ("ModelRatio", "CompletionRatio")
+RATIO_TABLE_KEYS = ("ModelRatio", "CompletionRatio", "CacheRatio", "CacheWriteRatio")
 
 
 def builtin_ratio_table(key: str) -> dict[str, float]:
-    return {"ModelRatio": MODEL_RATIOS, "CompletionRatio": COMPLETION_RATIOS}[key]
+    return {"ModelRatio": MODEL_RATIOS, "CompletionRatio": COMPLETION_RATIOS, "CacheRatio": CACHE_RATIOS,
+            "CacheWriteRatio": CACHE_WRITE_RATIOS}[key]
 
 
 def _go_json(table: dict[str, Any]) -> str:
@@ -191,7 +195,7 @@ def _parse(key: str, raw: str) -> Any:
                 raise ConfigError(msg("option.expected_integer", key=key, raw=repr(raw)))
             return int(number)
         return number
-    if key in ("ModelRatio", "GroupRatio", "CompletionRatio"):
+    if key in ("ModelRatio", "GroupRatio", "CompletionRatio", "CacheRatio", "CacheWriteRatio"):
         try:
             parsed = json.loads(text or "{}")
         except json.JSONDecodeError as exc:
@@ -200,6 +204,8 @@ def _parse(key: str, raw: str) -> Any:
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in parsed.values()
         ):
             raise ConfigError(msg("option.expected_ratios", key=key))
+        if key in ("CacheRatio", "CacheWriteRatio") and any(v < 0 for v in parsed.values()):
+            raise ConfigError(msg("option.negative_cache_ratio", key=key))
         return text or "{}"
     if key == "Theme" and text not in THEMES:
         raise ConfigError(msg("option.bad_theme", themes=", ".join(THEMES), raw=repr(raw)))

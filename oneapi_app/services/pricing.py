@@ -1,7 +1,12 @@
-"""Prices: model ratio x group ratio, completion ratio, and the quota arithmetic (spec section 4).
+"""Prices: model ratio x group ratio, completion ratio, cache ratios, and the quota arithmetic (spec section 4).
 
 Ratio 1 = $0.002 / 1K tokens = 1000 quota per 1K tokens at QuotaPerUnit 500000. Admins override the built-in
 tables through the ModelRatio / CompletionRatio / GroupRatio options (JSON); "{}" means the built-ins only.
+
+Prompt caching: the prompt tokens an upstream read from its cache (OpenAI ``cached_tokens``, Anthropic
+``cache_read_input_tokens``) cost ``cache ratio`` x an input token, the ones written to it (Anthropic
+``cache_creation_input_tokens``) ``cache write ratio`` x; the CacheRatio / CacheWriteRatio options override the
+built-in tables (catalog/prices.py) and the providers' published discounts below.
 Lookups are pure functions of (options, model, channel type); parsed option JSON is memoised by its text.
 """
 
@@ -10,15 +15,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import orjson
 
-from ..catalog.prices import COMPLETION_RATIOS, MODEL_RATIOS
+from ..catalog.prices import CACHE_RATIOS, CACHE_WRITE_RATIOS, COMPLETION_RATIOS, MODEL_RATIOS
 from .options import Options
 
 USD = 500  # quota per $0.001 at ratio 1 ... one-api's constant names
 RMB = 71  # one-api's integer 500/7
 DEFAULT_MODEL_RATIO = 30.0
+DIGITS = 9  # quota arithmetic is rounded here before ceil (0.1 + 0.2 must not cost one more quota)
 
 def _builtin_completion_ratio(name: str) -> float:
     if name.startswith("gpt-3.5"):
@@ -46,6 +53,22 @@ def _builtin_completion_ratio(name: str) -> float:
     fixed = {"llama3-8b-8192": 2, "llama3-70b-8192": 0.79 / 0.59, "llama2-70b-4096": 1.25, "command": 2,
              "command-light": 2, "command-nightly": 2, "command-r": 3, "command-r-plus": 5, "grok-beta": 3}
     return fixed.get(name, 1)
+
+
+def _builtin_cache_ratio(name: str) -> float:
+    """A cache read's price / an input token's, by model family (the providers' published prices)."""
+    if name.startswith("gpt-5") or "claude" in name:  # Claude also by its Bedrock ids (anthropic.claude-...)
+        return 0.1
+    if name.startswith(("gpt-4.1", "o3", "o4", "gemini-", "deepseek-")) and not name.startswith("o3-mini"):
+        return 0.25
+    if name.startswith(("gpt-4o", "o1", "o3-mini")):
+        return 0.5
+    return 1
+
+
+def _builtin_cache_write_ratio(name: str) -> float:
+    """A cache write's price / an input token's: Anthropic's 5-minute cache writes cost 1.25x."""
+    return 1.25 if "claude" in name else 1
 
 
 @lru_cache(maxsize=64)
@@ -84,8 +107,29 @@ def completion_ratio(options: Options, model: str, channel_type: int) -> float:
     return float(_builtin_completion_ratio(model)) if ratio is None else ratio
 
 
+def cache_ratio(options: Options, model: str, channel_type: int) -> float:
+    model = _base_name(model)
+    ratio = _lookup(options.CacheRatio, CACHE_RATIOS, model, channel_type)
+    return float(_builtin_cache_ratio(model)) if ratio is None else ratio
+
+
+def cache_write_ratio(options: Options, model: str, channel_type: int) -> float:
+    model = _base_name(model)
+    ratio = _lookup(options.CacheWriteRatio, CACHE_WRITE_RATIOS, model, channel_type)
+    return float(_builtin_cache_write_ratio(model)) if ratio is None else ratio
+
+
 def group_ratio(options: Options, group: str) -> float:
     return float(_parse_map(options.GroupRatio).get(group, 1.0))
+
+
+class UsageLike(Protocol):
+    """What an upstream reported (relay/adaptors/base.Usage): prompt tokens count the cached ones too."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    cache_creation_tokens: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +137,8 @@ class Price:
     model_ratio: float
     group_ratio: float
     completion_ratio: float
+    cache_ratio: float = 1.0
+    cache_write_ratio: float = 1.0
 
     @property
     def ratio(self) -> float:
@@ -100,22 +146,45 @@ class Price:
 
     def quota(self, prompt_tokens: int, completion_tokens: int) -> int:
         """ceil((prompt + completion x completion ratio) x ratio); at least 1 when anything was used."""
+        return self._quota(prompt_tokens, prompt_tokens, completion_tokens)
+
+    def charge(self, usage: UsageLike) -> int:
+        """The quota of a request's usage: the prompt's cached part at the cache ratio, its cache-written part
+        at the cache write ratio, the rest at full price; ceil, at least 1 when anything was used."""
+        prompt, completion = max(usage.prompt_tokens, 0), max(usage.completion_tokens, 0)
+        cached = min(max(usage.cached_tokens, 0), prompt)
+        written = min(max(usage.cache_creation_tokens, 0), prompt - cached)
+        weighted = prompt - cached - written + cached * self.cache_ratio + written * self.cache_write_ratio
+        return self._quota(prompt, weighted, completion)
+
+    def _quota(self, prompt_tokens: int, weighted_prompt: float, completion_tokens: int) -> int:
         if prompt_tokens + completion_tokens <= 0:
             return 0
-        quota = math.ceil((prompt_tokens + completion_tokens * self.completion_ratio) * self.ratio)
+        quota = math.ceil(round((weighted_prompt + completion_tokens * self.completion_ratio) * self.ratio, DIGITS))
         if self.ratio != 0 and quota <= 0:
             return 1
         return max(quota, 0)
+
+    def units(self, count: float) -> int:
+        """``count`` units (characters of speech, ...) at the ratio, rounded up."""
+        return max(math.ceil(round(count * self.ratio, DIGITS)), 0)
 
     def reservation(self, pre_consumed: int, prompt_upper: int, max_tokens: int) -> int:
         """The amount held before the request: (PreConsumedQuota + prompt bound + max_tokens) priced."""
         quota = math.ceil((pre_consumed + prompt_upper + max_tokens * self.completion_ratio) * self.ratio)
         return max(quota, 0)
 
-    def describe(self) -> str:
-        return f"倍率：{self.model_ratio:.2f} × {self.group_ratio:.2f} × {self.completion_ratio:.2f}"
+    def describe(self, usage: UsageLike | None = None) -> str:
+        """The log row's content: the ratios, and the cache ratios when the usage has cached tokens."""
+        text = f"倍率：{self.model_ratio:.2f} × {self.group_ratio:.2f} × {self.completion_ratio:.2f}"
+        if usage is not None and usage.cached_tokens:
+            text += f"，cache ratio {self.cache_ratio:.2f}"
+        if usage is not None and usage.cache_creation_tokens:
+            text += f"，cache write ratio {self.cache_write_ratio:.2f}"
+        return text
 
 
 def price_for(options: Options, model: str, channel_type: int, group: str) -> Price:
     return Price(model_ratio(options, model, channel_type), group_ratio(options, group),
-                 completion_ratio(options, model, channel_type))
+                 completion_ratio(options, model, channel_type), cache_ratio(options, model, channel_type),
+                 cache_write_ratio(options, model, channel_type))

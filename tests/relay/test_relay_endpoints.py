@@ -222,7 +222,7 @@ async def test_upstream_error_is_forwarded_and_refunded(runtime, gateway, upstre
 
 
 async def test_not_implemented_and_unknown_paths(client):
-    resp = await client.post("/v1/images/edits")
+    resp = await client.post("/v1/images/variations")
     assert resp.status_code == 501
     assert resp.json() == {"error": {"message": "API not implemented", "type": "one_api_error", "param": "",
                                      "code": "api_not_implemented"}}

@@ -58,7 +58,8 @@ TABS: tuple[tuple[str, str, tuple[Section, ...]], ...] = (
     ("operation", "settings.tab_operation", (
         Section("quota", "Quota", _f("number", "QuotaForNewUser", "PreConsumedQuota", "QuotaForInviter",
                                      "QuotaForInvitee")),
-        Section("ratio", "Ratios", _f("json", "ModelRatio", "CompletionRatio", "GroupRatio")),
+        Section("ratio", "Ratios", _f("json", "ModelRatio", "CompletionRatio", "GroupRatio",
+                                                 "CacheRatio", "CacheWriteRatio")),
         Section("log", "Logs", _f("toggle", "LogConsumeEnabled"), note="log_purge"),
         Section("monitor", "Monitoring", _f("number", "ChannelDisableThreshold", "QuotaRemindThreshold")
                 + _f("toggle", "AutomaticDisableChannelEnabled", "AutomaticEnableChannelEnabled")),
