@@ -29,7 +29,6 @@ def upgrade(role: str = "both") -> None:
         sa.Column("user_id", sa.BigInteger, nullable=False),
         sa.Column("token_id", sa.BigInteger, nullable=False),
         sa.Column("model", sa.String(191), nullable=False),
-        sa.Column("channel_id", sa.BigInteger, nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("input", LongText, nullable=False),
         sa.Column("response", LongText, nullable=False),

@@ -20,7 +20,6 @@ class StoredResponse(SQLModel, table=True):
     user_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     token_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     model: str = Field(default="", sa_column=Column(String(191), nullable=False))
-    channel_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))  # 0: converted answer
     created_at: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     input: str = Field(default="[]", sa_column=Column(LongText, nullable=False))  # JSON list of items
     response: str = Field(default="{}", sa_column=Column(LongText, nullable=False))  # JSON response object

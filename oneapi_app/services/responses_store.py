@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from ..models import StoredResponse, now, table_of
 
@@ -33,7 +34,6 @@ class Stored:
     id: str
     user_id: int
     model: str
-    channel_id: int
     input: list
     response: dict
 
@@ -51,13 +51,13 @@ class ResponsesStore:
         self.background = background
         self._pending: dict[str, asyncio.Task] = {}
 
-    def save_later(self, *, response: dict, user_id: int, token_id: int, channel_id: int, input_items: list) -> None:
+    def save_later(self, *, response: dict, user_id: int, token_id: int, input_items: list) -> None:
         """Store ``response`` once the answer is out (tracked background work, flushed at shutdown)."""
         response_id = str(response.get("id") or "")
         if not response_id:
             return
         row = {"id": response_id, "user_id": user_id, "token_id": token_id,
-               "model": str(response.get("model") or "")[:191], "channel_id": channel_id, "created_at": now(),
+               "model": str(response.get("model") or "")[:191], "created_at": now(),
                "input": orjson.dumps(input_items).decode(), "response": orjson.dumps(response).decode()}
         try:
             task = self.background.spawn(self._insert(row), name=f"store-response-{response_id}")
@@ -71,6 +71,8 @@ class ResponsesStore:
         try:
             async with self.db.engine.begin() as conn:
                 await conn.execute(TABLE.insert().values(**row))
+        except IntegrityError:  # an upstream that repeats its ids: the first owner keeps the id
+            log.warning("response %s is stored already; the new answer under that id was not stored", row["id"])
         except Exception:
             log.exception("could not store response %s", row["id"])
 
@@ -84,7 +86,7 @@ class ResponsesStore:
                    ).mappings().first()
         if row is None:
             return None
-        return Stored(row["id"], row["user_id"], row["model"], row["channel_id"], orjson.loads(row["input"]),
+        return Stored(row["id"], row["user_id"], row["model"], orjson.loads(row["input"]),
                       orjson.loads(row["response"]))
 
     async def delete(self, response_id: str, user_id: int) -> bool:

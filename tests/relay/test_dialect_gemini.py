@@ -15,7 +15,6 @@ from oneapi_app.relay.dialects.gemini import (
     GEMINI,
     GEMINI_STREAM,
     GeminiEncoder,
-    GeminiPassThrough,
     answer_body,
     split_model_action,
 )
@@ -145,12 +144,3 @@ def test_error_mid_stream_is_googles_error_chunk():
         encoder.feed([TextDelta("a"), StreamError(failure)])
     assert chunks_of(encoder.error(failure, "r9")) == [
         {"error": {"code": 503, "message": "overloaded (request id: r9)", "status": "UNAVAILABLE"}}]
-
-
-def test_pass_through_reads_usage_and_keeps_bytes():
-    response = fixture("response.json")
-    stream = b"data: " + orjson.dumps(response) + b"\r\n\r\n"
-    reader = GeminiPassThrough()
-    sent = b"".join(reader.feed(stream[i:i + 5]) for i in range(0, len(stream), 5))
-    reader.finish()
-    assert sent == stream and reader.usage == Usage(5, 7) and reader.text() == "AI learns patterns from data."

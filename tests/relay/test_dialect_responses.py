@@ -12,7 +12,6 @@ import pytest
 from oneapi_app.errors import RelayError, UpstreamFailure
 from oneapi_app.relay.adaptors.base import Usage
 from oneapi_app.relay.dialects.responses import (
-    RESPONSES,
     ResponsesDialect,
     ResponsesEncoder,
     ResponsesPassThrough,
@@ -58,12 +57,12 @@ def test_request_conversion_matches_the_golden_chat_request(name):
 
 
 def test_read_validates_model_input_and_bound():
-    inbound = RESPONSES.read({"model": "m", "input": "hi", "stream": True, "max_output_tokens": 50}, None)
+    inbound = ResponsesDialect().read({"model": "m", "input": "hi", "stream": True, "max_output_tokens": 50}, None)
     assert (inbound.model, inbound.stream, inbound.max_tokens, inbound.wants_usage) == ("m", True, 50, True)
     for body, param in (({"input": "hi"}, "model"), ({"model": "m"}, "input"), ({"model": "m", "input": []}, "input"),
                         ({"model": "m", "input": "x", "max_output_tokens": "9"}, "max_output_tokens")):
         with pytest.raises(RelayError) as caught:
-            RESPONSES.read(body, None)
+            ResponsesDialect().read(body, None)
         assert caught.value.status == 400 and caught.value.param == param
 
 
@@ -78,18 +77,41 @@ def test_unsupported_tools_and_items_are_refused_clearly():
 
 def test_system_prompt_replaces_instructions_and_prompt_is_counted():
     body = {"model": "gpt-4o", "input": "hello there", "instructions": "old"}
-    assert RESPONSES.apply_system_prompt(body, "new")["instructions"] == "new"
+    assert ResponsesDialect().apply_system_prompt(body, "new")["instructions"] == "new"
     assert body["instructions"] == "old"
-    assert RESPONSES.count_prompt(body, "gpt-4o") > 3
+    assert ResponsesDialect().count_prompt(body, "gpt-4o") > 3
 
 
-def test_replay_keeps_reasoning_only_with_encrypted_content_for_native_upstreams():
+def test_replay_keeps_reasoning_only_with_encrypted_content_and_drops_minted_ids():
     items = [{"type": "message", "role": "user", "content": "hi"}]
     output = [{"type": "reasoning", "id": "rs_1", "summary": []},
               {"type": "reasoning", "id": "rs_2", "summary": [], "encrypted_content": "gAAA"},
-              {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "yo"}]}]
-    assert [i.get("id") for i in replay_items(items, output, native=True)] == [None, "rs_2", None]
-    assert [i.get("id") for i in replay_items(items, output, native=False)] == [None, None]
+              {"type": "message", "id": "msg_1", "role": "assistant",
+               "content": [{"type": "output_text", "text": "yo", "logprobs": []}]},
+              {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f", "arguments": "{}"}]
+    replayed = replay_items(items, output)
+    assert replayed == [items[0], output[1],
+                        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "yo"}]},
+                        {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}]
+
+
+def test_previous_response_history_is_replayed_into_the_relayed_body():
+    history = [{"type": "message", "role": "user", "content": "first"},
+               {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "one"}]}]
+    dialect = ResponsesDialect(history)
+    body = {"model": "m", "input": "second", "previous_response_id": "resp_1", "store": True}
+    inbound = dialect.read(body, None)
+    assert inbound.body is not None and "previous_response_id" not in inbound.body
+    assert inbound.body["input"] == [*history, {"type": "message", "role": "user", "content": "second"}]
+    assert dialect.items == inbound.body["input"] and dialect.request is body
+    chat = to_chat(inbound.body)
+    assert [m["role"] for m in chat["messages"]] == ["user", "assistant", "user"]
+    assert ResponsesDialect().read({"model": "m", "input": "x"}, None).body is None
+
+
+def test_which_channels_serve_the_responses_api_is_the_registry_s_and_the_channel_s():
+    assert ResponsesDialect().serves(1, {}) and not ResponsesDialect().serves(36, {})  # OpenAI yes, DeepSeek no
+    assert ResponsesDialect().serves(8, {"responses_api": True}) and not ResponsesDialect().serves(1, {"responses_api": "false"})
 
 
 def test_whole_answer_becomes_a_response_object():
@@ -176,32 +198,33 @@ def test_error_mid_stream_is_response_failed():
     failure = UpstreamFailure("upstream broke", status=502, retryable=False, code="bad_gateway")
     with pytest.raises(UpstreamFailure):
         encoder.feed([StreamError(failure)])
-    events = events_of(out + encoder.error(failure, "req-1"))
-    assert events[-1]["type"] == "response.failed"
+    ending = events_of(ResponsesEncoder("m", {}, "resp_f").error(failure, "req-1"))  # (the pipeline's own encoder)
+    assert [e["type"] for e in ending] == ["response.failed"]
+    events = events_of(out) + ending
     assert events[-1]["response"]["status"] == "failed"
     assert events[-1]["response"]["error"]["code"] == "bad_gateway"
     assert "req-1" in events[-1]["response"]["error"]["message"]
 
 
-def test_pass_through_reads_usage_and_stored_output_without_changing_bytes():
+def test_pass_through_keeps_events_and_reads_usage_and_stored_output():
     stored: list[dict] = []
     reader = ResponsesPassThrough(stored.append)
     completed = {"type": "response.completed", "sequence_number": 5,
                  "response": {"id": "resp_up", "output": [{"type": "message"}],
                               "usage": {"input_tokens": 9, "output_tokens": 4, "total_tokens": 13,
                                         "output_tokens_details": {"reasoning_tokens": 1}}}}
-    stream = (b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"Hi"}\n\n'
-              + b"event: response.completed\ndata: " + orjson.dumps(completed) + b"\n\n")
-    sent = b"".join(reader.feed(stream[i:i + 7]) for i in range(0, len(stream), 7))
-    reader.finish()
-    assert sent == stream
+    delta = b'{"type":"response.output_text.delta","item_id":"msg_1","delta":"Hi"}'
+    assert reader.feed(delta) == b"event: response.output_text.delta\ndata: " + delta + b"\n\n"
+    spaced = orjson.dumps(completed).replace(b'","', b'", "')  # not OpenAI's own spelling: still read
+    assert reader.feed(spaced).startswith(b"event: response.completed\ndata: ")
     assert reader.usage == Usage(9, 4, 0, 1)
-    assert reader.text() == "Hi" and reader.done
+    assert reader.text() == "Hi" and reader.done and reader.finish() is None
     assert stored == [completed["response"]]
 
 
 def test_per_request_dialect_stores_whole_answers():
     stored: list[dict] = []
-    dialect = ResponsesDialect({"model": "m", "input": "hi"}, "resp_w", stored.append)
+    dialect = ResponsesDialect(None, stored.append, "resp_w")
+    dialect.read({"model": "m", "input": "hi"}, None)
     body = orjson.loads(dialect.encode_answer(Answer(text="ok", usage=Usage(1, 1)), "m"))
     assert body["id"] == "resp_w" and stored == [body]

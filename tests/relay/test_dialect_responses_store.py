@@ -20,10 +20,10 @@ async def test_save_load_and_ownership_on_every_database(make_settings, any_dsn)
         response = {"id": "resp_abc", "model": "gpt-4o", "output": [
             {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": long_text}]}]}
         items = [{"type": "message", "role": "user", "content": "héllo 你好"}]
-        store.save_later(response=response, user_id=7, token_id=3, channel_id=0, input_items=items)
+        store.save_later(response=response, user_id=7, token_id=3, input_items=items)
         stored = await store.load("resp_abc", 7)  # waits for the pending insert of that id
         assert stored is not None and stored.input == items and stored.output == response["output"]
-        assert stored.model == "gpt-4o" and stored.channel_id == 0
+        assert stored.model == "gpt-4o"
         assert await store.load("resp_abc", 8) is None  # another user's id: not found
         assert await store.load("resp_nope", 7) is None
         assert not await store.delete("resp_abc", 8)

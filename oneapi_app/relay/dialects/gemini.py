@@ -3,7 +3,7 @@
 
 The model and stream-or-not come from the path (``{model}:{action}``), the key from ``x-goog-api-key`` or
 ``?key=`` (relay/auth.py). Towards a Gemini channel (family ``gemini``) the client's body passes through and
-the upstream's bytes come back unchanged (usage read from ``usageMetadata``, ``GeminiPassThrough``). Towards
+the upstream's bytes come back unchanged (usage read from ``usageMetadata`` by the Gemini adaptor). Towards
 any other channel the body goes through ``gemini_convert_in.to_chat`` once and the answer comes back as
 ``events.Answer`` / typed events, encoded here into ``GenerateContentResponse`` bodies and SSE chunks.
 Errors use Google's envelope ``{"error": {"code", "message", "status"}}`` (``errors.AppError.gemini_body``).
@@ -146,57 +146,6 @@ class GeminiEncoder:
         return b"data: " + orjson.dumps(failure.gemini_body(request_id)) + b"\r\n\r\n"
 
 
-class GeminiPassThrough:
-    """A Gemini stream passed through unchanged: the raw chunks go to the client, each ``data:`` payload's
-    ``usageMetadata`` is read (the last one wins) and its text kept for a local count when none came."""
-
-    __slots__ = ("_buffer", "_text", "done", "usage")
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._text: list[str] = []
-        self.usage: Usage | None = None
-        self.done = True  # nothing to append at the end: Gemini streams have no terminator
-
-    def feed(self, chunk: bytes) -> bytes:
-        data = self._buffer + chunk if self._buffer else chunk
-        lines = data.split(b"\n")
-        self._buffer = lines.pop()
-        for line in lines:
-            self._read(line)
-        return chunk
-
-    def _read(self, line: bytes) -> None:
-        line = line.strip()
-        if not line.startswith(b"data:"):
-            return
-        try:
-            event = orjson.loads(line[5:])
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(event, dict):
-            return
-        from ..adaptors.gemini import usage_of
-
-        usage = usage_of(event.get("usageMetadata"))
-        if usage is not None:
-            self.usage = usage
-        for candidate in event.get("candidates") or ():
-            content = candidate.get("content") if isinstance(candidate, dict) else None
-            for part in (content.get("parts") if isinstance(content, dict) else None) or ():
-                if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    self._text.append(part["text"])
-
-    def finish(self) -> bytes:
-        if self._buffer:
-            self._read(self._buffer)
-            self._buffer = b""
-        return b""
-
-    def text(self) -> str:
-        return "".join(self._text)
-
-
 class GeminiDialect:
     name = "gemini"
     family = "gemini"
@@ -242,9 +191,6 @@ class GeminiDialect:
 
     def encoder(self, model: str, request_id: str) -> GeminiEncoder:
         return GeminiEncoder(model)
-
-    def pass_through(self) -> GeminiPassThrough:
-        return GeminiPassThrough()
 
     def error_body(self, error: AppError, request_id: str) -> dict:
         return error.gemini_body(request_id)

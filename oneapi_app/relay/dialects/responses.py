@@ -23,12 +23,13 @@ from collections.abc import Callable
 
 import orjson
 
+from ...catalog.channel_types import serves_responses
 from ...errors import AppError, RelayError, UpstreamFailure
 from ...i18n import msg
 from ..adaptors.base import Usage
 from ..events import Answer, Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, ToolCallDelta, UsageReport
 from .base import Inbound
-from .responses_convert import to_chat
+from .responses_convert import as_items, to_chat
 
 MAX_TOKENS_LIMIT = 1 << 30
 # The fields of the request a response object echoes back (the SDK reads some, Codex none).
@@ -256,8 +257,8 @@ class ResponsesEncoder:
         return b"".join(out)
 
     def error(self, failure: UpstreamFailure, request_id: str) -> bytes:
+        """``response.failed`` (the stream already began: the pipeline ends it with this one event)."""
         out: list[bytes] = []
-        self._start(out)
         response = self._shell("failed")
         response["output"] = self.output
         body = failure.openai_body(request_id)["error"]
@@ -267,66 +268,66 @@ class ResponsesEncoder:
 
 
 class ResponsesPassThrough:
-    """A Responses stream passed through unchanged (``event:`` lines kept): the raw bytes go to the client;
-    the ``response.completed`` (or ``.incomplete`` / ``.failed``) event is read for usage and the stored
-    output. ``feed`` takes raw upstream chunks and returns what to send (the same bytes)."""
+    """A Responses stream passed through: each upstream event goes to the client as it came (its ``event:``
+    line is the event's ``type``, as OpenAI writes it). The ``response.completed`` (``.incomplete``,
+    ``.failed``) event is read for the usage and the stored output; text deltas are kept unparsed and read
+    only when no usage came (a local count)."""
 
-    __slots__ = ("_buffer", "_text", "done", "on_done", "response", "usage")
+    __slots__ = ("_deltas", "done", "on_done", "response", "usage")
 
     def __init__(self, on_done: OnDone | None = None) -> None:
-        self._buffer = b""
-        self._text: list[str] = []
+        self._deltas: list[bytes] = []
         self.usage: Usage | None = None
         self.response: dict | None = None
-        self.done = False
+        self.done = True  # a Responses stream has no terminator of its own: nothing is appended
         self.on_done = on_done
 
-    def feed(self, chunk: bytes) -> bytes:
-        data = self._buffer + chunk if self._buffer else chunk
-        end = data.rfind(b"\n\n")
-        if end < 0:
-            self._buffer = data
-            return chunk
-        self._buffer = data[end + 2:]
-        for block in data[:end].split(b"\n\n"):
-            self._read(block)
-        return chunk
+    def feed(self, payload: bytes) -> bytes | None:
+        if payload == b"[DONE]":
+            return None
+        if payload.startswith(b'{"type":"'):
+            end = payload.find(b'"', 9)
+            kind = payload[9:end]
+        else:
+            try:
+                event = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                return None
+            kind = str(event.get("type") or "").encode() if isinstance(event, dict) else b""
+        if kind == b"response.output_text.delta":
+            self._deltas.append(payload)
+        elif kind in (b"response.completed", b"response.incomplete", b"response.failed"):
+            self._final(payload, kind)
+        if not kind:
+            return b"data: " + payload + b"\n\n"
+        return b"event: " + kind + b"\ndata: " + payload + b"\n\n"
 
-    def _read(self, block: bytes) -> None:
-        for line in block.split(b"\n"):
-            if not line.startswith(b"data:"):
-                continue
-            payload = line[5:].strip()
-            if b'"response.output_text.delta"' in payload:
-                try:
-                    delta = orjson.loads(payload).get("delta")
-                except (orjson.JSONDecodeError, AttributeError):
-                    continue
-                if isinstance(delta, str):
-                    self._text.append(delta)
-            elif (b'"response.completed"' in payload or b'"response.incomplete"' in payload
-                  or b'"response.failed"' in payload):
-                try:
-                    event = orjson.loads(payload)
-                except orjson.JSONDecodeError:
-                    continue
-                response = event.get("response") if isinstance(event, dict) else None
-                if isinstance(response, dict) and event.get("type") in (
-                        "response.completed", "response.incomplete", "response.failed"):
-                    self.response = response
-                    self.usage = Usage.from_openai(response.get("usage"))
-                    self.done = True
-                    if self.on_done is not None and event.get("type") != "response.failed":
-                        self.on_done(response)
+    def _final(self, payload: bytes, kind: bytes) -> None:
+        try:
+            event = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        response = event.get("response") if isinstance(event, dict) else None
+        if not isinstance(response, dict):
+            return
+        self.response = response
+        self.usage = Usage.from_openai(response.get("usage")) or self.usage
+        if self.on_done is not None and kind != b"response.failed":
+            self.on_done(response)
 
-    def finish(self) -> bytes:
-        if self._buffer.strip():
-            self._read(self._buffer)
-        self._buffer = b""
-        return b""
+    def finish(self) -> bytes | None:
+        return None
 
     def text(self) -> str:
-        return "".join(self._text)
+        parts = []
+        for payload in self._deltas:
+            try:
+                delta = orjson.loads(payload).get("delta")
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+            if isinstance(delta, str):
+                parts.append(delta)
+        return "".join(parts)
 
 
 def read_request(body: dict, path_model: str | None = None) -> Inbound:
@@ -346,21 +347,37 @@ def read_request(body: dict, path_model: str | None = None) -> Inbound:
 
 
 class ResponsesDialect:
-    """One instance per request when it stores (``on_done`` saves the response), else the shared ``RESPONSES``.
+    """One instance per request (the routes make it): ``history`` is the stored conversation a
+    ``previous_response_id`` continues (its input and output items), ``on_done`` stores the final response.
     ``response_id`` is the id the gateway gives a converted answer (a pass-through keeps the upstream's)."""
 
     name = "responses"
     family = "openai"
     forward_headers: tuple[str, ...] = ("openai-beta", "openai-organization", "openai-project")
 
-    def __init__(self, request: dict | None = None, response_id: str = "", on_done: OnDone | None = None) -> None:
-        self.request = request or {}
-        self.response_id = response_id
+    def __init__(self, history: list | None = None, on_done: OnDone | None = None, response_id: str = "") -> None:
+        self.history = history
         self.on_done = on_done
+        self.response_id = response_id or new_id("resp")
+        self.request: dict = {}
+        self.items: list = []  # every input item of the conversation so far (what a stored response keeps)
 
     def read(self, body: dict, path_model: str | None) -> Inbound:
-        self.request = body if not self.request else self.request
-        return read_request(body, path_model)
+        inbound = read_request(body, path_model)
+        self.request = body
+        self.items = as_items(body.get("input"))
+        if self.history is not None:
+            self.items = [*self.history, *self.items]
+            expanded = {k: v for k, v in body.items() if k != "previous_response_id"}
+            expanded["input"] = self.items
+            inbound.body = expanded
+        return inbound
+
+    def serves(self, channel_type: int, config: dict) -> bool:
+        return serves_responses(channel_type, config)
+
+    def stream_translator(self) -> ResponsesPassThrough:
+        return ResponsesPassThrough(self.on_done)
 
     def to_internal(self, body: dict) -> dict:
         return to_chat(body)
@@ -381,19 +398,13 @@ class ResponsesDialect:
         return None  # a Responses stream always ends with response.completed and its usage
 
     def encode_answer(self, answer: Answer, model: str) -> bytes:
-        response = answer_response(answer, model, self.request, self.response_id or new_id("resp"))
+        response = answer_response(answer, model, self.request, self.response_id)
         if self.on_done is not None:
             self.on_done(response)
         return orjson.dumps(response)
 
     def encoder(self, model: str, request_id: str) -> ResponsesEncoder:
-        return ResponsesEncoder(model, self.request, self.response_id or new_id("resp"), self.on_done)
-
-    def pass_through(self) -> ResponsesPassThrough:
-        return ResponsesPassThrough(self.on_done)
+        return ResponsesEncoder(model, self.request, self.response_id, self.on_done)
 
     def error_body(self, error: AppError, request_id: str) -> dict:
         return error.openai_body(request_id)
-
-
-RESPONSES = ResponsesDialect()

@@ -178,17 +178,24 @@ def to_chat(body: dict) -> dict:
     return chat
 
 
-def replay_items(previous_input: list, previous_output: list, native: bool) -> list:
+def _replayable(item: object) -> object:
+    """An output item as an input item: without the id the gateway (or an upstream) gave it (an upstream
+    validates the ids it gets back) and without logprobs; reasoning items keep theirs (they need it)."""
+    if not isinstance(item, dict) or item.get("type") not in ("message", "function_call"):
+        return item
+    out = {k: v for k, v in item.items() if k != "id"}
+    if isinstance(out.get("content"), list):
+        out["content"] = [{k: v for k, v in part.items() if k != "logprobs"} if isinstance(part, dict) else part
+                          for part in out["content"]]
+    return out
+
+
+def replay_items(previous_input: list, previous_output: list) -> list:
     """The input items of a stored response followed by its output items: what a request continuing it
-    (``previous_response_id``) puts before its own input. Reasoning items go back only to a Responses
-    upstream, and only with their encrypted content (without it the upstream could not read them)."""
-    items = []
-    for item in [*previous_input, *previous_output]:
-        if (isinstance(item, dict) and item.get("type") == "reasoning"
-                and (not native or not item.get("encrypted_content"))):
-            continue
-        items.append(item)
-    return items
+    (``previous_response_id``) puts before its own input. Reasoning items are kept only with their encrypted
+    content (an upstream could not read them back otherwise; a chat upstream gets none of them)."""
+    return [_replayable(item) for item in [*previous_input, *previous_output]
+            if not (isinstance(item, dict) and item.get("type") == "reasoning" and not item.get("encrypted_content"))]
 
 
 def as_items(value: Any) -> list:
