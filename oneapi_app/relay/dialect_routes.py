@@ -6,7 +6,8 @@ gemini.py run through the one pipeline; these routes only add what those APIs ne
   ``input``; the answer is stored (``store`` not false) after it reached the client, by the runtime's
   ``responses_store`` (one INSERT, tracked background work).
 - ``GET`` / ``DELETE /v1/responses/{id}``: the caller's stored response.
-- ``POST /v1beta/models/{model}:generateContent`` / ``:streamGenerateContent``: Gemini's dialect; every error
+- ``POST /v1beta/models/{model}:generateContent`` / ``:streamGenerateContent`` (and ``/v1/models/...``, Gemini's
+  v1 version): Gemini's dialect; every error
   in Google's envelope. ``GET /v1beta/models`` (and ``/v1/models`` with ``x-goog-api-key``): Gemini's shape.
 """
 
@@ -173,6 +174,7 @@ DIALECT_ROUTES = [
     ("/v1/responses/{response_id}", delete_response, ["DELETE"]),
     ("/v1/responses/{response_id}/input_items", response_input_items, ["GET"]),
     ("/v1beta/models/{model_action}", gemini_generate, ["POST"]),
+    ("/v1/models/{model_action}", gemini_generate, ["POST"]),  # (Gemini's v1 API version)
     ("/v1beta/models", gemini_models, ["GET"]),
     ("/v1beta/models/{model}", gemini_get_model, ["GET"]),
 ]

@@ -110,6 +110,9 @@ async def test_auth_errors_and_model_lists_are_googles(runtime, gateway, provide
                                    json={"contents": [{"parts": [{"text": "hi"}]}]})
         assert by_query.status_code == 200 and by_query.json()["candidates"][0]["content"]["parts"][0]["text"]
         assert "key=" not in provider.seen[-1].query
+        v1 = await http.post(f"/v1/models/{MODEL}:generateContent", json={"contents": [{"parts": [{"text": "hi"}]}]},
+                             headers={"x-goog-api-key": f"sk-{token}"})  # Gemini's v1 API version
+        assert v1.status_code == 200 and v1.json()["usageMetadata"]["totalTokenCount"] == 17
         empty = await http.post(f"/v1beta/models/{MODEL}:generateContent", json={"contents": []},
                                 headers={"x-goog-api-key": f"sk-{token}"})
         assert empty.status_code == 400 and set(empty.json()["error"]) == {"code", "message", "status"}

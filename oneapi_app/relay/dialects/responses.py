@@ -353,7 +353,7 @@ class ResponsesDialect:
 
     name = "responses"
     family = "openai"
-    forward_headers: tuple[str, ...] = ("openai-beta", "openai-organization", "openai-project")
+    forward_headers: tuple[str, ...] = ()
 
     def __init__(self, history: list | None = None, on_done: OnDone | None = None, response_id: str = "") -> None:
         self.history = history
