@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 MAX_TOKENS_LIMIT = chat.MAX_TOKENS_LIMIT
 DEFAULT_MODELS = chat.DEFAULT_MODELS
 ESTIMATED_MARK = "（usage estimated locally）"
-CHAT_PATH = "/v1/chat/completions"  # where the internal form goes on an OpenAI-family channel
+INTERNAL_PATH = "/v1/chat/completions"  # the internal form's path (a converted call to an OpenAI-family channel)
 SATURATED_RETRY_AFTER = "1"  # seconds, on our own 429 when every channel of the group answered 429
 
 
@@ -207,7 +207,8 @@ def build_call(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo, family
             body, rewritten, copied = asked, True, True
     if kind.re_serialize:
         own()
-    return Call(kind=ctx.kind, path=ctx.path if native else CHAT_PATH, model=ctx.upstream_model, body=body, raw=ctx.raw,
+    path = ctx.path if native else INTERNAL_PATH
+    return Call(kind=ctx.kind, path=path, model=ctx.upstream_model, body=body, raw=ctx.raw,
                 rewritten=rewritten, stream=ctx.stream, accept="text/event-stream" if ctx.stream else "",
                 native=native and ctx.kind == "chat", headers=ctx.forward)
 
