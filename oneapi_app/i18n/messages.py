@@ -121,9 +121,8 @@ SERVER: dict[str, dict[str, str]] = {
                                    "zh": "该渠道不支持类型为 {type} 的 input 条目"},
     "responses.unsupported_part": {"en": "content parts of type {type} are not supported here",
                                    "zh": "此处不支持类型为 {type} 的内容片段"},
-    "responses.unsupported_tool": {"en": "tools of type {type} are only served by OpenAI's Responses API; this "
-                                         "channel takes function tools only",
-                                   "zh": "类型为 {type} 的工具仅 OpenAI Responses API 支持，该渠道只接受 function 工具"},
+    "responses.unsupported_tool": {"en": "every tool must be a JSON object with a type (got {type})",
+                                   "zh": "每个工具都必须是带 type 的 JSON 对象（收到 {type}）"},
     "responses.image_needs_url": {"en": "input_image needs an image_url (file ids are not supported)",
                                   "zh": "input_image 需要 image_url（不支持 file_id）"},
     "responses.not_found": {"en": "Response with id '{id}' not found.", "zh": "未找到 id 为 '{id}' 的响应。"},

@@ -89,10 +89,44 @@ async def _stream(request: web.Request, state: FakeProvider, parts: list[bytes],
     return resp
 
 
+def shell_call(tools: list) -> tuple[str, str] | None:
+    """(name, arguments) running ``echo codex-was-here > proof.txt`` with whichever shell tool a coding agent
+    (Codex) offers, its arguments shaped by the tool's schema."""
+    for tool in tools:
+        function = tool.get("function") or {}
+        name = function.get("name", "")
+        props = (function.get("parameters") or {}).get("properties") or {}
+        command = "echo codex-was-here > proof.txt"
+        if "cmd" in props:
+            return name, orjson.dumps({"cmd": command}).decode()
+        if "command" in props and name in ("shell", "shell_command", "exec_command", "local_shell"):
+            value = ["bash", "-lc", command] if props["command"].get("type") == "array" else command
+            return name, orjson.dumps({"command": value}).decode()
+    return None
+
+
+def _agent_turn(body: dict) -> list[bytes]:
+    """An agent's turn: run the shell tool first, then (once its output came back) say it is done."""
+    messages = body.get("messages") or []
+    call = shell_call(body.get("tools") or [])
+    parts = [_chunk({"role": "assistant", "content": ""})]
+    if call is not None and not any(m.get("role") == "tool" for m in messages):
+        name, arguments = call
+        parts += [_chunk({"tool_calls": [{"index": 0, "id": "call_sh", "type": "function",
+                                          "function": {"name": name, "arguments": arguments[:10]}}]}),
+                  _chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[10:]}}]}),
+                  _chunk({}, "tool_calls")]
+    else:
+        parts += [_chunk({"content": "All done: proof.txt written."}), _chunk({}, "stop")]
+    return [*parts, _chunk(None, usage=USAGE), b"data: [DONE]\n\n"]
+
+
 async def chat(request: web.Request, state: FakeProvider) -> web.StreamResponse:
     body = orjson.loads(await request.read())
     tools = bool(body.get("tools"))
     key = _key(request)
+    if key == "agent":
+        return await _stream(request, state, _agent_turn(body), key)
     if not body.get("stream"):
         message: dict = {"role": "assistant", "content": "Hello from chat.", "reasoning_content": "Thinking."}
         if tools:
@@ -148,8 +182,43 @@ def response_events(number: int = 1) -> list[bytes]:
             _event({"type": "response.completed", "sequence_number": 9, "response": final})]
 
 
+def _agent_events(body: dict, number: int) -> list[bytes]:
+    """An agent's turn in Responses events: a function_call item running the shell tool, then (once its output
+    came back) a message."""
+    tools = [{"function": t} for t in body.get("tools") or () if isinstance(t, dict) and t.get("type") == "function"]
+    call = shell_call(tools)
+    answered = any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in body.get("input") or ())
+    final = response_object(number=number)
+    if call is not None and not answered:
+        item = {"id": "fc_up", "type": "function_call", "status": "completed", "call_id": "call_sh", "name": call[0],
+                "arguments": call[1]}
+        final["output"] = [item]
+        events = [{"type": "response.output_item.added", "output_index": 0,
+                   "item": {**item, "arguments": "", "status": "in_progress"}},
+                  {"type": "response.function_call_arguments.delta", "item_id": "fc_up", "output_index": 0,
+                   "delta": call[1]},
+                  {"type": "response.function_call_arguments.done", "item_id": "fc_up", "output_index": 0,
+                   "arguments": call[1]},
+                  {"type": "response.output_item.done", "output_index": 0, "item": item}]
+    else:
+        item = {**final["output"][0], "content": [{"type": "output_text", "text": "All done: proof.txt written.",
+                                                   "annotations": []}]}
+        final["output"] = [item]
+        events = [{"type": "response.output_item.added", "output_index": 0,
+                   "item": {**item, "status": "in_progress", "content": []}},
+                  {"type": "response.output_text.delta", "item_id": "msg_up", "output_index": 0, "content_index": 0,
+                   "delta": "All done: proof.txt written.", "logprobs": []},
+                  {"type": "response.output_item.done", "output_index": 0, "item": item}]
+    shell = {**final, "status": "in_progress", "output": [], "usage": None}
+    events = [{"type": "response.created", "response": shell}, *events,
+              {"type": "response.completed", "response": final}]
+    return [_event({**e, "sequence_number": i}) for i, e in enumerate(events)]
+
+
 async def responses(request: web.Request, state: FakeProvider) -> web.StreamResponse:
     body = orjson.loads(await request.read())
+    if _key(request) == "agent":
+        return await _stream(request, state, _agent_events(body, next(IDS)), "agent")
     if not body.get("stream"):
         return web.json_response(response_object(number=next(IDS)))
     return await _stream(request, state, response_events(next(IDS)), _key(request))

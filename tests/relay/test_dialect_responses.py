@@ -66,9 +66,16 @@ def test_read_validates_model_input_and_bound():
         assert caught.value.status == 400 and caught.value.param == param
 
 
+def test_codex_tools_built_ins_are_left_out_and_namespaces_flattened():
+    tools = fixture("codex_tools.json")
+    chat = to_chat({"model": "m", "input": "hi", "tools": tools})
+    assert [t["function"]["name"] for t in chat["tools"]] == ["exec_command", "close_agent", "spawn_agent"]
+    assert chat["tools"][0]["function"]["parameters"]["properties"]["cmd"] == {"type": "string"}
+
+
 def test_unsupported_tools_and_items_are_refused_clearly():
-    with pytest.raises(RelayError, match="web_search"):
-        to_chat({"model": "m", "input": "hi", "tools": [{"type": "web_search"}]})
+    with pytest.raises(RelayError, match="type"):
+        to_chat({"model": "m", "input": "hi", "tools": ["web_search"]})
     with pytest.raises(RelayError, match="item_reference"):
         to_chat({"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]})
     with pytest.raises(RelayError, match="image_url"):

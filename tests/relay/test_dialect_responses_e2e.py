@@ -156,8 +156,9 @@ async def test_errors_are_openai_shaped(runtime, gateway, provider):
     client = _client(gateway, token)
     with pytest.raises(openai.BadRequestError):
         await client.responses.create(model="gpt-4o-mini", input=[])
-    with pytest.raises(openai.BadRequestError, match="web_search"):
-        await client.responses.create(model="gpt-4o-mini", input="x", tools=[{"type": "web_search"}])
+    with pytest.raises(openai.BadRequestError, match="input_image"):
+        await client.responses.create(model="gpt-4o-mini", input=[
+            {"role": "user", "content": [{"type": "input_image", "file_id": "file-1"}]}])
     with pytest.raises(openai.InternalServerError):
         await client.responses.create(model="gpt-4o-mini", input="x")
     with pytest.raises(openai.AuthenticationError):

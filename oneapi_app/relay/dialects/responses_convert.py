@@ -6,8 +6,8 @@ Used by dialects/responses.py when the chosen channel does not serve /v1/respons
 system message, function tools chat tools, ``text.format`` the ``response_format``, ``reasoning.effort``
 ``reasoning_effort`` and ``max_output_tokens`` ``max_tokens``.
 
-Built-in tools (web search, file search, computer use...) exist only on OpenAI's own Responses API: a request
-using them towards a chat-only channel is refused with a clear 400 rather than answered without them.
+Built-in tools (web search, file search, computer use...) exist only on OpenAI's own Responses API: towards a
+chat-only channel they are left out (``convert_tools``), and the model answers without them.
 """
 
 from __future__ import annotations
@@ -107,21 +107,33 @@ def input_messages(items: Any) -> list[dict]:
     return messages
 
 
+def _function_tool(tool: dict) -> dict:
+    function: dict = {"name": tool.get("name"),
+                      "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
+    if tool.get("description"):
+        function["description"] = tool["description"]
+    if isinstance(tool.get("strict"), bool):
+        function["strict"] = tool["strict"]
+    return {"type": "function", "function": function}
+
+
 def convert_tools(tools: Any) -> list[dict]:
+    """Function tools (also those grouped in a ``namespace``) -> chat tools. Built-in tools (web search, file
+    search, code interpreter...) and free-form ``custom`` tools exist on OpenAI's Responses API only: a chat
+    upstream cannot run them, so they are left out (Codex offers web_search on every turn; refusing it would
+    make Codex unusable on any other provider) and the model answers without them."""
     if not isinstance(tools, list):
         return []
     out = []
     for tool in tools:
         kind = tool.get("type") if isinstance(tool, dict) else None
-        if kind != "function":
+        if kind == "function":
+            out.append(_function_tool(tool))
+        elif kind == "namespace":
+            out.extend(_function_tool(inner) for inner in tool.get("tools") or ()
+                       if isinstance(inner, dict) and inner.get("type") == "function")
+        elif kind is None:
             raise bad(msg("responses.unsupported_tool", type=str(kind)), "tools")
-        function: dict = {"name": tool.get("name"), "parameters": tool.get("parameters") or {"type": "object",
-                                                                                               "properties": {}}}
-        if tool.get("description"):
-            function["description"] = tool["description"]
-        if isinstance(tool.get("strict"), bool):
-            function["strict"] = tool["strict"]
-        out.append({"type": "function", "function": function})
     return out
 
 
