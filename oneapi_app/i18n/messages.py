@@ -133,8 +133,8 @@ SERVER: dict[str, dict[str, str]] = {
     "gemini.bad_part": {"en": "unsupported part in contents: {detail}", "zh": "contents 中有不支持的 part：{detail}"},
     "gemini.model_required": {"en": "the model is missing from the path (models/{{model}}:generateContent)",
                               "zh": "路径中缺少模型名（models/{{model}}:generateContent）"},
-    "gemini.bad_action": {"en": "unknown method {action} (use generateContent or streamGenerateContent)",
-                          "zh": "未知的方法 {action}（请使用 generateContent 或 streamGenerateContent）"},
+    "gemini.bad_action": {"en": "unknown method {action} (use generateContent, streamGenerateContent or countTokens)",
+                          "zh": "未知的方法 {action}（请使用 generateContent、streamGenerateContent 或 countTokens）"},
     # -- quota (the ledger) -------------------------------------------------------------------------------
     "quota.token_not_enough": {"en": "the API key's quota is not enough for this request", "zh": "令牌额度不足"},
     "quota.user_not_enough": {"en": "your quota is not enough for this request", "zh": "用户额度不足"},

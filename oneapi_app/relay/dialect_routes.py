@@ -7,11 +7,12 @@ gemini.py run through the one pipeline; these routes only add what those APIs ne
   ``responses_store`` (one INSERT, tracked background work).
 - ``GET`` / ``DELETE /v1/responses/{id}``: the caller's stored response.
 - ``POST /v1beta/models/{model}:generateContent`` / ``:streamGenerateContent`` (and ``/v1/models/...``, Gemini's
-  v1 version): Gemini's dialect; every error
-  in Google's envelope. ``GET /v1beta/models`` (and ``/v1/models`` with ``x-goog-api-key``): Gemini's shape.
+  v1 version): Gemini's dialect; ``:countTokens`` counted locally; every error in Google's envelope. ``GET /v1beta/models`` (and ``/v1/models`` with ``x-goog-api-key``): Gemini's shape.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import orjson
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from starlette.responses import Response
 from ..errors import AppError, NotFound
 from ..i18n import msg
 from ..middleware import request_id
-from .auth import Auth, authenticate
+from .auth import Auth, authenticate, check_model_allowed
 from .client import read_body
 from .dialects.gemini import ACTIONS, GEMINI, GEMINI_STREAM, split_model_action
 from .dialects.responses import ResponsesDialect
@@ -119,8 +120,24 @@ def _gemini_error(request: Request, exc: AppError) -> Response:
                     media_type="application/json", headers=exc.headers)
 
 
+async def gemini_count_tokens(request: Request, model: str) -> Response:
+    """``:countTokens``, counted here (tiktoken on the converted prompt; no upstream call, nothing billed)."""
+    runtime = _runtime(request)
+    auth = await authenticate(runtime.cache, request)
+    check_model_allowed(auth.token, model)
+    body = parse_body(await read_body(request, runtime.settings.max_request_body_size * MB))
+    inner = body.get("generateContentRequest")  # (countTokens takes contents, or a whole generate request)
+    request_body: dict = inner if isinstance(inner, dict) else body
+    GEMINI.read(request_body, model)
+    total = await asyncio.to_thread(GEMINI.count_prompt, request_body, model)
+    return _json({"totalTokens": total})
+
+
 async def gemini_generate(request: Request):
     try:
+        if request.path_params["model_action"].endswith(":countTokens"):
+            return await gemini_count_tokens(request, request.path_params["model_action"].rpartition(":")[0]
+                                             .removeprefix("models/"))
         model, action = split_model_action(request.path_params["model_action"])
         dialect = GEMINI_STREAM if ACTIONS[action] else GEMINI
         return await relay(_runtime(request), request, "chat", path_model=model, dialect=dialect)

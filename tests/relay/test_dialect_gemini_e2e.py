@@ -117,7 +117,7 @@ async def test_auth_errors_and_model_lists_are_googles(runtime, gateway, provide
                                 headers={"x-goog-api-key": f"sk-{token}"})
         assert empty.status_code == 400 and set(empty.json()["error"]) == {"code", "message", "status"}
         assert empty.json()["error"]["status"] == "INVALID_ARGUMENT"
-        unknown = await http.post(f"/v1beta/models/{MODEL}:countTokens", json={},
+        unknown = await http.post(f"/v1beta/models/{MODEL}:embedText", json={},
                                   headers={"x-goog-api-key": f"sk-{token}"})
         assert unknown.status_code == 404 and unknown.json()["error"]["status"] == "NOT_FOUND"
         not_json = await http.post(f"/v1beta/models/{MODEL}:generateContent", content=b"{",
@@ -127,6 +127,8 @@ async def test_auth_errors_and_model_lists_are_googles(runtime, gateway, provide
         assert listed.json()["models"][0]["name"] == f"models/{MODEL}"
         openai_shape = await http.get("/v1/models", headers={"Authorization": f"Bearer sk-{token}"})
         assert openai_shape.json()["object"] == "list"
+    counted = await _client(gateway, token).aio.models.count_tokens(model=MODEL, contents="Explain how AI works")
+    assert counted.total_tokens is not None and counted.total_tokens > 3
     names = [m.name async for m in await _client(gateway, token).aio.models.list()]
     assert names == [f"models/{MODEL}"]
     model = await _client(gateway, token).aio.models.get(model=MODEL)
