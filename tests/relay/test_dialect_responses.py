@@ -153,6 +153,7 @@ def test_stream_with_reasoning_text_and_tool_calls_split_across_chunks():
     out += encoder.feed([ToolCallDelta(0, arguments='ation": "Par')])
     out += encoder.feed([ToolCallDelta(0, arguments='is"}'), ToolCallDelta(1, id="call_b", name="get_time")])
     out += encoder.feed([ToolCallDelta(1, arguments="{}")])
+    out += encoder.feed([ToolCallDelta(2, id="call_c", name="no_args")])
     out += encoder.feed([Finish("tool_calls"), UsageReport(Usage(12, 30, 0, 5))])
     out += encoder.finish()
     events = events_of(out)
@@ -169,15 +170,16 @@ def test_stream_with_reasoning_text_and_tool_calls_split_across_chunks():
         "response.function_call_arguments.done", "response.output_item.done",
         "response.output_item.added", "response.function_call_arguments.delta",
         "response.function_call_arguments.done", "response.output_item.done",
+        "response.output_item.added", "response.function_call_arguments.done", "response.output_item.done",
         "response.completed"]
     assert events[0]["response"]["id"] == "resp_s" and events[0]["response"]["status"] == "in_progress"
     arguments_done = [e for e in events if e["type"] == "response.function_call_arguments.done"]
-    assert [e["arguments"] for e in arguments_done] == ['{"location": "Paris"}', "{}"]
-    assert [e["output_index"] for e in arguments_done] == [2, 3]
+    assert [e["arguments"] for e in arguments_done] == ['{"location": "Paris"}', "{}", "{}"]
+    assert [e["output_index"] for e in arguments_done] == [2, 3, 4]
     completed = events[-1]["response"]
     assert completed["status"] == "completed" and completed["model"] == "gpt-4o-2024"
     assert completed["usage"]["output_tokens_details"] == {"reasoning_tokens": 5}
-    assert [i["type"] for i in completed["output"]] == ["reasoning", "message", "function_call", "function_call"]
+    assert [i["type"] for i in completed["output"]] == ["reasoning", "message", *["function_call"] * 3]
     assert completed["output"][2]["call_id"] == "call_a" and completed["output"][3]["name"] == "get_time"
     assert stored == [completed]
 

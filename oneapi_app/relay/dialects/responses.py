@@ -97,7 +97,7 @@ def answer_response(answer: Answer, model: str, request: dict, response_id: str)
     if answer.text or not answer.tool_calls:
         output.append(message_item(new_id("msg"), answer.text))
     for call in answer.tool_calls:
-        output.append(call_item(new_id("fc"), call.id or new_id("call"), call.name, call.arguments))
+        output.append(call_item(new_id("fc"), call.id or new_id("call"), call.name, call.arguments or "{}"))
     response["output"] = output
     response["usage"] = responses_usage(answer.usage)
     _finish_status(response, answer.finish_reason)
@@ -170,6 +170,7 @@ class ResponsesEncoder:
                                    output_index=item.index, summary_index=0, part=part))
             done = reasoning_item(item.id, text)
         else:
+            text = text or "{}"  # a call without arguments: an empty JSON object, as OpenAI sends it
             out.append(self._event("response.function_call_arguments.done", item_id=item.id,
                                    output_index=item.index, name=item.name, arguments=text))
             done = call_item(item.id, item.call_id, item.name, text)
