@@ -4,6 +4,8 @@ x-goog-api-key and ?key= auth, errors in Google's envelope, Gemini-shaped model 
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from aiohttp import web
@@ -140,3 +142,23 @@ async def test_upstream_error_mid_request_is_googles_envelope(runtime, gateway, 
     with pytest.raises(genai_errors.ServerError) as failed:
         await _client(gateway, token).aio.models.generate_content(model=MODEL, contents="hi")
     assert failed.value.code == 500 and "upstream says 500" in str(failed.value.message)
+
+
+@pytest.mark.parametrize("channel_type", [24, 36], ids=["pass-through", "converted"])
+async def test_a_client_leaving_mid_stream_is_billed_exactly(runtime, gateway, provider, channel_type):
+    user_id, token = await _setup(runtime, provider, type=channel_type, key="slow")
+    async with httpx.AsyncClient(timeout=30) as http, http.stream(
+            "POST", f"{gateway}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse",
+            json={"contents": [{"parts": [{"text": "long"}]}]}, headers={"x-goog-api-key": f"sk-{token}"}) as resp:
+        assert resp.status_code == 200
+        async for _chunk in resp.aiter_bytes():
+            if provider.slow_sent >= 5:
+                break
+    await asyncio.wait_for(provider.disconnected.wait(), 10)
+    for _ in range(100):
+        await runtime.ledger.flush()
+        if [e for e in await logs(runtime) if e["user_id"] == user_id]:
+            break
+        await asyncio.sleep(0.05)
+    [entry] = await _books_balance(runtime, user_id)
+    assert entry["is_stream"]
