@@ -2,7 +2,7 @@
 """Relay benchmark: direct-to-mock vs through the gateway, side by side in one run.
 
   python bench/relay.py [--mode api|full|both] [--duration 10] [--concs 1,16,64] [--stream-c 16]
-                        [--out bench/RESULTS.md]
+                        [--format chat|responses] [--channel-type 1] [--out bench/RESULTS.md]
 
 ``--mode api`` (the default) measures ``oneapi serve --api-only``; ``--mode full`` the whole appliance,
 ``oneapi serve`` (Reflex + FastAPI on one port; relay paths are dispatched straight to the FastAPI app), which
@@ -68,7 +68,7 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"nothing answers at {url}")
 
 
-async def prepare(env: dict[str, str], mock_url: str) -> str:
+async def prepare(env: dict[str, str], mock_url: str, channel_type: int = 1) -> str:
     from oneapi_app.models import ChannelCreate, TokenCreate
     from oneapi_app.runtime import Runtime
     from oneapi_app.services.channels import create_channels
@@ -78,8 +78,8 @@ async def prepare(env: dict[str, str], mock_url: str) -> str:
     runtime = Runtime(load_settings(env))
     async with runtime.lifespan():
         async with runtime.db.session() as session:
-            await create_channels(session, ChannelCreate(type=1, key="sk-mock", name="mock", base_url=mock_url,
-                                                         models="gpt-4o-mini"), bus=runtime.changes)
+            await create_channels(session, ChannelCreate(type=channel_type, key="sk-mock", name="mock",
+                                                         base_url=mock_url, models="gpt-4o-mini"), bus=runtime.changes)
             token = await create_token(session, 1, TokenCreate(name="bench", remain_quota=START_QUOTA,
                                                                unlimited_quota=False))
     return token.key
@@ -159,6 +159,11 @@ def main() -> int:
     ap.add_argument("--start-timeout", type=float, default=600,
                     help="seconds to wait for the gateway (the full mode may build the dashboard first)")
     ap.add_argument("--out", help="also write the report (markdown) to this file")
+    ap.add_argument("--format", choices=["chat", "responses"], default="chat",
+                    help="the API measured: chat completions, or the Responses API (/v1/responses)")
+    ap.add_argument("--channel-type", type=int, default=1,
+                    help="the mock channel's type: 1 (OpenAI: /v1/responses passes through), or a chat-only type "
+                         "such as 36 (DeepSeek: /v1/responses is converted to chat completions)")
     ap.add_argument("--db", choices=["sqlite", "postgres", "mysql"], default="sqlite",
                     help="the gateway's database: SQLite in the data dir (default) or a fresh database on the local "
                          "PostgreSQL / MariaDB server (dropped afterwards)")
@@ -196,7 +201,7 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             python, str(HERE / "mock_upstream.py"), "--port", str(mock_port), "--chunks", str(args.chunks),
             "--chunk-delay-ms", str(args.chunk_delay_ms)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_http(f"{mock_url}/health")
-        key = asyncio.run(prepare(env, mock_url))
+        key = asyncio.run(prepare(env, mock_url, args.channel_type))
         if args.signed:
             from signed import add_bedrock_channel, bedrock_compare
 
@@ -218,13 +223,14 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             python, str(HERE / "load.py"), "compare", "--target", gw_url, "--token", f"sk-{key}",
             "--model", "gpt-4o-mini", "--mock", mock_url, "--concs", args.concs, "--stream-c", str(args.stream_c),
             "--duration", str(args.duration), "--warmup", str(args.warmup), "--gw-pid", str(gateway.pid),
-            "--label", label, "--cpu", str(args.load_cpu)])
+            "--label", label, "--cpu", str(args.load_cpu), "--format", args.format])
         if database.dsn:
             description = description.replace("SQLite", f"{args.db} server, not pinned")
         header = (f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cpus; gateway "
                   f"{description} pinned to cpu {args.gateway_cpu}, ready in {startup:.1f} s; "
                   f"mock + load pinned to cpu {args.load_cpu}; wrk: {'yes' if shutil.which('wrk') else 'no'}; "
-                  f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms")
+                  f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms; format {args.format}, channel type "
+                  f"{args.channel_type}")
         print(header, flush=True)
         result = subprocess.run(cmd, capture_output=True, text=True)
         print(result.stdout, flush=True)

@@ -2,6 +2,7 @@
 
 - ``openai_body(request_id)``: OpenAI's ``{"error": {"message", "type", "param", "code"}}`` (on ``/v1``,
   the message ends with ``(request id: ...)``), sent with ``status``;
+- ``gemini_body(request_id)``: Google's ``{"error": {"code", "message", "status"}}`` (on ``/v1beta``);
 - ``api_body()``: one-api's ``{"success": false, "message"}`` (on ``/api``), sent with ``api_status``
   (401, 403 and 429 keep their status; one-api answers every other refusal with 200);
 - ``headers``: extra response headers of either envelope (``Retry-After``), or None.
@@ -48,6 +49,11 @@ from __future__ import annotations
 
 from .i18n import Text, msg
 
+# HTTP status -> google.rpc.Code name, for Gemini's error envelope.
+GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                 409: "ABORTED", 413: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED",
+                 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
 
 class AppError(Exception):
     status: int = 500
@@ -93,6 +99,14 @@ class AppError(Exception):
 
     def api_body(self) -> dict:
         return {"success": False, "message": self.message}
+
+    def gemini_body(self, request_id: str = "") -> dict:
+        """Google's envelope (the Gemini-native /v1beta routes): the message of ``openai_body``."""
+        error = self.openai_body(request_id).get("error")
+        message = error.get("message") if isinstance(error, dict) else None
+        return {"error": {"code": self.status, "message": str(message or self.message),
+                          "status": GOOGLE_STATUS.get(self.status, "UNKNOWN" if self.status >= 500 else
+                                                      "FAILED_PRECONDITION")}}
 
 
 class InternalError(AppError):

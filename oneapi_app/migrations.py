@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INITIAL_REVISION = "0001"
-HEAD_REVISION = "0002"  # the head of alembic/versions: update it with every new revision
+HEAD_REVISION = "0003_responses"  # the head of alembic/versions: update it with every new revision
 
 
 @dataclass
@@ -133,7 +133,7 @@ def _adopt_legacy(conn: Connection, role: str, existing: set[str]) -> list[str]:
     added: list[str] = []
     inspector = inspect(conn)
     for name in tables_for(role):
-        if name in models.LEDGER_TABLES:  # created by their own revision after the stamp
+        if name in models.LEDGER_TABLES + models.RESPONSE_TABLES:  # created by their own revision after the stamp
             continue
         table = models.metadata.tables[name]
         if name not in existing:

@@ -32,6 +32,7 @@ from .relay.upstream import Upstream
 from .services.cache import RelayCache
 from .services.ledger import Ledger
 from .services.options import Options, load_options
+from .services.responses_store import ResponsesStore
 from .services.users import ensure_root_user
 from .settings import Settings, ensure_session_secret
 
@@ -62,6 +63,7 @@ class Runtime:
         # The relay's hot-path helpers: read cache, upstream client (aiohttp), the ledger (quota moves).
         self.cache = RelayCache(self)
         self.upstream = Upstream(settings)
+        self._responses_store: ResponsesStore | None = None
         self.credentials = Credentials(self.upstream)  # adaptors' credentials exchanges (relay/credentials.py)
         self.provider_settings = ProviderSettings(settings.gemini_version, settings.gemini_safety_setting)
         self.ledger = Ledger(settings, self.background, lambda: self.options)
@@ -79,6 +81,13 @@ class Runtime:
         if self._http is None:
             raise RuntimeError("the runtime is not started (use it inside the app lifespan)")
         return self._http
+
+    @property
+    def responses_store(self) -> ResponsesStore:
+        """The stored Responses API answers (services/responses_store.py), made at first use."""
+        if self._responses_store is None:
+            self._responses_store = ResponsesStore(self.db, self.background)
+        return self._responses_store
 
     async def probe_channel(self, channel: Channel, asked_model: str) -> tuple[TestResult, str]:
         """One test request to a channel's upstream through the relay's adaptor (for services/channel_checks)."""
@@ -153,6 +162,7 @@ class Runtime:
         if self._db is not None:
             await self._db.close()
             self._db = None
+        self._responses_store = None
         self.started = False
         log.info("One API stopped")
 

@@ -32,6 +32,7 @@ EXPECTED = {
     "options": {"key", "value"},
     "ledger_holds": {"instance", "seq", "token_id", "user_id", "unlimited", "amount", "request_id", "created_at"},
     "ledger_instances": {"id", "node", "started_at", "heartbeat"},
+    "responses": {"id", "user_id", "token_id", "model", "created_at", "input", "response"},
 }
 
 

@@ -30,11 +30,14 @@ class ChannelType:
     url_rule: str = "path"
     re_serialize: bool = False  # never forward the client's bytes (Baichuan)
     retired: bool = False  # the provider shut the API down: channels load, requests get a clear error
+    # The upstream serves OpenAI's Responses API (/v1/responses) itself: a Responses client's request passes
+    # through; otherwise it is converted to chat completions. A channel's config ``responses_api`` overrides it.
+    responses_api: bool = False
 
 
 _ROWS = [
     ChannelType(0, "Unknown"),
-    ChannelType(1, "OpenAI", "https://api.openai.com"),
+    ChannelType(1, "OpenAI", "https://api.openai.com", responses_api=True),
     ChannelType(2, "API2D", "https://oa.api2d.net"),
     ChannelType(3, "Azure", "", url_rule="azure"),
     ChannelType(4, "CloseAI", "https://api.closeai-proxy.xyz"),
@@ -122,3 +125,14 @@ def channel_type(type_id: int) -> ChannelType:
 
 def is_openai_family(type_id: int) -> bool:
     return channel_type(type_id).family == "openai"
+
+
+def serves_responses(type_id: int, config: dict) -> bool:
+    """Whether a channel answers /v1/responses itself: its config's ``responses_api`` (true/false), else its
+    type's default (OpenAI's own API does; compatible providers mostly do not)."""
+    value = config.get("responses_api") if isinstance(config, dict) else None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return channel_type(type_id).responses_api

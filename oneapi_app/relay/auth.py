@@ -27,12 +27,16 @@ class Auth:
 
 
 def parse_key(request: Request) -> tuple[str, str | None]:
-    """(key, channel id part) from the request headers; ("", None) when no key was sent."""
+    """(key, channel id part) from the request headers (``Authorization: Bearer``, ``x-api-key``, ``api-key``,
+    Gemini's ``x-goog-api-key``) or Gemini's ``?key=`` query; ("", None) when no key was sent."""
     headers = request.headers
     raw = headers.get("authorization") or ""
     if raw[:7].lower() == "bearer ":
         raw = raw[7:]
-    raw = raw.strip() or (headers.get("x-api-key") or headers.get("api-key") or "").strip()
+    raw = raw.strip() or (headers.get("x-api-key") or headers.get("api-key") or headers.get("x-goog-api-key")
+                          or "").strip()
+    if not raw and b"key=" in request.scope.get("query_string", b""):  # Gemini clients: ?key=
+        raw = (request.query_params.get("key") or "").strip()
     raw = raw.removeprefix("sk-")
     key, _, rest = raw.partition("-")
     channel = rest.split("-", 1)[0] if rest else None

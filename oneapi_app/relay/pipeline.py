@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 MAX_TOKENS_LIMIT = chat.MAX_TOKENS_LIMIT
 DEFAULT_MODELS = chat.DEFAULT_MODELS
 ESTIMATED_MARK = "（usage estimated locally）"
+INTERNAL_PATH = "/v1/chat/completions"  # the internal form's path (a converted call to an OpenAI-family channel)
 SATURATED_RETRY_AFTER = "1"  # seconds, on our own 429 when every channel of the group answered 429
 
 
@@ -88,6 +89,8 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     body = parse_body(raw)
     inbound = dialect.read(body, path_model)
     model = inbound.model
+    if inbound.body is not None:  # the dialect expanded the body (previous_response_id): relay that one
+        body = inbound.body
     snapshot = await runtime.cache.channels()
     if auth.pinned_channel is None:
         check_model_known(snapshot, auth.user.group, model)
@@ -97,7 +100,7 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     query = scope.get("query_string", b"")
     if query:
         path += "?" + query.decode()
-    if path_model is not None:  # /v1/engines/{model}/embeddings goes upstream as /v1/embeddings
+    if path_model is not None and kind == "embeddings":  # /v1/engines/{model}/embeddings: as /v1/embeddings
         path = "/v1/embeddings"
     ctx = RelayContext(
         request_id=request_id(request), kind=kind, path=path, token=auth.token, user=auth.user, body=body,
@@ -106,7 +109,9 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     if dialect.forward_headers:
         headers = request.headers
         ctx.forward = {name: headers[name] for name in dialect.forward_headers if name in headers}
-    if path_model is not None:
+    if inbound.body is not None:
+        ctx.body_rewritten = True
+    if path_model is not None and dialect.family == "openai":  # (a Gemini body names no model: its path does)
         ctx.body, ctx.body_rewritten = {**body, "model": model}, True
 
     if ctx.pinned is not None:
@@ -176,8 +181,8 @@ def build_call(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo, family
         body, rewritten = ctx.body, ctx.body_rewritten
     else:
         if ctx.internal is None:
-            ctx.internal = dialect.to_internal(ctx.body)
-        body, rewritten = ctx.internal, ctx.body_rewritten or dialect.family != "openai"
+            ctx.internal = {"model": ctx.model, **dialect.to_internal(ctx.body)}
+        body, rewritten = ctx.internal, True
     copied = False
     kind = channel_type(channel.type)
 
@@ -202,7 +207,8 @@ def build_call(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo, family
             body, rewritten, copied = asked, True, True
     if kind.re_serialize:
         own()
-    return Call(kind=ctx.kind, path=ctx.path, model=ctx.upstream_model, body=body, raw=ctx.raw,
+    path = ctx.path if native else INTERNAL_PATH
+    return Call(kind=ctx.kind, path=path, model=ctx.upstream_model, body=body, raw=ctx.raw,
                 rewritten=rewritten, stream=ctx.stream, accept="text/event-stream" if ctx.stream else "",
                 native=native and ctx.kind == "chat", headers=ctx.forward)
 
@@ -236,8 +242,12 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     adaptor = adaptor_for(channel.type)
     if adaptor is None:
         raise not_supported(msg("relay.type_not_supported", type=channel_type(channel.type).name))
-    call = build_call(runtime, ctx, channel, adaptor.family)
-    native = ctx.kind != "chat" or adaptor.family == ctx.dialect.family  # the pass-through half answers
+    family = adaptor.family
+    serves = getattr(ctx.dialect, "serves", None)
+    if serves is not None and family == ctx.dialect.family and not serves(channel.type, channel.config):
+        family = ""  # the family's channel does not speak this dialect's API itself: convert
+    call = build_call(runtime, ctx, channel, family)
+    native = ctx.kind != "chat" or family == ctx.dialect.family  # the pass-through half answers
     passing = cast(PassThrough, adaptor)
     if native and not hasattr(adaptor, "parse_response"):
         raise not_supported(msg("relay.type_not_supported", type=channel_type(channel.type).name))
@@ -279,7 +289,8 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
         frames: FrameReader | None = None
         translator: StreamTranslator
         if native:
-            translator = passing.stream_translator(call, keep_usage)
+            own = getattr(ctx.dialect, "stream_translator", None)
+            translator = own() if own is not None else passing.stream_translator(call, keep_usage)
         else:
             translator = Converter(adaptor.decoder(call), ctx.dialect.encoder(ctx.model, ctx.request_id), keep_usage)
             frames = adaptor.frame_reader()

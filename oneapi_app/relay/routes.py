@@ -20,6 +20,7 @@ from ..middleware import request_id
 from ..services.cache import ChannelSnapshot
 from ..services.options import Options
 from .auth import Auth, authenticate
+from .dialect_routes import DIALECT_ROUTES, gemini_models, wants_gemini_shape
 from .dialects import dialect_for
 from .endpoints import RELAY_ENDPOINTS, RelayEndpoint
 from .media import MEDIA_ROUTES
@@ -109,6 +110,8 @@ async def _visible_models(request: Request) -> tuple[list[str], Auth, ChannelSna
 
 
 async def list_models(request: Request):
+    if wants_gemini_shape(request):  # a Gemini client (x-goog-api-key): Gemini's shape
+        return await gemini_models(request)
     models, _auth, _snapshot = await _visible_models(request)
     return _json({"object": "list", "data": [model_entry(m) for m in models]})
 
@@ -164,6 +167,7 @@ def _json(data: object) -> Response:
 RELAY_ROUTES = [
     *((e.path, relay_endpoint(e), [e.method]) for e in RELAY_ENDPOINTS),
     *MEDIA_ROUTES, *PROXY_ROUTES,  # images, audio, rerank (relay/media.py); the proxy channel (relay/proxy.py)
+    *DIALECT_ROUTES,
     ("/v1/models", list_models, ["GET"]),
     ("/v1/models/{model}", retrieve_model, ["GET"]),
     ("/v1/dashboard/billing/subscription", billing_subscription, ["GET"]),

@@ -30,12 +30,20 @@ class Inbound:
     # Usage reported to the client in its stream. False only for an OpenAI chat client that did not ask
     # (stream_options.include_usage); other dialects always report usage: the encoder gets UsageReport events.
     wants_usage: bool = True
+    # The body to relay instead of the client's, when the dialect expanded it (the Responses API's
+    # previous_response_id replayed into ``input``); None: the client's body as sent.
+    body: dict | None = None
 
 
 class Dialect(Protocol):
     name: str  # "chat", "messages", "responses", "gemini"
     family: str  # channel family spoken byte for byte: "openai", "anthropic", "gemini"
     forward_headers: tuple[str, ...]  # client headers (lower case) passed on to a channel of ``family``
+    # Optional, read with getattr by the pipeline:
+    #   def serves(self, channel_type: int, config: dict) -> bool    # False: a channel of ``family`` that does
+    #       not speak this API itself (e.g. a chat-only OpenAI-compatible channel for the Responses API): convert
+    #   def stream_translator(self) -> StreamTranslator              # the pass-through stream reader, when the
+    #       adaptor's own (made for the family's main format) does not read this dialect's stream
 
     def read(self, body: dict, path_model: str | None) -> Inbound: ...  # validates; raises RelayError
 
