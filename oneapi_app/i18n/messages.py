@@ -110,6 +110,9 @@ SERVER: dict[str, dict[str, str]] = {
                                 "zh": "缺少字段 messages，且它必须是非空列表"},
     "relay.bad_integer": {"en": "{field} is invalid: expected an integer in [0, 2^30)",
                           "zh": "{field} 无效：应为 [0, 2^30) 内的整数"},
+    "relay.messages_invalid": {"en": "invalid request: {detail}", "zh": "请求无效：{detail}"},
+    "relay.max_tokens_required": {"en": "max_tokens: field required (a positive integer)",
+                                  "zh": "max_tokens：必填字段（正整数）"},
     # -- quota (the ledger) -------------------------------------------------------------------------------
     "quota.token_not_enough": {"en": "the API key's quota is not enough for this request", "zh": "令牌额度不足"},
     "quota.user_not_enough": {"en": "your quota is not enough for this request", "zh": "用户额度不足"},
