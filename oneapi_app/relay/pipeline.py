@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 MAX_TOKENS_LIMIT = chat.MAX_TOKENS_LIMIT
 DEFAULT_MODELS = chat.DEFAULT_MODELS
 ESTIMATED_MARK = "（usage estimated locally）"
+INTERNAL_PATH = "/v1/chat/completions"  # the internal form's path (a converted call to an OpenAI-family channel)
 SATURATED_RETRY_AFTER = "1"  # seconds, on our own 429 when every channel of the group answered 429
 
 
@@ -202,7 +203,8 @@ def build_call(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo, family
             body, rewritten, copied = asked, True, True
     if kind.re_serialize:
         own()
-    return Call(kind=ctx.kind, path=ctx.path, model=ctx.upstream_model, body=body, raw=ctx.raw,
+    path = ctx.path if native or dialect.family == "openai" else INTERNAL_PATH
+    return Call(kind=ctx.kind, path=path, model=ctx.upstream_model, body=body, raw=ctx.raw,
                 rewritten=rewritten, stream=ctx.stream, accept="text/event-stream" if ctx.stream else "",
                 native=native and ctx.kind == "chat", headers=ctx.forward)
 
