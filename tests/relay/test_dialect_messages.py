@@ -245,3 +245,19 @@ def test_gemini_stream_to_anthropic_events():
     assert events[-2][1]["delta"]["stop_reason"] == "tool_use" and events[-2][1]["usage"]["output_tokens"] == 5
     tool = [e["delta"] for n, e in events if n == "content_block_delta"][-1]
     assert tool == {"type": "input_json_delta", "partial_json": '{"x":1}'}
+
+
+@pytest.mark.parametrize("step", [1, 7, 64, 100_000])
+def test_anthropic_pass_through_stream_is_byte_for_byte_and_reads_usage(step):
+    from oneapi_app.relay.adaptors.anthropic_stream import AnthropicPassStream
+
+    raw = (FIXTURES / "anthropic_stream_thinking.txt").read_bytes()
+    passing = AnthropicAdaptor().stream_translator(_call(), False)
+    assert isinstance(passing, AnthropicPassStream) and passing.raw and passing.done
+    out = b"".join(passing.feed(raw[i:i + step]) or b"" for i in range(0, len(raw), step))
+    assert out == raw and passing.usage == Usage(136, 40, 100)
+    broken = AnthropicPassStream()  # no message_delta: no usage, the delivered text is counted locally
+    cut = raw.index(b"event: message_delta")
+    for i in range(0, cut, step):
+        broken.feed(raw[i:min(i + step, cut)])
+    assert broken.usage is None and broken.text().endswith("453 = 400 + 50 + 327 * 453 = 12,231")
