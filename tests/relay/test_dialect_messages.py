@@ -78,7 +78,7 @@ def test_read_stream_and_max_tokens():
     ({"max_tokens": 0}, "max_tokens"),
     ({"max_tokens": "10"}, "max_tokens"),
     ({"messages": []}, "messages"),
-    ({"messages": [{"role": "system", "content": "x"}]}, "role"),
+    ({"messages": [{"role": "tool", "content": "x"}]}, "role"),
     ({"messages": [{"role": "user", "content": 3}]}, "content"),
     ({"stream": "yes"}, "stream"),
 ])
@@ -261,3 +261,29 @@ def test_anthropic_pass_through_stream_is_byte_for_byte_and_reads_usage(step):
     for i in range(0, cut, step):
         broken.feed(raw[i:min(i + step, cut)])
     assert broken.usage is None and broken.text().endswith("453 = 400 + 50 + 327 * 453 = 12,231")
+
+
+def test_tool_result_images_follow_the_tool_message():
+    body = {"model": MODEL, "max_tokens": 10, "messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "screenshot", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+            {"type": "text", "text": "Here it is"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}}]}]}]}
+    messages = MESSAGES.to_internal(body)["messages"]
+    assert messages[1] == {"role": "tool", "tool_call_id": "toolu_1", "content": "Here it is"}
+    assert messages[2] == {"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBOR"}}]}
+
+
+def test_claude_code_shapes_mid_conversation_system_adaptive_thinking_and_long_user_ids():
+    body = {"model": MODEL, "max_tokens": 32000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"},
+            "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+            "metadata": {"user_id": '{"device_id":"650cef8a84471ee08b31c0b5f182575e20734410bfe7f5","session_id":"d4"}'},
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Say hello.",
+                                                       "cache_control": {"type": "ephemeral"}}]},
+                         {"role": "system", "content": "Available agent types: claude."}]}
+    assert MESSAGES.read(body, None).max_tokens == 32000
+    internal = MESSAGES.to_internal(body)
+    assert internal["messages"] == [{"role": "user", "content": "Say hello."},
+                                    {"role": "system", "content": "Available agent types: claude."}]
+    assert "user" not in internal and "reasoning_effort" not in internal

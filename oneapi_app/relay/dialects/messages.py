@@ -194,7 +194,7 @@ class MessagesDialect:
         if not isinstance(messages, list) or not messages:
             raise _invalid("messages: field required (a non-empty list)")
         for turn in messages:
-            if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+            if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant", "system"):
                 raise _invalid("messages: each message is an object with role 'user' or 'assistant'")
             if not isinstance(turn.get("content"), str | list):
                 raise _invalid("messages: content must be a string or a list of content blocks")

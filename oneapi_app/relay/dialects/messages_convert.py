@@ -7,7 +7,9 @@
 - assistant turns: text becomes content, ``tool_use`` blocks become ``tool_calls`` (input as JSON text);
   thinking blocks are the upstream's own memory and have no place in another family's request (dropped);
 - tools (custom ones; Anthropic's server tools have no equivalent) -> functions, tool_choice -> tool_choice,
-  stop_sequences -> stop, metadata.user_id -> user, thinking -> reasoning_effort (by its budget).
+  stop_sequences -> stop, metadata.user_id -> user, thinking enabled -> reasoning_effort (by its budget;
+  ``adaptive`` thinking, Claude Code's default, asks for nothing a non-reasoning model would refuse);
+- ``system`` turns inside ``messages`` (Claude Code's mid-conversation system messages) stay system messages.
 
 ``cache_control`` marks, citations settings and other Anthropic-only fields are dropped: they only have a
 meaning on an Anthropic channel, where the body passes through untouched.
@@ -93,26 +95,33 @@ def _simple(parts: list[dict]) -> str | list[dict]:
     return parts
 
 
-def _tool_result_content(content: object) -> str | list[dict]:
+def _tool_result_content(content: object) -> tuple[str, list[dict]]:
+    """-> (the result's text, its other parts: images and documents, which a tool message cannot carry)."""
     if isinstance(content, str):
-        return content
+        return content, []
     if content is None:
-        return ""
-    return _simple(_parts(content)) if isinstance(content, list) else orjson.dumps(content).decode()
+        return "", []
+    if not isinstance(content, list):
+        return orjson.dumps(content).decode(), []
+    parts = _parts(content)
+    text = "\n".join(p["text"] for p in parts if p.get("type") == "text")
+    return text, [p for p in parts if p.get("type") != "text"]
 
 
 def _user_turn(content: object) -> list[dict]:
     out: list[dict] = []
     rest: list = []
+    attached: list[dict] = []  # tool results' images, shown to the model in the user turn that follows
     for block in content if isinstance(content, list) else [content]:
         if isinstance(block, dict) and block.get("type") == "tool_result":
-            result = _tool_result_content(block.get("content"))
-            if block.get("is_error") and isinstance(result, str):
+            result, others = _tool_result_content(block.get("content"))
+            if block.get("is_error"):
                 result = f"Error: {result}" if result else "Error"
             out.append({"role": "tool", "tool_call_id": str(block.get("tool_use_id") or ""), "content": result})
+            attached += others
         else:
             rest.append(block)
-    parts = _parts(rest if isinstance(content, list) else content)
+    parts = attached + _parts(rest if isinstance(content, list) else content)
     if parts:
         out.append({"role": "user", "content": _simple(parts)})
     return out
@@ -197,8 +206,12 @@ def to_chat(body: dict) -> dict:
                 messages.append(message)
         elif turn.get("role") == "user":
             messages.extend(_user_turn(turn.get("content")))
+        elif turn.get("role") == "system":  # a system message mid-conversation (Claude Code sends them)
+            text = system_text(turn.get("content"))
+            if text:
+                messages.append({"role": "system", "content": text})
         else:
-            raise _invalid("messages: role must be 'user' or 'assistant'")
+            raise _invalid("messages: role must be 'user', 'assistant' or 'system'")
     out: dict = {"model": body.get("model"), "messages": messages, "max_tokens": body.get("max_tokens")}
     for name in ("temperature", "top_p"):
         if isinstance(body.get(name), int | float) and not isinstance(body.get(name), bool):
@@ -215,8 +228,8 @@ def to_chat(body: dict) -> dict:
         if parallel is not None:
             out["parallel_tool_calls"] = parallel
     metadata = body.get("metadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
-        out["user"] = metadata["user_id"]
+    if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str) and len(metadata["user_id"]) <= 64:
+        out["user"] = metadata["user_id"]  # (a longer id, e.g. Claude Code's JSON, is refused by OpenAI)
     effort = _effort(body.get("thinking"))
     if effort is not None:
         out["reasoning_effort"] = effort
