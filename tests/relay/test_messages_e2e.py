@@ -332,3 +332,21 @@ async def test_client_disconnect_mid_stream_keeps_the_books(runtime, gateway, up
         await asyncio.sleep(0.05)
     [entry] = await books(runtime, key, 1)
     assert entry["is_stream"] and "estimated" in entry["content"] and entry["completion_tokens"] >= 3
+
+
+async def test_model_mapping_and_system_prompt_on_both_ways(runtime, gateway, claude, upstream):
+    """A channel's model mapping and system prompt apply in the client's shape (pass-through) or in the internal
+    form (converted)."""
+    await add_channel(runtime, claude.url, key="claude-key", models="team-claude", type=14,
+                      model_mapping=orjson.dumps({"team-claude": CLAUDE}).decode(), system_prompt="Be formal.")
+    await add_channel(runtime, upstream.url, models="team-gpt", model_mapping='{"team-gpt": "gpt-4o-mini"}',
+                      system_prompt="Be formal.")
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    sdk = client(gateway, key)
+    await sdk.messages.create(model="team-claude", max_tokens=20, system="Be casual.", messages=ASK)
+    assert claude.seen[-1].json == {"model": CLAUDE, "max_tokens": 20, "system": "Be formal.", "messages": ASK}
+    await sdk.messages.create(model="team-gpt", max_tokens=20, system="Be casual.", messages=ASK)
+    sent = upstream.seen[-1].json
+    assert sent["model"] == "gpt-4o-mini" and sent["messages"][0] == {"role": "system", "content": "Be formal."}
+    entries = await books(runtime, key, 2)
+    assert [e["model_name"] for e in entries] == [CLAUDE, "gpt-4o-mini"]
