@@ -2,7 +2,7 @@
 """Relay benchmark: direct-to-mock vs through the gateway, side by side in one run.
 
   python bench/relay.py [--mode api|full|both] [--duration 10] [--concs 1,16,64] [--stream-c 16]
-                        [--format chat|responses] [--channel-type 1] [--out bench/RESULTS.md]
+                        [--format chat,messages] [--out bench/RESULTS.md]
 
 ``--mode api`` (the default) measures ``oneapi serve --api-only``; ``--mode full`` the whole appliance,
 ``oneapi serve`` (Reflex + FastAPI on one port; relay paths are dispatched straight to the FastAPI app), which
@@ -10,9 +10,10 @@ builds the dashboard on its first start (``oneapi build``, needs .tools/bun); ``
 the other, each with its own mock, data directory and gateway.
 
 What it does (everything in a temporary data directory, nothing shared with a real install):
-1. starts bench/mock_upstream.py (a fast OpenAI-compatible upstream) on a free port, pinned to CPU 1;
-2. creates the database, one OpenAI channel pointing at the mock and one limited token (through the
-   services, as the dashboard would);
+1. starts bench/mock_upstream.py (a fast OpenAI-compatible and Anthropic-shaped upstream) on a free port,
+   pinned to CPU 1;
+2. creates the database, one OpenAI channel (gpt-4o-mini) and one Anthropic channel (claude-mock) pointing at
+   the mock and one limited token (through the services, as the dashboard would);
 3. starts ``oneapi serve --api-only`` (or ``oneapi serve``) pinned to CPU 0;
 4. runs bench/load.py compare (wrk for non-stream points when installed, its Python client for streams),
    pinned to CPU 1, which prints the table: req/s, added p50/p99 (TTFT for streams), gateway CPU ms per
@@ -20,6 +21,11 @@ What it does (everything in a temporary data directory, nothing shared with a re
 5. with ``--signed`` (the default), the same comparison for an AWS Bedrock channel on the same mock (the gateway
    converts to the Converse API, signs with SigV4 and decodes the binary event stream: bench/signed.py);
 6. checks the books: the token's remain + used equals its start and the consume logs add up.
+
+``--format`` picks the client formats measured side by side in one run (``FORMAT_CASES``): ``chat`` is
+/v1/chat/completions passed through to the OpenAI channel; ``messages`` is /v1/messages passed through to the
+Anthropic channel (``messages``) and converted to the OpenAI channel (``msg>openai``). A new client format
+is one entry there (and one row of bench/load.py's FORMATS).
 """
 
 from __future__ import annotations
@@ -41,6 +47,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 START_QUOTA = 10**13
+CLAUDE_MODEL = "claude-mock"
+# --format name -> load.py cases: LABEL=CLIENT_FORMAT:MODEL:DIRECT_FORMAT (the direct baseline hits the mock
+# endpoint the gateway's channel uses).
+FORMAT_CASES = {
+    "chat": ["chat=chat:gpt-4o-mini:chat"],
+    "messages": [f"messages=messages:{CLAUDE_MODEL}:messages", "msg>openai=messages:gpt-4o-mini:chat"],
+}
 
 
 def free_port() -> int:
@@ -68,7 +81,7 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"nothing answers at {url}")
 
 
-async def prepare(env: dict[str, str], mock_url: str, channel_type: int = 1) -> str:
+async def prepare(env: dict[str, str], mock_url: str) -> str:
     from oneapi_app.models import ChannelCreate, TokenCreate
     from oneapi_app.runtime import Runtime
     from oneapi_app.services.channels import create_channels
@@ -78,8 +91,10 @@ async def prepare(env: dict[str, str], mock_url: str, channel_type: int = 1) -> 
     runtime = Runtime(load_settings(env))
     async with runtime.lifespan():
         async with runtime.db.session() as session:
-            await create_channels(session, ChannelCreate(type=channel_type, key="sk-mock", name="mock",
-                                                         base_url=mock_url, models="gpt-4o-mini"), bus=runtime.changes)
+            await create_channels(session, ChannelCreate(type=1, key="sk-mock", name="mock", base_url=mock_url,
+                                                         models="gpt-4o-mini"), bus=runtime.changes)
+            await create_channels(session, ChannelCreate(type=14, key="sk-mock", name="mock-claude",
+                                                         base_url=mock_url, models=CLAUDE_MODEL), bus=runtime.changes)
             token = await create_token(session, 1, TokenCreate(name="bench", remain_quota=START_QUOTA,
                                                                unlimited_quota=False))
     return token.key
@@ -159,17 +174,17 @@ def main() -> int:
     ap.add_argument("--start-timeout", type=float, default=600,
                     help="seconds to wait for the gateway (the full mode may build the dashboard first)")
     ap.add_argument("--out", help="also write the report (markdown) to this file")
-    ap.add_argument("--format", choices=["chat", "responses"], default="chat",
-                    help="the API measured: chat completions, or the Responses API (/v1/responses)")
-    ap.add_argument("--channel-type", type=int, default=1,
-                    help="the mock channel's type: 1 (OpenAI: /v1/responses passes through), or a chat-only type "
-                         "such as 36 (DeepSeek: /v1/responses is converted to chat completions)")
+    ap.add_argument("--format", default="chat",
+                    help=f"client formats measured side by side, comma-separated: {', '.join(FORMAT_CASES)}")
     ap.add_argument("--db", choices=["sqlite", "postgres", "mysql"], default="sqlite",
                     help="the gateway's database: SQLite in the data dir (default) or a fresh database on the local "
                          "PostgreSQL / MariaDB server (dropped afterwards)")
     ap.add_argument("--signed", action=argparse.BooleanOptionalAction, default=True,
                     help="also measure an AWS Bedrock channel (SigV4, Converse, event stream) on the same mock")
     args = ap.parse_args()
+    unknown = [f for f in args.format.split(",") if f not in FORMAT_CASES]
+    if unknown:
+        ap.error(f"unknown --format {', '.join(unknown)} (known: {', '.join(FORMAT_CASES)})")
 
     reports = []
     for mode in (["api", "full"] if args.mode == "both" else [args.mode]):
@@ -201,7 +216,7 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             python, str(HERE / "mock_upstream.py"), "--port", str(mock_port), "--chunks", str(args.chunks),
             "--chunk-delay-ms", str(args.chunk_delay_ms)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_http(f"{mock_url}/health")
-        key = asyncio.run(prepare(env, mock_url, args.channel_type))
+        key = asyncio.run(prepare(env, mock_url))
         if args.signed:
             from signed import add_bedrock_channel, bedrock_compare
 
@@ -223,16 +238,16 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             python, str(HERE / "load.py"), "compare", "--target", gw_url, "--token", f"sk-{key}",
             "--model", "gpt-4o-mini", "--mock", mock_url, "--concs", args.concs, "--stream-c", str(args.stream_c),
             "--duration", str(args.duration), "--warmup", str(args.warmup), "--gw-pid", str(gateway.pid),
-            "--label", label, "--cpu", str(args.load_cpu), "--format", args.format])
+            "--label", label, "--cpu", str(args.load_cpu)])
+        cases = [f"--case={case}" for fmt in args.format.split(",") for case in FORMAT_CASES[fmt]]
         if database.dsn:
             description = description.replace("SQLite", f"{args.db} server, not pinned")
         header = (f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cpus; gateway "
                   f"{description} pinned to cpu {args.gateway_cpu}, ready in {startup:.1f} s; "
                   f"mock + load pinned to cpu {args.load_cpu}; wrk: {'yes' if shutil.which('wrk') else 'no'}; "
-                  f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms; format {args.format}, channel type "
-                  f"{args.channel_type}")
+                  f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms")
         print(header, flush=True)
-        result = subprocess.run(cmd, capture_output=True, text=True)
+        result = subprocess.run(cmd + cases, capture_output=True, text=True)
         print(result.stdout, flush=True)
         if result.returncode != 0:
             print(result.stderr, file=sys.stderr)

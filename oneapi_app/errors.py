@@ -3,6 +3,8 @@
 - ``openai_body(request_id)``: OpenAI's ``{"error": {"message", "type", "param", "code"}}`` (on ``/v1``,
   the message ends with ``(request id: ...)``), sent with ``status``;
 - ``gemini_body(request_id)``: Google's ``{"error": {"code", "message", "status"}}`` (on ``/v1beta``);
+- ``anthropic_body(request_id)``: Anthropic's ``{"type": "error", "error": {"type", "message"}}`` (on
+  ``/v1/messages``), its type chosen by status (``anthropic_type``), sent with ``status``;
 - ``api_body()``: one-api's ``{"success": false, "message"}`` (on ``/api``), sent with ``api_status``
   (401, 403 and 429 keep their status; one-api answers every other refusal with 200);
 - ``headers``: extra response headers of either envelope (``Retry-After``), or None.
@@ -94,6 +96,19 @@ class AppError(Exception):
                           "code": self.code}}
 
     @property
+    def anthropic_type(self) -> str:
+        """Anthropic's error type for this error (what its SDKs map to exception classes)."""
+        if self.code in QUOTA_CODES:
+            return "billing_error"
+        return ANTHROPIC_TYPES.get(self.status, "api_error" if self.status >= 500 else "invalid_request_error")
+
+    def anthropic_body(self, request_id: str = "") -> dict:
+        body: dict = {"type": "error", "error": {"type": self.anthropic_type, "message": self._message(request_id)}}
+        if request_id:
+            body["request_id"] = request_id
+        return body
+
+    @property
     def api_status(self) -> int:
         return self.status if self.status in (401, 403, 429) else 200
 
@@ -107,6 +122,12 @@ class AppError(Exception):
         return {"error": {"code": self.status, "message": str(message or self.message),
                           "status": GOOGLE_STATUS.get(self.status, "UNKNOWN" if self.status >= 500 else
                                                       "FAILED_PRECONDITION")}}
+
+
+ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+                   403: "permission_error", 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+                   500: "api_error", 504: "timeout_error", 529: "overloaded_error"}
+QUOTA_CODES = frozenset({"pre_consume_token_quota_failed", "insufficient_user_quota"})
 
 
 class InternalError(AppError):
@@ -242,6 +263,22 @@ class UpstreamFailure(AppError):
         super().__init__(message, status=status, code=code, param=param, type=type)
         self.retryable = retryable
         self.body = body  # an OpenAI error object forwarded as-is
+
+    @property
+    def anthropic_type(self) -> str:
+        kind = str((self.body or {}).get("type") or "")
+        return kind if kind in ANTHROPIC_TYPES.values() else super().anthropic_type
+
+    def anthropic_body(self, request_id: str = "") -> dict:
+        if self.body is None or not self.body.get("message"):
+            return super().anthropic_body(request_id)
+        message = str(self.body["message"])
+        body: dict = {"type": "error", "error": {"type": self.anthropic_type,
+                                                 "message": f"{message} (request id: {request_id})" if request_id
+                                                 else message}}
+        if request_id:
+            body["request_id"] = request_id
+        return body
 
     def openai_body(self, request_id: str = "") -> dict:
         if self.body is None:

@@ -73,8 +73,8 @@ class GunzipRequestMiddleware:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > MAX_BODY:  # never read an unbounded compressed body (the relay's own limit follows)
-                await send_error(send, GzipBodyError(msg("relay.gzip_too_large"), status=413,
-                                                     code="request_body_too_large"))
+                error = GzipBodyError(msg("relay.gzip_too_large"), status=413, code="request_body_too_large")
+                await send_error(send, error, envelope=envelope_for(scope["path"], error))
                 return
         try:
             decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -82,7 +82,8 @@ class GunzipRequestMiddleware:
             if decoder.unconsumed_tail:
                 raise ValueError("too large")
         except (zlib.error, ValueError):
-            await send_error(send, GzipBodyError())
+            error = GzipBodyError()
+            await send_error(send, error, envelope=envelope_for(scope["path"], error))
             return
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
         headers.append((b"content-length", str(len(body)).encode()))
@@ -97,6 +98,14 @@ class GunzipRequestMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+ANTHROPIC_PATHS = ("/v1/messages",)  # Anthropic's API: its error envelope (relay/dialects/messages.py)
+
+
+def envelope_for(path: str, error: AppError, request_id: str = "") -> dict | None:
+    """The error body of a relay path whose clients expect another envelope than OpenAI's, else None."""
+    return error.anthropic_body(request_id) if path.startswith(ANTHROPIC_PATHS) else None
 
 
 async def send_error(send: Send, error: AppError, request_id: str = "", envelope: dict | None = None) -> None:

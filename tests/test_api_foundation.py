@@ -46,7 +46,7 @@ async def test_unknown_paths_get_one_api_404(client):
 
 
 async def test_unimplemented_openai_routes_501(client):
-    for method, path in (("POST", "/v1/images/edits"), ("GET", "/v1/files"), ("POST", "/v1/threads/abc/runs"),
+    for method, path in (("POST", "/v1/images/variations"), ("GET", "/v1/files"), ("POST", "/v1/threads/abc/runs"),
                          ("DELETE", "/v1/models/gpt-4o"), ("GET", "/v1/fine_tuning/jobs")):
         r = await client.request(method, path)
         assert r.status_code == 501, path

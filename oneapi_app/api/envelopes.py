@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import AppError, BadRequest, InternalError, InvalidURL
 from ..i18n import Text, msg
-from ..middleware import request_id
+from ..middleware import envelope_for, request_id
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ def render_app_error(request: Request, exc: AppError) -> JSONResponse:
     """Any error of the tree (errors.py) in the envelope of the path, with its extra headers (Retry-After)."""
     if is_api_path(request):
         return JSONResponse(exc.api_body(), status_code=exc.api_status, headers=exc.headers)
+    envelope = envelope_for(request.url.path, exc, request_id(request))
+    if envelope is not None:  # /v1/messages: Anthropic's envelope
+        return JSONResponse(envelope, status_code=exc.status, headers=exc.headers)
     return JSONResponse(exc.openai_body(request_id(request)), status_code=exc.status, headers=exc.headers)
 
 

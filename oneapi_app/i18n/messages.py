@@ -135,6 +135,9 @@ SERVER: dict[str, dict[str, str]] = {
                               "zh": "路径中缺少模型名（models/{{model}}:generateContent）"},
     "gemini.bad_action": {"en": "unknown method {action} (use generateContent, streamGenerateContent or countTokens)",
                           "zh": "未知的方法 {action}（请使用 generateContent、streamGenerateContent 或 countTokens）"},
+    "relay.messages_invalid": {"en": "invalid request: {detail}", "zh": "请求无效：{detail}"},
+    "relay.max_tokens_required": {"en": "max_tokens: field required (a positive integer)",
+                                  "zh": "max_tokens：必填字段（正整数）"},
     # -- quota (the ledger) -------------------------------------------------------------------------------
     "quota.token_not_enough": {"en": "the API key's quota is not enough for this request", "zh": "令牌额度不足"},
     "quota.user_not_enough": {"en": "your quota is not enough for this request", "zh": "用户额度不足"},

@@ -33,6 +33,7 @@ RELAY_ENDPOINTS: tuple[RelayEndpoint, ...] = (
     RelayEndpoint("/v1/engines/{model}/embeddings", "embeddings", fast=False),
     RelayEndpoint("/v1/moderations", "moderations"),
     RelayEndpoint("/v1/edits", "edits"),
+    RelayEndpoint("/v1/messages", "chat", dialect="messages"),  # Anthropic's Messages API
 )
 
 # path -> row, for the fast lane's one dict lookup per request.

@@ -300,6 +300,8 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
                 resp.close()
                 _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
 
+        if getattr(translator, "raw", False):  # a byte-for-byte pass-through reads the upstream's chunks
+            frames = RawChunks()
         events = _stream_events(runtime, ctx, resp, chunks, first, translator, frames or SSEReader(limit),
                                 frames is None)
         return SSEResponse(events, finalize=finalize)
@@ -329,6 +331,18 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     if settlement.done is not None:  # SETTLEMENT_WAIT: answer once the settlement is committed
         await runtime.ledger.committed(settlement)
     return Response(content=content, status_code=resp.status, headers=headers)
+
+
+class RawChunks:
+    """The frames of a raw pass-through: each upstream chunk as it came."""
+
+    __slots__ = ()
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        return [chunk]
+
+    def finish(self) -> list[bytes]:
+        return []
 
 
 async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResponse,

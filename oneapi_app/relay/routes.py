@@ -20,6 +20,7 @@ from ..middleware import request_id
 from ..services.cache import ChannelSnapshot
 from ..services.options import Options
 from .auth import Auth, authenticate
+from .count_tokens import count_tokens
 from .dialect_routes import DIALECT_ROUTES, gemini_models, wants_gemini_shape
 from .dialects import dialect_for
 from .endpoints import RELAY_ENDPOINTS, RelayEndpoint
@@ -109,10 +110,35 @@ async def _visible_models(request: Request) -> tuple[list[str], Auth, ChannelSna
     return snapshot.group_models.get(auth.user.group, []), auth, snapshot
 
 
+MODEL_CREATED_AT = "2024-01-01T00:00:00Z"  # Anthropic's model objects carry a date; the gateway knows none
+
+
+def anthropic_model(model: str) -> dict:
+    return {"type": "model", "id": model, "display_name": model, "created_at": MODEL_CREATED_AT}
+
+
+def _anthropic_client(request: Request) -> bool:
+    """A client of Anthropic's SDK (it sends anthropic-version on every call): answer in its shapes."""
+    return "anthropic-version" in request.headers
+
+
+def _anthropic_error(request: Request, exc: AppError) -> Response:
+    return Response(orjson.dumps(exc.anthropic_body(request_id(request))), status_code=exc.status,
+                    media_type="application/json", headers=exc.headers)
+
+
 async def list_models(request: Request):
     if wants_gemini_shape(request):  # a Gemini client (x-goog-api-key): Gemini's shape
         return await gemini_models(request)
-    models, _auth, _snapshot = await _visible_models(request)
+    try:
+        models, _auth, _snapshot = await _visible_models(request)
+    except AppError as exc:
+        if _anthropic_client(request):
+            return _anthropic_error(request, exc)
+        raise
+    if _anthropic_client(request):
+        return _json({"data": [anthropic_model(m) for m in models], "has_more": False,
+                      "first_id": models[0] if models else None, "last_id": models[-1] if models else None})
     return _json({"object": "list", "data": [model_entry(m) for m in models]})
 
 
@@ -120,11 +146,16 @@ async def retrieve_model(request: Request):
     """A model this key lists, or one its group knows (a channel down for now): its entry; else OpenAI's 404,
     which the SDK raises as NotFoundError."""
     model = request.path_params["model"]
-    models, auth, snapshot = await _visible_models(request)
-    allowed = auth.token.models is None or model in auth.token.models
-    if model in models or (allowed and snapshot.knows(auth.user.group, model)):
-        return _json(model_entry(model))
-    raise ModelNotFound(model, auth.user.group)
+    try:
+        models, auth, snapshot = await _visible_models(request)
+        allowed = auth.token.models is None or model in auth.token.models
+        if not (model in models or (allowed and snapshot.knows(auth.user.group, model))):
+            raise ModelNotFound(model, auth.user.group)
+    except AppError as exc:
+        if _anthropic_client(request):
+            return _anthropic_error(request, exc)
+        raise
+    return _json(anthropic_model(model) if _anthropic_client(request) else model_entry(model))
 
 
 # -- billing compatibility -----------------------------------------------------------------------------
@@ -168,6 +199,7 @@ RELAY_ROUTES = [
     *((e.path, relay_endpoint(e), [e.method]) for e in RELAY_ENDPOINTS),
     *MEDIA_ROUTES, *PROXY_ROUTES,  # images, audio, rerank (relay/media.py); the proxy channel (relay/proxy.py)
     *DIALECT_ROUTES,
+    ("/v1/messages/count_tokens", count_tokens, ["POST"]),
     ("/v1/models", list_models, ["GET"]),
     ("/v1/models/{model}", retrieve_model, ["GET"]),
     ("/v1/dashboard/billing/subscription", billing_subscription, ["GET"]),

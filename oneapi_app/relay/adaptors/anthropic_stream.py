@@ -97,57 +97,72 @@ class AnthropicDecoder:
 
 
 class AnthropicPassStream:
-    """Anthropic events to an Anthropic client as they came; usage read from message_start/message_delta."""
+    """Anthropic's stream to an Anthropic client byte for byte: ``raw``, it gets the upstream's chunks as
+    they arrive (no SSE parsing) and returns them unchanged. Usage is read from the data lines that carry
+    one (message_start: input and cache tokens; message_delta: output tokens), found by a byte search; the
+    chunks are kept (compacted to text) only for a local count when no usage came."""
 
-    __slots__ = ("_payloads", "_start", "done", "usage")
+    __slots__ = ("_chunks", "_pending", "_rest", "_start", "_text", "done", "usage")
+    raw = True
+    COMPACT_AT = 256  # chunks kept before they are reduced to text
+    MAX_LINE = 1024 * 1024  # a longer unfinished line is content, never usage: not kept
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
         self.done = True  # the upstream's own message_stop ends the client's stream: nothing to append
         self._start: dict = {}
-        self._payloads: list[bytes] = []  # content deltas, parsed only for a local count (no usage came)
+        self._pending = b""  # an unfinished line (a chunk cut inside an event)
+        self._chunks: list[bytes] = []
+        self._rest = b""  # the unfinished line of the compacted chunks
+        self._text: list[str] = []
 
-    def feed(self, payload: bytes) -> bytes | None:
-        if payload.startswith(b'{"type":"'):
-            end = payload.find(b'"', 9)
-            kind = payload[9:end]
-        else:
+    def feed(self, chunk: bytes) -> bytes | None:
+        data = self._pending + chunk if self._pending else chunk
+        cut = data.rfind(b"\n") + 1
+        self._pending = data[cut:] if len(data) - cut <= self.MAX_LINE else b""
+        if b'"usage"' in data:
+            self._read_usage(data[:cut])
+        if self.usage is None:
+            self._chunks.append(chunk)
+            if len(self._chunks) >= self.COMPACT_AT:
+                self._compact()
+        return chunk
+
+    def _read_usage(self, lines: bytes) -> None:
+        for line in lines.split(b"\n"):
+            if not line.startswith(b"data:") or b'"usage"' not in line:
+                continue
             try:
-                event = orjson.loads(payload)
+                event = orjson.loads(line[5:])
             except orjson.JSONDecodeError:
-                return None
-            kind = str(event.get("type") or "").encode() if isinstance(event, dict) else b""
-        if kind == b"content_block_delta":
-            self._payloads.append(payload)
-        elif kind in (b"message_start", b"message_delta"):
-            try:
-                event = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                event = {}
-            if kind == b"message_start":
-                message = event.get("message") if isinstance(event.get("message"), dict) else {}
+                continue
+            if not isinstance(event, dict):
+                continue
+            if event.get("type") == "message_start":
+                message = v if isinstance(v := event.get("message"), dict) else {}
                 self._start = v if isinstance(v := message.get("usage"), dict) else {}
-            elif isinstance(event.get("usage"), dict):
+            elif event.get("type") == "message_delta" and isinstance(event.get("usage"), dict):
                 self.usage = _merged_usage(self._start, event["usage"])
-        elif kind == b"error":
-            self._payloads.append(payload)
-        if not kind:
-            return b"data: " + payload + b"\n\n"
-        return b"event: " + kind + b"\ndata: " + payload + b"\n\n"
 
-    def finish(self) -> bytes | None:
-        return None
-
-    def text(self) -> str:
-        parts = []
-        for payload in self._payloads:
+    def _compact(self) -> None:
+        lines = (self._rest + b"".join(self._chunks)).split(b"\n")
+        self._chunks, self._rest = [], lines.pop()
+        for line in lines:
+            if not line.startswith(b"data:"):
+                continue
             try:
-                event = orjson.loads(payload)
+                event = orjson.loads(line[5:])
             except orjson.JSONDecodeError:
                 continue
             delta = event.get("delta") if isinstance(event, dict) else None
             if isinstance(delta, dict):
                 for key in ("text", "partial_json", "thinking"):
                     if isinstance(delta.get(key), str):
-                        parts.append(delta[key])
-        return "".join(parts)
+                        self._text.append(delta[key])
+
+    def finish(self) -> bytes | None:
+        return None
+
+    def text(self) -> str:
+        self._compact()
+        return "".join(self._text)

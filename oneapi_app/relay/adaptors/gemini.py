@@ -10,8 +10,11 @@ OpenAI shapes.
 - completions, moderations and edits are refused with a retryable 501 (another channel of the group may
   serve them).
 
-Request conversion lives in gemini_convert.py; this module builds URLs and turns answers, stream chunks
-and errors back into OpenAI shapes.
+Request conversion lives in gemini_convert.py; this module builds URLs and turns answers and stream chunks
+into ``events.Answer`` / typed events (candidate 0 streams; a whole answer keeps the others as alternatives),
+and errors into the error tree. A client of a Gemini dialect passes through: its body goes as sent, the
+answer's bytes come back unchanged (``parse_response`` / ``stream_translator``, usage read from
+usageMetadata).
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ from __future__ import annotations
 from ..adaptors.base import Kind
 from . import chat
 from .base import Dialect
+from .messages import MESSAGES
 
-DIALECTS: dict[str, Dialect] = {}
+DIALECTS: dict[str, Dialect] = {"messages": MESSAGES}
 
 
 def dialect_for(name: str, kind: Kind) -> Dialect:
