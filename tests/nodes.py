@@ -112,7 +112,7 @@ async def _chats(bases: list[str], key: str, count: int, concurrency: int) -> li
     headers = {"Authorization": f"Bearer sk-{key}"}
     gate = asyncio.Semaphore(concurrency)
     connector = aiohttp.TCPConnector(force_close=True, limit=0)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=90)) as client:
         async def one(i: int) -> int:
             async with gate:
                 async with client.post(f"{bases[i % len(bases)]}/v1/chat/completions", json=body,
