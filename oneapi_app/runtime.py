@@ -120,13 +120,13 @@ class Runtime:
             self.background.spawn(self.changes.relay_from_peers(peer, self.background.stopping), "changes-workers")
         if settings.redis_enabled:
             self.redis = _open_redis(settings)
+            # A Redis unreachable at start is a configuration to fix (refused); once running, an outage only
+            # degrades (changes.py, services/cache.py, auth/ratelimit.py).
+            await self.redis.ping()  # type: ignore[misc]  # redis-py types ping() for sync and async clients
             ready = asyncio.Event()
             self.background.spawn(self.changes.relay_from_redis(
                 self.redis, f"{settings.redis_key_prefix}changes", self.background.stopping, ready), "changes-relay")
-            try:
-                await asyncio.wait_for(ready.wait(), timeout=10)
-            except TimeoutError:  # serve from the database meanwhile; the relay keeps trying (changes.py)
-                log.warning("Redis is not reachable at start: serving degraded until it is")
+            await asyncio.wait_for(ready.wait(), timeout=10)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.relay_timeout or None, connect=10.0),
             proxy=settings.relay_proxy or None,
