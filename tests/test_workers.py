@@ -8,14 +8,18 @@ never overspends, and the log holds no "database is locked". One server for the 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
+from oneapi_app.changes import Changes
 from oneapi_app.workers import worker_count
 
 from . import nodes
@@ -45,6 +49,35 @@ def _ppid(pid: int) -> int:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return -1
+
+
+async def test_notices_cross_the_worker_link_and_options_reload_only_for_others():
+    mine, master = socket.socketpair()
+    changes, heard = Changes(), []
+    changes.subscribe("token", lambda key: heard.append(("token", key)))
+    changes.subscribe("options", lambda key: heard.append(("options, from elsewhere", key)), remote_only=True)
+    stopping = asyncio.Event()
+    link = asyncio.create_task(changes.relay_from_peers(mine, stopping))
+    await asyncio.sleep(0.05)
+    await changes.publish("token", "k1")
+    await changes.publish("options")  # saved here: this process already holds the new options
+    master.settimeout(2)
+    sent = b""
+    while sent.count(b"\n") < 2:
+        sent += await asyncio.to_thread(master.recv, 4096)
+    assert [orjson.loads(line)["kind"] for line in sent.splitlines()] == ["token", "options"]
+    assert heard == [("token", "k1")]
+    master.sendall(orjson.dumps({"node": "another worker", "kind": "options", "key": None}) + b"\n")
+    master.sendall(sent)  # this process's own notices coming back are ignored
+    for _ in range(50):
+        if len(heard) > 1:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    assert heard == [("token", "k1"), ("options, from elsewhere", None)]
+    stopping.set()
+    await link
+    master.close()
 
 
 def test_worker_count_defaults_to_the_cores_up_to_four():
