@@ -179,6 +179,8 @@ def main() -> int:
     ap.add_argument("--db", choices=["sqlite", "postgres", "mysql"], default="sqlite",
                     help="the gateway's database: SQLite in the data dir (default) or a fresh database on the local "
                          "PostgreSQL / MariaDB server (dropped afterwards)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="gateway worker processes (oneapi serve --workers N); with N > 1 the gateway is not pinned")
     ap.add_argument("--signed", action=argparse.BooleanOptionalAction, default=True,
                     help="also measure an AWS Bedrock channel (SigV4, Converse, event stream) on the same mock")
     args = ap.parse_args()
@@ -224,9 +226,10 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
         started = time.monotonic()
         log_path = workdir / "gateway.log"  # a file, not a pipe: a full pipe would stall the gateway
         with open(log_path, "wb") as log_file:
-            gateway = subprocess.Popen(pinned(args.gateway_cpu, [
+            gateway = subprocess.Popen(pinned(args.gateway_cpu if args.workers == 1 else None, [
                 python, "-m", "oneapi_app.cli", "serve", *serve_flags, "--host", "127.0.0.1", "--port",
-                str(gw_port)]), env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+                str(gw_port), "--workers", str(args.workers)]), env=env, cwd=ROOT, stdout=log_file,
+                stderr=subprocess.STDOUT)
         procs.append(gateway)
         try:
             wait_http(f"{gw_url}/api/status", timeout=args.start_timeout)
@@ -242,8 +245,9 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
         cases = [f"--case={case}" for fmt in args.format.split(",") for case in FORMAT_CASES[fmt]]
         if database.dsn:
             description = description.replace("SQLite", f"{args.db} server, not pinned")
+        pin = f"pinned to cpu {args.gateway_cpu}" if args.workers == 1 else f"{args.workers} workers, not pinned"
         header = (f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cpus; gateway "
-                  f"{description} pinned to cpu {args.gateway_cpu}, ready in {startup:.1f} s; "
+                  f"{description} {pin}, ready in {startup:.1f} s; "
                   f"mock + load pinned to cpu {args.load_cpu}; wrk: {'yes' if shutil.which('wrk') else 'no'}; "
                   f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms")
         print(header, flush=True)
@@ -262,6 +266,7 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=60)
         ledger = asyncio.run(books(env, key))
+        ledger += f"; 'database is locked' in the gateway log: {log_path.read_text(errors='replace').count('database is locked')}"
         print(ledger, flush=True)
         return f"{header}\n\n```\n{result.stdout.strip()}\n```\n\n{ledger}\n"
     finally:

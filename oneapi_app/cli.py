@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import os
@@ -65,13 +66,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"oneapi: the database {settings.database.display} has no One API schema: start the master node "
               "first or run `oneapi migrate`", file=sys.stderr)
         return 2
-    _GracefulServer = _graceful_server_class()
-    if args.api_only:
-        from .api import create_app
-        from .runtime import Runtime
+    from .workers import worker_count
 
-        app: Callable[..., Any] | str = create_app(Runtime(settings), own_lifespan=True)
-        factory = False
+    count = worker_count(args.workers if args.workers is not None else settings.workers)
+    if count > 1 and not args.api_only and not (settings.redis_conn_string and not settings.redis_master_name):
+        # Reflex keeps a dashboard session's state in the memory of the process its websocket reached (and
+        # on disk behind it): several processes would each hold their own copy. Shared state needs Redis.
+        logging.getLogger("oneapi").warning(
+            "%d workers asked, serving with 1: dashboard sessions can only be shared between workers through "
+            "Redis (set REDIS_CONN_STRING to a redis:// URL, or run the relay alone with --api-only)", count)
+        count = 1
+    if args.api_only:
+        app_spec: tuple[Callable[..., Any] | str, bool] | None = None
     else:
         from . import frontend
 
@@ -81,22 +87,68 @@ def cmd_serve(args: argparse.Namespace) -> int:
         redis_url = "" if settings.redis_master_name else settings.redis_conn_string
         os.environ.update(frontend.serving_env(settings.port, settings.data_dir, redis_url))
         os.chdir(frontend.PROJECT_ROOT)
-        app, factory = "oneapi_app.oneapi_app:server_app", True
-    config = uvicorn.Config(
-        app,
-        factory=factory,
-        host=args.host,
-        port=settings.port,
-        lifespan="on",
-        log_level="debug" if settings.debug else "info",
-        timeout_graceful_shutdown=settings.shutdown_timeout,
-        access_log=settings.debug,
-        ws="websockets-sansio",
-        proxy_headers=False,  # the caller's address has one rule: oneapi_app/netaddr.py (TRUSTED_PROXIES)
-    )
-    server = _GracefulServer(config)
-    server.run()
-    return 0 if server.started else 1
+        app_spec = ("oneapi_app.oneapi_app:server_app", True)
+
+    def serve(sockets: list | None = None) -> int:
+        app: Callable[..., Any] | str
+        if app_spec is None:
+            from .api import create_app
+            from .runtime import Runtime
+
+            app, factory = create_app(Runtime(settings), own_lifespan=True), False
+        else:
+            app, factory = app_spec
+        config = uvicorn.Config(
+            app,
+            factory=factory,
+            host=args.host,
+            port=settings.port,
+            lifespan="on",
+            log_level="debug" if settings.debug else "info",
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+            access_log=settings.debug,
+            ws="websockets-sansio",
+            proxy_headers=False,  # the caller's address has one rule: oneapi_app/netaddr.py (TRUSTED_PROXIES)
+        )
+        server = _graceful_server_class()(config)
+        server.run(sockets=sockets)
+        return 0 if server.started else 1
+
+    if count == 1:
+        return serve()
+    return _serve_workers(settings, args.host, count, serve)
+
+
+async def _ensure_root(settings: Settings) -> None:
+    from .db import Database
+    from .services.users import ensure_root_user
+
+    db = Database.open(settings)
+    try:
+        async with db.session() as session:
+            await ensure_root_user(session, settings)
+    finally:
+        await db.close()
+
+
+def _serve_workers(settings: Settings, host: str, count: int, serve: Callable[[list], int]) -> int:
+    """The master of ``--workers N``: migrate once, bind the port, fork the workers (workers.py)."""
+    from .migrations import migrate
+    from .settings import ensure_session_secret
+    from .workers import Supervisor, bind_sockets
+
+    settings = ensure_session_secret(settings)  # created once, read by every worker
+    if settings.is_master:  # once, before the workers start (they would race to migrate, to create root)
+        for report in migrate(settings):
+            logging.getLogger("oneapi").info("migrations: %s", report)
+        asyncio.run(_ensure_root(settings))  # the loop and its threads end here, before any fork
+    try:
+        sockets = bind_sockets(host, settings.port, count)
+    except OSError as exc:
+        print(f"oneapi: cannot listen on {host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    logging.getLogger("oneapi").info("serving on %s:%d with %d worker processes", host, settings.port, count)
+    return Supervisor(sockets, lambda sock: serve([sock]), settings.shutdown_timeout).run()
 
 
 def _graceful_server_class():
@@ -171,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
     serve.add_argument("--api-only", action="store_true", help="relay and /api only, no dashboard")
     serve.add_argument("--log-dir", help="also write logs to files in this directory")
+    serve.add_argument("--workers", type=int, metavar="N",
+                       help="processes serving the port (default: WORKERS, or the number of cores up to 4)")
     serve.set_defaults(func=cmd_serve)
     with_config(sub.add_parser("migrate", help="bring the database schema to the latest version")).set_defaults(func=cmd_migrate)
     copy = with_config(sub.add_parser("copy-db", help="copy this install into an empty PostgreSQL or MySQL database"))

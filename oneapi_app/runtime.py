@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +37,7 @@ from .services.options import Options, load_options
 from .services.responses_store import ResponsesStore
 from .services.users import ensure_root_user
 from .settings import Settings, ensure_session_secret
+from .workers import PEER_FD_ENV
 
 if TYPE_CHECKING:
     from .models import Channel
@@ -108,8 +111,17 @@ class Runtime:
         async with self.db.session() as session:
             await ensure_root_user(session, settings)
             self.options = await load_options(session)
+        # An option saved by another process (node or local worker) applies here within a second.
+        self.changes.subscribe("options", self._options_changed_elsewhere, remote_only=True)
+        self.changes.subscribe("resync", self._options_changed_elsewhere)
+        peer_fd = os.environ.get(PEER_FD_ENV)  # set by the master of `oneapi serve --workers N` (workers.py)
+        if peer_fd:
+            peer = socket.socket(fileno=int(peer_fd))
+            self.background.spawn(self.changes.relay_from_peers(peer, self.background.stopping), "changes-workers")
         if settings.redis_enabled:
             self.redis = _open_redis(settings)
+            # A Redis unreachable at start is a configuration to fix (refused); once running, an outage only
+            # degrades (changes.py, services/cache.py, auth/ratelimit.py).
             await self.redis.ping()  # type: ignore[misc]  # redis-py types ping() for sync and async clients
             ready = asyncio.Event()
             self.background.spawn(self.changes.relay_from_redis(
@@ -144,10 +156,14 @@ class Runtime:
         return "users" in tables
 
     async def reload_options(self) -> None:
-        """Re-read the options table (other nodes may have changed it); runs every SYNC_FREQUENCY seconds."""
+        """Re-read the options table (other nodes may have changed it); runs every SYNC_FREQUENCY seconds.
+        Told to this process's subscribers only: every node reloads on its own schedule."""
         async with self.db.session() as session:
             self.options = await load_options(session)
-        await self.changes.publish("options")
+        await self.changes.publish("options", local=True)
+
+    async def _options_changed_elsewhere(self, _key: object) -> None:
+        await self.reload_options()
 
     async def stop(self) -> None:
         await self.background.close(timeout=self.settings.shutdown_timeout)
@@ -182,4 +198,5 @@ def _open_redis(settings: Settings) -> Redis:
         hosts = [tuple(part.strip().rsplit(":", 1)) for part in settings.redis_conn_string.split(",")]
         sentinel = Sentinel([(h, int(p)) for h, p in hosts], password=settings.redis_password or None)
         return sentinel.master_for(settings.redis_master_name, password=settings.redis_password or None)
-    return Redis.from_url(settings.redis_conn_string)
+    # Bounded waits: an unreachable Redis must degrade requests (caches fall back to the database), not hang them.
+    return Redis.from_url(settings.redis_conn_string, socket_connect_timeout=2, socket_timeout=5)

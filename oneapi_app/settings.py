@@ -101,6 +101,7 @@ class Settings:
     log_dir: Path | None = None
     only_one_log_file: bool = False
     shutdown_timeout: int = 30
+    workers: int = 0  # processes serving the port (`oneapi serve`); 0 = min(cores, 4): see cli.py
 
     # Derived.
     @property
@@ -266,6 +267,7 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "TZ": ("tz", _str),
     "ONLY_ONE_LOG_FILE": ("only_one_log_file", _bool),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _int),
+    "WORKERS": ("workers", lambda n, r: _int(n, r, minimum=0)),
 }
 # Paths are resolved against the data directory, so they are handled apart.
 _PATH_FIELDS = {"DATA_DIR", "SQLITE_PATH", "LOG_DIR"}

@@ -40,7 +40,8 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
 @contextmanager
 def running_server(data_dir: Path, *args: str, env: dict[str, str] | None = None, log: Path | None = None):
     port = free_port()
-    full_env = {**os.environ, "DATA_DIR": str(data_dir), **(env or {})}
+    # One process unless the test asks for more (WORKERS defaults to the cores: see oneapi_app/workers.py).
+    full_env = {**os.environ, "DATA_DIR": str(data_dir), "WORKERS": "1", **(env or {})}
     full_env.pop("PORT", None)
     log = log or data_dir.parent / f"server-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)

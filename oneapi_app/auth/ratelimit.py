@@ -7,12 +7,14 @@ otherwise in process memory.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import deque
 
 from redis.asyncio import Redis
 
+log = logging.getLogger(__name__)
 CRITICAL_WINDOW = 20 * 60  # seconds: CRITICAL_RATE_LIMIT counts login, register, mail and OAuth calls over it
 
 
@@ -24,14 +26,21 @@ class SlidingWindow:
         self.prefix = prefix
         self._hits: dict[str, deque[float]] = {}
         self._lock = asyncio.Lock()
+        self._redis_down_until = 0.0  # Redis failed: memory until then (retried every second)
 
     async def allow(self, mark: str, ip: str) -> bool:
         """Record a request from ``ip``; False when it is over the limit (the refused request is not counted)."""
         if self.limit <= 0:
             return True
         key = f"{self.prefix}{mark}{ip}"
-        if self.redis is not None:
-            return await self._allow_redis(key)
+        if self.redis is not None and time.monotonic() >= self._redis_down_until:
+            try:
+                return await self._allow_redis(key)
+            except Exception as exc:  # noqa: BLE001 - Redis away: count in this process meanwhile
+                if not self._redis_down_until:
+                    log.warning("rate limit: Redis does not answer (%s), counting in this process meanwhile",
+                                type(exc).__name__)
+                self._redis_down_until = time.monotonic() + 1.0
         now = time.monotonic()
         async with self._lock:
             hits = self._hits.setdefault(key, deque())
@@ -52,6 +61,7 @@ class SlidingWindow:
             pipe.zremrangebyscore(key, 0, now - self.duration)
             pipe.zcard(key)
             _, count = await pipe.execute()
+        self._redis_down_until = 0.0
         if count >= self.limit:
             return False
         async with self.redis.pipeline(transaction=True) as pipe:

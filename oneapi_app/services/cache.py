@@ -130,6 +130,7 @@ class RelayCache:
         self._snapshot: ChannelSnapshot | None = None
         self._snapshot_lock = asyncio.Lock()
         self.prefix = runtime.settings.redis_key_prefix
+        self._redis_down_until = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -137,25 +138,57 @@ class RelayCache:
         changes.subscribe("token", self._on_token)
         changes.subscribe("user", self._on_user)
         changes.subscribe("channels", self._on_channels)
+        changes.subscribe("resync", self._on_resync)
 
     async def _on_token(self, key: object) -> None:
         if key is None:
             self._tokens.clear()
         else:
             self._tokens.pop(str(key), None)
-        if self.runtime.redis is not None and key is not None:
-            await self.runtime.redis.delete(f"{self.prefix}token:{key}")
+            await self._shared("delete", f"{self.prefix}token:{key}")
 
     async def _on_user(self, user_id: object) -> None:
         if user_id is None:
             self._users.clear()
         else:
             self._users.pop(int(user_id), None)  # type: ignore[call-overload]
-        if self.runtime.redis is not None and user_id is not None:
-            await self.runtime.redis.delete(f"{self.prefix}user:{user_id}")
+            await self._shared("delete", f"{self.prefix}user:{user_id}")
 
     def _on_channels(self, _key: object) -> None:
         self._snapshot = None
+
+    async def _on_resync(self, _key: object) -> None:
+        """Notices were missed (Redis was away): forget every row, here and in Redis (deletions missed)."""
+        self._tokens.clear()
+        self._users.clear()
+        self._snapshot = None
+        redis = self.runtime.redis
+        if redis is None:
+            return
+        try:
+            for pattern in (f"{self.prefix}token:*", f"{self.prefix}user:*"):
+                batch = [key async for key in redis.scan_iter(match=pattern, count=500)]
+                for start in range(0, len(batch), 500):
+                    await redis.delete(*batch[start:start + 500])
+        except Exception:  # entries expire after SYNC_FREQUENCY anyway
+            log.warning("could not drop the shared cache entries after a Redis outage", exc_info=True)
+
+    async def _shared(self, op: str, *args, **kwargs):
+        """One Redis command of the shared cache, or None when there is no Redis or it does not answer: the
+        relay then reads the database (degraded: logged once per outage, retried after a second)."""
+        redis = self.runtime.redis
+        if redis is None or time.monotonic() < self._redis_down_until:
+            return None
+        try:
+            result = await getattr(redis, op)(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any Redis failure degrades to the database
+            if not self._redis_down_until:
+                log.warning("Redis does not answer (%s): the cache reads the database meanwhile", type(exc).__name__)
+            self._redis_down_until = time.monotonic() + 1.0
+            return None
+        if self._redis_down_until:
+            self._redis_down_until = 0.0
+        return result
 
     # -- tokens and users -------------------------------------------------------------------------
     async def token(self, key: str, *, fresh: bool = False) -> TokenInfo | None:
@@ -181,29 +214,26 @@ class RelayCache:
 
     async def _reload(self, table: dict, key, name: str, load):
         info = await load()
-        redis = self.runtime.redis
         if info is None:
             table.pop(key, None)
-            if redis is not None:
-                await redis.delete(self.prefix + name)
+            await self._shared("delete", self.prefix + name)
             return None
         table[key] = (time.monotonic(), info)
-        if redis is not None:
-            await redis.set(self.prefix + name, orjson.dumps(asdict(info)), ex=self.runtime.settings.sync_frequency)
+        await self._shared("set", self.prefix + name, orjson.dumps(asdict(info)),
+                           ex=self.runtime.settings.sync_frequency)
         return info
 
     async def _load_shared(self, name: str, cls: type, load):
-        redis = self.runtime.redis
-        if redis is not None:
-            raw = await redis.get(self.prefix + name)
-            if raw:
-                data = orjson.loads(raw)
-                if cls is TokenInfo and data.get("models") is not None:
-                    data["models"] = tuple(data["models"])
-                return cls(**data)
+        raw = await self._shared("get", self.prefix + name)
+        if raw:
+            data = orjson.loads(raw)
+            if cls is TokenInfo and data.get("models") is not None:
+                data["models"] = tuple(data["models"])
+            return cls(**data)
         info = await load()
-        if info is not None and redis is not None:
-            await redis.set(self.prefix + name, orjson.dumps(asdict(info)), ex=self.runtime.settings.sync_frequency)
+        if info is not None:
+            await self._shared("set", self.prefix + name, orjson.dumps(asdict(info)),
+                               ex=self.runtime.settings.sync_frequency)
         return info
 
     async def _token_from_db(self, key: str) -> TokenInfo | None:

@@ -1,0 +1,155 @@
+"""Two nodes (`oneapi serve --api-only`, each its own data dir and port) on one PostgreSQL + one Redis.
+
+A fresh PostgreSQL database and a Redis of the test's own (``redis-server --port <free> --save ''``, so it can
+be killed and started again mid-test) for the module, shared by the tests. Shown: a token disabled on node A
+is refused by node B on its next request; an option saved on A applies on B within a second; concurrent
+spending split over both nodes never overspends; Redis going away and coming back loses nothing (both nodes
+keep serving from the database, and B forgets what it cached during the outage once Redis is back).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from contextlib import ExitStack
+
+import pytest
+import redis
+
+from . import nodes
+from .conftest import _fresh_postgres
+from .servers import free_port, running_server
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+
+
+class OwnRedis:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        assert nodes.wait_for(lambda: self._pings(client), timeout=10)
+        client.close()
+
+    @staticmethod
+    def _pings(client: redis.Redis) -> bool:
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    root = tmp_path_factory.mktemp("multinode")
+    own_redis = OwnRedis()
+    with ExitStack() as stack:
+        dsn = stack.enter_context(_pg())
+        own_redis.start()
+        stack.callback(own_redis.stop)
+        mock = stack.enter_context(nodes.mock_upstream())
+        env = {"SQL_DSN": dsn, "REDIS_CONN_STRING": own_redis.url, "INITIAL_ROOT_ACCESS_TOKEN": nodes.ROOT_ACCESS,
+               "DATA_DIR": str(root / "prep")}
+        keys = nodes.prepare(env, mock, ["warm", "calibrate", "small", "outage"])
+        a = stack.enter_context(running_server(root / "a", "--api-only", env={**env, "DATA_DIR": str(root / "a")}))
+        b = stack.enter_context(running_server(root / "b", "--api-only", env={**env, "DATA_DIR": str(root / "b")}))
+        yield {"env": env, "a": a[1], "b": b[1], "logs": (a[2], b[2]), "keys": keys, "redis": own_redis}
+
+
+def _pg():
+    from contextlib import contextmanager
+
+    return contextmanager(_fresh_postgres)()
+
+
+def test_a_token_disabled_on_a_is_refused_by_b(cluster):
+    a, b, key = cluster["a"], cluster["b"], cluster["keys"]["warm"]
+    assert nodes.chats([b], key, 5) == [200] * 5  # B holds the token in memory and in Redis now
+    tid = nodes.token_id(cluster["env"], "warm")
+    nodes.set_token_status(a, tid, 2)
+    time.sleep(0.3)
+    assert nodes.chats([b], key, 1) == [401]
+    nodes.set_token_status(a, tid, 1)
+    assert nodes.wait_for(lambda: nodes.chats([b], key, 1) == [200], timeout=3)
+
+
+def test_an_option_saved_on_a_applies_on_b_within_a_second(cluster):
+    nodes.set_option(cluster["a"], "SystemName", "Node A named it")
+    started = time.monotonic()
+    assert nodes.wait_for(lambda: nodes.system_name(cluster["b"]) == "Node A named it", timeout=3, step=0.05)
+    assert time.monotonic() - started < 1.0
+
+
+def test_spending_split_over_both_nodes_never_overspends(cluster):
+    race = nodes.spend_race(cluster["env"], [cluster["a"], cluster["b"]], cluster["keys"])
+    ok = race["statuses"].count(200)
+    assert 1 <= ok < 40, race
+    assert set(race["statuses"]) <= {200, 403}, race
+    assert race["remain"] >= 0, race
+    assert race["remain"] + race["used"] == race["quota"], race
+    assert race["used"] == race["charged"] and race["rows"] == ok, race
+
+
+@pytest.fixture
+def show_logs(cluster):
+    """On failure, the nodes' log tails are printed (pytest shows them with the failure)."""
+    yield
+    for log in cluster["logs"]:
+        print(f"==== {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-60:]))
+
+
+def test_redis_stopped_and_started_loses_nothing(cluster, show_logs):
+    a, b, env, own_redis = cluster["a"], cluster["b"], cluster["env"], cluster["redis"]
+    key = cluster["keys"]["outage"]
+    start = nodes.books(env, "outage")
+    answered: list[int] = []
+
+    def chats(bases: list[str], count: int) -> list[int]:
+        statuses = nodes.chats(bases, key, count)
+        answered.extend(statuses)
+        return statuses
+
+    assert chats([a, b], 10) == [200] * 10
+    own_redis.stop()
+    try:
+        # both nodes keep serving from the database (the cache and the change link degrade, logged)
+        assert chats([a, b], 20) == [200] * 20
+        tid = nodes.token_id(env, "outage")
+        nodes.set_token_status(a, tid, 2)  # B may not be told now: Redis is away
+        assert chats([a], 1) == [401]
+    finally:
+        own_redis.start()
+    # back: B's link resubscribes and resyncs (drops what it cached meanwhile): the token is refused there too
+    assert nodes.wait_for(lambda: chats([b], 1) == [401], timeout=5)
+    nodes.set_token_status(a, tid, 1)
+    assert nodes.wait_for(lambda: chats([b], 1) == [200], timeout=3)
+    assert chats([a, b], 10) == [200] * 10
+    served = answered.count(200)
+    assert set(answered) <= {200, 401}, answered
+
+    def settled():
+        _remain, used, rows, charged = nodes.books(env, "outage")
+        return rows == start[2] + served and used == charged
+
+    assert nodes.wait_for(settled, timeout=10), (nodes.books(env, "outage"), served)
+    remain, used, _rows, charged = nodes.books(env, "outage")
+    assert remain + used == start[0] + start[1] and used == charged  # every answered request billed, once
+    for log in cluster["logs"]:
+        text = log.read_text(errors="replace")
+        assert "Redis is unreachable" in text and "Redis is reachable again" in text
+        assert "Traceback" not in text
