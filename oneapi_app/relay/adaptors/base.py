@@ -37,6 +37,13 @@ def not_supported(message: str | Text) -> UpstreamFailure:
                            type="one_api_error")
 
 
+class CredentialRevoked(UpstreamFailure):
+    """The provider refused the exchanged credential (an access token revoked or expired early) in an answer
+    whose status does not tell it (Baidu: HTTP 200 with error_code 110/111). The pipeline forgets the cached
+    credential and makes the attempt once more on the same channel with a fresh exchange; a second refusal
+    fails the attempt like any retryable upstream error."""
+
+
 def unreadable_answer(message: str = "the upstream answered a body that is not JSON") -> UpstreamFailure:
     return UpstreamFailure(message, status=502, retryable=True, code="unmarshal_response_body_failed",
                            type="one_api_error")
