@@ -48,6 +48,7 @@ from .adaptors.base import (
     StreamTranslator,
     Target,
     Usage,
+    not_served,
     not_supported,
 )
 from .auth import authenticate, check_model_allowed
@@ -268,10 +269,10 @@ async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInf
     call = build_call(runtime, ctx, channel, family)
     native = ctx.kind != "chat" or family == ctx.dialect.family  # the pass-through half answers
     passing = cast(PassThrough, adaptor)
-    if native and not hasattr(adaptor, "parse_response"):
-        raise not_supported(msg("relay.type_not_supported", type=channel_type(channel.type).name))
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other,
                     runtime.provider_settings)
+    if native and not hasattr(adaptor, "parse_response"):  # the adaptor's words for what it does not serve
+        raise not_served(adaptor, target, call, channel_type(channel.type).name)
     exchange = getattr(adaptor, "credential_request", None)
     wanted = exchange(target) if exchange is not None else None
     if wanted is not None:

@@ -121,3 +121,22 @@ async def test_renew_drops_only_the_credential_the_request_had():
     now[0] = 201.0
     assert await credentials.get(request, renew=began - 1) == "t2"  # t2 is younger than that request: kept
     assert len(sent) == 2
+
+
+async def test_a_kind_the_native_channel_does_not_serve_names_what_is_missing(runtime, gateway, upstream):
+    import openai
+
+    await add_channel(runtime, upstream.url, key="AK|SK|us-east-1", models="text-embedding-3-small", type=33,
+                      priority=10)
+    token = await add_token(runtime)
+    client = openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{token}", max_retries=0)
+    with pytest.raises(openai.APIStatusError) as caught:
+        await client.embeddings.create(model="text-embedding-3-small", input="hi")
+    assert caught.value.status_code == 501
+    assert "AWS Bedrock 渠道只支持 chat completions，不支持 embeddings" in caught.value.message  # default language zh
+    assert upstream.seen == []
+    # retryable: an OpenAI channel of the group serves it
+    runtime.options.RetryTimes = 1
+    await add_channel(runtime, upstream.url, models="text-embedding-3-small", type=1)
+    vectors = await client.embeddings.create(model="text-embedding-3-small", input="hi")
+    assert vectors.data and len(upstream.seen) == 1

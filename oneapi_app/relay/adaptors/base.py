@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ...errors import UpstreamFailure
-from ...i18n import Text
+from ...i18n import Text, msg
 from ..events import Answer, EventDecoder, Usage
 from ..upstream import UpstreamRequest
 
@@ -42,6 +42,22 @@ class CredentialRevoked(UpstreamFailure):
     whose status does not tell it (Baidu: HTTP 200 with error_code 110/111). The pipeline forgets the cached
     credential and makes the attempt once more on the same channel with a fresh exchange; a second refusal
     fails the attempt like any retryable upstream error."""
+
+
+def not_served(adaptor: Adaptor, target: Target, call: Call, type_name: str) -> UpstreamFailure:
+    """The retryable 501 for a call the adaptor has no pass-through half for (``parse_response``): a kind
+    other than chat gets the adaptor's own words when its ``build_request`` refuses the kind (e.g. "AWS
+    Bedrock channels serve chat completions only, not embeddings"), else that sentence with the type's name."""
+    if call.kind == "chat":
+        return not_supported(msg("relay.type_not_supported", type=type_name))
+    try:
+        adaptor.build_request(target, call)
+    except UpstreamFailure as refused:
+        if refused.status == 501:
+            return refused
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return not_supported(msg("relay.cloud_chat_only", provider=type_name, kind=call.kind))
 
 
 def unreadable_answer(message: str = "the upstream answered a body that is not JSON") -> UpstreamFailure:
