@@ -188,3 +188,43 @@ class CredentialRequest:
     cache_key: str
     request: UpstreamRequest
     parse: Callable[[bytes], tuple[str, float]]
+
+
+# -- image generation on native channels (/v1/images/generations) -----------------------------------------
+@dataclass(frozen=True, slots=True)
+class ImageCall:
+    """An OpenAI image generation request, validated (relay/media_rules.py), for the upstream ``model``."""
+
+    model: str
+    prompt: str
+    n: int = 1
+    size: str = "1024x1024"
+    quality: str = ""
+    response_format: str = "url"  # or "b64_json" (the relay downloads the images the upstream gives as URLs)
+    body: dict = field(default_factory=dict)  # the client's fields, for provider-specific extras
+
+
+@dataclass(slots=True)
+class ImageStep:
+    """What an image answer says: the images when finished (OpenAI's ``data`` items: ``url`` or ``b64_json``),
+    or, for an asynchronous task not finished yet, the request that asks again and how long to wait first."""
+
+    images: list[dict] = field(default_factory=list)
+    poll: UpstreamRequest | None = None
+    wait: float = 0.0
+
+
+class ImageMaker(Protocol):
+    """The optional image half of an adaptor whose provider generates images with its own API (Replicate's
+    predictions, DashScope's text2image tasks). relay/media.py sends ``build_image_request``, reads each
+    answer through ``parse_image_answer`` (polling while it says so) and answers OpenAI's images response;
+    billing is One API's image pricing (relay/media_rules.py). ``check_image`` refuses, before anything is
+    reserved, what the provider cannot do (a RelayError 400)."""
+
+    def check_image(self, image: ImageCall) -> None: ...
+
+    def build_image_request(self, target: Target, image: ImageCall) -> UpstreamRequest: ...
+
+    def parse_image_answer(self, target: Target, image: ImageCall, body: bytes) -> ImageStep: ...
+
+    def map_error(self, status: int, body: bytes) -> UpstreamFailure: ...
