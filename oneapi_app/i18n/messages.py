@@ -57,6 +57,10 @@ SERVER: dict[str, dict[str, str]] = {
         "en": "Gemini embeddings take input as a string or a list of strings (not token arrays)",
         "zh": "Gemini embeddings 的 input 必须是字符串或字符串列表（不支持 token 数组）"},
     # AWS Bedrock and Vertex AI (adaptors/bedrock*.py, vertex*.py)
+    "relay.vertex_no_endpoint": {"en": "Vertex AI channels serve chat completions and embeddings only, not {kind}",
+                                 "zh": "Vertex AI 渠道只支持 chat completions 和 embeddings，不支持 {kind}"},
+    "relay.vertex_embedding_input": {"en": "Vertex AI embeddings take input as a string or a list of strings",
+                                     "zh": "Vertex AI embeddings 的 input 须为字符串或字符串数组"},
     "relay.cloud_chat_only": {"en": "{provider} channels serve chat completions only, not {kind}",
                               "zh": "{provider} 渠道只支持 chat completions，不支持 {kind}"},
     "relay.bedrock_no_credentials": {

@@ -140,3 +140,33 @@ async def test_a_kind_the_native_channel_does_not_serve_names_what_is_missing(ru
     await add_channel(runtime, upstream.url, models="text-embedding-3-small", type=1)
     vectors = await client.embeddings.create(model="text-embedding-3-small", input="hi")
     assert vectors.data and len(upstream.seen) == 1
+
+
+async def test_vertex_embeddings_through_predict_with_reported_tokens(runtime, gateway):
+    import openai
+
+    from oneapi_app.services import pricing
+    from tests.fakes_cloud import fake_vertex, service_account
+
+    holder: list[dict] = []
+    async with fake_vertex(holder) as vertex:
+        account = service_account(f"{vertex.url}/token")
+        holder.append(account)
+        config = {"region": "us-central1", "vertex_ai_project_id": "p1", "vertex_ai_adc": orjson.dumps(account).decode()}
+        await add_channel(runtime, vertex.url, type=42, key="x", models="text-embedding-004",
+                          config=orjson.dumps(config).decode())
+        key = await add_token(runtime, unlimited=False, remain_quota=START)
+        client = openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
+        vectors = await client.embeddings.create(model="text-embedding-004", input=["one two", "three four five"],
+                                                 dimensions=2)
+        assert [d.embedding for d in vectors.data] == [[0.5, 7.0], [0.5, 15.0]]
+        assert vectors.usage.prompt_tokens == 5 and vectors.usage.total_tokens == 5
+        [seen] = vertex.seen
+        assert seen["publisher"] == "google" and seen["action"] == "predict" and seen["model"] == "text-embedding-004"
+        assert seen["json"] == {"instances": [{"content": "one two"}, {"content": "three four five"}],
+                                "parameters": {"outputDimensionality": 2}}
+        assert seen["region"] == "us-central1" and seen["project"] == "p1"
+        with pytest.raises(openai.BadRequestError):  # token arrays: a clear 400
+            await client.embeddings.create(model="text-embedding-004", input=[[1, 2, 3]])
+    one = pricing.price_for(runtime.options, "text-embedding-004", 42, "default").quota(5, 0)
+    await check_billing(runtime, key, [one])
