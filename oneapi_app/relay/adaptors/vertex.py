@@ -41,7 +41,7 @@ from . import gemini
 from .anthropic import AnthropicAdaptor, anthropic_failure
 from .base import Call, CredentialRequest, Parsed, Target, Usage, not_supported, unreadable_answer
 from .bedrock_claude import VERTEX_VERSION, claude_body
-from .gemini_convert import chat_request
+from .gemini_convert import chat_request, gemini_thinking
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -99,21 +99,6 @@ def vertex_model(model: str) -> str:
         return _VERTEX_NAMES[model]
     dated = _DATED.match(model)
     return f"{dated.group(1)}@{dated.group(2)}" if dated else model
-
-
-GEMINI_BUDGET = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
-
-
-def gemini_thinking(body: dict, model: str) -> dict | None:
-    """``reasoning_effort`` -> Gemini 2.5's ``thinkingConfig`` (a budget per effort, thoughts included in the
-    answer so they reach the client as reasoning); other models have no thinking to configure."""
-    effort = body.get("reasoning_effort")
-    if not isinstance(effort, str) or effort not in GEMINI_BUDGET or not model.startswith("gemini-2.5"):
-        return None
-    budget = GEMINI_BUDGET[effort]
-    if budget == 0 and "pro" in model:  # 2.5 Pro cannot turn thinking off: its smallest budget
-        budget = 128
-    return {"thinkingBudget": budget, "includeThoughts": budget > 0}
 
 
 def request_url(target: Target, region: str, project: str, call: Call) -> str:
