@@ -170,3 +170,16 @@ async def test_vertex_embeddings_through_predict_with_reported_tokens(runtime, g
             await client.embeddings.create(model="text-embedding-004", input=[[1, 2, 3]])
     one = pricing.price_for(runtime.options, "text-embedding-004", 42, "default").quota(5, 0)
     await check_billing(runtime, key, [one])
+
+
+async def test_the_channel_test_shows_the_providers_refusal(runtime, fake):
+    import httpx
+
+    from oneapi_app.models import Channel
+    from oneapi_app.relay import probe
+
+    channel = Channel(type=15, key="baidu-ak|wrong-sk", base_url=fake.url, models=MODEL, name="b")
+    async with httpx.AsyncClient() as http:
+        result, _ = await probe.run_test(http, channel, "", "hi", runtime.provider_settings)
+    assert not result.success and result.status == 401 and result.should_disable()
+    assert "unknown client id" in result.message and "wrong-sk" not in result.message
