@@ -305,6 +305,12 @@ async def fake_vertex(account_holder: list[dict]):
             state.rejected.append("unknown token")
             return web.json_response({"error": {"code": 401, "message": "Request had invalid authentication "
                                                 "credentials.", "status": "UNAUTHENTICATED"}}, status=401)
+        if action == "predict":  # embeddings: one prediction per instance, its token count in statistics
+            body = orjson.loads(raw)
+            return web.json_response({"predictions": [
+                {"embeddings": {"values": [0.5, float(len(i["content"]))],
+                                "statistics": {"token_count": len(i["content"].split()), "truncated": False}}}
+                for i in body["instances"]], "metadata": {"billableCharacterCount": 10}})
         if action in ("generateContent", "rawPredict"):
             if info["publisher"] == "anthropic":
                 return web.json_response(anthropic_answer(model))

@@ -38,7 +38,19 @@ from ..services.channels import set_channel_status
 from ..services.ledger import ConsumeLog, Settlement
 from . import token_count, ws_upstream
 from .adaptors import adaptor_for
-from .adaptors.base import Call, FrameReader, Kind, Parsed, PassThrough, StreamTranslator, Target, Usage, not_supported
+from .adaptors.base import (
+    Call,
+    CredentialRevoked,
+    FrameReader,
+    Kind,
+    Parsed,
+    PassThrough,
+    StreamTranslator,
+    Target,
+    Usage,
+    not_served,
+    not_supported,
+)
 from .auth import authenticate, check_model_allowed
 from .client import read_body, until_client_leaves
 from .context import RelayContext
@@ -239,6 +251,14 @@ async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapsh
 
 
 async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
+    began = runtime.credentials.clock()
+    try:
+        return await _attempt_once(runtime, ctx, channel)
+    except CredentialRevoked:  # the provider refused the cached credential: once more after a fresh exchange
+        return await _attempt_once(runtime, ctx, channel, renew=began)
+
+
+async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo, renew: float | None = None):
     adaptor = adaptor_for(channel.type)
     if adaptor is None:
         raise not_supported(msg("relay.type_not_supported", type=channel_type(channel.type).name))
@@ -249,14 +269,14 @@ async def _attempt(runtime: Runtime, ctx: RelayContext, channel: ChannelInfo):
     call = build_call(runtime, ctx, channel, family)
     native = ctx.kind != "chat" or family == ctx.dialect.family  # the pass-through half answers
     passing = cast(PassThrough, adaptor)
-    if native and not hasattr(adaptor, "parse_response"):
-        raise not_supported(msg("relay.type_not_supported", type=channel_type(channel.type).name))
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other,
                     runtime.provider_settings)
+    if native and not hasattr(adaptor, "parse_response"):  # the adaptor's words for what it does not serve
+        raise not_served(adaptor, target, call, channel_type(channel.type).name)
     exchange = getattr(adaptor, "credential_request", None)
     wanted = exchange(target) if exchange is not None else None
     if wanted is not None:
-        target.credential = await runtime.credentials.get(wanted, channel.key)
+        target.credential = await runtime.credentials.get(wanted, channel.key, renew=renew)
     request = adaptor.build_request(target, call)
     plain = request.websocket_message is None and request.follow is None  # else Spark's websocket, Replicate's steps
     resp = await (runtime.upstream.send(request) if plain else ws_upstream.send(runtime.upstream, request))

@@ -19,8 +19,9 @@ from ..services.channel_checks import TestResult
 from ..services.channel_registry import type_info
 from .adaptors import adaptor_for
 from .adaptors.base import Adaptor, Call, ProviderSettings, Target
+from .credentials import refused
 from .dialects.chat import answer_dict
-from .upstream import NETWORK_ERRORS, UpstreamRequest, status_failure
+from .upstream import NETWORK_ERRORS, UpstreamRequest
 
 
 def _json_object(text: str | None) -> dict:
@@ -54,7 +55,7 @@ async def _upstream_request(http: httpx.AsyncClient, channel: Channel, model: st
         reply = await http.request(wanted.request.method, wanted.request.url, headers=wanted.request.headers,
                                    content=wanted.request.body, timeout=60)
         if reply.status_code not in (200, 201):
-            raise status_failure(reply.status_code, reply.content)
+            raise refused(wanted, reply.status_code, reply.content)  # the provider's words, the relay's rule
         target.credential = wanted.parse(reply.content)[0]
     call = Call("chat", "/v1/chat/completions", model, body, orjson.dumps(body), rewritten=True, stream=False)
     return adaptor.build_request(target, call), adaptor, call

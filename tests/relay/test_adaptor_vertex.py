@@ -149,8 +149,10 @@ def test_global_region_and_other_kinds(account):
     request = ADAPTOR.build_request(target, _call({"model": "gemini-2.5-pro",
                                                    "messages": [{"role": "user", "content": "hi"}]}))
     assert request.url.startswith("https://aiplatform.googleapis.com/v1/projects/my-project/locations/global/")
+    embeddings = ADAPTOR.build_request(target, _call({"model": "text-embedding-005", "input": "x"}, kind="embeddings"))
+    assert embeddings.url.endswith("/publishers/google/models/text-embedding-005:predict")  # served since
     with pytest.raises(UpstreamFailure) as info:
-        ADAPTOR.build_request(target, _call({"model": "text-embedding-005", "input": "x"}, kind="embeddings"))
+        ADAPTOR.build_request(target, _call({"model": "omni-moderation-latest", "input": "x"}, kind="moderations"))
     assert info.value.status == 501 and info.value.retryable
 
 

@@ -1,15 +1,17 @@
 """Provider adaptors: pure translators behind one Adaptor protocol (one module per provider family).
 
-``adaptor_for(type_id)`` returns the adaptor of a channel type, or None when that family has no adaptor yet.
+``adaptor_for(type_id)`` returns the adaptor of a channel type, or None when that family has no adaptor yet;
+``image_maker_for(type_id)`` the one generating images with a provider's own API (Replicate, DashScope).
 """
 
 from __future__ import annotations
 
 from ...catalog.channel_types import channel_type
 from .aiproxy import AIProxyLibraryAdaptor
+from .ali_image import AliImageAdaptor
 from .anthropic import AnthropicAdaptor
 from .baidu import BaiduAdaptor
-from .base import Adaptor
+from .base import Adaptor, ImageMaker
 from .bedrock import BedrockAdaptor
 from .coze import CozeAdaptor
 from .deepl import DeepLAdaptor
@@ -36,3 +38,14 @@ _BY_FAMILY["palm"] = PaLMAdaptor()
 
 def adaptor_for(type_id: int) -> Adaptor | None:
     return _BY_FAMILY.get(channel_type(type_id).family)
+
+
+_REPLICATE = _BY_FAMILY["replicate"]
+assert isinstance(_REPLICATE, ReplicateAdaptor)
+_IMAGE_MAKERS: dict[int, ImageMaker] = {46: _REPLICATE, 17: AliImageAdaptor()}  # Replicate, Ali DashScope
+
+
+def image_maker_for(type_id: int) -> ImageMaker | None:
+    """The adaptor generating images with the provider's own API (/v1/images/generations), or None: the
+    channel's OpenAI-compatible images endpoint serves it (or the type serves no images)."""
+    return _IMAGE_MAKERS.get(type_id)

@@ -26,6 +26,7 @@ from ..upstream import UpstreamRequest
 from .anthropic_messages import answer_of, anthropic_failure, convert_request, failure_in_body, usage_of
 from .anthropic_stream import AnthropicDecoder, AnthropicPassStream
 from .base import Call, FrameReader, Parsed, Target, not_supported, unreadable_answer
+from .bedrock_claude import with_thinking  # reasoning_effort -> extended thinking, as on Bedrock and Vertex
 
 API_VERSION = "2023-06-01"
 def messages_url(target: Target) -> str:
@@ -64,7 +65,8 @@ class AnthropicAdaptor:
                     headers[name] = call.headers[name]
             body = orjson.dumps(call.body) if call.rewritten else call.raw
         else:
-            body = orjson.dumps(convert_request(call.body, call.model, call.stream))
+            converted = with_thinking(convert_request(call.body, call.model, call.stream), call.body, call.model)
+            body = orjson.dumps(converted)
         return UpstreamRequest("POST", messages_url(target), headers, body)
 
     # -- converted (the client speaks another dialect) --

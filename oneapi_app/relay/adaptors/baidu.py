@@ -9,7 +9,8 @@
 - embeddings: ``.../wenxinworkshop/embeddings/<endpoint>`` for ``Embedding-V1``, ``bge-large-*``, ``tao-8k``.
 
 Baidu answers errors with HTTP 200 and ``{"error_code", "error_msg"}``; the codes are mapped to statuses
-(quota and QPS limits -> 429, parameters -> 400, permission -> 403, an invalid token -> retryable 500).
+(quota and QPS limits -> 429, parameters -> 400, permission -> 403); an invalid or expired access token
+(110/111) makes the pipeline forget it and make the call again after one fresh exchange.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ...errors import UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, CredentialRequest, Parsed, Target, Usage
+from .base import Call, CredentialRequest, CredentialRevoked, Parsed, Target, Usage
 from .cn_common import (
     arguments_text,
     auth_failure,
@@ -58,7 +59,7 @@ EMBEDDING_PREFIXES = ("Embedding", "bge-large", "tao-8k")
 FINISH = {"normal": "stop", "stop": "stop", "length": "length", "content_filter": "content_filter",
           "function_call": "tool_calls"}
 LIMIT_CODES = {4, 17, 18, 19, 336501, 336502, 336503, 336504, 336505, 336507}
-TOKEN_CODES = {110, 111}  # access token invalid / expired: retried (the next exchange gets a fresh one)
+TOKEN_CODES = {110, 111}  # access token invalid / expired: renewed and the call made again (CredentialRevoked)
 PERMISSION_CODES = {6, 14, 15}
 REQUEST_CODES = {3, 100}  # and 336001..336099: the request itself is wrong
 
@@ -130,8 +131,9 @@ def baidu_failure(data: dict) -> UpstreamFailure:
     message = str(data.get("error_msg") or f"Baidu error {code}")
     if code in LIMIT_CODES:
         return failure(message, 429, kind="baidu_error", code=code)
-    if code in TOKEN_CODES:
-        return failure(message, 500, kind="baidu_error", code=code, retryable=True)
+    if code in TOKEN_CODES:  # the cached access token was revoked: the pipeline renews it and tries again
+        return CredentialRevoked(message, status=500, retryable=True,
+                                 body={"message": message, "type": "baidu_error", "param": "", "code": str(code)})
     if code in PERMISSION_CODES:
         return failure(message, 403, kind="permission_error", code=code, retryable=True)
     if code in REQUEST_CODES or 336000 < code < 336100:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ...errors import UpstreamFailure
-from ...i18n import Text
+from ...i18n import Text, msg
 from ..events import Answer, EventDecoder, Usage
 from ..upstream import UpstreamRequest
 
@@ -35,6 +35,29 @@ def not_supported(message: str | Text) -> UpstreamFailure:
     so another channel of the group may serve it; the client sees the 501 only when none is left."""
     return UpstreamFailure(message, status=501, retryable=True, code="channel_type_not_supported",
                            type="one_api_error")
+
+
+class CredentialRevoked(UpstreamFailure):
+    """The provider refused the exchanged credential (an access token revoked or expired early) in an answer
+    whose status does not tell it (Baidu: HTTP 200 with error_code 110/111). The pipeline forgets the cached
+    credential and makes the attempt once more on the same channel with a fresh exchange; a second refusal
+    fails the attempt like any retryable upstream error."""
+
+
+def not_served(adaptor: Adaptor, target: Target, call: Call, type_name: str) -> UpstreamFailure:
+    """The retryable 501 for a call the adaptor has no pass-through half for (``parse_response``): a kind
+    other than chat gets the adaptor's own words when its ``build_request`` refuses the kind (e.g. "AWS
+    Bedrock channels serve chat completions only, not embeddings"), else that sentence with the type's name."""
+    if call.kind == "chat":
+        return not_supported(msg("relay.type_not_supported", type=type_name))
+    try:
+        adaptor.build_request(target, call)
+    except UpstreamFailure as refused:
+        if refused.status == 501:
+            return refused
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return not_supported(msg("relay.cloud_chat_only", provider=type_name, kind=call.kind))
 
 
 def unreadable_answer(message: str = "the upstream answered a body that is not JSON") -> UpstreamFailure:
@@ -165,3 +188,43 @@ class CredentialRequest:
     cache_key: str
     request: UpstreamRequest
     parse: Callable[[bytes], tuple[str, float]]
+
+
+# -- image generation on native channels (/v1/images/generations) -----------------------------------------
+@dataclass(frozen=True, slots=True)
+class ImageCall:
+    """An OpenAI image generation request, validated (relay/media_rules.py), for the upstream ``model``."""
+
+    model: str
+    prompt: str
+    n: int = 1
+    size: str = "1024x1024"
+    quality: str = ""
+    response_format: str = "url"  # or "b64_json" (the relay downloads the images the upstream gives as URLs)
+    body: dict = field(default_factory=dict)  # the client's fields, for provider-specific extras
+
+
+@dataclass(slots=True)
+class ImageStep:
+    """What an image answer says: the images when finished (OpenAI's ``data`` items: ``url`` or ``b64_json``),
+    or, for an asynchronous task not finished yet, the request that asks again and how long to wait first."""
+
+    images: list[dict] = field(default_factory=list)
+    poll: UpstreamRequest | None = None
+    wait: float = 0.0
+
+
+class ImageMaker(Protocol):
+    """The optional image half of an adaptor whose provider generates images with its own API (Replicate's
+    predictions, DashScope's text2image tasks). relay/media.py sends ``build_image_request``, reads each
+    answer through ``parse_image_answer`` (polling while it says so) and answers OpenAI's images response;
+    billing is One API's image pricing (relay/media_rules.py). ``check_image`` refuses, before anything is
+    reserved, what the provider cannot do (a RelayError 400)."""
+
+    def check_image(self, image: ImageCall) -> None: ...
+
+    def build_image_request(self, target: Target, image: ImageCall) -> UpstreamRequest: ...
+
+    def parse_image_answer(self, target: Target, image: ImageCall, body: bytes) -> ImageStep: ...
+
+    def map_error(self, status: int, body: bytes) -> UpstreamFailure: ...

@@ -3,7 +3,8 @@
 (anthropic_messages.py): no ``model`` field (it is in the URL), the platform's ``anthropic_version``.
 
 ``reasoning_effort`` (OpenAI) turns extended thinking on for the Claude models that have it, with a budget
-per effort; an Anthropic-style ``thinking`` object in the body is passed as it is. Thinking takes no
+per effort (not in a tool loop: see ``_in_tool_loop``); an Anthropic-style ``thinking`` object in the body is
+passed as it is. The Anthropic adaptor (type 14) uses the same mapping. Thinking takes no
 temperature, top_k or top_p below 0.95, so those are dropped, and ``max_tokens`` is raised above the budget.
 """
 
@@ -28,9 +29,17 @@ def thinking_of(body: dict, model: str) -> dict | None:
     if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "disabled"):
         return thinking
     effort = body.get("reasoning_effort")
-    if isinstance(effort, str) and effort in THINKING_BUDGET and has_thinking(model):
+    if isinstance(effort, str) and effort in THINKING_BUDGET and has_thinking(model) and not _in_tool_loop(body):
         return {"type": "enabled", "budget_tokens": THINKING_BUDGET[effort]}
     return None
+
+
+def _in_tool_loop(body: dict) -> bool:
+    """The conversation ends with tool results: with thinking on, Anthropic wants the previous turn's signed
+    thinking block back, which an OpenAI client cannot send -- that turn is answered without thinking."""
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    return isinstance(last, dict) and last.get("role") in ("tool", "function")
 
 
 def claude_body(body: dict, model: str, version: str, stream: bool) -> dict:
@@ -38,7 +47,11 @@ def claude_body(body: dict, model: str, version: str, stream: bool) -> dict:
     whose streamRawPredict needs it; Bedrock streams by its URL)."""
     out = convert_request(body, model, stream)
     out.pop("model", None)
-    out = {"anthropic_version": version, **out}
+    return with_thinking({"anthropic_version": version, **out}, body, model)
+
+
+def with_thinking(out: dict, body: dict, model: str) -> dict:
+    """A Messages body with extended thinking as ``body`` asks it (``reasoning_effort`` or ``thinking``)."""
     thinking = thinking_of(body, model)
     if thinking is not None:
         out["thinking"] = thinking

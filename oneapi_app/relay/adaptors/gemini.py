@@ -41,7 +41,7 @@ from ..events import (
 )
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, FrameReader, Parsed, Target, Usage, not_supported, unreadable_answer
-from .gemini_convert import chat_request, embeddings_request, model_path
+from .gemini_convert import chat_request, embeddings_request, gemini_thinking, model_path
 
 DEFAULT_VERSION = "v1beta"
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter",
@@ -287,6 +287,9 @@ class GeminiAdaptor:
             action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
         elif call.kind == "chat":
             body = chat_request(call.body, target.provider.gemini_safety_setting)
+            thinking = gemini_thinking(call.body, call.model)  # reasoning_effort -> thinkingConfig (2.5 models)
+            if thinking is not None:
+                body.setdefault("generationConfig", {})["thinkingConfig"] = thinking
             action = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
         elif call.kind == "embeddings":
             body = embeddings_request(call.body, call.model)

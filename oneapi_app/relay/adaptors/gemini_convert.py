@@ -281,3 +281,18 @@ def embeddings_request(body: dict, model: str) -> dict:
             item["outputDimensionality"] = body["dimensions"]
         requests.append(item)
     return {"requests": requests}
+
+
+GEMINI_BUDGET = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
+
+
+def gemini_thinking(body: dict, model: str) -> dict | None:
+    """``reasoning_effort`` -> Gemini 2.5's ``thinkingConfig`` (a budget per effort, thoughts included in the
+    answer so they reach the client as reasoning); other models have no thinking to configure."""
+    effort = body.get("reasoning_effort")
+    if not isinstance(effort, str) or effort not in GEMINI_BUDGET or not model.startswith("gemini-2.5"):
+        return None
+    budget = GEMINI_BUDGET[effort]
+    if budget == 0 and "pro" in model:  # 2.5 Pro cannot turn thinking off: its smallest budget
+        budget = 128
+    return {"thinkingBudget": budget, "includeThoughts": budget > 0}

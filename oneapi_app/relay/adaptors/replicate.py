@@ -17,6 +17,11 @@
 
 A prediction that has not finished when the wait ends is a 504 naming its id (not retried: it is still
 running upstream); ``failed``/``canceled`` predictions are a 502 with Replicate's error text.
+
+/v1/images/generations (the ImageMaker half, as one-api's replicate/image.go): the prompt and the size's
+nearest aspect ratio make the prediction (``Prefer: wait``); one still running is polled at ``urls.get``
+until it finishes; the output URLs are OpenAI's ``data`` items. One image per request (``n`` must be 1),
+billed as one-api does: ratio x 1000 quota per image.
 """
 
 from __future__ import annotations
@@ -27,11 +32,11 @@ from collections.abc import Callable
 import orjson
 
 from ...catalog.prices_cn import REPLICATE
-from ...errors import UpstreamFailure
+from ...errors import RelayError, UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Target, Usage
+from .base import Call, ImageCall, ImageStep, Target, Usage
 from .cn_common import (
     EventSSEReader,
     WholeBodyReader,
@@ -209,6 +214,45 @@ def stream_step(key: str) -> Callable[[bytes], UpstreamRequest | None]:
     return follow
 
 
+ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+POLL_SECONDS = 1.0  # between two reads of a prediction still running
+
+
+def aspect_ratio(size: str) -> str | None:
+    """OpenAI's ``WIDTHxHEIGHT`` -> the nearest aspect ratio Replicate's image models take (None: unreadable)."""
+    width, _, height = size.partition("x")
+    if not (width.isdigit() and height.isdigit()) or not int(width) or not int(height):
+        return None
+    wanted = int(width) / int(height)
+
+    def distance(ratio: str) -> float:
+        a, b = ratio.split(":")
+        return abs(int(a) / int(b) - wanted)
+
+    return min(ASPECT_RATIOS, key=distance)
+
+
+def image_step(target: Target, data: dict) -> ImageStep:
+    """A prediction of an image model -> its images, or the GET that reads it again while it runs."""
+    status, prediction = str(data.get("status") or ""), str(data.get("id") or "")
+    if status in TERMINAL_FAILURES:
+        detail = str(data.get("error") or status)
+        raise failure(str(msg("relay.replicate_failed", id=prediction, status=status, detail=detail)), 502,
+                      code="prediction_failed", retryable=False)
+    if status == "succeeded":
+        urls = _outputs(data.get("output"))
+        if not urls:
+            raise failure(str(msg("relay.empty_answer", provider=PROVIDER)), 502, code="prediction_failed",
+                          retryable=False)
+        return ImageStep([{"url": url} for url in urls])
+    again = obj(data.get("urls")).get("get")
+    if not isinstance(again, str) or not again:
+        raise failure(str(msg("relay.replicate_pending", id=prediction, status=status or "?")), 504,
+                      code="prediction_pending", retryable=False)
+    return ImageStep(poll=UpstreamRequest("GET", again, {"Authorization": f"Bearer {target.key}",
+                                                         "Accept": "application/json"}), wait=POLL_SECONDS)
+
+
 def replicate_failure(status: int, body: bytes) -> UpstreamFailure:
     data = try_object(body) or {}
     message = str(data.get("detail") or data.get("title") or data.get("error") or f"Replicate answered {status}")
@@ -254,3 +298,18 @@ class ReplicateAdaptor:
 
     def map_error(self, status: int, body: bytes) -> UpstreamFailure:
         return replicate_failure(status, body)
+
+    # -- /v1/images/generations ------------------------------------------------------------------------
+    def check_image(self, image: ImageCall) -> None:
+        if image.n != 1:
+            raise RelayError(msg("media.one_image_only", provider=PROVIDER), status=400, code="n_not_within_range")
+        if aspect_ratio(image.size) is None:
+            raise RelayError(msg("media.bad_size_shape", size=image.size), status=400, code="size_not_supported")
+
+    def build_image_request(self, target: Target, image: ImageCall) -> UpstreamRequest:
+        body = {"input": {"prompt": image.prompt, "aspect_ratio": aspect_ratio(image.size) or "1:1"}}
+        headers = {"Authorization": f"Bearer {target.key}", "Content-Type": "application/json", "Prefer": "wait"}
+        return UpstreamRequest("POST", predictions_url(target, image.model), headers, orjson.dumps(body))
+
+    def parse_image_answer(self, target: Target, image: ImageCall, body: bytes) -> ImageStep:
+        return image_step(target, load_object(body))

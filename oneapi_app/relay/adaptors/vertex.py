@@ -15,7 +15,12 @@ them) go to ``publishers/anthropic/models/{model}:rawPredict`` (``:streamRawPred
 Messages body (bedrock_claude.py: ``anthropic_version: vertex-2023-10-16``, no model field) and come back
 through the Anthropic adaptor; every other model (Gemini) goes to
 ``publishers/google/models/{model}:generateContent`` (``:streamGenerateContent?alt=sse``) with the Gemini
-body and comes back through the Gemini adaptor. Only chat is served: other kinds get a retryable 501.
+body and comes back through the Gemini adaptor.
+
+Embeddings (``text-embedding-004``, ``text-multilingual-embedding-002``, ``gemini-embedding-001``...):
+``publishers/google/models/{model}:predict`` with one ``instances`` item per input text (``dimensions`` ->
+``parameters.outputDimensionality``); the answer's ``predictions[].embeddings.values`` become OpenAI's
+list and their ``statistics.token_count`` the usage. Other kinds get a retryable 501.
 """
 
 from __future__ import annotations
@@ -34,9 +39,9 @@ from ..events import Answer, EventDecoder
 from ..upstream import UpstreamRequest
 from . import gemini
 from .anthropic import AnthropicAdaptor, anthropic_failure
-from .base import Call, CredentialRequest, Target, not_supported
+from .base import Call, CredentialRequest, Parsed, Target, Usage, not_supported, unreadable_answer
 from .bedrock_claude import VERTEX_VERSION, claude_body
-from .gemini_convert import chat_request
+from .gemini_convert import chat_request, gemini_thinking
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -96,21 +101,6 @@ def vertex_model(model: str) -> str:
     return f"{dated.group(1)}@{dated.group(2)}" if dated else model
 
 
-GEMINI_BUDGET = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
-
-
-def gemini_thinking(body: dict, model: str) -> dict | None:
-    """``reasoning_effort`` -> Gemini 2.5's ``thinkingConfig`` (a budget per effort, thoughts included in the
-    answer so they reach the client as reasoning); other models have no thinking to configure."""
-    effort = body.get("reasoning_effort")
-    if not isinstance(effort, str) or effort not in GEMINI_BUDGET or not model.startswith("gemini-2.5"):
-        return None
-    budget = GEMINI_BUDGET[effort]
-    if budget == 0 and "pro" in model:  # 2.5 Pro cannot turn thinking off: its smallest budget
-        budget = 128
-    return {"thinkingBudget": budget, "includeThoughts": budget > 0}
-
-
 def request_url(target: Target, region: str, project: str, call: Call) -> str:
     if target.base_url:
         base = target.base_url.rstrip("/")
@@ -118,12 +108,50 @@ def request_url(target: Target, region: str, project: str, call: Call) -> str:
         base = "https://aiplatform.googleapis.com"
     else:
         base = f"https://{region}-aiplatform.googleapis.com"
-    if is_claude(call.model):
+    if call.kind == "embeddings":
+        publisher, action = "google", "predict"
+    elif is_claude(call.model):
         publisher, action = "anthropic", "streamRawPredict" if call.stream else "rawPredict"
     else:
         publisher, action = "google", "streamGenerateContent?alt=sse" if call.stream else "generateContent"
     model = vertex_model(call.model)
     return f"{base}/v1/projects/{project}/locations/{region}/publishers/{publisher}/models/{model}:{action}"
+
+
+def embeddings_body(body: dict) -> dict:
+    """OpenAI's embeddings request -> Vertex's ``:predict`` body (texts only: token arrays are a clear 400)."""
+    value = body.get("input")
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    if not texts or not all(isinstance(t, str) for t in texts):
+        raise UpstreamFailure(msg("relay.vertex_embedding_input"), status=400, retryable=False,
+                              code="invalid_request", type="invalid_request_error")
+    out: dict = {"instances": [{"content": t} for t in texts]}
+    dimensions = body.get("dimensions")
+    if isinstance(dimensions, int) and not isinstance(dimensions, bool) and dimensions > 0:
+        out["parameters"] = {"outputDimensionality": dimensions}
+    return out
+
+
+def embeddings_answer(call: Call, body: bytes) -> Parsed:
+    """``{"predictions": [{"embeddings": {"values", "statistics": {"token_count"}}}]}`` -> OpenAI's list."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise unreadable_answer() from None
+    predictions = data.get("predictions") if isinstance(data, dict) else None
+    if not isinstance(predictions, list):
+        raise unreadable_answer("the upstream answered embeddings without predictions")
+    items, tokens = [], 0
+    for i, prediction in enumerate(predictions):
+        raw = prediction.get("embeddings") if isinstance(prediction, dict) else None
+        found: dict = raw if isinstance(raw, dict) else {}
+        statistics = found.get("statistics")
+        count = statistics.get("token_count") if isinstance(statistics, dict) else None
+        tokens += int(count) if isinstance(count, int | float) and not isinstance(count, bool) else 0
+        items.append({"object": "embedding", "index": i, "embedding": found.get("values") or []})
+    answer = {"object": "list", "model": call.model, "data": items,
+              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return Parsed(orjson.dumps(answer), Usage(tokens, 0) if tokens else None, "")
 
 
 def assertion(info: dict, now: float | None = None) -> str:
@@ -189,10 +217,12 @@ class VertexAdaptor:
         return CredentialRequest(f"vertex:{key}", request, parse_token)
 
     def build_request(self, target: Target, call: Call) -> UpstreamRequest:
-        if call.kind != "chat":
-            raise not_supported(msg("relay.cloud_chat_only", provider="Vertex AI", kind=call.kind))
+        if call.kind not in ("chat", "embeddings") or (call.kind == "embeddings" and is_claude(call.model)):
+            raise not_supported(msg("relay.vertex_no_endpoint", kind=call.kind))
         region, project, _ = settings(target)
-        if is_claude(call.model):
+        if call.kind == "embeddings":
+            body = embeddings_body(call.body)
+        elif is_claude(call.model):
             body = claude_body(call.body, call.model, VERTEX_VERSION, stream=call.stream)
         else:
             body = chat_request(call.body, target.provider.gemini_safety_setting)
@@ -207,6 +237,15 @@ class VertexAdaptor:
         if is_claude(call.model):
             return _ANTHROPIC.parse_answer(call, body, content_type)
         return _GEMINI.parse_answer(call, body, content_type)
+
+    def parse_response(self, call: Call, body: bytes, content_type: str) -> Parsed:
+        """Embeddings (chat goes through parse_answer)."""
+        if call.kind != "embeddings":
+            raise not_supported(msg("relay.vertex_no_endpoint", kind=call.kind))
+        return embeddings_answer(call, body)
+
+    def stream_translator(self, call: Call, client_wants_usage: bool):
+        raise not_supported(msg("relay.vertex_no_endpoint", kind=call.kind))
 
     def decoder(self, call: Call) -> EventDecoder:
         if is_claude(call.model):

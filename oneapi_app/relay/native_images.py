@@ -1,0 +1,89 @@
+"""/v1/images/generations on channels whose provider generates images with its own API (the adaptors'
+``ImageMaker`` half: Replicate's predictions, DashScope's text2image tasks). The adaptor builds the request
+and reads each answer; this module does the I/O: send, poll while the answer says the task still runs
+(bounded by DEADLINE seconds), and, for ``response_format: b64_json``, download the images the provider
+gives as URLs. The result is OpenAI's images response ``{"created", "data": [{"url"} | {"b64_json"}]}``.
+
+A failure before the task exists upstream may be retried on another channel (as the adaptor's error says);
+once the task was created, a failure is final (a retry would generate, and be billed, twice upstream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from typing import TYPE_CHECKING
+
+import orjson
+
+from ..errors import RelayError, UpstreamFailure
+from ..i18n import msg
+from .adaptors.base import ImageCall, ImageMaker, Target
+from .upstream import UpstreamRequest, scrub
+
+if TYPE_CHECKING:
+    from .upstream import Upstream
+
+DEADLINE = 300.0  # seconds a task may run, polls included
+
+
+async def generate(upstream: Upstream, maker: ImageMaker, target: Target, image: ImageCall, limit: int) -> bytes:
+    request = maker.build_image_request(target, image)
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + DEADLINE
+    created = False
+    while True:
+        try:
+            resp = await upstream.send(request)
+            body = await resp.read(limit)
+            if resp.status not in (200, 201):
+                raise maker.map_error(resp.status, body)
+            step = maker.parse_image_answer(target, image, body)
+        except UpstreamFailure as failure:
+            if created:
+                failure.retryable = False
+            raise scrub(failure, target.key) from None
+        if step.poll is None:
+            break
+        created = True
+        if loop.time() + step.wait > ends:
+            raise UpstreamFailure(msg("media.task_timeout", provider=getattr(maker, "name", ""), id="",
+                                      seconds=int(DEADLINE)), status=504, retryable=False, code="image_task_timeout",
+                                  type="one_api_error")
+        await asyncio.sleep(step.wait)
+        request = step.poll
+    data = step.images
+    if image.response_format == "b64_json":
+        data = [await _as_b64(upstream, item, limit) for item in data]
+    return orjson.dumps({"created": int(time.time()), "data": data})
+
+
+async def _as_b64(upstream: Upstream, item: dict, limit: int) -> dict:
+    url = item.get("url")
+    if not isinstance(url, str):
+        return item
+    if url.startswith("data:"):  # a data URL: its base64 part
+        return {"b64_json": url.partition(",")[2]}
+    try:
+        resp = await upstream.send(UpstreamRequest("GET", url, {"Accept": "image/*"}))
+        content = await resp.read(limit)
+    except UpstreamFailure as failure:
+        raise _download_failed(failure.message) from None
+    if resp.status != 200:
+        raise _download_failed(f"HTTP {resp.status}")
+    return {"b64_json": base64.b64encode(content).decode()}
+
+
+def _download_failed(detail: str) -> UpstreamFailure:
+    return UpstreamFailure(msg("media.image_download_failed", detail=detail), status=502, retryable=False,
+                           code="image_download_failed", type="one_api_error")
+
+
+def image_call(fields: dict, prompt: str, n: int, size: str, quality: str, model: str) -> ImageCall:
+    """The validated request for the upstream ``model`` (``response_format`` is url or b64_json)."""
+    response_format = fields.get("response_format") or "url"
+    if response_format not in ("url", "b64_json"):
+        raise RelayError(msg("media.bad_image_format"), status=400, code="invalid_response_format")
+    return ImageCall(model=model, prompt=prompt, n=n, size=size, quality=quality, response_format=response_format,
+                     body=fields)

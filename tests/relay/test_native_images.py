@@ -1,0 +1,203 @@
+"""/v1/images/generations on native channels, end to end with the openai SDK: Replicate's predictions (flux)
+and Ali DashScope's text2image tasks (wanx) against local fakes -- polling, url and b64_json answers, errors
+in OpenAI's envelope, billing exact (One API's image pricing), refunds on failure. Zhipu's cogview goes
+through its OpenAI-compatible /api/paas/v4/images/generations."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+import openai
+import pytest
+from aiohttp import web
+
+from oneapi_app.relay import media_rules as rules
+from oneapi_app.relay.adaptors import ali_image, replicate
+from oneapi_app.services import pricing
+
+from .cn_helpers import START, check_billing, sdk
+from .conftest import add_channel, add_token, free_port
+
+FLUX = "black-forest-labs/flux-schnell"
+IMAGE = b"RIFF\x00\x00\x00\x00WEBPfake image bytes"
+
+
+@dataclass
+class Fake:
+    url: str = ""
+    created: list[dict] = field(default_factory=list)
+    headers: list[dict] = field(default_factory=list)
+    polls: int = 0
+    downloads: int = 0
+
+
+def _app(state: Fake) -> web.Application:
+    predictions: dict[str, dict] = {}
+
+    def prediction(pid: str, status: str, output=None, error=None) -> dict:
+        return {"id": pid, "status": status, "output": output, "error": error,
+                "urls": {"get": f"{state.url}/v1/predictions/{pid}", "cancel": f"{state.url}/v1/predictions/{pid}/c"}}
+
+    async def create(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != "Bearer r8_ok":
+            return web.json_response({"title": "Unauthenticated", "detail": "You did not pass a valid authentication "
+                                      "token", "status": 401}, status=401)
+        body = await request.json()
+        state.created.append({"path": request.path, **body})
+        state.headers.append(dict(request.headers))
+        prompt = body["input"]["prompt"]
+        pid = f"p{len(state.created)}"
+        if "fail" in prompt:
+            return web.json_response(prediction(pid, "failed", error="NSFW content detected"), status=201)
+        output = [f"{state.url}/files/{pid}.webp"]
+        if "slow" in prompt:
+            predictions[pid] = prediction(pid, "succeeded", output)
+            return web.json_response(prediction(pid, "processing"), status=201)
+        return web.json_response(prediction(pid, "succeeded", output), status=201)
+
+    async def get_prediction(request: web.Request) -> web.Response:
+        state.polls += 1
+        return web.json_response(predictions[request.match_info["pid"]])
+
+    async def synthesis(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != "Bearer sk-ali":
+            return web.json_response({"code": "InvalidApiKey", "message": "Invalid API-key provided.",
+                                      "request_id": "r0"}, status=401)
+        body = await request.json()
+        state.created.append({"path": request.path, **body})
+        state.headers.append(dict(request.headers))
+        tid = f"t{len(state.created)}"
+        return web.json_response({"request_id": "r1", "output": {"task_id": tid, "task_status": "PENDING"}})
+
+    async def task(request: web.Request) -> web.Response:
+        state.polls += 1
+        tid = request.match_info["tid"]
+        created = state.created[int(tid[1:]) - 1]
+        if state.polls % 2 == 1:
+            return web.json_response({"request_id": "r2", "output": {"task_id": tid, "task_status": "RUNNING"}})
+        if "fail" in created["input"]["prompt"]:
+            return web.json_response({"request_id": "r3", "output": {
+                "task_id": tid, "task_status": "FAILED", "code": "DataInspectionFailed",
+                "message": "Input data may contain inappropriate content."}})
+        results = [{"url": f"{state.url}/files/{tid}-{i}.png"} for i in range(created["parameters"]["n"])]
+        return web.json_response({"request_id": "r4", "output": {"task_id": tid, "task_status": "SUCCEEDED",
+                                                                 "results": results},
+                                  "usage": {"image_count": len(results)}})
+
+    async def files(request: web.Request) -> web.Response:
+        state.downloads += 1
+        return web.Response(body=IMAGE, content_type="image/webp")
+
+    app = web.Application()
+    app.add_routes([web.post("/v1/models/{owner}/{name}/predictions", create),
+                    web.get("/v1/predictions/{pid}", get_prediction),
+                    web.post("/api/v1/services/aigc/text2image/image-synthesis", synthesis),
+                    web.get("/api/v1/tasks/{tid}", task), web.get("/files/{name}", files)])
+    return app
+
+
+@pytest.fixture
+async def fake(monkeypatch):
+    monkeypatch.setattr(replicate, "POLL_SECONDS", 0.01)
+    monkeypatch.setattr(ali_image, "POLL_SECONDS", 0.01)
+    state = Fake()
+    runner = web.AppRunner(_app(state), shutdown_timeout=0.1)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    state.url = f"http://127.0.0.1:{port}"
+    yield state
+    await runner.cleanup()
+
+
+def image_quota(runtime, model: str, type_id: int, n: int = 1, size: str = "1024x1024") -> int:
+    price = pricing.price_for(runtime.options, model, type_id, "default")
+    return rules.image_quota(rules.ImageJob("p", n, size, ""), model, price)
+
+
+async def test_replicate_flux_through_images_generations(runtime, gateway, fake):
+    await add_channel(runtime, f"{fake.url}/v1/models/", key="r8_ok", models=FLUX, type=46)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    client = sdk(gateway, key)
+
+    answer = await client.images.generate(model=FLUX, prompt="a red fox", size="1792x1024")
+    assert [d.url for d in answer.data] == [f"{fake.url}/files/p1.webp"] and answer.created > 0
+    assert fake.created[0] == {"path": f"/v1/models/{FLUX}/predictions",
+                               "input": {"prompt": "a red fox", "aspect_ratio": "16:9"}}
+    assert fake.headers[0]["Prefer"] == "wait"
+
+    # still running after the wait: polled at urls.get, then downloaded for b64_json
+    answer = await client.images.generate(model=FLUX, prompt="a slow fox", response_format="b64_json")
+    assert base64.b64decode(answer.data[0].b64_json or "") == IMAGE and answer.data[0].url is None
+    assert fake.polls == 1 and fake.downloads == 1
+
+    # n > 1: Replicate makes one image a request -- refused before anything is reserved or sent
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.images.generate(model=FLUX, prompt="two foxes", n=2)
+    assert "n" in caught.value.message and len(fake.created) == 2
+
+    # a failed prediction: a 502 with Replicate's words, refunded
+    with pytest.raises(openai.APIStatusError) as failed:
+        await client.images.generate(model=FLUX, prompt="fail please")
+    assert failed.value.status_code == 502 and "NSFW content detected" in failed.value.message
+
+    one = image_quota(runtime, FLUX, 46)
+    assert one == 1500  # $0.003 an image: ratio 1.5 x 1000
+    entries = await check_billing(runtime, key, [one, one])
+    assert all(e["model_name"] == FLUX for e in entries)
+
+
+async def test_replicate_refused_key_is_openai_shaped_401(runtime, gateway, fake):
+    await add_channel(runtime, f"{fake.url}/v1/models", key="r8_wrong", models=FLUX, type=46)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        await sdk(gateway, key).images.generate(model=FLUX, prompt="a fox")
+    assert "valid authentication token" in caught.value.message and "r8_wrong" not in caught.value.message
+    assert caught.value.body["type"] == "authentication_error"
+    await check_billing(runtime, key, [])
+
+
+async def test_dashscope_wanx_task_polled_and_billed_like_one_api(runtime, gateway, fake):
+    await add_channel(runtime, fake.url, key="sk-ali", models="wanx-v1", type=17)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    client = sdk(gateway, key)
+
+    answer = await client.images.generate(model="wanx-v1", prompt="山水画", n=2, size="720x1280")
+    assert [d.url for d in answer.data] == [f"{fake.url}/files/t1-0.png", f"{fake.url}/files/t1-1.png"]
+    assert fake.created[0] == {"path": "/api/v1/services/aigc/text2image/image-synthesis", "model": "wanx-v1",
+                               "input": {"prompt": "山水画"}, "parameters": {"size": "720*1280", "n": 2}}
+    assert fake.headers[0]["X-DashScope-Async"] == "enable" and fake.polls == 2
+
+    answer = await client.images.generate(model="wanx-v1", prompt="竹子", response_format="b64_json")
+    assert [base64.b64decode(d.b64_json or "") for d in answer.data] == [IMAGE]
+
+    with pytest.raises(openai.APIStatusError) as failed:  # the task failed upstream: Ali's words, refunded
+        await client.images.generate(model="wanx-v1", prompt="fail")
+    assert failed.value.status_code == 502 and "inappropriate content" in failed.value.message
+
+    with pytest.raises(openai.BadRequestError):  # One API's wanx rules: size whitelist
+        await client.images.generate(model="wanx-v1", prompt="x", size="512x512")
+
+    await check_billing(runtime, key, [image_quota(runtime, "wanx-v1", 17, n=2, size="720x1280"),
+                                       image_quota(runtime, "wanx-v1", 17)])
+    assert image_quota(runtime, "wanx-v1", 17, n=2, size="720x1280") == 16000  # ratio 8 x 1 x 1000 x 2
+
+
+async def test_dashscope_refused_key_and_the_compatible_mode_base(runtime, gateway, fake):
+    await add_channel(runtime, f"{fake.url}/compatible-mode/v1", key="sk-wrong", models="wanx-v1", type=17)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        await sdk(gateway, key).images.generate(model="wanx-v1", prompt="x")
+    assert "Invalid API-key provided." in caught.value.message
+    await check_billing(runtime, key, [])
+
+
+def test_zhipu_cogview_goes_to_the_v4_images_endpoint():
+    from oneapi_app.relay.adaptors.base import Call, Target
+    from oneapi_app.relay.adaptors.openai import request_url
+
+    target = Target(16, "", "k")
+    call = Call(kind="embeddings", path="/v1/images/generations", model="cogview-3", body={}, raw=b"",
+                rewritten=False, stream=False)
+    assert request_url(target, call) == "https://open.bigmodel.cn/api/paas/v4/images/generations"
