@@ -41,6 +41,12 @@ def redemption_row(row: Redemption, quota_per_unit: float) -> dict[str, str]:
     }
 
 
+def codes_filename(name: str) -> str:
+    """redemption-codes-<batch name>.txt, the name reduced to safe characters."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name.strip())[:40].strip("-")
+    return f"redemption-codes-{safe}.txt" if safe else "redemption-codes.txt"
+
+
 class RedemptionsState(AdminListMixin, rx.State):
     # the editor (edit_id 0 = add codes)
     edit_id: int = 0
@@ -155,6 +161,14 @@ class RedemptionsState(AdminListMixin, rx.State):
     def codes_open_change(self, value: bool):
         if not value:
             self.codes = []
+
+    @rx.event
+    def download_codes(self):
+        """The codes just created as a text file (one per line), named after the batch."""
+        if not self.codes:
+            return
+        return rx.download(data="\n".join(self.codes) + "\n", filename=codes_filename(self.f_name),
+                           mime_type="text/plain")
 
     @rx.event
     def copy_codes(self):

@@ -51,7 +51,12 @@ def user_row(user: User, in_currency: bool, quota_per_unit: float) -> dict[str, 
 
 # --- state ------------------------------------------------------------------------------------------------
 
+SORT_OPTIONS = (("", "Sort by ID"), ("quota", "Sort by remaining quota"), ("used_quota", "Sort by used quota"),
+                ("request_count", "Sort by request count"))
+
+
 class UsersState(AdminListMixin, rx.State):
+    order: str = ""  # one-api's sort options: "" (newest id first), quota, used_quota, request_count
     # the editor (edit_id 0 = add a user)
     edit_id: int = 0
     f_username: str = ""
@@ -70,7 +75,7 @@ class UsersState(AdminListMixin, rx.State):
                 found = await user_service.search_users(session, self.keyword[:100])
                 self.has_next = False
             else:
-                found = await user_service.list_users(session, self.page_no)
+                found = await user_service.list_users(session, self.page_no, self.order)
                 self.has_next = len(found) == user_service.PAGE_SIZE
         self.rows = [user_row(u, in_currency, per_unit) for u in found]
 
@@ -82,6 +87,13 @@ class UsersState(AdminListMixin, rx.State):
             self.rows = []
             return
         await self._reload()
+
+    @rx.event
+    async def set_order(self, value: str):
+        self.order = value if value in user_service.USER_ORDERS else ""
+        self.page_no = 0
+        if await self._admin() is not None:
+            await self._reload()
 
     # --- enable / disable / promote / demote / delete (as POST /api/user/manage) ---------------------------
 
@@ -166,6 +178,10 @@ class UsersState(AdminListMixin, rx.State):
         return rx.toast.success(message)
 
 
+SORT_STYLE = {"height": "32px", "padding": "0 8px", "border_radius": "6px", "border": "1px solid var(--gray-a7)",
+              "background": "var(--color-surface)", "color": "var(--gray-12)"}
+
+
 # --- the page ---------------------------------------------------------------------------------------------
 
 @page("/user", "Users", nav="Users", icon="users", min_role=Role.ADMIN, on_load=(UsersState.load,))
@@ -175,6 +191,8 @@ def users_page() -> rx.Component:
         search_toolbar(
             UsersState.keyword, UsersState.set_keyword, "user-search", "Search by ID, username, display name or email",
             "320px",
+            rx.el.select(*[rx.el.option(label, value=value) for value, label in SORT_OPTIONS], value=UsersState.order,
+                         on_change=UsersState.set_order, id="user-sort", style=SORT_STYLE),
             rx.button(rx.icon("user-plus", size=14), "Add user", on_click=UsersState.open_add, id="user-add"),
             rx.button(rx.icon("refresh-cw", size=14), "Refresh", variant="soft", on_click=UsersState.load,
                       id="user-refresh"),

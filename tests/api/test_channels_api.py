@@ -203,7 +203,10 @@ async def test_channel_types_and_default_models_come_from_the_relay_registry(cli
     r = await client.get("/api/channel/types", headers=ROOT)
     rows = r.json()["data"]
     assert len(rows) == len(CHANNEL_TYPES) and [row["id"] for row in rows] == sorted(CHANNEL_TYPES)
-    assert {"id": 14, "name": "Anthropic", "default_base_url": "https://api.anthropic.com"} in rows
+    anthropic = next(row for row in rows if row["id"] == 14)
+    assert anthropic["name"] == "Anthropic" and anthropic["default_base_url"] == "https://api.anthropic.com"
+    aws = next(row for row in rows if row["id"] == 33)
+    assert [f["key"] for f in aws["fields"]] == ["region", "ak", "sk"] and aws["key_hint"]
     r = await client.get("/api/models", headers=common.headers)
     models = r.json()["data"]
     assert "gpt-4o-mini" in models["1"] and "gpt-4o-mini" in models["3"]

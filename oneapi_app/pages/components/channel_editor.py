@@ -1,4 +1,5 @@
-"""The Channels page's editor dialog (add / edit a channel).
+"""The Channels page's editor dialog (add / edit a channel, with the fields its type declares in the channel-type
+registry and a raw config JSON editor), the model picker of a channel's test and the Test-all progress panel.
 
 They take the page's State class so this module does not import the page (no import cycle)."""
 
@@ -12,6 +13,24 @@ SELECT_STYLE = {"height": "32px", "padding": "0 8px", "border_radius": "6px", "b
                 "background": "var(--color-surface)", "color": "var(--gray-12)", "width": "100%"}
 
 
+def _type_field(state, f) -> rx.Component:
+    """One field the channel type declares: bound to ``state.cfg``, or a secret sent with the form only."""
+    element_id = "channel-cfg-" + f["key"]
+    control = rx.cond(
+        f["secret"] != "",
+        rx.cond(f["multiline"] != "",
+                rx.text_area(name="cfg_" + f["key"], id=element_id, placeholder=f["placeholder"], rows="3",
+                             width="100%", auto_complete=False, spell_check=False),
+                rx.input(name="cfg_" + f["key"], id=element_id, placeholder=f["placeholder"], type="password",
+                         width="100%", auto_complete="new-password")),
+        rx.input(value=state.cfg[f["key"]].to(str), on_change=lambda v: state.set_cfg(f["key"], v), id=element_id,
+                 placeholder=f["placeholder"], width="100%"),
+    )
+    hint = rx.cond((f["secret"] != "") & (state.edit_id != 0), "Leave empty to keep the stored value.", "")
+    return rx.vstack(rx.text(f["label"], size="2", weight="medium"), control, rx.text(hint, size="1", color="gray"),
+                     spacing="1", width="100%", class_name="channel-type-field")
+
+
 def editor_dialog(state) -> rx.Component:
     editing = state.edit_id != 0
     fields = rx.vstack(
@@ -19,14 +38,15 @@ def editor_dialog(state) -> rx.Component:
             labeled("Type", rx.el.select(
                 rx.foreach(state.types, lambda t: rx.el.option(t["name"], value=t["id"])),
                 value=state.f_type, on_change=lambda v: state.set_field("f_type", v), id="channel-type",
-                style=SELECT_STYLE)),
+                style=SELECT_STYLE), rx.cond(state.retired_note != "", rx.text(state.retired_note, color="red",
+                                                                                id="channel-retired"))),
             labeled("Name", text_field(state, "f_name", "channel-name", "A name to recognise it")),
             labeled("Base URL", text_field(state, "f_base_url", "channel-base-url", state.base_url_hint),
                     "Empty: the type's default base URL."),
             labeled("Groups", text_field(state, "f_group", "channel-group", "default"), "Comma list of user groups."),
             labeled("Priority", text_field(state, "f_priority", "channel-priority", "0", type="number")),
             labeled("Weight", text_field(state, "f_weight", "channel-weight", "0", type="number")),
-            columns="2",
+            columns=rx.breakpoints(initial="1", sm="2"),
             spacing="3",
             width="100%",
         ),
@@ -41,7 +61,13 @@ def editor_dialog(state) -> rx.Component:
                           on_click=state.fill_models("all"), id="channel-fill-all"),
                 rx.button("Clear", type="button", size="1", variant="soft", color_scheme="gray",
                           on_click=state.clear_models, id="channel-clear-models"),
+                rx.input(value=state.f_custom_model, on_change=lambda v: state.set_field("f_custom_model", v),
+                         placeholder="custom-model", size="1", width="140px", id="channel-custom-model"),
+                rx.button("Add", type="button", size="1", variant="soft", on_click=state.add_custom_model,
+                          id="channel-add-model"),
                 spacing="2",
+                wrap="wrap",
+                align="center",
             ),
         ),
         labeled("Model mapping (JSON)",
@@ -49,6 +75,11 @@ def editor_dialog(state) -> rx.Component:
                              id="channel-mapping", width="100%", rows="2",
                              placeholder='{"gpt-3.5-turbo": "gpt-35-turbo"}'),
                 "Optional: asked model -> upstream model."),
+        labeled("Config (JSON)",
+                rx.text_area(value=state.f_config, on_change=state.set_config_raw, id="channel-config", width="100%",
+                             rows="3", placeholder='{"region": "us-east-1"}', font_family="monospace"),
+                rx.cond(state.config_error != "", rx.text(state.config_error, color="red", id="channel-config-error"),
+                        "Extra settings of the type; the fields above write into it. Secrets are never shown.")),
         labeled("System prompt",
                 rx.text_area(value=state.f_system_prompt,
                              on_change=lambda v: state.set_field("f_system_prompt", v),
@@ -63,11 +94,13 @@ def editor_dialog(state) -> rx.Component:
                 "Key",
                 rx.text_area(name="key", id="channel-key", width="100%", rows="3", auto_complete=False,
                              spell_check=False,
-                             placeholder=rx.cond(editing, "Leave empty to keep the stored key",
-                                                 "The upstream API key; one key per line creates one channel each")),
+                             placeholder=rx.cond(editing, "Leave empty to keep the stored key", state.key_hint)),
                 rx.cond(editing, "The stored key is never shown; type a new one to replace it.",
-                        "Batch mode: one key per line -> one channel each (same settings)."),
+                        "Format: " + state.key_hint + ". Batch mode: one key per line -> one channel each."),
             ),
+            rx.cond(state.type_fields.length() > 0, rx.grid(  # type: ignore[attr-defined]  # a Reflex Var
+                rx.foreach(state.type_fields, lambda f: _type_field(state, f)),
+                columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%", id="channel-type-fields")),
             error_callout(state.error, "channel-error"),
             editor_buttons("channel", editing, type="submit"),
             spacing="3",
@@ -87,3 +120,61 @@ def editor_dialog(state) -> rx.Component:
         open=state.editor_open,
         on_open_change=state.set_editor_open,
     )
+
+
+def test_dialog(state) -> rx.Component:
+    """Test one channel with a model picked among its models."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Test channel #" + state.test_id.to_string()),
+            rx.vstack(
+                rx.text("Model", size="2", weight="medium"),
+                rx.el.select(rx.foreach(state.test_models, lambda m: rx.el.option(m, value=m)),
+                             value=state.test_model, on_change=state.set_test_model, id="channel-test-model",
+                             style=SELECT_STYLE),
+                rx.hstack(
+                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                    rx.button("Test", on_click=state.run_test, id="channel-test-run"),
+                    justify="end", width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            max_width="420px",
+            id="channel-test-dialog",
+        ),
+        open=state.test_id != 0,
+        on_open_change=state.close_test,
+    )
+
+
+def test_all_panel(state) -> rx.Component:
+    """The live progress of "Test all" and each channel's result."""
+    results = rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in ("ID", "Name", "Result", "Time",
+                                                                               "Message")])),
+        rx.table.body(rx.foreach(state.ta_results, lambda r: rx.table.row(
+            rx.table.cell(r["id"]), rx.table.cell(r["name"]),
+            rx.table.cell(rx.cond(r["ok"] != "", rx.badge("OK", color_scheme="green"),
+                                  rx.badge("Failed", color_scheme="red"))),
+            rx.table.cell(r["time"]), rx.table.cell(rx.text(r["message"], size="1")),
+            class_name="channel-test-all-row"))),
+        size="1", width="100%", variant="surface",
+    )
+    return rx.cond(state.ta_visible, rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(state.ta_summary, size="2", id="channel-test-all-summary"),
+                rx.spacer(),
+                rx.cond(~state.ta_running, rx.button("Close", size="1", variant="ghost", on_click=state.hide_test_all,
+                                                     id="channel-test-all-close")),
+                width="100%", align="center",
+            ),
+            rx.progress(value=state.ta_percent, max=100, width="100%", id="channel-test-all-progress"),
+            rx.box(results, width="100%", overflow_x="auto", max_height="320px", overflow_y="auto"),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        id="channel-test-all-panel",
+    ))

@@ -34,6 +34,8 @@ def _row(state, row) -> rx.Component:
         rx.table.cell(rx.hstack(
             rx.button("Test", size="1", variant="soft", on_click=state.test(cid), class_name="channel-test",
                       id="channel-test-" + cid),
+            rx.button(rx.icon("chevron-down", size=12), size="1", variant="soft", on_click=state.open_test(cid),
+                      class_name="channel-test-model", title="Test with a model of this channel"),
             rx.cond(
                 row["status"] == "1",
                 rx.button("Disable", size="1", variant="soft", color_scheme="orange", class_name="channel-disable",

@@ -93,10 +93,13 @@ def codes_dialog(state) -> rx.Component:
             ),
             rx.hstack(
                 rx.button(rx.icon("copy", size=14), "Copy all", on_click=state.copy_codes, id="redemption-copy"),
+                rx.button(rx.icon("download", size=14), "Download .txt", variant="soft", on_click=state.download_codes,
+                          id="redemption-download"),
                 rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", on_click=state.close_codes,
                                           id="redemption-codes-close")),
                 justify="end",
                 spacing="2",
+                wrap="wrap",
             ),
             max_width="520px",
         ),
