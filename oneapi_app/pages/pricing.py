@@ -31,7 +31,7 @@ def _ratio(value: float) -> str:
 
 
 def _usd(value: float) -> str:
-    return f"${value:,.4f}".rstrip("0").rstrip(".") if value else "$0"
+    return f"${value:,.6f}".rstrip("0").rstrip(".") if value else "$0"
 
 
 def price_row(price: stats.ModelPrice, quota_per_unit: float) -> dict[str, str]:
