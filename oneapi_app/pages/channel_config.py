@@ -6,39 +6,55 @@ from __future__ import annotations
 
 import json
 
+from ..i18n import MESSAGES, t
 from ..services.channel_registry import channel_types
-
-CONFIG_NOT_OBJECT = "The config must be a JSON object, e.g. {\"region\": \"us-east-1\"}."
-RETIRED_SUFFIX = " (retired)"
+from .common import UiError
 
 
-def type_options() -> list[dict[str, str]]:
+def _text(msg_id: str, fallback: str, lang: str) -> str:
+    """The table's text of ``msg_id`` when it has one, else the registry's own (English) words."""
+    return t(msg_id, lang) if msg_id in MESSAGES else fallback
+
+
+def _label(type_id: int, field: dict, lang: str) -> str:
+    """A field's label: the type's own wording (``channels.field.<type>.<key>``), else the key's, else the
+    registry's; a required field is marked with *."""
+    typed = f"channels.field.{type_id}.{field['key']}"
+    label = t(typed, lang) if typed in MESSAGES else _text(f"channels.field.{field['key']}", field["label"], lang)
+    return label + (" *" if field["required"] else "")
+
+
+def type_options(lang: str = "en") -> list[dict[str, str]]:
     """The type picker's options: every type but Unknown; retired types say so."""
-    return [{"id": str(t["id"]), "name": t["name"] + (RETIRED_SUFFIX if t["retired"] else "")}
-            for t in channel_types() if t["id"] != 0]
+    suffix = t("channels.retired_suffix", lang)
+    return [{"id": str(kind["id"]), "name": kind["name"] + (suffix if kind["retired"] else "")}
+            for kind in channel_types() if kind["id"] != 0]
 
 
-def type_details(type_id: str) -> dict:
-    """base URL hint, key hint, retired note and the fields (as strings, for the page's state) of a type."""
+def type_details(type_id: str, lang: str = "en") -> dict:
+    """base URL hint, key hint, retired note and the fields (as strings, for the page's state) of a type, in
+    ``lang`` (the registry declares them in English; the table's ``channels.field.*`` ids translate them)."""
     wanted = int(type_id) if str(type_id).isdigit() else 1
-    kind = next((t for t in channel_types() if t["id"] == wanted), None) or channel_types()[1]
-    fields = [{"key": f["key"], "label": f["label"] + (" *" if f["required"] else ""), "placeholder": f["placeholder"],
+    kind = next((k for k in channel_types() if k["id"] == wanted), None) or channel_types()[1]
+    tid = kind["id"]
+    fields = [{"key": f["key"], "placeholder": f["placeholder"], "label": _label(tid, f, lang),
                "secret": "1" if f["secret"] else "", "multiline": "1" if f["multiline"] else ""}
               for f in kind["fields"]]
-    return {"base_url": kind["default_base_url"], "key_hint": kind["key_hint"], "retired": kind["retired"],
-            "fields": fields}
+    retired = _text(f"channels.retired.{tid}", kind["retired"], lang) if kind["retired"] else ""
+    return {"base_url": kind["default_base_url"], "key_hint": _text(f"channels.keyhint.{tid}", kind["key_hint"], lang),
+            "retired": retired, "fields": fields}
 
 
 def parse_config(text: str) -> dict:
-    """The raw editor's JSON as a dict ({} when empty); ValueError with a clear message otherwise."""
+    """The raw editor's JSON as a dict ({} when empty); a UiError (a ValueError) with a clear message otherwise."""
     if not (text or "").strip():
         return {}
     try:
         data = json.loads(text)
     except ValueError:
-        raise ValueError(CONFIG_NOT_OBJECT) from None
+        raise UiError("channels.config_not_object") from None
     if not isinstance(data, dict):
-        raise ValueError(CONFIG_NOT_OBJECT)  # noqa: TRY004 - shown to the admin as a ValueError's text
+        raise UiError("channels.config_not_object")
     return data
 
 

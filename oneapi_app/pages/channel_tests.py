@@ -13,21 +13,13 @@ from typing import TYPE_CHECKING
 import reflex as rx
 
 from ..appliance import runtime
+from ..i18n import t
 from ..models import Role
 from ..services import channel_checks, channels
 from .common import error_text
 from .state import SessionState
+from .texts import lang_of, say
 
-TEXT = {
-    "admins_only": "Admins only.",
-    "test_ok": "Channel #{id} test OK in {time:.2f} s: {message}",
-    "test_failed": "Channel #{id} test failed in {time:.2f} s: {message}",
-    "test_error": "Channel #{id} test failed: {message}",
-    "running": "Testing {done}/{total} channels…",
-    "finished": "Tested {total} channel(s): {ok} OK, {failed} failed.",
-    "disabled_ids": " Disabled: #{ids}.",
-    "enabled_ids": " Re-enabled: #{ids}.",
-}
 POLL_SECONDS = 0.4
 
 
@@ -36,14 +28,14 @@ def result_rows(results: list[dict]) -> list[dict[str, str]]:
              "time": f"{r['time']:.2f} s", "message": r["message"]} for r in results]
 
 
-def summary(p: channel_checks.TestAllProgress) -> str:
+def summary(p: channel_checks.TestAllProgress, lang: str = "en") -> str:
     if p.running:
-        return TEXT["running"].format(done=p.done, total=p.total)
-    text = TEXT["finished"].format(total=p.done, ok=p.succeeded, failed=p.failed)
+        return t("channels.running", lang, done=p.done, total=p.total)
+    text = t("channels.finished", lang, total=p.done, ok=p.succeeded, failed=p.failed)
     if p.disabled:
-        text += TEXT["disabled_ids"].format(ids=", #".join(map(str, p.disabled)))
+        text += t("channels.disabled_ids", lang, ids=", #".join(map(str, p.disabled)))
     if p.enabled:
-        text += TEXT["enabled_ids"].format(ids=", #".join(map(str, p.enabled)))
+        text += t("channels.enabled_ids", lang, ids=", #".join(map(str, p.enabled)))
     return text
 
 
@@ -75,16 +67,18 @@ class ChannelTestsMixin(rx.State, mixin=True):
     async def _run_test(self, channel_id: int, model: str):
         self.busy = True
         yield
+        lang = await lang_of(self)
         try:
             result = await channel_checks.test_channel(runtime(), channel_id, model)
         except Exception as exc:  # noqa: BLE001 - shown to the admin, never a stack trace
             self.busy = False
-            self.last_test = TEXT["test_error"].format(id=channel_id, message=error_text(exc, "channel test"))
+            self.last_test = t("channels.test_error", lang, id=channel_id,
+                               message=error_text(exc, "channel test", lang))
             yield rx.toast.error(self.last_test)
             return
         self.busy = False
-        template = TEXT["test_ok"] if result.success else TEXT["test_failed"]
-        self.last_test = template.format(id=channel_id, time=result.time, message=result.message[:300])
+        self.last_test = t("channels.test_ok" if result.success else "channels.test_failed", lang, id=channel_id,
+                           time=f"{result.time:.2f}", message=result.message[:300])
         await self._reload()
         yield (rx.toast.success if result.success else rx.toast.error)(self.last_test)
 
@@ -92,7 +86,7 @@ class ChannelTestsMixin(rx.State, mixin=True):
     async def test(self, channel_id: str):
         """Test with the channel's default test model."""
         if not await self._is_admin():
-            yield rx.toast.error(TEXT["admins_only"])
+            yield rx.toast.error(await say(self, "shell.admins_only"))
             return
         async for event in self._run_test(int(channel_id), ""):
             yield event
@@ -100,12 +94,12 @@ class ChannelTestsMixin(rx.State, mixin=True):
     @rx.event
     async def open_test(self, channel_id: str):
         if not await self._is_admin():
-            return rx.toast.error(TEXT["admins_only"])
+            return rx.toast.error(await say(self, "shell.admins_only"))
         try:
             async with runtime().db.session() as session:
                 channel = await channels.get_channel(session, int(channel_id))
         except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(error_text(exc, "channel test"))
+            return rx.toast.error(error_text(exc, "channel test", await lang_of(self)))
         self.test_id = channel.id or 0
         self.test_models = channels.split_list(channel.models)
         self.test_model = self.test_models[0] if self.test_models else ""
@@ -122,7 +116,7 @@ class ChannelTestsMixin(rx.State, mixin=True):
     @rx.event
     async def run_test(self):
         if not await self._is_admin():
-            yield rx.toast.error(TEXT["admins_only"])
+            yield rx.toast.error(await say(self, "shell.admins_only"))
             return
         channel_id, model = self.test_id, self.test_model
         self.test_id = 0
@@ -134,11 +128,11 @@ class ChannelTestsMixin(rx.State, mixin=True):
     @rx.event
     async def test_all(self, scope: str):
         if not await self._is_admin():
-            return rx.toast.error(TEXT["admins_only"])
+            return rx.toast.error(await say(self, "shell.admins_only"))
         try:
             channel_checks.start_test_all(runtime(), "disabled" if scope == "disabled" else "all")
         except Exception as exc:  # noqa: BLE001 - "already running": follow that run instead
-            message = error_text(exc, "channel test all")
+            message = error_text(exc, "channel test all", await lang_of(self))
             if not channel_checks.progress(runtime()).running:
                 return rx.toast.error(message)
         return type(self).follow_test_all
@@ -150,11 +144,12 @@ class ChannelTestsMixin(rx.State, mixin=True):
             if not await self._is_admin():
                 return
             self.ta_visible = True
+            lang = await lang_of(self)
         while True:
             p = channel_checks.progress(runtime())
             async with self:
                 self.ta_running, self.ta_total, self.ta_done = p.running, p.total, p.done
-                self.ta_summary = summary(p)
+                self.ta_summary = summary(p, lang)
                 self.ta_results = result_rows(p.results)
                 if not p.running:
                     await self._reload()

@@ -17,6 +17,7 @@ import httpx
 import reflex as rx
 
 from ..appliance import runtime
+from ..i18n import t
 from ..models import Role, TokenStatus
 from ..relay.streaming import SSEReader
 from ..services import stats
@@ -24,25 +25,8 @@ from ..services import tokens as token_service
 from .common import public_address
 from .registry import page
 from .state import SessionState
+from .texts import lang_of, say, tr
 
-TEXT = {
-    "title": "Playground",
-    "token": "Token",
-    "model": "Model",
-    "message": "Message",
-    "placeholder": "Ask something…",
-    "send": "Send",
-    "clear": "Clear",
-    "no_tokens": "You have no enabled token: create one on the Tokens page first.",
-    "no_models": "No model is available to your group yet.",
-    "pick": "Pick a token and a model first.",
-    "empty": "Type a message first.",
-    "you": "You",
-    "assistant": "Assistant",
-    "chat_apps": "Open this token in a chat app",
-    "failed": "The request failed: {detail}",
-    "unreachable": "The relay could not be reached: {detail}",
-}
 NEXTCHAT = "https://app.nextchat.dev"
 LOBECHAT = "https://chat-preview.lobehub.com"
 MAX_HISTORY = 20
@@ -78,6 +62,11 @@ def stream_text(payload: bytes) -> tuple[str, str]:
         if isinstance(delta, dict) and isinstance(delta.get("content"), str):
             parts.append(delta["content"])
     return "".join(parts), ""
+
+
+def _failed(item: tuple[str, str], lang: str) -> tuple[str, str]:
+    delta, error = item
+    return delta, t("playground.failed", lang, detail=error) if error else ""
 
 
 def _relay_urls(origin: str) -> list[str]:
@@ -163,7 +152,7 @@ class PlaygroundState(rx.State):
         except Exception:  # noqa: BLE001 - a token deleted meanwhile
             key = None
         if not key:
-            return rx.toast.error(TEXT["pick"])
+            return rx.toast.error(await say(self, "playground.pick"))
         rt = runtime()
         server = public_address(rt.options.ServerAddress, self.router.headers.origin)
         link = chat_links(key, server, rt.options.ChatLink if app == "nextchat" else "").get(app)
@@ -177,25 +166,25 @@ class PlaygroundState(rx.State):
         if self.busy:
             return
         if not text:
-            self.error = TEXT["empty"]
+            self.error = await say(self, "playground.empty")
             return
         try:
             key = await self._key(self.token_id)
         except Exception:  # noqa: BLE001
             key = None
         if not key or not self.model:
-            self.error = TEXT["pick"]
+            self.error = await say(self, "playground.pick")
             return
         self.history = [*self.history, {"role": "user", "content": text}][-MAX_HISTORY:]
         self.message, self.answer, self.error, self.busy = "", "", "", True
         yield
         body = {"model": self.model, "stream": True, "messages": [dict(m) for m in self.history]}
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        last = time.monotonic()
+        last, lang = time.monotonic(), await lang_of(self)
         try:
-            async for delta, failure in self._stream(body, headers):
+            async for delta, failure in self._stream(body, headers, lang):
                 if failure:
-                    self.error = TEXT["failed"].format(detail=failure)
+                    self.error = failure
                     break
                 self.answer += delta
                 if time.monotonic() - last > 0.05:
@@ -206,8 +195,8 @@ class PlaygroundState(rx.State):
                 self.history = [*self.history, {"role": "assistant", "content": self.answer}][-MAX_HISTORY:]
             self.answer, self.busy = "", False
 
-    async def _stream(self, body: dict, headers: dict):
-        """(delta, error) pairs of the relay's streamed answer."""
+    async def _stream(self, body: dict, headers: dict, lang: str):
+        """(delta, error text in ``lang``) pairs of the relay's streamed answer."""
         last_error: Exception | None = None
         for url in _relay_urls(self.router.headers.origin):
             try:
@@ -219,27 +208,27 @@ class PlaygroundState(rx.State):
                             detail = json.loads(raw)["error"]["message"]
                         except (ValueError, KeyError, TypeError):
                             detail = f"HTTP {reply.status_code}"
-                        yield "", str(detail)
+                        yield "", t("playground.failed", lang, detail=str(detail))
                         return
                     reader = SSEReader()
                     async for chunk in reply.aiter_bytes():
                         for payload in reader.feed(chunk):
-                            yield stream_text(payload)
+                            yield _failed(stream_text(payload), lang)
                     for payload in reader.finish():
-                        yield stream_text(payload)
+                        yield _failed(stream_text(payload), lang)
                     return
             except httpx.ConnectError as exc:
                 last_error = exc
             except httpx.HTTPError as exc:
-                yield "", TEXT["unreachable"].format(detail=type(exc).__name__)
+                yield "", t("playground.unreachable", lang, detail=type(exc).__name__)
                 return
-        yield "", TEXT["unreachable"].format(detail=type(last_error).__name__ if last_error else "")
+        yield "", t("playground.unreachable", lang, detail=type(last_error).__name__ if last_error else "")
 
 
 def _bubble(message) -> rx.Component:
     mine = message["role"] == "user"
     return rx.box(
-        rx.text(rx.cond(mine, TEXT["you"], TEXT["assistant"]), size="1", color="gray"),
+        rx.text(rx.cond(mine, tr("playground.you"), tr("playground.assistant")), size="1", color="gray"),
         rx.text(message["content"], white_space="pre-wrap", size="2"),
         background=rx.cond(mine, "var(--accent-a3)", "var(--gray-a3)"),
         padding="8px 12px", border_radius="8px", width="100%",
@@ -249,7 +238,7 @@ def _bubble(message) -> rx.Component:
 
 def _streaming(answer) -> rx.Component:
     return rx.box(
-        rx.text(TEXT["assistant"], size="1", color="gray"),
+        rx.text(tr("playground.assistant"), size="1", color="gray"),
         rx.text(answer, white_space="pre-wrap", size="2", id="playground-streaming"),
         background="var(--gray-a3)", padding="8px 12px", border_radius="8px", width="100%",
     )
@@ -260,20 +249,20 @@ SELECT_STYLE = {"height": "32px", "padding": "0 8px", "border_radius": "6px", "b
 APPS = (("nextchat", "NextChat"), ("lobechat", "LobeChat"), ("ama", "AMA"), ("opencat", "OpenCat"))
 
 
-@page("/playground", TEXT["title"], nav=TEXT["title"], icon="message-square", min_role=Role.COMMON,
+@page("/playground", "page.playground", nav="page.playground", icon="message-square", min_role=Role.COMMON,
       on_load=(PlaygroundState.load,))
 def playground_page() -> rx.Component:
     s = PlaygroundState
     return rx.vstack(
-        rx.heading(TEXT["title"], size="5"),
-        rx.cond(~s.has_tokens, rx.callout(TEXT["no_tokens"], icon="info", id="playground-no-tokens")),
-        rx.cond(~s.has_models, rx.callout(TEXT["no_models"], icon="info", id="playground-no-models")),
+        rx.heading(tr("page.playground"), size="5"),
+        rx.cond(~s.has_tokens, rx.callout(tr("playground.no_tokens"), icon="info", id="playground-no-tokens")),
+        rx.cond(~s.has_models, rx.callout(tr("playground.no_models"), icon="info", id="playground-no-models")),
         rx.grid(
-            rx.vstack(rx.text(TEXT["token"], size="2", weight="medium"), rx.el.select(
+            rx.vstack(rx.text(tr("playground.token"), size="2", weight="medium"), rx.el.select(
                 rx.foreach(s.tokens, lambda t: rx.el.option(t["name"], value=t["id"])),
                 value=s.token_id, on_change=s.set_token, id="playground-token", style=SELECT_STYLE),
                 spacing="1", width="100%"),
-            rx.vstack(rx.text(TEXT["model"], size="2", weight="medium"), rx.el.select(
+            rx.vstack(rx.text(tr("playground.model"), size="2", weight="medium"), rx.el.select(
                 rx.foreach(s.models, lambda m: rx.el.option(m, value=m)),
                 value=s.model, on_change=s.set_model, id="playground-model", style=SELECT_STYLE),
                 spacing="1", width="100%"),
@@ -290,15 +279,15 @@ def playground_page() -> rx.Component:
         ),
         rx.cond(s.error != "", rx.callout(s.error, color_scheme="red", icon="triangle_alert", id="playground-error",
                                           width="100%")),
-        rx.text_area(value=s.message, on_change=s.set_message, placeholder=TEXT["placeholder"], rows="3",
+        rx.text_area(value=s.message, on_change=s.set_message, placeholder=tr("playground.placeholder"), rows="3",
                      width="100%", id="playground-message"),
         rx.hstack(
-            rx.button(rx.icon("send", size=14), TEXT["send"], on_click=s.send, loading=s.busy, id="playground-send"),
-            rx.button(TEXT["clear"], variant="soft", color_scheme="gray", on_click=s.clear, id="playground-clear"),
+            rx.button(rx.icon("send", size=14), tr("playground.send"), on_click=s.send, loading=s.busy, id="playground-send"),
+            rx.button(tr("playground.clear"), variant="soft", color_scheme="gray", on_click=s.clear, id="playground-clear"),
             spacing="2",
         ),
         rx.divider(),
-        rx.text(TEXT["chat_apps"], size="2", weight="medium"),
+        rx.text(tr("playground.chat_apps"), size="2", weight="medium"),
         rx.hstack(
             *[rx.button(label, size="1", variant="soft", id=f"playground-open-{app}",
                        on_click=s.open_chat(app))  # type: ignore[operator]  # a Reflex event handler

@@ -11,19 +11,7 @@ from ..models import Role
 from ..services import stats
 from .registry import page
 from .state import SessionState
-
-TEXT = {
-    "title": "Pricing",
-    "intro": "Prices for your group \"{group}\" (group ratio {ratio}). Ratio 1 = $0.002 per 1K tokens.",
-    "search": "Filter models",
-    "model": "Model",
-    "input": "Input $ / 1M tokens",
-    "output": "Output $ / 1M tokens",
-    "model_ratio": "Model ratio",
-    "completion_ratio": "Completion ratio",
-    "group_ratio": "Group ratio",
-    "none": "No model is available to your group yet.",
-}
+from .texts import tr
 
 
 def _ratio(value: float) -> str:
@@ -44,7 +32,8 @@ def price_row(price: stats.ModelPrice, quota_per_unit: float) -> dict[str, str]:
 class PricingState(rx.State):
     rows: list[dict[str, str]] = []
     filter: str = ""
-    intro: str = ""
+    group: str = ""
+    group_ratio: str = ""
     loaded: bool = False
 
     @rx.event
@@ -59,7 +48,7 @@ class PricingState(rx.State):
         per_unit = float(rt.options.QuotaPerUnit)
         self.rows = [price_row(p, per_unit) for p in prices]
         group_ratio = prices[0].group_ratio if prices else 1.0
-        self.intro = TEXT["intro"].format(group=user.group or "default", ratio=_ratio(group_ratio))
+        self.group, self.group_ratio = user.group or "default", _ratio(group_ratio)
         self.loaded = True
 
     @rx.event
@@ -79,21 +68,21 @@ class PricingState(rx.State):
 COLUMNS = ("model", "input", "output", "model_ratio", "completion_ratio", "group_ratio")
 
 
-@page("/pricing", TEXT["title"], nav=TEXT["title"], icon="badge-dollar-sign", min_role=Role.COMMON,
+@page("/pricing", "page.pricing", nav="page.pricing", icon="badge-dollar-sign", min_role=Role.COMMON,
       on_load=(PricingState.load,))
 def pricing_page() -> rx.Component:
     s = PricingState
     return rx.vstack(
-        rx.heading(TEXT["title"], size="5"),
-        rx.text(s.intro, size="2", color="gray", id="pricing-intro"),
-        rx.input(placeholder=TEXT["search"], value=s.filter, on_change=s.set_filter, id="pricing-filter",
+        rx.heading(tr("page.pricing"), size="5"),
+        rx.text(tr("pricing.intro", group=s.group, ratio=s.group_ratio), size="2", color="gray", id="pricing-intro"),
+        rx.input(placeholder=tr("pricing.search"), value=s.filter, on_change=s.set_filter, id="pricing-filter",
                  max_width="320px", width="100%"),
         rx.cond(
             s.loaded & ~s.has_rows,
-            rx.callout(TEXT["none"], icon="info", id="pricing-empty"),
+            rx.callout(tr("pricing.none"), icon="info", id="pricing-empty"),
             rx.box(
                 rx.table.root(
-                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(TEXT[c]) for c in COLUMNS])),
+                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(f"pricing.{c}")) for c in COLUMNS])),
                     rx.table.body(rx.foreach(s.shown, lambda row: rx.table.row(
                         *[rx.table.cell(row[c], class_name="pricing-" + c.replace("_", "-")) for c in COLUMNS],
                         class_name="pricing-row", id="pricing-row-" + row["model"]))),

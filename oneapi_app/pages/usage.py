@@ -13,35 +13,15 @@ from .common import format_quota
 from .components.usage_charts import charts, ranking_table, stat_card
 from .registry import page
 from .state import SessionState
+from .texts import tr
 
-TEXT = {
-    "title": "Usage",
-    "range": "Range",
-    "days_7": "Last 7 days",
-    "days_30": "Last 30 days",
-    "scope": "Whose",
-    "scope_all": "Everyone",
-    "scope_self": "Only mine",
-    "refresh": "Refresh",
-    "today": "Today",
-    "in_range": "In range",
-    "requests": "Requests",
-    "quota": "Quota",
-    "tokens": "Tokens",
-    "top_models": "Top models",
-    "top_tokens": "Top tokens",
-    "top_users": "Top users",
-    "model": "Model",
-    "token": "Token",
-    "user": "User",
-    "chart_requests": "Requests per day",
-    "chart_quota": "Spent per day (USD)",
-    "chart_tokens": "Tokens per day",
-    "chart_models": "Requests per model",
-    "prompt": "Prompt",
-    "completion": "Completion",
-    "utc_note": "Days are UTC days; only successful (billed) requests are counted.",
-}
+KEYS = ("requests", "quota", "tokens", "prompt", "completion", "chart_requests", "chart_quota", "chart_tokens",
+        "chart_models", "top_models", "top_tokens", "top_users", "model", "token", "user")
+
+
+def _text() -> dict:
+    """The page's texts in the browser's language (the table's ``usage.*`` ids)."""
+    return {key: tr(f"usage.{key}") for key in KEYS}
 
 
 def _usd(quota: int, per_unit: float) -> float:
@@ -126,40 +106,41 @@ SELECT_STYLE = {"height": "32px", "padding": "0 8px", "border_radius": "6px", "b
                 "background": "var(--color-surface)", "color": "var(--gray-12)"}
 
 
-@page("/dashboard", TEXT["title"], nav=TEXT["title"], icon="chart-column", min_role=Role.COMMON,
+@page("/dashboard", "page.usage", nav="page.usage", icon="chart-column", min_role=Role.COMMON,
       on_load=(UsageState.load,))
 def usage_page() -> rx.Component:
     s = UsageState
+    text = _text()
     return rx.vstack(
-        rx.heading(TEXT["title"], size="5"),
+        rx.heading(tr("page.usage"), size="5"),
         rx.hstack(
-            rx.el.select(rx.el.option(TEXT["days_7"], value="7"), rx.el.option(TEXT["days_30"], value="30"),
+            rx.el.select(rx.el.option(tr("usage.days_7"), value="7"), rx.el.option(tr("usage.days_30"), value="30"),
                          value=s.days, on_change=s.set_days, id="usage-days", style=SELECT_STYLE),
             rx.cond(s.can_see_all, rx.el.select(
-                rx.el.option(TEXT["scope_all"], value="all"), rx.el.option(TEXT["scope_self"], value="self"),
+                rx.el.option(tr("usage.scope_all"), value="all"), rx.el.option(tr("usage.scope_self"), value="self"),
                 value=s.scope, on_change=s.set_scope, id="usage-scope", style=SELECT_STYLE)),
-            rx.button(rx.icon("refresh-cw", size=14), TEXT["refresh"], variant="soft", on_click=s.load,
+            rx.button(rx.icon("refresh-cw", size=14), tr("usage.refresh"), variant="soft", on_click=s.load,
                       id="usage-refresh"),
             spacing="2",
             wrap="wrap",
         ),
         rx.grid(
-            stat_card(TEXT["today"] + " · " + TEXT["requests"], s.today_requests, "usage-today-requests"),
-            stat_card(TEXT["today"] + " · " + TEXT["quota"], s.today_quota, "usage-today-quota"),
-            stat_card(TEXT["today"] + " · " + TEXT["tokens"], s.today_tokens, "usage-today-tokens"),
-            stat_card(TEXT["in_range"] + " · " + TEXT["requests"], s.range_requests, "usage-range-requests"),
-            stat_card(TEXT["in_range"] + " · " + TEXT["quota"], s.range_quota, "usage-range-quota"),
-            stat_card(TEXT["in_range"] + " · " + TEXT["tokens"], s.range_tokens, "usage-range-tokens"),
+            stat_card(tr("usage.today_requests"), s.today_requests, "usage-today-requests"),
+            stat_card(tr("usage.today_quota"), s.today_quota, "usage-today-quota"),
+            stat_card(tr("usage.today_tokens"), s.today_tokens, "usage-today-tokens"),
+            stat_card(tr("usage.range_requests"), s.range_requests, "usage-range-requests"),
+            stat_card(tr("usage.range_quota"), s.range_quota, "usage-range-quota"),
+            stat_card(tr("usage.range_tokens"), s.range_tokens, "usage-range-tokens"),
             columns=rx.breakpoints(initial="2", md="3"),
             spacing="3",
             width="100%",
         ),
-        charts(s, TEXT),
-        ranking_table(TEXT, TEXT["top_models"], TEXT["model"], s.top_models, "usage-top-models"),
-        ranking_table(TEXT, TEXT["top_tokens"], TEXT["token"], s.top_tokens, "usage-top-tokens"),
+        charts(s, text),
+        ranking_table(text, text["top_models"], text["model"], s.top_models, "usage-top-models"),
+        ranking_table(text, text["top_tokens"], text["token"], s.top_tokens, "usage-top-tokens"),
         rx.cond(s.has_users,
-                ranking_table(TEXT, TEXT["top_users"], TEXT["user"], s.top_users, "usage-top-users")),
-        rx.text(TEXT["utc_note"], size="1", color="gray"),
+                ranking_table(text, text["top_users"], text["user"], s.top_users, "usage-top-users")),
+        rx.text(tr("usage.utc_note"), size="1", color="gray"),
         spacing="3",
         width="100%",
     )

@@ -17,7 +17,7 @@ def stat_card(label, value, element_id: str) -> rx.Component:
     )
 
 
-def _chart_card(title: str, chart: rx.Component, element_id: str) -> rx.Component:
+def _chart_card(title, chart: rx.Component, element_id: str) -> rx.Component:
     return rx.card(rx.vstack(rx.text(title, size="2", weight="medium"), chart, spacing="2", width="100%"),
                    width="100%", id=element_id)
 
@@ -59,7 +59,7 @@ def charts(state, text: dict) -> rx.Component:
     )
 
 
-def ranking_table(text: dict, title: str, first: str, rows, element_id: str) -> rx.Component:
+def ranking_table(text: dict, title, first, rows, element_id: str) -> rx.Component:
     """Name first (the key column), then requests, tokens, quota; scrolls sideways on a phone."""
     return rx.vstack(
         rx.text(title, size="3", weight="medium"),
