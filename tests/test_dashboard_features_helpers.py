@@ -44,7 +44,7 @@ def test_every_channel_type_declares_a_key_hint_and_its_fields():
 
 
 def test_the_editor_shows_the_type_fields_and_merges_the_config():
-    assert any(o["id"] == "11" and o["name"].endswith("(retired)") for o in type_options())
+    assert any(o["id"] == "11" and o["retired"] for o in type_options())
     aws = type_details("33")
     assert [f["key"] for f in aws["fields"]] == ["region", "ak", "sk"] and aws["fields"][2]["secret"] == "1"
     assert type_details("3")["fields"][0]["key"] == "api_version" and type_details("1")["fields"] == []

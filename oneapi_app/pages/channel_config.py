@@ -24,10 +24,10 @@ def _label(type_id: int, field: dict, lang: str) -> str:
     return label + (" *" if field["required"] else "")
 
 
-def type_options(lang: str = "en") -> list[dict[str, str]]:
-    """The type picker's options: every type but Unknown; retired types say so."""
-    suffix = t("channels.retired_suffix", lang)
-    return [{"id": str(kind["id"]), "name": kind["name"] + (suffix if kind["retired"] else "")}
+def type_options() -> list[dict[str, str]]:
+    """The type picker's options: every type but Unknown; ``retired`` "1" for the types no longer offered (the
+    page adds the translated " (retired)")."""
+    return [{"id": str(kind["id"]), "name": kind["name"], "retired": "1" if kind["retired"] else ""}
             for kind in channel_types() if kind["id"] != 0]
 
 

@@ -132,7 +132,7 @@ class ChannelsState(ChannelTestsMixin, rx.State):
         if not await self._is_admin():
             self.rows = []
             return
-        self.types = type_options(await lang_of(self))
+        self.types = type_options()
         await self._reload()
         if channel_checks.progress(runtime()).running:
             return type(self).follow_test_all

@@ -37,7 +37,8 @@ def editor_dialog(state) -> rx.Component:
     fields = rx.vstack(
         rx.grid(
             labeled(tr("channels.type"), rx.el.select(
-                rx.foreach(state.types, lambda t: rx.el.option(t["name"], value=t["id"])),
+                rx.foreach(state.types, lambda t: rx.el.option(
+                    t["name"] + rx.cond(t["retired"] != "", tr("channels.retired_suffix"), ""), value=t["id"])),
                 value=state.f_type, on_change=lambda v: state.set_field("f_type", v), id="channel-type",
                 style=SELECT_STYLE), rx.cond(state.retired_note != "", rx.text(state.retired_note, color="red",
                                                                                 id="channel-retired"))),

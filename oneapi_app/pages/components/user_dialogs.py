@@ -12,7 +12,8 @@ from .widgets import editor_buttons, error_callout, labeled, match_badge, text_f
 
 def _role_badge(row) -> rx.Component:
     return match_badge(row["role"], [("100", tr("users.role_root"), "purple"),
-                                     ("10", tr("users.role_admin"), "blue")], row["role_label"], "gray")
+                                     ("10", tr("users.role_admin"), "blue"),
+                                     ("1", tr("users.role_common"), "gray")], row["role_label"], "gray")
 
 
 def _status_badge(row) -> rx.Component:
