@@ -39,7 +39,7 @@ def test_every_channel_type_declares_a_key_hint_and_its_fields():
     assert rows[33]["fields"][2] == {"key": "sk", "label": "Secret key (SK)", "placeholder": "secret access key",
                                      "secret": True, "multiline": False, "required": True}
     models = default_models()
-    assert "@cf/meta/llama-3.1-8b-instruct" in models["37"] and "gemini-1.5-pro" in models["42"]
+    assert "@cf/meta/llama-3.1-8b-instruct" in models["37"] and "gemini-2.5-pro" in models["42"]
     assert all(models.values())
 
 
