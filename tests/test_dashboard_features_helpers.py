@@ -34,7 +34,7 @@ def test_every_channel_type_declares_a_key_hint_and_its_fields():
     assert CHANNEL_TYPES[37].fields[0].key == "user_id" and CHANNEL_TYPES[34].fields[0].key == "user_id"
     assert CHANNEL_TYPES[43].fields[0].key == "proxy_price"
     assert "|" in CHANNEL_TYPES[15].key_hint and CHANNEL_TYPES[23].key_hint.count("|") == 2
-    assert "Gemini" in CHANNEL_TYPES[11].retired and not CHANNEL_TYPES[24].retired
+    assert CHANNEL_TYPES[11].retired and "Gemini" in CHANNEL_TYPES[11].retired_note and not CHANNEL_TYPES[24].retired
     rows = {t["id"]: t for t in channel_types()}
     assert rows[33]["fields"][2] == {"key": "sk", "label": "Secret key (SK)", "placeholder": "secret access key",
                                      "secret": True, "multiline": False, "required": True}
