@@ -179,7 +179,7 @@ class PlaygroundState(rx.State):
         self.message, self.answer, self.error, self.busy = "", "", "", True
         yield
         body = {"model": self.model, "stream": True, "messages": [dict(m) for m in self.history]}
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        headers = {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
         last, lang = time.monotonic(), await lang_of(self)
         try:
             async for delta, failure in self._stream(body, headers, lang):
