@@ -10,11 +10,26 @@ their adaptor exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Family = Literal["openai", "anthropic", "gemini", "bedrock", "vertex", "native", "baidu", "xunfei", "tencent", "coze",
                  "deepl", "replicate", "aiproxy", "palm"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigField:
+    """One extra setting a channel type asks for in the dashboard's editor. ``key`` is the key of the channel's
+    ``config`` JSON (one-api's names: region, ak, sk, user_id, api_version, library_id, plugin,
+    vertex_ai_project_id, vertex_ai_adc; plus proxy_price). Secret fields are never shown back (an edit that
+    leaves them empty keeps the stored value)."""
+
+    key: str
+    label: str
+    placeholder: str = ""
+    secret: bool = False
+    multiline: bool = False
+    required: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +48,14 @@ class ChannelType:
     # The upstream serves OpenAI's Responses API (/v1/responses) itself: a Responses client's request passes
     # through; otherwise it is converted to chat completions. A channel's config ``responses_api`` overrides it.
     responses_api: bool = False
+    # What the dashboard's editor shows for this type (filled from the tables below):
+    fields: tuple[ConfigField, ...] = ()  # extra settings stored in the channel's config JSON
+    key_hint: str = "sk-..."  # the format of the key field
+    default_models: tuple[str, ...] = ()  # models offered by "Fill default models" beyond the catalogue's
+    retired_note: str = ""  # what to use instead, for a retired type (shown in the editor)
+    # The key may be left empty on creation: it is then built from config fields joined by "|" (one-api's
+    # editor does the same for AWS: ak|sk|region, and Vertex AI: region|project|service-account JSON).
+    key_from_config: tuple[str, ...] = ()
 
 
 _ROWS = [
@@ -91,7 +114,53 @@ _ROWS = [
                 url_rule="strip_v1"),
 ]
 
-CHANNEL_TYPES: dict[int, ChannelType] = {row.id: row for row in _ROWS}
+_REGION = ConfigField("region", "Region", "us-east-1", required=True)
+_FIELDS: dict[int, tuple[ConfigField, ...]] = {
+    3: (ConfigField("api_version", "API version", "2024-03-01-preview"),),
+    17: (ConfigField("plugin", "Plugin", "X-DashScope-Plugin header value (optional)"),),
+    18: (ConfigField("api_version", "Spark API version", "v3.5 (empty: from the model name)"),),
+    21: (ConfigField("library_id", "Knowledge base ID", "library id", required=True),),
+    23: (ConfigField("region", "Region", "ap-guangzhou (optional)"),),
+    24: (ConfigField("api_version", "API version", "v1beta"),),
+    33: (replace(_REGION, placeholder="us-west-2"), ConfigField("ak", "Access key (AK)", "AKIA...", required=True),
+         ConfigField("sk", "Secret key (SK)", "secret access key", secret=True, required=True)),
+    34: (ConfigField("user_id", "User ID", "the Coze user id the bot answers"),),
+    37: (ConfigField("user_id", "Account ID", "Cloudflare account id", required=True),),
+    42: (replace(_REGION, placeholder="us-central1"),
+         ConfigField("vertex_ai_project_id", "Project ID", "my-gcp-project", required=True),
+         ConfigField("vertex_ai_adc", "Service account JSON", '{"type": "service_account", ...}', secret=True,
+                     multiline=True, required=True)),
+    43: (ConfigField("proxy_price", "Price per request (quota)", "0"),),
+}
+_KEY_HINTS: dict[int, str] = {
+    3: "The Azure OpenAI key", 11: "API key (PaLM is retired)", 14: "sk-ant-...", 15: "API Key|Secret Key",
+    16: "id.secret (Zhipu API key)", 17: "sk-... (DashScope API key)", 18: "APPID|APISecret|APIKey",
+    21: "The AIProxy library key", 23: "AppId|SecretId|SecretKey", 24: "AIza... (Google AI Studio key)",
+    30: "any text (Ollama needs no key)", 33: "empty: built from AK|SK|region below",
+    34: "pat_... (Coze personal access token)", 37: "Cloudflare API token", 38: "DeepL auth key",
+    42: "empty: built from region|project|service account below", 43: "the upstream's key (sent as is)",
+    46: "r8_... (Replicate API token)", 47: "bce-v3/... (Qianfan API key)", 48: "APIKey:APISecret (Spark HTTP)",
+    51: "AIza... (Google AI Studio key)",
+}
+_DEFAULT_MODELS: dict[int, tuple[str, ...]] = {
+    30: ("llama3.1", "qwen2.5", "mistral"),
+    37: ("@cf/meta/llama-3.1-8b-instruct", "@cf/qwen/qwen1.5-14b-chat-awq", "@cf/mistral/mistral-7b-instruct-v0.1"),
+    40: ("doubao-pro-32k", "doubao-lite-32k"), 41: ("meta-llama/llama-3.1-8b-instruct",),
+    44: ("deepseek-ai/DeepSeek-V3", "Qwen/Qwen2.5-7B-Instruct"), 31: ("yi-large", "yi-medium"),
+    32: ("step-1-8k", "step-1-32k"),
+}
+_RETIRED: dict[int, str] = {11: "PaLM2 is retired: use Gemini (type 24)."}
+_KEY_FROM_CONFIG: dict[int, tuple[str, ...]] = {33: ("ak", "sk", "region"),
+                                                 42: ("region", "vertex_ai_project_id", "vertex_ai_adc")}
+
+
+def _declared(row: ChannelType) -> ChannelType:
+    return replace(row, fields=_FIELDS.get(row.id, ()), key_hint=_KEY_HINTS.get(row.id, row.key_hint),
+                   default_models=_DEFAULT_MODELS.get(row.id, ()), retired_note=_RETIRED.get(row.id, ""),
+                   key_from_config=_KEY_FROM_CONFIG.get(row.id, ()))
+
+
+CHANNEL_TYPES: dict[int, ChannelType] = {row.id: _declared(row) for row in _ROWS}
 AZURE, OPENROUTER, BAICHUAN = 3, 20, 26
 
 

@@ -260,6 +260,7 @@ SERVER: dict[str, dict[str, str]] = {
     "channel.group_length": {"en": "the group must be at most 32 characters", "zh": "分组名最多 32 个字符"},
     "channel.empty_key": {"en": "the channel key is empty", "zh": "渠道的 key 为空"},
     "channel.bad_scope": {"en": "scope must be all or disabled", "zh": "scope 必须是 all 或 disabled"},
+    "channel.empty_name": {"en": "the channel needs a name", "zh": "渠道名称不能为空"},
     "channel.test_running": {"en": "a test of all channels is already running", "zh": "测试已在运行中"},
     "channel.balance_failed": {"en": "balance request failed: {detail}", "zh": "余额查询失败：{detail}"},
     "channel.balance_not_supported": {"en": "balance queries are not supported for this channel type",

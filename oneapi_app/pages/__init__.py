@@ -1,4 +1,4 @@
 """Dashboard pages: one module per page with its small State, registered by @page."""
 
 # import order = navigation order
-from . import home, tokens, logs, account, channels, users, redemptions, settings, login, about, register, reset, oauth  # noqa: F401, I001
+from . import home, usage, tokens, playground, pricing, logs, account, channels, users, redemptions, settings, login, about, register, reset, oauth  # noqa: F401, I001

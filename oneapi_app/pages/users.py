@@ -14,6 +14,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ..appliance import runtime
+from ..i18n import t
 from ..models import Role, User, UserStatus
 from ..models.schemas import UserCreate, UserEdit, UserManage
 from ..services import users as user_service
@@ -23,16 +24,18 @@ from .components.user_dialogs import editor_dialog, user_table
 from .components.widgets import confirm_dialog, pager, search_toolbar
 from .registry import page
 from .state import AdminListMixin, SessionState
+from .texts import lang_of, say, tr
 
-ROLE_LABELS: dict[int, str] = {Role.COMMON: "Common", Role.ADMIN: "Admin", Role.ROOT: "Root"}
-STATUS_LABELS: dict[int, str] = {UserStatus.ENABLED: "Enabled", UserStatus.DISABLED: "Disabled",
-                                  UserStatus.DELETED: "Deleted"}
+ROLE_LABELS: dict[int, str] = {Role.COMMON: "users.role_common", Role.ADMIN: "users.role_admin",
+                               Role.ROOT: "users.role_root"}
+STATUS_LABELS: dict[int, str] = {UserStatus.ENABLED: "common.enabled", UserStatus.DISABLED: "common.disabled",
+                                  UserStatus.DELETED: "users.deleted"}
 FIELDS = ("f_username", "f_display_name", "f_group", "f_quota")
 
 
 # --- pure helpers (unit-tested) ---------------------------------------------------------------------------
 
-def user_row(user: User, in_currency: bool, quota_per_unit: float) -> dict[str, str]:
+def user_row(user: User, in_currency: bool, quota_per_unit: float, lang: str = "en") -> dict[str, str]:
     """What the table shows of a user: never the password hash nor the access token."""
     return {
         "id": str(user.id),
@@ -40,9 +43,11 @@ def user_row(user: User, in_currency: bool, quota_per_unit: float) -> dict[str, 
         "display_name": user.display_name or "",
         "group": user.group or "default",
         "role": str(int(user.role)),
-        "role_label": ROLE_LABELS.get(user.role, f"Role {user.role}"),
+        "role_label": t(ROLE_LABELS[user.role], lang) if user.role in ROLE_LABELS else
+        t("users.role_n", lang, role=user.role),
         "status": str(int(user.status)),
-        "status_label": STATUS_LABELS.get(user.status, f"Unknown ({user.status})"),
+        "status_label": t(STATUS_LABELS[user.status], lang) if user.status in STATUS_LABELS else
+        t("users.unknown_status", lang, status=user.status),
         "quota": format_quota(user.quota, in_currency, quota_per_unit),
         "used_quota": format_quota(user.used_quota, in_currency, quota_per_unit),
         "request_count": f"{user.request_count:,}",
@@ -51,7 +56,12 @@ def user_row(user: User, in_currency: bool, quota_per_unit: float) -> dict[str, 
 
 # --- state ------------------------------------------------------------------------------------------------
 
+SORT_OPTIONS = (("", "users.sort_id"), ("quota", "users.sort_quota"), ("used_quota", "users.sort_used"),
+                ("request_count", "users.sort_requests"))
+
+
 class UsersState(AdminListMixin, rx.State):
+    order: str = ""  # one-api's sort options: "" (newest id first), quota, used_quota, request_count
     # the editor (edit_id 0 = add a user)
     edit_id: int = 0
     f_username: str = ""
@@ -70,9 +80,10 @@ class UsersState(AdminListMixin, rx.State):
                 found = await user_service.search_users(session, self.keyword[:100])
                 self.has_next = False
             else:
-                found = await user_service.list_users(session, self.page_no)
+                found = await user_service.list_users(session, self.page_no, self.order)
                 self.has_next = len(found) == user_service.PAGE_SIZE
-        self.rows = [user_row(u, in_currency, per_unit) for u in found]
+        lang = await lang_of(self)
+        self.rows = [user_row(u, in_currency, per_unit, lang) for u in found]
 
     # --- list --------------------------------------------------------------------------------------------
 
@@ -82,6 +93,13 @@ class UsersState(AdminListMixin, rx.State):
             self.rows = []
             return
         await self._reload()
+
+    @rx.event
+    async def set_order(self, value: str):
+        self.order = value if value in user_service.USER_ORDERS else ""
+        self.page_no = 0
+        if await self._admin() is not None:
+            await self._reload()
 
     # --- enable / disable / promote / demote / delete (as POST /api/user/manage) ---------------------------
 
@@ -96,16 +114,14 @@ class UsersState(AdminListMixin, rx.State):
     @writes(Role.ADMIN)
     async def manage(self, w: Write, user_id: str, action: str):
         await self._manage(w, int(user_id), action)
-        done = {"enable": "enabled", "disable": "disabled", "promote": "promoted to admin",
-                "demote": "demoted to common user"}.get(action, action)
-        return rx.toast.success(f"User #{user_id} {done}.")
+        return rx.toast.success(await say(self, f"users.done_{action}", id=user_id))
 
     @rx.event
     async def ask_delete(self, user_id: str, username: str):
         if await self._admin() is None:
             return
         self.confirm_id = int(user_id)
-        self.confirm_text = f"Delete user #{user_id} ({username})? This cannot be undone."
+        self.confirm_text = await say(self, "users.ask_delete", id=user_id, name=username)
 
     @rx.event
     @writes(Role.ADMIN)
@@ -115,14 +131,14 @@ class UsersState(AdminListMixin, rx.State):
         if not user_id:
             return
         await self._manage(w, user_id, "delete")
-        return rx.toast.success(f"User #{user_id} deleted.")
+        return rx.toast.success(await say(self, "users.deleted_n", id=user_id))
 
     # --- editor ------------------------------------------------------------------------------------------
 
     @rx.event
     async def open_add(self):
         if await self._admin() is None:
-            return rx.toast.error("Admins only.")
+            return rx.toast.error(await say(self, "shell.admins_only"))
         self.edit_id, self.error = 0, ""
         self.f_username, self.f_display_name, self.f_group, self.f_quota = "", "", "", "0"
         self.editor_open = True
@@ -131,12 +147,12 @@ class UsersState(AdminListMixin, rx.State):
     async def open_edit(self, user_id: str):
         admin = await self._admin()
         if admin is None:
-            return rx.toast.error("Admins only.")
+            return rx.toast.error(await say(self, "shell.admins_only"))
         try:
             async with runtime().db.session() as session:
                 user = await user_service.get_user_for(session, admin, int(user_id))
         except Exception as exc:  # noqa: BLE001
-            return rx.toast.error(error_text(exc))
+            return rx.toast.error(error_text(exc, "user page action", await lang_of(self)))
         self.edit_id, self.error = user.id or 0, ""
         self.f_username, self.f_display_name = user.username, user.display_name or ""
         self.f_group, self.f_quota = user.group or "default", str(user.quota)
@@ -154,35 +170,41 @@ class UsersState(AdminListMixin, rx.State):
                                             "password": password})
             user = await user_service.update_user_by_admin(rt.db, w.session, w.user, rt.options, edit.id, edit,
                                                            bus=w.bus)
-            message = f"User #{user.id} saved."
+            message = await say(self, "users.saved", id=user.id)
         else:  # as POST /api/user/
             new = UserCreate.model_validate({"username": self.f_username.strip(), "password": password,
                                              "display_name": self.f_display_name.strip()})
             user = await user_service.create_user(rt.db, w.session, rt.options, username=new.username,
                                                   password=new.password, display_name=new.display_name)
-            message = f"User {user.username} created."
+            message = await say(self, "users.created", name=user.username)
         self.error, self.editor_open = "", False
         await self._reload()
         return rx.toast.success(message)
 
 
+SORT_STYLE = {"height": "32px", "padding": "0 8px", "border_radius": "6px", "border": "1px solid var(--gray-a7)",
+              "background": "var(--color-surface)", "color": "var(--gray-12)"}
+
+
 # --- the page ---------------------------------------------------------------------------------------------
 
-@page("/user", "Users", nav="Users", icon="users", min_role=Role.ADMIN, on_load=(UsersState.load,))
+@page("/user", "page.users", nav="page.users", icon="users", min_role=Role.ADMIN, on_load=(UsersState.load,))
 def users_page() -> rx.Component:
     return rx.vstack(
-        rx.heading("Users", size="5"),
+        rx.heading(tr("page.users"), size="5"),
         search_toolbar(
-            UsersState.keyword, UsersState.set_keyword, "user-search", "Search by ID, username, display name or email",
+            UsersState.keyword, UsersState.set_keyword, "user-search", tr("users.search"),
             "320px",
-            rx.button(rx.icon("user-plus", size=14), "Add user", on_click=UsersState.open_add, id="user-add"),
-            rx.button(rx.icon("refresh-cw", size=14), "Refresh", variant="soft", on_click=UsersState.load,
+            rx.el.select(*[rx.el.option(tr(label), value=value) for value, label in SORT_OPTIONS], value=UsersState.order,
+                         on_change=UsersState.set_order, id="user-sort", style=SORT_STYLE),
+            rx.button(rx.icon("user-plus", size=14), tr("users.add"), on_click=UsersState.open_add, id="user-add"),
+            rx.button(rx.icon("refresh-cw", size=14), tr("users.refresh"), variant="soft", on_click=UsersState.load,
                       id="user-refresh"),
         ),
         rx.box(user_table(UsersState, SessionState.role == Role.ROOT), width="100%", overflow_x="auto"),
         pager(UsersState, "user"),
         editor_dialog(UsersState),
-        confirm_dialog("Please confirm", UsersState.confirm_text, UsersState.confirm_id != 0, UsersState.cancel_confirm,
+        confirm_dialog(tr("users.confirm"), UsersState.confirm_text, UsersState.confirm_id != 0, UsersState.cancel_confirm,
                        UsersState.confirm_delete, "user-confirm-cancel", "user-confirm"),
         spacing="3",
         width="100%",

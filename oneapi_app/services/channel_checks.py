@@ -82,6 +82,8 @@ class TestAllProgress:
     enabled: list[int] = field(default_factory=list)
     started_at: int = 0
     finished_at: int = 0
+    # one entry per channel tested: {id, name, success, time (s), message}
+    results: list[dict] = field(default_factory=list)
 
     def snapshot(self) -> dict:
         return asdict(self)
@@ -144,10 +146,14 @@ async def _test_one_in_all(runtime, state: TestAllProgress, channel_id: int) -> 
     was_enabled = channel.status == ChannelStatus.ENABLED
     try:
         result = await test_channel(runtime, channel_id)
-    except Exception:
+    except Exception as exc:
         log.exception("testing channel %s failed", channel_id)
         state.failed += 1
+        state.results.append({"id": channel_id, "name": channel.name, "success": False, "time": 0.0,
+                              "message": scrub_text(str(exc))[:200]})
         return
+    state.results.append({"id": channel_id, "name": channel.name, "success": result.success,
+                          "time": round(result.time, 2), "message": scrub_text(result.message)[:200]})
     state.succeeded += result.success
     state.failed += not result.success
     options = runtime.options

@@ -12,8 +12,12 @@ from ..catalog.prices_cn import DEFAULT_MODELS as CN_DEFAULT_MODELS
 
 
 def channel_types() -> list[dict]:
-    """[{id, name, default_base_url}] sorted by id."""
-    return [{"id": t.id, "name": t.name, "default_base_url": t.base_url}
+    """[{id, name, default_base_url, key_hint, retired, fields: [{key, label, placeholder, secret, multiline,
+    required}]}] sorted by id: what the dashboard's editor offers per type."""
+    return [{"id": t.id, "name": t.name, "default_base_url": t.base_url, "key_hint": t.key_hint,
+             "retired": (t.retired_note or "retired") if t.retired else "", "key_from_config": list(t.key_from_config),
+             "fields": [{"key": f.key, "label": f.label, "placeholder": f.placeholder, "secret": f.secret,
+                         "multiline": f.multiline, "required": f.required} for f in t.fields]}
             for t in sorted(CHANNEL_TYPES.values(), key=lambda t: t.id)]
 
 
@@ -27,10 +31,14 @@ def default_models() -> dict[str, list[str]]:
     for model in sorted(MODEL_RATIOS):
         for type_id in OWNER_TYPES.get(model_owner(model) or "", ()):
             by_type[str(type_id)].append(model)
+    for kind in CHANNEL_TYPES.values():  # the types' own declarations (Cloudflare, Ollama...)
+        listed = by_type[str(kind.id)] if kind.default_models else []
+        listed.extend(m for m in kind.default_models if m not in listed)
     for type_id, models in CLOUD_DEFAULT_MODELS.items():  # Bedrock, Vertex AI: their adaptors' own lists
         by_type[str(type_id)] = list(models)
     for type_id, models in CN_DEFAULT_MODELS.items():  # the native CN adaptors' own lists
         by_type[str(type_id)] = list(models)
+    by_type = defaultdict(list, {k: v for k, v in by_type.items() if v})
     return dict(sorted(by_type.items(), key=lambda item: int(item[0])))
 
 

@@ -12,6 +12,7 @@ import json
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..catalog.channel_types import channel_type
 from ..changes import Changes
 from ..errors import BadRequest, NotFound
 from ..i18n import msg
@@ -95,9 +96,28 @@ async def rebuild_abilities(session: AsyncSession, channel: Channel) -> None:
                                 priority=channel.priority or 0))
 
 
+def key_from_config(type_id: int, config: str) -> str:
+    """The key one-api's editor builds when it is left empty for a type that keeps its credentials in the
+    config (AWS: ak|sk|region, Vertex AI: region|project|service account); "" when a part is missing."""
+    parts = channel_type(type_id).key_from_config
+    try:
+        data = json.loads(config or "{}")
+    except ValueError:
+        return ""
+    if not parts or not isinstance(data, dict):
+        return ""
+    values = [str(data.get(part) or "").strip() for part in parts]
+    return "|".join(values) if all(values) else ""
+
+
 async def create_channels(session: AsyncSession, data: ChannelCreate, *, bus: Changes) -> list[Channel]:
-    """Create one channel per non-empty line of ``data.key`` (batch mode), with their abilities."""
-    keys = [line.strip() for line in data.key.split("\n") if line.strip()]
+    """Create one channel per non-empty line of ``data.key`` (batch mode), with their abilities. A channel
+    needs a name; an empty key of a type that keeps its credentials in the config is built from them."""
+    key = data.key if data.key.strip() else key_from_config(data.type, data.config)
+    if channel_type(data.type).key_from_config and key.strip() and not data.key.strip():
+        keys = [key]  # one channel: the built key may hold a multi-line service-account JSON
+    else:
+        keys = [line.strip() for line in key.split("\n") if line.strip()]
     if not keys:
         raise BadRequest(msg("channel.empty_key"))
     created = []
@@ -105,6 +125,8 @@ async def create_channels(session: AsyncSession, data: ChannelCreate, *, bus: Ch
         channel = Channel.model_validate(data.model_dump() | {"key": key, "created_time": now(),
                                                               "status": ChannelStatus.ENABLED})
         _validate(channel)
+        if not channel.name.strip():
+            raise BadRequest(msg("channel.empty_name"))
         session.add(channel)
         await session.flush()
         await rebuild_abilities(session, channel)

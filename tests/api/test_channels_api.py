@@ -203,7 +203,10 @@ async def test_channel_types_and_default_models_come_from_the_relay_registry(cli
     r = await client.get("/api/channel/types", headers=ROOT)
     rows = r.json()["data"]
     assert len(rows) == len(CHANNEL_TYPES) and [row["id"] for row in rows] == sorted(CHANNEL_TYPES)
-    assert {"id": 14, "name": "Anthropic", "default_base_url": "https://api.anthropic.com"} in rows
+    anthropic = next(row for row in rows if row["id"] == 14)
+    assert anthropic["name"] == "Anthropic" and anthropic["default_base_url"] == "https://api.anthropic.com"
+    aws = next(row for row in rows if row["id"] == 33)
+    assert [f["key"] for f in aws["fields"]] == ["region", "ak", "sk"] and aws["key_hint"]
     r = await client.get("/api/models", headers=common.headers)
     models = r.json()["data"]
     assert "gpt-4o-mini" in models["1"] and "gpt-4o-mini" in models["3"]
@@ -341,3 +344,18 @@ async def test_testing_a_misconfigured_channel_explains_it(client):
     channel = await create(client, type=37, name="cf", models="@cf/meta/llama-3.1-8b-instruct")  # no account id
     r = await client.get(f"/api/channel/test/{channel['id']}", headers=ROOT)
     assert r.status_code == 200 and r.json()["success"] is False and "账户 ID" in r.json()["message"]
+
+
+async def test_a_channel_needs_a_name_and_aws_builds_its_key_from_the_config(client):
+    for name in ("", "   "):
+        r = await client.post("/api/channel/", json={"type": 1, "key": "sk-x", "name": name, "models": "m"},
+                              headers=ROOT)
+        message = r.json()["message"]
+        assert r.status_code == 200 and r.json()["success"] is False and ("name" in message or "名称" in message)
+    config = '{"region": "us-west-2", "ak": "AKIAEXAMPLE", "sk": "secret-sk"}'
+    r = await client.post("/api/channel/", json={"type": 33, "key": "", "name": "aws", "models": "claude-3-haiku-20240307",
+                                                 "config": config}, headers=ROOT)
+    assert r.json()["success"], r.text
+    r = await client.get("/api/channel/search?keyword=aws", headers=ROOT)
+    [shown] = [c for c in r.json()["data"] if c["name"] == "aws"]
+    assert "secret-sk" not in r.text and '"region": "us-west-2"' in shown["config"]

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ..texts import tr
 from .widgets import match_badge
 
 
 def _status_badge(row) -> rx.Component:
-    return match_badge(row["status"], [("1", "Enabled", "green"), ("2", "Disabled", "gray"),
-                                       ("3", "Auto-disabled", "red")], row["status_label"])
+    return match_badge(row["status"], [("1", tr("common.enabled"), "green"), ("2", tr("common.disabled"), "gray"),
+                                       ("3", tr("channels.auto_disabled"), "red")], row["status_label"])
 
 
 def _row(state, row) -> rx.Component:
@@ -29,20 +30,22 @@ def _row(state, row) -> rx.Component:
         rx.table.cell(row["weight"]),
         rx.table.cell(row["response_time"]),
         rx.table.cell(rx.button(row["balance"], size="1", variant="ghost", on_click=state.refresh_balance(cid),
-                                title="Click to refresh the balance", class_name="channel-balance")),
+                                title=tr("channels.balance_refresh"), class_name="channel-balance")),
         rx.table.cell(row["used_quota"]),
         rx.table.cell(rx.hstack(
-            rx.button("Test", size="1", variant="soft", on_click=state.test(cid), class_name="channel-test",
+            rx.button(tr("channels.test"), size="1", variant="soft", on_click=state.test(cid), class_name="channel-test",
                       id="channel-test-" + cid),
+            rx.button(rx.icon("chevron-down", size=12), size="1", variant="soft", on_click=state.open_test(cid),
+                      class_name="channel-test-model", title=tr("channels.test_model_title")),
             rx.cond(
                 row["status"] == "1",
-                rx.button("Disable", size="1", variant="soft", color_scheme="orange", class_name="channel-disable",
+                rx.button(tr("common.disable"), size="1", variant="soft", color_scheme="orange", class_name="channel-disable",
                           on_click=state.set_status(cid, False)),
-                rx.button("Enable", size="1", variant="soft", color_scheme="green", class_name="channel-enable",
+                rx.button(tr("common.enable"), size="1", variant="soft", color_scheme="green", class_name="channel-enable",
                           on_click=state.set_status(cid, True)),
             ),
-            rx.button("Edit", size="1", variant="soft", on_click=state.open_edit(cid), class_name="channel-edit"),
-            rx.button("Delete", size="1", variant="soft", color_scheme="red", class_name="channel-delete",
+            rx.button(tr("common.edit"), size="1", variant="soft", on_click=state.open_edit(cid), class_name="channel-edit"),
+            rx.button(tr("common.delete"), size="1", variant="soft", color_scheme="red", class_name="channel-delete",
                       on_click=state.ask_delete(cid, row["name"])),
             spacing="1",
         )),
@@ -52,10 +55,11 @@ def _row(state, row) -> rx.Component:
 
 
 def channel_table(state) -> rx.Component:
-    headers = ["ID", "Name", "Type", "Status", "Groups", "Models", "Priority", "Weight", "Response", "Balance",
-               "Used", "Actions"]
+    headers = ["channels.id", "channels.name", "channels.type", "channels.status", "channels.groups", "channels.models",
+               "channels.priority", "channels.weight", "channels.response", "channels.balance_col", "channels.used",
+               "common.actions"]
     return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(h)) for h in headers])),
         rx.table.body(rx.foreach(state.rows, lambda row: _row(state, row))),
         variant="surface",
         size="1",

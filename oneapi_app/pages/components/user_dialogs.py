@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ..texts import tr
 from .widgets import editor_buttons, error_callout, labeled, match_badge, text_field
 
 
 def _role_badge(row) -> rx.Component:
-    return match_badge(row["role"], [("100", "Root", "purple"), ("10", "Admin", "blue")], row["role_label"], "gray")
+    return match_badge(row["role"], [("100", tr("users.role_root"), "purple"),
+                                     ("10", tr("users.role_admin"), "blue"),
+                                     ("1", tr("users.role_common"), "gray")], row["role_label"], "gray")
 
 
 def _status_badge(row) -> rx.Component:
-    return match_badge(row["status"], [("1", "Enabled", "green"), ("2", "Disabled", "red")], row["status_label"])
+    return match_badge(row["status"], [("1", tr("common.enabled"), "green"),
+                                         ("2", tr("common.disabled"), "red")], row["status_label"])
 
 
 def _row(state, row, is_root) -> rx.Component:
@@ -31,23 +35,23 @@ def _row(state, row, is_root) -> rx.Component:
                                 spacing="0")),
         rx.table.cell(row["request_count"]),
         rx.table.cell(rx.hstack(
-            rx.button("Edit", size="1", variant="soft", on_click=state.open_edit(uid), class_name="user-edit"),
+            rx.button(tr("common.edit"), size="1", variant="soft", on_click=state.open_edit(uid), class_name="user-edit"),
             rx.cond(
                 row["status"] == "1",
-                rx.button("Disable", size="1", variant="soft", color_scheme="orange", class_name="user-toggle",
+                rx.button(tr("common.disable"), size="1", variant="soft", color_scheme="orange", class_name="user-toggle",
                           on_click=state.manage(uid, "disable")),
-                rx.button("Enable", size="1", variant="soft", color_scheme="green", class_name="user-toggle",
+                rx.button(tr("common.enable"), size="1", variant="soft", color_scheme="green", class_name="user-toggle",
                           on_click=state.manage(uid, "enable")),
             ),
             rx.cond(
                 row["role"] == "1",
-                rx.cond(is_root, rx.button("Promote", size="1", variant="soft", class_name="user-promote",
+                rx.cond(is_root, rx.button(tr("users.promote"), size="1", variant="soft", class_name="user-promote",
                                            on_click=state.manage(uid, "promote"))),
                 rx.cond(row["role"] == "10",
-                        rx.button("Demote", size="1", variant="soft", color_scheme="gray", class_name="user-demote",
+                        rx.button(tr("users.demote"), size="1", variant="soft", color_scheme="gray", class_name="user-demote",
                                   on_click=state.manage(uid, "demote"))),
             ),
-            rx.button("Delete", size="1", variant="soft", color_scheme="red", class_name="user-delete",
+            rx.button(tr("common.delete"), size="1", variant="soft", color_scheme="red", class_name="user-delete",
                       on_click=state.ask_delete(uid, row["username"])),
             spacing="1",
         )),
@@ -57,9 +61,10 @@ def _row(state, row, is_root) -> rx.Component:
 
 
 def user_table(state, is_root) -> rx.Component:
-    headers = ["ID", "Username", "Display name", "Group", "Role", "Status", "Quota / used", "Requests", "Actions"]
+    headers = ["users.id", "users.username", "users.display_name", "users.group", "users.role", "users.status",
+               "users.quota_used", "users.requests", "common.actions"]
     return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(h)) for h in headers])),
         rx.table.body(rx.foreach(state.rows, lambda row: _row(state, row, is_root))),
         variant="surface",
         size="1",
@@ -71,19 +76,19 @@ def user_table(state, is_root) -> rx.Component:
 def editor_dialog(state) -> rx.Component:
     editing = state.edit_id != 0
     fields = rx.vstack(
-        labeled("Username", rx.cond(
+        labeled(tr("users.username"), rx.cond(
             editing,
             rx.input(value=state.f_username, read_only=True, id="user-username", width="100%"),
-            text_field(state, "f_username", "user-username", "1-12 characters"),
+            text_field(state, "f_username", "user-username", tr("users.username_hint")),
         )),
-        labeled("Display name", text_field(state, "f_display_name", "user-display-name", "Optional")),
+        labeled(tr("users.display_name"), text_field(state, "f_display_name", "user-display-name",
+                                                      tr("users.optional"))),
         rx.cond(
             editing,
             rx.grid(
-                labeled("Group", text_field(state, "f_group", "user-group", "default")),
-                labeled("Quota", text_field(state, "f_quota", "user-quota", "0"),
-                        "Applied as a change to the current quota, logged."),
-                columns="2",
+                labeled(tr("users.group"), text_field(state, "f_group", "user-group", "default")),
+                labeled(tr("users.quota"), text_field(state, "f_quota", "user-quota", "0"), tr("users.quota_hint")),
+                columns=rx.breakpoints(initial="1", sm="2"),
                 spacing="3",
                 width="100%",
             ),
@@ -95,10 +100,10 @@ def editor_dialog(state) -> rx.Component:
     form = rx.form(
         rx.vstack(
             labeled(
-                "Password",
+                tr("users.password"),
                 rx.input(name="password", type="password", id="user-password", width="100%",
                          auto_complete="new-password",
-                         placeholder=rx.cond(editing, "Leave empty to keep the password", "8-20 characters")),
+                         placeholder=rx.cond(editing, tr("users.password_keep"), tr("users.password_hint"))),
             ),
             error_callout(state.error, "user-error"),
             editor_buttons("user", editing, type="submit"),
@@ -111,7 +116,7 @@ def editor_dialog(state) -> rx.Component:
     )
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(rx.cond(editing, "Edit user #" + state.edit_id.to_string(), "Add user")),
+            rx.dialog.title(rx.cond(editing, tr("users.edit_title", id=state.edit_id), tr("users.add_title"))),
             rx.vstack(fields, form, spacing="3", width="100%"),
             max_width="520px",
             id="user-editor",
