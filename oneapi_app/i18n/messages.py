@@ -149,6 +149,18 @@ SERVER: dict[str, dict[str, str]] = {
                    "zh": "暂时无法预扣额度，请稍后再试"},
     # -- common to both doors -----------------------------------------------------------------------------
     "internal_error": {"en": "internal error, see the server log", "zh": "服务器内部错误，详见服务器日志"},
+    "relay.limit_requests": {"en": "rate limit reached for {who}: {limit} requests per minute, try again in {wait}",
+                             "zh": "{who}已达到每分钟请求数限制（{limit}），请在 {wait} 后重试"},
+    "relay.limit_tokens": {"en": "rate limit reached for {who}: {limit} tokens per minute, try again in {wait}",
+                           "zh": "{who}已达到每分钟 token 数限制（{limit}），请在 {wait} 后重试"},
+    "relay.limit_concurrency": {"en": "{who} already has {limit} requests in progress, try again when one ends",
+                                "zh": "{who}的并发请求数已达上限（{limit}），请稍后重试"},
+    "relay.limit_who_token": {"en": "this API key", "zh": "该令牌"},
+    "relay.limit_who_user": {"en": "this user", "zh": "该用户"},
+    "option.bad_rate_limits": {"en": "{key}: expected {{\"group\": {{\"rpm\": 60, \"tpm\": 0, \"concurrency\": 0, "
+                                     "\"user_rpm\": 0, \"user_tpm\": 0, \"user_concurrency\": 0}}}} with integers >= 0",
+                               "zh": "{key}：应为 {{\"分组\": {{\"rpm\": 60, \"tpm\": 0, \"concurrency\": 0, "
+                                     "\"user_rpm\": 0, \"user_tpm\": 0, \"user_concurrency\": 0}}}}，值为非负整数"},
     "too_many_requests": {"en": "too many requests from this address, try again later",
                           "zh": "该地址请求过于频繁，请稍后再试"},
     "user.banned": {"en": "this user is banned", "zh": "用户已被封禁"},
