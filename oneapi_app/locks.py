@@ -8,7 +8,8 @@ One small interface, three backends chosen from the settings at start-up:
   UPDATE that only succeeds on an expired row or our own -- the database decides, atomically;
 - process memory (SQLite: one node).
 
-``once_per(name, period)`` is what periodic jobs use: every node ticks, the first one of the period takes the
+``claim(name, ttl)``/``drop(name)``: a marker set once across nodes (the low-quota reminder: once per
+crossing). ``once_per(name, period)`` is what periodic jobs use: every node ticks, the first one of the period takes the
 lease (not released: it expires a little before the next period), the others skip that tick.
 """
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .db import Database
 
 log = logging.getLogger(__name__)
+MARKER = "marker"  # the holder of markers (claim/drop), never a process's holder id
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
@@ -85,6 +87,43 @@ class Locks:
         except IntegrityError:  # another node holds it (its row exists and has not expired)
             return False
 
+    async def claim(self, name: str, ttl: float) -> bool:
+        """Set the marker ``name`` for ``ttl`` seconds; True only when it was not set (by anyone, this process
+        included): "do this once" across nodes until ``drop``."""
+        ttl_ms = max(int(ttl * 1000), 1)
+        if self.redis is not None:
+            return bool(await self.redis.set(self.prefix + name, MARKER, nx=True, px=ttl_ms))
+        now_ms = int(time.time() * 1000)
+        if self.db is None:
+            held = self._memory.get(name)
+            if held is not None and held[1] > now_ms:
+                return False
+            self._memory[name] = (MARKER, now_ms + ttl_ms)
+            return True
+        t = table_of(Lock)
+        async with self.db.engine.begin() as conn:
+            taken = await conn.execute(update(t).where(t.c.name == name, t.c.expires_at < now_ms)
+                                       .values(holder=MARKER, expires_at=now_ms + ttl_ms))
+            if taken.rowcount:
+                return True
+        try:
+            async with self.db.engine.begin() as conn:
+                await conn.execute(insert(t).values(name=name, holder=MARKER, expires_at=now_ms + ttl_ms))
+            return True
+        except IntegrityError:
+            return False
+
+    async def drop(self, name: str) -> None:
+        """Clear the marker ``name`` (whoever set it)."""
+        if self.redis is not None:
+            await self.redis.delete(self.prefix + name)
+        elif self.db is None:
+            self._memory.pop(name, None)
+        else:
+            t = table_of(Lock)
+            async with self.db.engine.begin() as conn:
+                await conn.execute(delete(t).where(t.c.name == name))
+
     async def release(self, name: str) -> None:
         """Give the lease back (only ours: a lease another node took meanwhile stays)."""
         if self.redis is not None:
@@ -103,7 +142,7 @@ class Locks:
         """Run ``job`` unless another node already ran it this period; True when it ran here. The lease lasts
         90% of the period, so the next period's first tick (on any node) takes it again."""
         try:
-            got = await self.acquire(name, period * 0.9)
+            got = await self.claim(f"period:{name}", period * 0.9)
         except Exception:  # the lock store is down: skip this tick rather than run on every node
             log.exception("could not take the lease %s", name)
             return False

@@ -39,6 +39,7 @@ from .services.cache import RelayCache
 from .services.health import ChannelHealth
 from .services.ledger import Ledger
 from .services.options import Options, load_options
+from .services.reminders import QuotaReminder
 from .services.responses_store import ResponsesStore
 from .services.users import ensure_root_user
 from .settings import Settings, ensure_session_secret
@@ -145,6 +146,7 @@ class Runtime:
         self.cache.start()
         await self.upstream.start()
         await self.ledger.start(self.db)
+        self.ledger.settlements.listeners.append(self.reminders.settled)
         if settings.channel_test_frequency:  # minutes, as one-api
             from .services.channel_checks import periodic_test_all
 
@@ -164,6 +166,7 @@ class Runtime:
         self.limiter = Limiter(self)  # RPM/TPM/concurrency per token and user (relay/limits.py)
         self.metrics = Metrics.create(settings.enable_prometheus)  # None unless ENABLE_PROMETHEUS (metrics.py)
         self.locks = Locks(prefix=settings.redis_key_prefix)  # replaced at start by the configured backend
+        self.reminders = QuotaReminder(self)  # QuotaRemindThreshold mails (services/reminders.py)
 
     def _start_reliability(self) -> None:
         """After the database and Redis are open: the lease backend (Redis, else a table when several nodes

@@ -329,6 +329,10 @@ SERVER: dict[str, dict[str, str]] = {
                        "zh": "SMTP 服务器未配置"},
     "mail.no_sender": {"en": "SMTP sender not configured (set SMTPFrom or SMTPAccount)",
                        "zh": "SMTP 发件人未配置（请设置 SMTPFrom 或 SMTPAccount）"},
+    "mail.quota_low_subject": {"en": "{system}: your quota is running out", "zh": "{system}：您的额度即将用尽"},
+    "mail.quota_low_body": {"en": "Your remaining quota is {quota}, below {threshold}. Top up to keep using the "
+                                  "service.", "zh": "您的剩余额度为 {quota}，已低于 {threshold}，为了不影响您的使用，请及时充值。"},
+    "mail.quota_low_link": {"en": "Top up here: {link}", "zh": "充值链接：{link}"},
     "mail.send_failed": {"en": "failed to send the email: {detail}", "zh": "发送邮件失败：{detail}"},
     # -- media relay, proxy channel and prompt-cache ratios (helper "media") -------------------------------
     "option.negative_cache_ratio": {"en": "{key}: every ratio must be 0 or more",
