@@ -38,6 +38,7 @@ class Fake:
     plans: dict[str, list[int]] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     pushed: list[dict] = field(default_factory=list)
+    gate: asyncio.Event = field(default_factory=asyncio.Event)  # key "hold" answers once it is set
 
 
 @pytest.fixture
@@ -48,6 +49,8 @@ async def fake():
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
         n = state.calls.get(key, 0)
         state.calls[key] = n + 1
+        if key == "hold":
+            await state.gate.wait()
         plan = state.plans.get(key, [200])
         status = plan[n % len(plan)]
         if status != 200:

@@ -137,6 +137,11 @@ class Admitted(Protocol):
 UNLIMITED = Ticket([], "")  # held by requests no limit applies to
 
 
+def clock_ms() -> float:
+    """The memory backend's clock (Redis uses its own TIME, shared by every node)."""
+    return time.monotonic() * 1000
+
+
 def _duration(ms: float) -> str:
     """OpenAI's reset format: "20ms", "1s", "6m0s"."""
     ms = max(math.ceil(ms), 0)
@@ -258,7 +263,7 @@ class Limiter:
 
     # -- memory --------------------------------------------------------------------------------------------
     def _check_memory(self, ticket: Ticket) -> None:
-        now = time.monotonic() * 1000
+        now = clock_ms()
         buckets, inflight = self._buckets, self._inflight
         levels = []
         for scope in ticket.scopes:
@@ -290,7 +295,7 @@ class Limiter:
                 del buckets[name]
 
     def _release_memory(self, ticket: Ticket, tokens: int) -> None:
-        now = time.monotonic() * 1000
+        now = clock_ms()
         for scope in ticket.scopes:
             if scope.concurrency:
                 left = self._inflight.get(scope.name, 0) - 1
