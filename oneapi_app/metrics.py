@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .relay.context import RelayContext
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MAX_SERIES = 10_000  # (model, channel) pairs counted; past it new pairs are not (unknown models are 404s anyway)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 
@@ -68,31 +69,51 @@ class Metrics:
                                       registry=registry)
         self.in_flight = Gauge("oneapi_relay_reservations_in_flight",
                                "Relay requests past admission, not settled yet", registry=registry)
+        self._http: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._attempts: dict[tuple[int, bool], Any] = {}
+        self._relay: dict[tuple[str, int], tuple[Any, ...]] = {}
 
     @classmethod
     def create(cls, enabled: bool) -> Metrics | None:
         return cls() if enabled else None
 
-    # -- hooks (hot path: a few label lookups and additions) ------------------------------------------------
+    # -- hooks (hot path: one dict lookup for the label children, then additions) -----------------------
     def http(self, path: str, status: int, seconds: float) -> None:
-        route = route_of(path)
-        self.http_requests.labels(route, str(status)).inc()
-        self.http_duration.labels(route).observe(seconds)
+        key = (route_of(path), status)
+        children = self._http.get(key)
+        if children is None:
+            children = self._http[key] = (self.http_requests.labels(key[0], str(status)),
+                                          self.http_duration.labels(key[0]))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def attempt(self, channel_id: int, ok: bool) -> None:
-        self.attempts.labels(str(channel_id), "ok" if ok else "failed").inc()
+        key = (channel_id, ok)
+        child = self._attempts.get(key)
+        if child is None:
+            child = self._attempts[key] = self.attempts.labels(str(channel_id), "ok" if ok else "failed")
+        child.inc()
 
     def relay_done(self, ctx: RelayContext, prompt: int, completion: int, quota: int, ok: bool) -> None:
-        channel = str(ctx.channel.id) if ctx.channel is not None else "0"
-        model = ctx.model
-        self.relay_requests.labels(model, channel, "success" if ok else "failure").inc()
-        self.relay_duration.labels(model, channel).observe(time.perf_counter() - ctx.started)
+        key = (ctx.model, ctx.channel.id if ctx.channel is not None else 0)
+        children = self._relay.get(key)
+        if children is None:
+            if len(self._relay) > MAX_SERIES:  # clients choose model names: bound the label sets
+                return
+            model, channel = key[0], str(key[1])
+            children = self._relay[key] = (
+                self.relay_requests.labels(model, channel, "success"), self.relay_requests.labels(model, channel,
+                                                                                                 "failure"),
+                self.relay_duration.labels(model, channel), self.tokens.labels(model, channel, "prompt"),
+                self.tokens.labels(model, channel, "completion"), self.quota.labels(model, channel))
+        children[0 if ok else 1].inc()
+        children[2].observe(time.perf_counter() - ctx.started)
         if prompt:
-            self.tokens.labels(model, channel, "prompt").inc(prompt)
+            children[3].inc(prompt)
         if completion:
-            self.tokens.labels(model, channel, "completion").inc(completion)
+            children[4].inc(completion)
         if quota:
-            self.quota.labels(model, channel).inc(quota)
+            children[5].inc(quota)
 
     # -- a scrape ------------------------------------------------------------------------------------------
     async def render(self, runtime: Any) -> bytes:

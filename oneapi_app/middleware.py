@@ -185,7 +185,7 @@ class FrontendRedirectMiddleware:
         self.base_url = base_url.rstrip("/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(API_PREFIXES):
+        if scope["type"] != "http" or scope["path"].startswith(API_PREFIXES) or scope["path"] == "/metrics":
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
@@ -199,6 +199,13 @@ class FrontendRedirectMiddleware:
 access_log = logging.getLogger("oneapi_app.access")
 
 
+def observed(app: ASGIApp, runtime: Any) -> ASGIApp:
+    """``app`` behind the access log and HTTP metrics, unless both are off (ACCESS_LOG=false, no metrics)."""
+    if runtime.settings.access_log or runtime.metrics is not None:
+        return AccessLogMiddleware(app, runtime)
+    return app
+
+
 class AccessLogMiddleware:
     """Outermost: one log line per HTTP request (``oneapi_app.access`` at INFO: method, path without the query,
     status, milliseconds to the end of the answer, request id, client address; a JSON object per line when
@@ -207,6 +214,7 @@ class AccessLogMiddleware:
     def __init__(self, app: ASGIApp, runtime: Any) -> None:
         self.app = app
         self.runtime = runtime
+        self.enabled = runtime.settings.access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -231,7 +239,7 @@ class AccessLogMiddleware:
             metrics = self.runtime.metrics
             if metrics is not None:
                 metrics.http(path, status or 500, elapsed)
-            if access_log.isEnabledFor(logging.INFO):
+            if self.enabled and access_log.isEnabledFor(logging.INFO):
                 request_id = scope["state"].get("request_id", "")
                 ip = client_ip(scope, self.runtime.settings.trusted_proxies)
                 ms = round(elapsed * 1000, 1)

@@ -88,7 +88,8 @@ class Settings:
     metric_queue_size: int = 10
     metric_success_rate_threshold: float = 0.8
     enable_prometheus: bool = False  # GET /metrics (Prometheus text; oneapi_app/metrics.py)
-    log_format: Literal["text", "json"] = "text"  # the access log's lines (one per request): text or JSON
+    log_format: Literal["text", "json"] = "text"  # log lines: text, or one JSON object per line
+    access_log: bool = True  # one line per HTTP request (oneapi_app.access, middleware.AccessLogMiddleware)
     initial_root_token: str = field(default="", repr=False)
     initial_root_access_token: str = field(default="", repr=False)
     gemini_version: str = "v1beta"  # default Gemini API version (a channel's config api_version wins)
@@ -265,6 +266,7 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "METRIC_SUCCESS_RATE_THRESHOLD": ("metric_success_rate_threshold", _float),
     "ENABLE_PROMETHEUS": ("enable_prometheus", _bool),
     "LOG_FORMAT": ("log_format", _log_format),
+    "ACCESS_LOG": ("access_log", _bool),
     "INITIAL_ROOT_TOKEN": ("initial_root_token", _secret(48)),  # tokens.key is CHAR(48)
     "INITIAL_ROOT_ACCESS_TOKEN": ("initial_root_access_token", _secret(32)),  # users.access_token is CHAR(32)
     "GEMINI_VERSION": ("gemini_version", _str),

@@ -16,13 +16,13 @@ from starlette.types import ASGIApp
 
 from ..errors import InvalidURL
 from ..middleware import (
-    AccessLogMiddleware,
     ApiSecurityHeadersMiddleware,
     FrontendRedirectMiddleware,
     GunzipRequestMiddleware,
     RelayCORSMiddleware,
     RequestIdMiddleware,
     WebRateLimitMiddleware,
+    observed,
 )
 from ..relay import routes as relay_routes
 from ..relay.fastlane import RelayFastLane
@@ -63,7 +63,7 @@ def _fallback_router(routes: list[Route]) -> APIRouter:
 
 def create_app(runtime: Runtime, *, own_lifespan: bool = False) -> ASGIApp:
     """What the server runs: the FastAPI app behind the relay's fast lane (relay/fastlane.py)."""
-    return AccessLogMiddleware(RelayFastLane(create_api(runtime, own_lifespan=own_lifespan), runtime), runtime)
+    return observed(RelayFastLane(create_api(runtime, own_lifespan=own_lifespan), runtime), runtime)
 
 
 def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
