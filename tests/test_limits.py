@@ -223,3 +223,29 @@ async def test_the_limiter_check_is_cheap_without_limits(runtime):
     assert ctx.limit is limits.UNLIMITED and runtime.limiter.in_flight == 1
     runtime.limiter.release(ctx, 10)
     assert ctx.limit is None and runtime.limiter.in_flight == 0
+
+
+async def test_an_unreachable_redis_lets_requests_through(runtime, caplog):
+    """A limit is not worth an outage: with Redis gone the limiter admits (and says so in the log)."""
+    from redis.asyncio import Redis
+
+    from oneapi_app.services.cache import TokenInfo, UserInfo
+    from tests.test_channel_health import free_port
+
+    class Ctx:
+        def __init__(self) -> None:
+            self.token = TokenInfo(1, 1, "k", "t", 1, -1, 0, True, None, "", rpm_limit=1)
+            self.user = UserInfo(1, "u", 1, 1, "default", 0, 0)
+            self.request_id, self.limit = "r", None
+
+    runtime.redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        for _ in range(3):
+            ctx = Ctx()
+            await runtime.limiter.check(ctx)
+            assert ctx.limit is limits.UNLIMITED
+            runtime.limiter.release(ctx, 0)
+    finally:
+        await runtime.redis.aclose()
+        runtime.redis = None
+    assert sum("Redis is unreachable" in r.getMessage() for r in caplog.records) == 1

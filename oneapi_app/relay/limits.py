@@ -190,6 +190,7 @@ class Limiter:
         self._releases: list[tuple[list[str], list[object]]] = []
         self._draining = False
         self._check_sha: str | None = None
+        self._warned_at = -1e9
         self.in_flight = 0  # requests between check and release (the reservations in flight, for /metrics)
 
     # -- which limits apply ------------------------------------------------------------------------------
@@ -240,7 +241,7 @@ class Limiter:
             else:
                 ticket = Ticket(scopes, ctx.request_id or f"{id(ctx)}")
                 if self.runtime.redis is not None:
-                    await self._check_redis(ticket)
+                    ticket = await self._check_redis(ticket)
                 else:
                     self._check_memory(ticket)
                 ctx.limit = ticket
@@ -318,16 +319,27 @@ class Limiter:
             keys += [f"{prefix}rl:{scope.name}", f"{prefix}rc:{scope.name}"]
         return keys
 
-    async def _check_redis(self, ticket: Ticket) -> None:
+    async def _check_redis(self, ticket: Ticket) -> Ticket:
+        """The ticket taken in Redis; with Redis unreachable, UNLIMITED (the relay keeps serving: a limit is
+        not worth an outage; the failure is logged at most once a minute)."""
+        from redis.exceptions import RedisError
+
         redis: Redis = self.runtime.redis
         keys = self._keys(ticket)
         args: list[Any] = []
         for scope in ticket.scopes:
             args += [scope.rpm, scope.tpm, scope.concurrency]
         args += [ticket.member, SLOT_TTL_MS]
-        result = await self._eval(redis, keys, args)
+        try:
+            result = await self._eval(redis, keys, args)
+        except (RedisError, OSError) as exc:
+            now = time.monotonic()
+            if now - self._warned_at > 60:
+                self._warned_at = now
+                log.warning("rate limits not enforced: Redis is unreachable (%s)", exc)
+            return UNLIMITED
         if int(result[0]) == 1:
-            return
+            return ticket
         scope = ticket.scopes[int(result[1]) - 1]
         raise refusal(scope, int(result[2]), float(result[3]), tuple(float(v) for v in result[4:10]))
 
