@@ -184,12 +184,16 @@ class Runtime:
     async def readiness(self) -> dict[str, str]:
         """/api/health: each dependency -> "ok" or what is wrong with it."""
         checks: dict[str, str] = {}
-        try:
-            async with self.db.engine.connect() as conn:
-                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=5)
-            checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - reported as the check's result
-            checks["database"] = scrub_text(f"{type(exc).__name__}: {exc}")[:200]
+        engines = {"database": self.db.engine}
+        if self.db.log_engine is not self.db.engine:
+            engines["log_database"] = self.db.log_engine  # LOG_SQL_DSN
+        for name, engine in engines.items():
+            try:
+                async with engine.connect() as conn:
+                    await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=5)
+                checks[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - reported as the check's result
+                checks[name] = scrub_text(f"{type(exc).__name__}: {exc}")[:200]
         if self.settings.redis_enabled:
             try:
                 if self.redis is None:

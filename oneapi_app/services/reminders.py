@@ -4,7 +4,8 @@ oneapi_app/locks.py ``claim``) and cleared once the quota is back at or above th
 the next fall below it mails again.
 
 Checked after each settlement batch the ledger commits (at most every 200 ms, one query for the batch's
-users, off the request path), never per request.
+users, off the request path), never per request. The marker is written only on a transition this process
+sees (first sight of a user, a fall below, a rise above), not for every settlement.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class QuotaReminder:
         self.runtime = runtime
         self._pending: set[int] = set()
         self._running = False
+        self._below: dict[int, bool] = {}  # user id -> below the threshold when last seen (bounds the writes)
 
     def settled(self, user_ids: set[int]) -> None:
         """The ledger committed settlements of these users (a listener of the settlement writer)."""
@@ -59,14 +61,20 @@ class QuotaReminder:
         async with self.runtime.db.engine.connect() as conn:
             rows = (await conn.execute(select(u.id, u.quota, u.email).where(u.id.in_(sorted(user_ids))))).all()
         locks = self.runtime.locks
+        below = self._below
+        if len(below) > 100_000:
+            below.clear()
         sent = 0
         for user_id, quota, email in rows:
             marker = f"quota-remind:{user_id}"
+            was_below = below.get(user_id)
+            below[user_id] = quota < threshold
             if quota >= threshold:
-                await locks.drop(marker)
+                if was_below is not False:  # first seen here, or back above: the next fall mails again
+                    await locks.drop(marker)
                 continue
-            if not email or not await locks.claim(marker, MARKER_TTL):
-                continue
+            if was_below or not email or not await locks.claim(marker, MARKER_TTL):
+                continue  # already below when last seen: handled then (mailed here or by another node)
             body = f"<p>{html.escape(t('mail.quota_low_body', quota=quota, threshold=threshold))}</p>"
             if options.TopUpLink:
                 link = html.escape(options.TopUpLink, quote=True)
@@ -78,5 +86,6 @@ class QuotaReminder:
             except MailError as exc:  # not reminded after all: retried by a settlement after RETRY_AFTER
                 await locks.drop(marker)
                 await locks.claim(marker, RETRY_AFTER)
+                below.pop(user_id, None)
                 log.warning("could not send the low-quota reminder to user %s: %s", user_id, exc.message)
         return sent
