@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 import uuid
@@ -74,6 +75,56 @@ async def run(limiter: Limiter, tok: TokenInfo, requests: int, concurrency: int)
     return (time.process_time() - started) / (per_task * concurrency)
 
 
+async def access_log_cost(n: int = 50_000) -> float:
+    """CPU per request of AccessLogMiddleware (its line written by a FileHandler) around a trivial app."""
+    import logging
+    import tempfile
+
+    from oneapi_app.middleware import AccessLogMiddleware
+
+    async def app(scope, receive, send) -> None:
+        scope["state"]["request_id"] = "20261127180000123456789012345678"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def send(message) -> None:
+        pass
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    class Runtime:
+        settings = Settings()
+        metrics = None
+
+    handler = logging.FileHandler(tempfile.mktemp(prefix="oneapi-bench-access-"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("oneapi_app.access")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    wrapped = AccessLogMiddleware(app, Runtime())
+
+    def scope() -> dict:
+        return {"type": "http", "method": "POST", "path": "/v1/chat/completions", "client": ("127.0.0.1", 5000),
+                "headers": [(b"authorization", b"Bearer sk-x"), (b"content-type", b"application/json")]}
+
+    async def loop(target) -> float:
+        started = time.process_time()
+        for _ in range(n):
+            s = scope()
+            s["state"] = {}
+            await target(s, receive, send)
+        return (time.process_time() - started) / n
+
+    bare = await loop(app)
+    logged = await loop(wrapped)
+    logger.removeHandler(handler)
+    handler.close()
+    os.unlink(handler.baseFilename)
+    return logged - bare
+
+
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=200_000)
@@ -102,6 +153,8 @@ async def main() -> int:
         metrics.relay_done(ctx, 10, 20, 30, True)  # type: ignore[arg-type]
     hooks = (time.process_time() - started) / n
     print(f"metrics hooks per relay request: {hooks * 1e6:.2f} us CPU")
+
+    print(f"access log line per request (text, to a file): {await access_log_cost() * 1e6:.2f} us CPU")
 
     if args.redis:
         from redis.asyncio import Redis

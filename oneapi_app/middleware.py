@@ -215,6 +215,7 @@ class AccessLogMiddleware:
         self.app = app
         self.runtime = runtime
         self.enabled = runtime.settings.access_log
+        self.json = runtime.settings.log_format == "json"  # the fields as attributes, for logjson.py
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -243,9 +244,10 @@ class AccessLogMiddleware:
                 request_id = scope["state"].get("request_id", "")
                 ip = client_ip(scope, self.runtime.settings.trusted_proxies)
                 ms = round(elapsed * 1000, 1)
+                extra = {"request_id": request_id, "method": scope["method"], "path": path, "status": status,
+                         "duration_ms": ms, "client_ip": ip} if self.json else None
                 access_log.info("%s %s %s %sms id=%s ip=%s", scope["method"], path, status, ms, request_id, ip,
-                                extra={"request_id": request_id, "method": scope["method"], "path": path,
-                                       "status": status, "duration_ms": ms, "client_ip": ip})
+                                extra=extra)
 
 
 WEB_WINDOW = 180  # seconds: GLOBAL_WEB_RATE_LIMIT counts dashboard requests per address over it (one-api's)

@@ -108,13 +108,24 @@ async def test_health_is_503_when_redis_is_unreachable(runtime, client):
 async def test_one_access_log_line_per_request_with_its_id(client, caplog):
     with caplog.at_level(logging.INFO, logger="oneapi_app.access"):
         resp = await client.get("/api/status?secret=1")
-        await client.post("/v1/chat/completions", json=BODY)  # 401: no key
-    lines = [r for r in caplog.records if r.name == "oneapi_app.access"]
-    assert len(lines) == 2
-    first = lines[0]
-    assert first.request_id == resp.headers["x-oneapi-request-id"] and first.status == 200
-    assert first.path == "/api/status" and "secret" not in first.getMessage()
-    assert lines[1].status == 401 and lines[1].request_id and lines[1].method == "POST"
+        relay = await client.post("/v1/chat/completions", json=BODY)  # 401: no key (the relay's fast lane)
+    lines = [r.getMessage() for r in caplog.records if r.name == "oneapi_app.access"]
+    assert lines[0].startswith("GET /api/status 200 ") and "secret" not in lines[0]
+    assert lines[0].endswith(f"id={resp.headers['x-oneapi-request-id']} ip=127.0.0.1")
+    assert lines[1].startswith("POST /v1/chat/completions 401 ")
+    assert f"id={relay.headers['x-oneapi-request-id']}" in lines[1] and len(lines) == 2
+
+
+@pytest.mark.parametrize("settings", [{"LOG_FORMAT": "json"}], indirect=True)
+async def test_access_log_fields_for_json_lines(client, caplog):
+    from oneapi_app.logjson import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="oneapi_app.access"):
+        resp = await client.get("/api/status")
+    [record] = [r for r in caplog.records if r.name == "oneapi_app.access"]
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["request_id"] == resp.headers["x-oneapi-request-id"] and entry["status"] == 200
+    assert entry["method"] == "GET" and entry["path"] == "/api/status" and entry["client_ip"] == "127.0.0.1"
 
 
 def test_json_log_lines():
