@@ -170,8 +170,9 @@ class Runtime:
 
     def _start_reliability(self) -> None:
         """After the database and Redis are open: the lease backend (Redis, else a table when several nodes
-        may share the SQL database, else memory)."""
-        shared_sql = self.redis is None and self.db.url.kind != "sqlite"
+        or local workers share the database, else memory)."""
+        several = self.db.url.kind != "sqlite" or bool(os.environ.get(PEER_FD_ENV))  # other nodes, or workers
+        shared_sql = self.redis is None and several
         self.locks = Locks(redis=self.redis, db=self.db if shared_sql else None, prefix=self.settings.redis_key_prefix)
 
     def relay_done(self, ctx: RelayContext, prompt_tokens: int, completion_tokens: int, quota: int,
