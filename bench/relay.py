@@ -2,7 +2,7 @@
 """Relay benchmark: direct-to-mock vs through the gateway, side by side in one run.
 
   python bench/relay.py [--mode api|full|both] [--duration 10] [--concs 1,16,64] [--stream-c 16]
-                        [--format chat,messages] [--out bench/RESULTS.md]
+                        [--format chat,messages] [--out bench/RESULTS.md] [--limits] [--env NAME=VALUE ...]
 
 ``--mode api`` (the default) measures ``oneapi serve --api-only``; ``--mode full`` the whole appliance,
 ``oneapi serve`` (Reflex + FastAPI on one port; relay paths are dispatched straight to the FastAPI app), which
@@ -81,7 +81,10 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"nothing answers at {url}")
 
 
-async def prepare(env: dict[str, str], mock_url: str) -> str:
+BENCH_LIMITS = {"rpm_limit": 10**9, "tpm_limit": 10**12, "concurrency_limit": 10**6}  # --limits: never reached
+
+
+async def prepare(env: dict[str, str], mock_url: str, limits: bool = False) -> str:
     from oneapi_app.models import ChannelCreate, TokenCreate
     from oneapi_app.runtime import Runtime
     from oneapi_app.services.channels import create_channels
@@ -95,8 +98,9 @@ async def prepare(env: dict[str, str], mock_url: str) -> str:
                                                          models="gpt-4o-mini"), bus=runtime.changes)
             await create_channels(session, ChannelCreate(type=14, key="sk-mock", name="mock-claude",
                                                          base_url=mock_url, models=CLAUDE_MODEL), bus=runtime.changes)
+            limited = BENCH_LIMITS if limits else {}
             token = await create_token(session, 1, TokenCreate(name="bench", remain_quota=START_QUOTA,
-                                                               unlimited_quota=False))
+                                                               unlimited_quota=False, **limited))
     return token.key
 
 
@@ -183,6 +187,11 @@ def main() -> int:
                     help="gateway worker processes (oneapi serve --workers N); with N > 1 the gateway is not pinned")
     ap.add_argument("--signed", action=argparse.BooleanOptionalAction, default=True,
                     help="also measure an AWS Bedrock channel (SigV4, Converse, event stream) on the same mock")
+    ap.add_argument("--limits", action="store_true",
+                    help="give the bench token RPM, TPM and concurrency limits it never reaches (the limiter's cost)")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="a gateway setting, repeatable (REDIS_CONN_STRING=redis://127.0.0.1:6379/0, "
+                         "ENABLE_PROMETHEUS=true, LOG_FORMAT=json)")
     args = ap.parse_args()
     unknown = [f for f in args.format.split(",") if f not in FORMAT_CASES]
     if unknown:
@@ -209,6 +218,7 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
            "PYTHONPATH": str(ROOT)}
     env.pop("SQL_DSN", None)
     env.pop("REDIS_CONN_STRING", None)
+    env.update(item.split("=", 1) for item in args.env)
     procs: list[subprocess.Popen] = []
     database = BenchDatabase(args.db)
     if database.dsn:
@@ -218,7 +228,7 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             python, str(HERE / "mock_upstream.py"), "--port", str(mock_port), "--chunks", str(args.chunks),
             "--chunk-delay-ms", str(args.chunk_delay_ms)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_http(f"{mock_url}/health")
-        key = asyncio.run(prepare(env, mock_url))
+        key = asyncio.run(prepare(env, mock_url, args.limits))
         if args.signed:
             from signed import add_bedrock_channel, bedrock_compare
 

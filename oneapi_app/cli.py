@@ -30,6 +30,11 @@ def _configure_logging(settings: Settings) -> None:
         handlers=handlers,
         force=True,
     )
+    if settings.log_format == "json":
+        from .logjson import JsonFormatter
+
+        for handler in handlers:
+            handler.setFormatter(JsonFormatter())
     # Alembic's own chatter; the runtime logs one line per database migrated.
     logging.getLogger("alembic").setLevel(logging.WARNING)
 

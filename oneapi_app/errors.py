@@ -27,6 +27,7 @@ any of them the same way, with no case of their own.
     │   └── ModelNotFound    404 model_not_found    a model no channel of the group lists (relay, GET /v1/models/{m})
     ├── NotImplementedRoute  501 api_not_implemented OpenAI routes the gateway does not relay
     ├── RateLimited          429                    too many /api calls from one address (with Retry-After)
+    │   └── LimitExceeded    429 rate_limit_exceeded a token's or user's RPM/TPM/concurrency limit on the relay
     ├── Refused              200                    an /api request one-api refuses with HTTP 200
     │   ├── OAuthError                              an OAuth login that cannot complete
     │   ├── AccountDisabled                         binding an account to a user disabled meanwhile
@@ -215,6 +216,17 @@ class RateLimited(AppError):
     def __init__(self, window: float = 180) -> None:
         super().__init__(msg("too_many_requests"))
         self.headers = {"Retry-After": str(int(window))}  # the window's length: a retry after it is counted anew
+
+
+class LimitExceeded(RateLimited):
+    """A token's or user's requests/tokens per minute or concurrency limit (relay/limits.py), with OpenAI's
+    ``x-ratelimit-*`` headers and ``Retry-After``; ``type`` is "requests" or "tokens" as OpenAI's."""
+
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str | Text, kind: str, headers: dict[str, str]) -> None:
+        AppError.__init__(self, message, type=kind)
+        self.headers = headers
 
 
 class Refused(AppError):

@@ -1,11 +1,13 @@
-"""Pure ASGI middleware for every route: the request id header, gzip request bodies, CORS on the relay and
-the security headers of /api answers."""
+"""Pure ASGI middleware for every route: the request id header, gzip request bodies, CORS on the relay, the
+security headers of /api answers, the access log (with the HTTP metrics) and the dashboard's rate limit."""
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import zlib
+from typing import Any
 
 import orjson
 from starlette.middleware.cors import CORSMiddleware
@@ -14,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import AppError, GzipBodyError
 from .i18n import msg
+from .netaddr import client_ip
 
 REQUEST_ID_HEADER = b"x-oneapi-request-id"
 MAX_BODY = 64 * 1024 * 1024
@@ -182,7 +185,7 @@ class FrontendRedirectMiddleware:
         self.base_url = base_url.rstrip("/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(API_PREFIXES):
+        if scope["type"] != "http" or scope["path"].startswith(API_PREFIXES) or scope["path"] == "/metrics":
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
@@ -190,3 +193,107 @@ class FrontendRedirectMiddleware:
         await send({"type": "http.response.start", "status": 301,
                     "headers": [(b"location", location), (b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
+
+
+# -- access log, per-request metrics, the dashboard's rate limit (GLOBAL_WEB_RATE_LIMIT) --------------------
+access_log = logging.getLogger("oneapi_app.access")
+
+
+def observed(app: ASGIApp, runtime: Any) -> ASGIApp:
+    """``app`` behind the access log and HTTP metrics, unless both are off (ACCESS_LOG=false, no metrics)."""
+    if runtime.settings.access_log or runtime.metrics is not None:
+        return AccessLogMiddleware(app, runtime)
+    return app
+
+
+class AccessLogMiddleware:
+    """Outermost: one log line per HTTP request (``oneapi_app.access`` at INFO: method, path without the query,
+    status, milliseconds to the end of the answer, request id, client address; a JSON object per line when
+    LOG_FORMAT=json, see logjson.py) and the HTTP metrics when ENABLE_PROMETHEUS is set."""
+
+    def __init__(self, app: ASGIApp, runtime: Any) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.enabled = runtime.settings.access_log
+        self.json = runtime.settings.log_format == "json"  # the fields as attributes, for logjson.py
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+        if "state" not in scope:
+            scope["state"] = {}  # shared with the inner layers: the request id they set is read below
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            elapsed = time.perf_counter() - started
+            path = scope["path"]
+            metrics = self.runtime.metrics
+            if metrics is not None:
+                metrics.http(path, status or 500, elapsed)
+            if self.enabled and access_log.isEnabledFor(logging.INFO):
+                request_id = scope["state"].get("request_id", "")
+                ip = client_ip(scope, self.runtime.settings.trusted_proxies)
+                ms = round(elapsed * 1000, 1)
+                extra = {"request_id": request_id, "method": scope["method"], "path": path, "status": status,
+                         "duration_ms": ms, "client_ip": ip} if self.json else None
+                access_log.info("%s %s %s %sms id=%s ip=%s", scope["method"], path, status, ms, request_id, ip,
+                                extra=extra)
+
+
+WEB_WINDOW = 180  # seconds: GLOBAL_WEB_RATE_LIMIT counts dashboard requests per address over it (one-api's)
+NOT_WEB = (*API_PREFIXES, "/metrics", "/_event", "/_upload", "/ping", "/_health", "/_next/", "/favicon")
+
+
+class WebRateLimitMiddleware:
+    """GLOBAL_WEB_RATE_LIMIT (one-api's GlobalWebRateLimit): dashboard page loads per client address per 3
+    minutes (a 429 past it). Counted: paths that are not /api, the relay, /metrics, the dashboard's websocket
+    and uploads, or static files (a path whose last part has a file extension other than .html) -- a page load
+    fetches dozens of scripts, which must not use up the allowance. /api has its own GLOBAL_API_RATE_LIMIT."""
+
+    def __init__(self, app: ASGIApp, runtime: Any) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._counted(scope["path"]):
+            limiter = self._limiter()
+            ip = client_ip(scope, self.runtime.settings.trusted_proxies)
+            if not await limiter.allow("GW", ip):
+                body = b"Too Many Requests"
+                await send({"type": "http.response.start", "status": 429,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode()),
+                                        (b"retry-after", str(WEB_WINDOW).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _counted(path: str) -> bool:
+        if path.startswith(NOT_WEB):
+            return False
+        last = path.rsplit("/", 1)[-1]
+        return "." not in last or last.endswith(".html")
+
+    def _limiter(self):
+        from .auth.ratelimit import SlidingWindow
+
+        runtime = self.runtime
+        limiter = runtime.limiters.get("web")
+        if limiter is None:
+            settings = runtime.settings
+            limit = 0 if settings.debug else settings.global_web_rate_limit
+            limiter = SlidingWindow(limit, WEB_WINDOW, redis=runtime.redis,
+                                    prefix=f"{settings.redis_key_prefix}rateLimit:")
+            runtime.limiters["web"] = limiter
+        return limiter

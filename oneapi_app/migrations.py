@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INITIAL_REVISION = "0001"
-HEAD_REVISION = "0003_responses"  # the head of alembic/versions: update it with every new revision
+HEAD_REVISION = "0004"  # the head of alembic/versions: update it with every new revision
 
 
 @dataclass

@@ -10,6 +10,7 @@ Reads only the ASGI scope (``request.scope`` works), so both front doors and the
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -49,8 +50,17 @@ def _address(text: str) -> Address | None:
 
 
 def is_trusted(host: str, trusted: Sequence[Network]) -> bool:
+    if isinstance(trusted, tuple):  # the settings' tuple: remembered (every request asks about its peer)
+        return _is_trusted_cached(host, trusted)
+    return _is_trusted(host, trusted)
+
+
+def _is_trusted(host: str, trusted: Sequence[Network]) -> bool:
     address = _address(host)
     return address is not None and any(address.version == net.version and address in net for net in trusted)
+
+
+_is_trusted_cached = functools.lru_cache(maxsize=4096)(_is_trusted)
 
 
 def _headers(scope: Mapping[str, Any], name: bytes) -> list[str]:

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import pages  # noqa: F401 - registers the pages
 from .api import create_api
 from .appliance import runtime
-from .middleware import RELAY_PREFIXES
+from .middleware import RELAY_PREFIXES, observed
 from .pages.components.layout import add_pages
 from .relay.fastlane import RelayFastLane
 
@@ -61,4 +61,4 @@ def server_app() -> ASGIApp:
         # reaches the appliance by (NAS address, Docker port mapping, X-Forwarded-Host behind a proxy).
         app.sio.eio.cors_allowed_origins = None
     assert backend.api is not None
-    return RelayFastLane(RelayFirst(relay=backend.api, rest=top), runtime())
+    return observed(RelayFastLane(RelayFirst(relay=backend.api, rest=top), runtime()), runtime())

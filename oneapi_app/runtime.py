@@ -19,21 +19,27 @@ from typing import TYPE_CHECKING
 
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from . import __version__, i18n
 from .auth.ratelimit import SlidingWindow
 from .background import Background
 from .changes import Changes
 from .db import Database
+from .locks import Locks
+from .metrics import Metrics
 from .migrations import migrate
 from .relay import probe
 from .relay.adaptors.base import ProviderSettings
 from .relay.credentials import Credentials
+from .relay.limits import Limiter
 from .relay.upstream import Upstream
+from .scrub import scrub_text
 from .services.cache import RelayCache
+from .services.health import ChannelHealth
 from .services.ledger import Ledger
 from .services.options import Options, load_options
+from .services.reminders import QuotaReminder
 from .services.responses_store import ResponsesStore
 from .services.users import ensure_root_user
 from .settings import Settings, ensure_session_secret
@@ -41,6 +47,7 @@ from .workers import PEER_FD_ENV
 
 if TYPE_CHECKING:
     from .models import Channel
+    from .relay.context import RelayContext
     from .services.channel_checks import TestResult
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,7 @@ class Runtime:
         self.credentials = Credentials(self.upstream)  # adaptors' credentials exchanges (relay/credentials.py)
         self.provider_settings = ProviderSettings(settings.gemini_version, settings.gemini_safety_setting)
         self.ledger = Ledger(settings, self.background, lambda: self.options)
+        self._init_reliability(settings)
         self.started = False
 
     # -- accessors that fail loudly when used outside the lifespan ---------------------------------
@@ -133,10 +141,12 @@ class Runtime:
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
             follow_redirects=False,
         )
+        self._start_reliability()
         self.background.every(settings.sync_frequency, self.reload_options, "sync-options")
         self.cache.start()
         await self.upstream.start()
         await self.ledger.start(self.db)
+        self.ledger.settlements.listeners.append(self.reminders.settled)
         if settings.channel_test_frequency:  # minutes, as one-api
             from .services.channel_checks import periodic_test_all
 
@@ -149,6 +159,51 @@ class Runtime:
         gc.freeze()
         gc.set_threshold(7000, 20, 100)
         log.info("One API %s started (database %s)", self.version, self.db.url.display)
+
+    # -- reliability and observability: channel health, rate limits, metrics, leases of periodic jobs -----
+    def _init_reliability(self, settings: Settings) -> None:
+        self.health = ChannelHealth(self)  # failure-rate queues, automatic disable/enable (services/health.py)
+        self.limiter = Limiter(self)  # RPM/TPM/concurrency per token and user (relay/limits.py)
+        self.metrics = Metrics.create(settings.enable_prometheus)  # None unless ENABLE_PROMETHEUS (metrics.py)
+        self.locks = Locks(prefix=settings.redis_key_prefix)  # replaced at start by the configured backend
+        self.reminders = QuotaReminder(self)  # QuotaRemindThreshold mails (services/reminders.py)
+
+    def _start_reliability(self) -> None:
+        """After the database and Redis are open: the lease backend (Redis, else a table when several nodes
+        or local workers share the database, else memory)."""
+        several = self.db.url.kind != "sqlite" or bool(os.environ.get(PEER_FD_ENV))  # other nodes, or workers
+        shared_sql = self.redis is None and several
+        self.locks = Locks(redis=self.redis, db=self.db if shared_sql else None, prefix=self.settings.redis_key_prefix)
+
+    def relay_done(self, ctx: RelayContext, prompt_tokens: int, completion_tokens: int, quota: int,
+                   ok: bool) -> None:
+        """A relay request settled (``ok``) or was refunded: free its rate-limit share, count it."""
+        self.limiter.release(ctx, prompt_tokens + completion_tokens)
+        if self.metrics is not None:
+            self.metrics.relay_done(ctx, prompt_tokens, completion_tokens, quota, ok)
+
+    async def readiness(self) -> dict[str, str]:
+        """/api/health: each dependency -> "ok" or what is wrong with it."""
+        checks: dict[str, str] = {}
+        engines = {"database": self.db.engine}
+        if self.db.log_engine is not self.db.engine:
+            engines["log_database"] = self.db.log_engine  # LOG_SQL_DSN
+        for name, engine in engines.items():
+            try:
+                async with engine.connect() as conn:
+                    await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=5)
+                checks[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - reported as the check's result
+                checks[name] = scrub_text(f"{type(exc).__name__}: {exc}")[:200]
+        if self.settings.redis_enabled:
+            try:
+                if self.redis is None:
+                    raise ConnectionError("not connected")
+                await asyncio.wait_for(self.redis.ping(), timeout=5)  # type: ignore[misc,arg-type]
+                checks["redis"] = "ok"
+            except Exception as exc:  # noqa: BLE001 - reported as the check's result
+                checks["redis"] = scrub_text(f"{type(exc).__name__}: {exc}")[:200]
+        return checks
 
     async def _has_schema(self) -> bool:
         async with self.db.engine.connect() as conn:

@@ -67,7 +67,7 @@ class Settings:
     memory_cache_enabled: bool = False
     node_type: Literal["master", "slave"] = "master"
     frontend_base_url: str = ""
-    channel_test_frequency: int = 0
+    channel_test_frequency: float = 0  # minutes (fractions allowed: 0.5 = every 30 s)
     polling_interval: float = 0.0
     batch_update_enabled: bool = False
     batch_update_interval: int = 5
@@ -87,6 +87,9 @@ class Settings:
     enable_metric: bool = False
     metric_queue_size: int = 10
     metric_success_rate_threshold: float = 0.8
+    enable_prometheus: bool = False  # GET /metrics (Prometheus text; oneapi_app/metrics.py)
+    log_format: Literal["text", "json"] = "text"  # log lines: text, or one JSON object per line
+    access_log: bool = True  # one line per HTTP request (oneapi_app.access, middleware.AccessLogMiddleware)
     initial_root_token: str = field(default="", repr=False)
     initial_root_access_token: str = field(default="", repr=False)
     gemini_version: str = "v1beta"  # default Gemini API version (a channel's config api_version wins)
@@ -210,6 +213,13 @@ def _language(name: str, raw: str) -> str:
     raise SettingsError(f"{name}: expected zh or en, got {raw!r}")
 
 
+def _log_format(name: str, raw: str) -> str:
+    value = raw.strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise SettingsError(f"{name}: expected text or json, got {raw!r}")
+    return value
+
+
 def _url(name: str, raw: str) -> str:
     value = raw.strip()
     if value and not urlsplit(value).scheme:
@@ -234,7 +244,7 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "MEMORY_CACHE_ENABLED": ("memory_cache_enabled", _bool),
     "NODE_TYPE": ("node_type", _node_type),
     "FRONTEND_BASE_URL": ("frontend_base_url", _url),
-    "CHANNEL_TEST_FREQUENCY": ("channel_test_frequency", _int),
+    "CHANNEL_TEST_FREQUENCY": ("channel_test_frequency", _float),
     "POLLING_INTERVAL": ("polling_interval", _float),
     "BATCH_UPDATE_ENABLED": ("batch_update_enabled", _bool),
     "BATCH_UPDATE_INTERVAL": ("batch_update_interval", lambda n, r: _int(n, r, minimum=1)),
@@ -254,6 +264,9 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "ENABLE_METRIC": ("enable_metric", _bool),
     "METRIC_QUEUE_SIZE": ("metric_queue_size", lambda n, r: _int(n, r, minimum=1)),
     "METRIC_SUCCESS_RATE_THRESHOLD": ("metric_success_rate_threshold", _float),
+    "ENABLE_PROMETHEUS": ("enable_prometheus", _bool),
+    "LOG_FORMAT": ("log_format", _log_format),
+    "ACCESS_LOG": ("access_log", _bool),
     "INITIAL_ROOT_TOKEN": ("initial_root_token", _secret(48)),  # tokens.key is CHAR(48)
     "INITIAL_ROOT_ACCESS_TOKEN": ("initial_root_access_token", _secret(32)),  # users.access_token is CHAR(32)
     "GEMINI_VERSION": ("gemini_version", _str),

@@ -31,6 +31,9 @@ EXTRA_ROWS = {
     "ledger_instances": [{"id": "a" * 32, "node": "nas", "started_at": 1700000000, "heartbeat": 1700000100}],
     "ledger_holds": [{"instance": "a" * 32, "seq": 1, "token_id": 2, "user_id": 2, "unlimited": False, "amount": 300,
                       "request_id": "req-1", "created_at": 1700000050}],
+    "locks": [{"name": "period:channel-test-all", "holder": "marker", "expires_at": 1700000000000}],
+    "responses": [{"id": "resp_1", "user_id": 7, "token_id": 5, "model": "gpt-4o", "created_at": 1700000060,
+                   "input": '[{"role": "user", "content": "hi"}]', "response": '{"id": "resp_1"}'}],
 }
 
 

@@ -20,7 +20,8 @@ EXPECTED = {
               "lark_id", "oidc_id", "access_token", "quota", "used_quota", "request_count", "group", "aff_code",
               "inviter_id"},
     "tokens": {"id", "user_id", "key", "status", "name", "created_time", "accessed_time", "expired_time",
-               "remain_quota", "unlimited_quota", "used_quota", "models", "subnet"},
+               "remain_quota", "unlimited_quota", "used_quota", "models", "subnet", "rpm_limit", "tpm_limit",
+               "concurrency_limit"},
     "channels": {"id", "type", "key", "status", "name", "weight", "created_time", "test_time", "response_time",
                  "base_url", "other", "balance", "balance_updated_time", "models", "group", "used_quota",
                  "model_mapping", "priority", "config", "system_prompt"},
@@ -33,6 +34,7 @@ EXPECTED = {
     "ledger_holds": {"instance", "seq", "token_id", "user_id", "unlimited", "amount", "request_id", "created_at"},
     "ledger_instances": {"id", "node", "started_at", "heartbeat"},
     "responses": {"id", "user_id", "token_id", "model", "created_at", "input", "response"},
+    "locks": {"name", "holder", "expires_at"},
 }
 
 
@@ -166,7 +168,8 @@ async def test_existing_one_api_sqlite_database_opens_as_is(make_settings, tmp_p
 
     [report] = migrate(settings)
     assert report.adopted and report.before is None and report.after == head_revision()
-    assert set(report.added) == {"users.lark_id", "users.oidc_id", "channels.config", "channels.system_prompt"}
+    assert set(report.added) == {"users.lark_id", "users.oidc_id", "channels.config", "channels.system_prompt",
+                                 "tokens.rpm_limit", "tokens.tpm_limit", "tokens.concurrency_limit"}
     assert _columns(settings) == EXPECTED
 
     db = Database.open(settings)

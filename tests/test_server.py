@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from oneapi_app import __version__
+from oneapi_app.migrations import HEAD_REVISION
 
 from .servers import ONEAPI, ROOT, running_server
 
@@ -22,7 +23,7 @@ def test_version_and_migrate(tmp_path: Path):
     env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)}
     out = subprocess.run([*ONEAPI, "migrate"], capture_output=True, text=True, cwd=ROOT, env=env)
     assert out.returncode == 0, out.stderr
-    assert "[both]: empty -> 0002" in out.stdout
+    assert f"[both]: empty -> {HEAD_REVISION}" in out.stdout
     assert (tmp_path / "one-api.db").is_file()
 
 

@@ -21,11 +21,13 @@ from ..middleware import (
     GunzipRequestMiddleware,
     RelayCORSMiddleware,
     RequestIdMiddleware,
+    WebRateLimitMiddleware,
+    observed,
 )
 from ..relay import routes as relay_routes
 from ..relay.fastlane import RelayFastLane
 from ..runtime import Runtime
-from . import account, channels, logs, oauth, options, redemptions, status, tokens, users, web_session
+from . import account, channels, health, logs, oauth, options, redemptions, status, tokens, users, web_session
 from .common import reject_nul_in_url
 from .deps import SameSiteOnly, global_api_rate_limit
 from .envelopes import install_error_handlers
@@ -35,7 +37,7 @@ from .gocompat import GoJSONResponse, slash_twin
 # (no /api path overlaps a relay path, so the order changes nothing else).
 ROUTERS: list[APIRouter] = [
     relay_routes.router, status.router, account.router, web_session.router, users.router, tokens.router,
-    channels.router, redemptions.router, logs.router, options.router, oauth.router,
+    channels.router, redemptions.router, logs.router, options.router, oauth.router, health.router,
 ]
 
 
@@ -61,7 +63,7 @@ def _fallback_router(routes: list[Route]) -> APIRouter:
 
 def create_app(runtime: Runtime, *, own_lifespan: bool = False) -> ASGIApp:
     """What the server runs: the FastAPI app behind the relay's fast lane (relay/fastlane.py)."""
-    return RelayFastLane(create_api(runtime, own_lifespan=own_lifespan), runtime)
+    return observed(RelayFastLane(create_api(runtime, own_lifespan=own_lifespan), runtime), runtime)
 
 
 def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
@@ -92,6 +94,7 @@ def create_api(runtime: Runtime, *, own_lifespan: bool = False) -> FastAPI:
     settings = runtime.settings
     if settings.frontend_base_url and (own_lifespan or not settings.is_master):
         api.add_middleware(FrontendRedirectMiddleware, base_url=settings.frontend_base_url)
+    api.add_middleware(WebRateLimitMiddleware, runtime=runtime)
     api.add_middleware(GunzipRequestMiddleware)
     api.add_middleware(RequestIdMiddleware)
     return api

@@ -149,6 +149,18 @@ SERVER: dict[str, dict[str, str]] = {
                    "zh": "暂时无法预扣额度，请稍后再试"},
     # -- common to both doors -----------------------------------------------------------------------------
     "internal_error": {"en": "internal error, see the server log", "zh": "服务器内部错误，详见服务器日志"},
+    "relay.limit_requests": {"en": "rate limit reached for {who}: {limit} requests per minute, try again in {wait}",
+                             "zh": "{who}已达到每分钟请求数限制（{limit}），请在 {wait} 后重试"},
+    "relay.limit_tokens": {"en": "rate limit reached for {who}: {limit} tokens per minute, try again in {wait}",
+                           "zh": "{who}已达到每分钟 token 数限制（{limit}），请在 {wait} 后重试"},
+    "relay.limit_concurrency": {"en": "{who} already has {limit} requests in progress, try again when one ends",
+                                "zh": "{who}的并发请求数已达上限（{limit}），请稍后重试"},
+    "relay.limit_who_token": {"en": "this API key", "zh": "该令牌"},
+    "relay.limit_who_user": {"en": "this user", "zh": "该用户"},
+    "option.bad_rate_limits": {"en": "{key}: expected {{\"group\": {{\"rpm\": 60, \"tpm\": 0, \"concurrency\": 0, "
+                                     "\"user_rpm\": 0, \"user_tpm\": 0, \"user_concurrency\": 0}}}} with integers >= 0",
+                               "zh": "{key}：应为 {{\"分组\": {{\"rpm\": 60, \"tpm\": 0, \"concurrency\": 0, "
+                                     "\"user_rpm\": 0, \"user_tpm\": 0, \"user_concurrency\": 0}}}}，值为非负整数"},
     "too_many_requests": {"en": "too many requests from this address, try again later",
                           "zh": "该地址请求过于频繁，请稍后再试"},
     "user.banned": {"en": "this user is banned", "zh": "用户已被封禁"},
@@ -317,6 +329,10 @@ SERVER: dict[str, dict[str, str]] = {
                        "zh": "SMTP 服务器未配置"},
     "mail.no_sender": {"en": "SMTP sender not configured (set SMTPFrom or SMTPAccount)",
                        "zh": "SMTP 发件人未配置（请设置 SMTPFrom 或 SMTPAccount）"},
+    "mail.quota_low_subject": {"en": "{system}: your quota is running out", "zh": "{system}：您的额度即将用尽"},
+    "mail.quota_low_body": {"en": "Your remaining quota is {quota}, below {threshold}. Top up to keep using the "
+                                  "service.", "zh": "您的剩余额度为 {quota}，已低于 {threshold}，为了不影响您的使用，请及时充值。"},
+    "mail.quota_low_link": {"en": "Top up here: {link}", "zh": "充值链接：{link}"},
     "mail.send_failed": {"en": "failed to send the email: {detail}", "zh": "发送邮件失败：{detail}"},
     # -- media relay, proxy channel and prompt-cache ratios (helper "media") -------------------------------
     "option.negative_cache_ratio": {"en": "{key}: every ratio must be 0 or more",

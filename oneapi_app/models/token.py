@@ -22,6 +22,10 @@ class TokenBase(SQLModel):
     unlimited_quota: bool = False
     models: str | None = None  # comma-separated allow-list; empty = all
     subnet: str | None = ""  # comma-separated CIDRs; empty = anywhere
+    # Rate limits of this key (relay/limits.py): 0 = the group's default (GroupRateLimits), -1 = none.
+    rpm_limit: int = 0  # requests per minute
+    tpm_limit: int = 0  # tokens (prompt + completion) per minute
+    concurrency_limit: int = 0  # requests in flight at once
 
 
 class Token(TokenBase, table=True):
@@ -45,6 +49,9 @@ class Token(TokenBase, table=True):
     used_quota: int = Field(default=0, sa_column=Column(BigInteger, server_default=text("0")))
     models: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     subnet: str | None = Field(default="", sa_column=Column(IndexedStr, server_default=text("''")))
+    rpm_limit: int = Field(default=0, sa_column=Column(BigInteger, server_default=text("0")))
+    tpm_limit: int = Field(default=0, sa_column=Column(BigInteger, server_default=text("0")))
+    concurrency_limit: int = Field(default=0, sa_column=Column(BigInteger, server_default=text("0")))
 
     @property
     def display_key(self) -> str:

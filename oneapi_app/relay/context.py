@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..services.cache import ChannelInfo, TokenInfo, UserInfo
 from ..services.ledger import Hold
 from ..services.pricing import Price
 from .adaptors.base import Kind
 from .dialects.base import Dialect
+
+if TYPE_CHECKING:
+    from .limits import Ticket
 
 
 @dataclass(slots=True)
@@ -41,6 +45,7 @@ class RelayContext:
     settled: bool = False
     tried: set[int] = field(default_factory=set)
     system_prompt_reset: bool = False
+    limit: Ticket | None = None  # what the rate limiter holds for this request (relay/limits.py)
 
     @property
     def elapsed_ms(self) -> int:

@@ -31,10 +31,8 @@ from ..catalog.channel_types import channel_type
 from ..errors import BodyError, TokenQuotaExhausted, UpstreamFailure, UserQuotaExhausted
 from ..i18n import msg
 from ..middleware import request_id
-from ..models import ChannelStatus
 from ..services import pricing
 from ..services.cache import ChannelInfo, ChannelSnapshot
-from ..services.channels import set_channel_status
 from ..services.ledger import ConsumeLog, Settlement
 from . import token_count, ws_upstream
 from .adaptors import adaptor_for
@@ -58,7 +56,15 @@ from .convert import Converter
 from .dialects import chat
 from .dialects.base import Dialect
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
-from .retry import SATURATED_MESSAGE, check_model_known, choose_channel, no_channel, pinned_channel, should_retry
+from .retry import (
+    SATURATED_MESSAGE,
+    channel_fault,
+    check_model_known,
+    choose_channel,
+    no_channel,
+    pinned_channel,
+    should_retry,
+)
 from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
 from .upstream import MB, NETWORK_ERRORS, UpstreamResponse, network_failure, scrub, should_disable_channel
 
@@ -126,16 +132,17 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
     if path_model is not None and dialect.family == "openai":  # (a Gemini body names no model: its path does)
         ctx.body, ctx.body_rewritten = {**body, "model": model}, True
 
-    if ctx.pinned is not None:
-        channel = pinned_channel(snapshot, ctx.pinned)
-    else:
-        chosen = choose_channel(snapshot, ctx.user.group, model, set())
-        if chosen is None:
-            raise no_channel(ctx.user.group, model)
-        channel = chosen
-    _use_channel(runtime, ctx, channel)
-    await _reserve(runtime, ctx)
+    await runtime.limiter.check(ctx)  # rate limits (relay/limits.py); released by _settle or _refund
     try:
+        if ctx.pinned is not None:
+            channel = pinned_channel(snapshot, ctx.pinned)
+        else:
+            chosen = choose_channel(snapshot, ctx.user.group, model, set())
+            if chosen is None:
+                raise no_channel(ctx.user.group, model)
+            channel = chosen
+        _use_channel(runtime, ctx, channel)
+        await _reserve(runtime, ctx)
         return await until_client_leaves(request, _attempts(runtime, ctx, snapshot, channel))
     except BaseException:
         if not ctx.settled:
@@ -230,11 +237,13 @@ async def _attempts(runtime: Runtime, ctx: RelayContext, snapshot: ChannelSnapsh
     while True:
         ctx.tried.add(channel.id)
         try:
-            return await _attempt(runtime, ctx, channel)
+            answer = await _attempt(runtime, ctx, channel)
+            runtime.health.record(channel, True)
+            return answer
         except UpstreamFailure as failure:
+            runtime.health.record(channel, not channel_fault(failure))  # failure rate, metrics
             if runtime.options.AutomaticDisableChannelEnabled and should_disable_channel(failure):
-                runtime.background.spawn(_auto_disable(runtime, channel, failure.message),
-                                         name=f"auto-disable-channel-{channel.id}")
+                runtime.health.disable_later(channel, failure.message)  # notice + system log (services/health.py)
             if should_retry(failure, retries, ctx.pinned is not None):
                 following = choose_channel(snapshot, ctx.user.group, ctx.model, ctx.tried)
                 if following is not None:
@@ -411,12 +420,6 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
                 await runtime.ledger.committed(settlement)
 
 
-async def _auto_disable(runtime: Runtime, channel: ChannelInfo, reason: str) -> None:
-    async with runtime.db.session() as session:
-        await set_channel_status(session, channel.id, ChannelStatus.AUTO_DISABLED, bus=runtime.changes)
-    log.warning("channel #%s (%s) disabled automatically: %s", channel.id, channel.name, reason[:200])
-
-
 # -- settlement -----------------------------------------------------------------------------------------
 def _settle(runtime: Runtime, ctx: RelayContext, usage: Usage | None, text: str) -> Settlement:
     assert ctx.price is not None and ctx.channel is not None and ctx.hold is not None
@@ -440,6 +443,7 @@ def _settle(runtime: Runtime, ctx: RelayContext, usage: Usage | None, text: str)
         system_prompt_reset=ctx.system_prompt_reset, created_at=ctx.created_at)
     settlement = runtime.ledger.settle(ctx.hold, ctx.channel.id, actual, log)
     ctx.settled = True
+    runtime.relay_done(ctx, usage.prompt_tokens, usage.completion_tokens, actual, True)
     return settlement
 
 
@@ -447,3 +451,4 @@ def _refund(runtime: Runtime, ctx: RelayContext) -> None:
     if ctx.hold is not None:
         runtime.ledger.refund(ctx.hold)
     ctx.settled = True
+    runtime.relay_done(ctx, 0, 0, 0, False)

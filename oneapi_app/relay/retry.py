@@ -6,6 +6,9 @@ model without a usable channel is a 503 (``no_channel``), which clients may retr
 Choice: among the enabled abilities of (group, model), the highest priority tier that still has a channel
 not tried yet, then weighted random by channel weight (weight 0 counts as 1). Retrying therefore walks the
 top tier first and lower tiers after it is exhausted (one-api's first retry stays in the top tier).
+
+Retry: while nothing reached the client, a failure that says "this channel" rather than "this request"
+(429, 5xx, network, a refused key) is tried again on another channel, up to RetryTimes times.
 """
 
 from __future__ import annotations
@@ -56,5 +59,16 @@ def no_channel(group: str, model: str) -> NoChannel:
     return NoChannel(msg("relay.no_channel", group=group, model=model))
 
 
+# The channel's key was refused (401 invalid key, 403 no access to the model or account disabled): the request
+# itself may well succeed on another channel of the group, as one-api retries it.
+KEY_REFUSED = frozenset({401, 403})
+
+
+def channel_fault(failure: UpstreamFailure) -> bool:
+    """The failure counts against the channel (its health, ENABLE_METRIC's failure rate), not the request."""
+    return failure.retryable or failure.status in KEY_REFUSED
+
+
 def should_retry(failure: UpstreamFailure, attempts_left: int, pinned: bool) -> bool:
-    return failure.retryable and attempts_left > 0 and not pinned
+    """Another channel is tried for 429, 5xx, network failures (``retryable``) and a refused key (401/403)."""
+    return channel_fault(failure) and attempts_left > 0 and not pinned

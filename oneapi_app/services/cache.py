@@ -46,6 +46,9 @@ class TokenInfo:
     unlimited_quota: bool
     models: tuple[str, ...] | None
     subnet: str
+    rpm_limit: int = 0  # 0 = the group's default, -1 = none (relay/limits.py)
+    tpm_limit: int = 0
+    concurrency_limit: int = 0
 
     def networks(self) -> list[ipaddress._BaseNetwork]:
         return [ipaddress.ip_network(s.strip(), strict=False) for s in self.subnet.split(",") if s.strip()]
@@ -241,13 +244,14 @@ class RelayCache:
             t = table_of(Token).c
             row = (await conn.execute(select(
                 t.id, t.user_id, t.key, t.name, t.status, t.expired_time, t.remain_quota, t.unlimited_quota, t.models,
-                t.subnet).where(t.key == key))).first()
+                t.subnet, t.rpm_limit, t.tpm_limit, t.concurrency_limit).where(t.key == key))).first()
         if row is None:
             return None
         return TokenInfo(id=row.id, user_id=row.user_id, key=row.key, name=row.name or "", status=row.status,
                          expired_time=row.expired_time if row.expired_time is not None else -1,
                          remain_quota=row.remain_quota or 0, unlimited_quota=bool(row.unlimited_quota),
-                         models=_split(row.models), subnet=row.subnet or "")
+                         models=_split(row.models), subnet=row.subnet or "", rpm_limit=row.rpm_limit or 0,
+                         tpm_limit=row.tpm_limit or 0, concurrency_limit=row.concurrency_limit or 0)
 
     async def _user_from_db(self, user_id: int) -> UserInfo | None:
         async with self.runtime.db.engine.connect() as conn:

@@ -15,12 +15,13 @@ from datetime import UTC, datetime, timedelta
 from weakref import WeakKeyDictionary
 
 import httpx
+import orjson
 from sqlmodel import col, select, update
 
 from ..catalog.auto_disable import disables_channel
 from ..errors import AppError, BalanceNotSupported, Refused
 from ..i18n import msg
-from ..models import Ability, Channel, ChannelStatus, LogType, now
+from ..models import Channel, ChannelStatus, LogType, now
 from ..scrub import scrub_text
 from .channel_registry import default_base_url
 from .logs import record
@@ -56,16 +57,6 @@ async def test_channel(runtime, channel_id: int, asked_model: str = "") -> TestR
                  elapsed_time=int(result.time * 1000),
                  content=f"渠道 #{channel_id} 测试{'成功' if result.success else '失败'}：{result.message[:200]}")
     return result
-
-
-async def _set_status(runtime, channel_id: int, status: ChannelStatus) -> None:
-    async with runtime.db.session() as session:
-        await session.exec(update(Channel).where(col(Channel.id) == channel_id)  # type: ignore[call-overload]
-                           .values(status=int(status)))
-        await session.exec(update(Ability).where(col(Ability.channel_id) == channel_id)  # type: ignore[call-overload]
-                           .values(enabled=status == ChannelStatus.ENABLED))
-        await session.commit()
-    await runtime.changes.publish("channels")
 
 
 # --- test all in the background -----------------------------------------------------------------------
@@ -112,9 +103,18 @@ def start_test_all(runtime, scope: str = "all") -> TestAllProgress:
 
 
 async def periodic_test_all(runtime) -> None:
-    """CHANNEL_TEST_FREQUENCY: start a test of every channel unless one is already running."""
-    if not progress(runtime).running and not runtime.background.closing:
-        start_test_all(runtime, "all")
+    """CHANNEL_TEST_FREQUENCY: test every channel (re-enabling the recovered ones), on one node per period
+    (the lease of oneapi_app/locks.py), unless a test is already running here. Waits for the run's end."""
+    if progress(runtime).running or runtime.background.closing:
+        return
+    period = runtime.settings.channel_test_frequency * 60
+
+    async def run() -> None:
+        state = TestAllProgress(running=True, scope="all", started_at=now())
+        _progress[runtime] = state
+        await _test_all(runtime, state)
+
+    await runtime.locks.once_per("channel-test-all", period, run)
 
 
 async def _test_all(runtime, state: TestAllProgress) -> None:
@@ -160,20 +160,25 @@ async def _test_one_in_all(runtime, state: TestAllProgress, channel_id: int) -> 
     threshold = options.ChannelDisableThreshold
     too_slow = result.success and threshold and result.time > threshold
     label = f"「{channel.name}」（#{channel_id}）"
+    health = runtime.health
     if was_enabled and options.AutomaticDisableChannelEnabled and (result.should_disable() or too_slow):
-        await _set_status(runtime, channel_id, ChannelStatus.AUTO_DISABLED)
-        state.disabled.append(channel_id)
         reason = f"响应时间 {result.time:.2f}s 超过阈值 {threshold}s" if too_slow else result.message
-        await notify_root(runtime, "渠道状态变更提醒", f"渠道{label}已被禁用，原因：{reason}")
+        if await health.disable(channel_id, channel.name, _config(channel), reason):
+            state.disabled.append(channel_id)
     elif was_enabled and too_slow:
         await notify_root(runtime, "渠道状态变更提醒",
                           f"渠道{label}测试超时（{result.time:.2f}s > {threshold}s），请手动处理")
     elif not was_enabled and result.success and options.AutomaticEnableChannelEnabled \
-            and channel.status == ChannelStatus.AUTO_DISABLED:
-        # Unlike one-api, a channel an admin disabled by hand stays disabled.
-        await _set_status(runtime, channel_id, ChannelStatus.ENABLED)
-        state.enabled.append(channel_id)
-        await notify_root(runtime, "渠道状态变更提醒", f"渠道{label}已被启用")
+            and channel.status == ChannelStatus.AUTO_DISABLED and await health.enable(channel_id, channel.name):
+        state.enabled.append(channel_id)  # unlike one-api, a channel an admin disabled by hand stays disabled
+
+
+def _config(channel: Channel) -> dict:
+    try:
+        value = orjson.loads(channel.config or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 # --- balance ----------------------------------------------------------------------------------------------

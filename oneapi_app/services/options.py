@@ -99,6 +99,10 @@ class Options(BaseModel):
     # Prompt caching: price of a cached / cache-written input token as a fraction of an input token (pricing).
     CacheRatio: str = "{}"
     CacheWriteRatio: str = "{}"
+    # Rate limits per group (relay/limits.py): {"vip": {"rpm": 600, "tpm": 0, "concurrency": 10, "user_rpm": 0,
+    # "user_tpm": 0, "user_concurrency": 0}}; rpm/tpm/concurrency apply to each token (unless the token sets
+    # its own), user_* to all the user's tokens together; 0 or absent = no limit.
+    GroupRateLimits: str = "{}"
 
     @classmethod
     def known_keys(cls) -> tuple[str, ...]:
@@ -207,9 +211,29 @@ def _parse(key: str, raw: str) -> Any:
         if key in ("CacheRatio", "CacheWriteRatio") and any(v < 0 for v in parsed.values()):
             raise ConfigError(msg("option.negative_cache_ratio", key=key))
         return text or "{}"
+    if key == "GroupRateLimits":
+        return _rate_limits(key, text)
     if key == "Theme" and text not in THEMES:
         raise ConfigError(msg("option.bad_theme", themes=", ".join(THEMES), raw=repr(raw)))
     return raw
+
+
+RATE_LIMIT_FIELDS = ("rpm", "tpm", "concurrency", "user_rpm", "user_tpm", "user_concurrency")
+
+
+def _rate_limits(key: str, text: str) -> str:
+    try:
+        parsed = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise ConfigError(msg("option.bad_json", key=key, detail=f"{exc.msg} at position {exc.pos}")) from None
+    if not isinstance(parsed, dict) or not all(
+        isinstance(limits, dict) and all(
+            name in RATE_LIMIT_FIELDS and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            for name, v in limits.items())
+        for limits in parsed.values()
+    ):
+        raise ConfigError(msg("option.bad_rate_limits", key=key))
+    return text or "{}"
 
 
 def options_from_rows(rows: dict[str, str]) -> Options:

@@ -235,4 +235,4 @@ async def test_root_notices_by_message_pusher_or_email(client, runtime, smtp, mo
     await set_option(client, "MessagePusherToken", "push-token")
     assert await notify_root(runtime, "title", "body")
     assert seen == [{"title": "title", "description": "body", "content": "body", "token": "push-token"}]
-    assert len(inbox.messages) == 1
+    assert len(inbox.messages) == 2  # both configured: the webhook and the mail both get it

@@ -10,7 +10,7 @@ from .conftest import make_account
 PUBLIC, USER, ADMIN, ROOT_ONLY = 0, 1, 10, 100
 ROUTES = {
     ("GET", "/api/status"): PUBLIC, ("GET", "/api/notice"): PUBLIC, ("GET", "/api/about"): PUBLIC,
-    ("GET", "/api/home_page_content"): PUBLIC, ("POST", "/api/user/login"): PUBLIC,
+    ("GET", "/api/home_page_content"): PUBLIC, ("POST", "/api/user/login"): PUBLIC, ("GET", "/api/health"): PUBLIC,
     ("GET", "/api/user/logout"): PUBLIC, ("POST", "/api/user/register"): PUBLIC,
     ("GET", "/api/verification"): PUBLIC, ("GET", "/api/reset_password"): PUBLIC, ("POST", "/api/user/reset"): PUBLIC,
     ("GET", "/api/oauth/state"): PUBLIC, ("GET", "/api/oauth/{provider}/authorize"): PUBLIC,

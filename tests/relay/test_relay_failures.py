@@ -116,7 +116,8 @@ async def test_dead_key_disables_the_channel_when_enabled(runtime, client, upstr
     await add_channel(runtime, upstream.url, key="ok")
     key = await add_token(runtime)
     resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
-    assert resp.status_code == 401  # 401 is not retried
+    assert resp.status_code == 200  # the refused key is retried on the other channel (as one-api)
+    assert [s.headers["Authorization"] for s in upstream.seen] == ["Bearer fail401", "Bearer ok"]
     while (await row(runtime, "SELECT status FROM channels WHERE id = :i", i=dead))["status"] != 3:
         await asyncio.sleep(0.02)
     resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})

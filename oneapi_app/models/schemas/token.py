@@ -9,6 +9,7 @@ from ..token import TokenBase
 from .common import Body, NoNulls, Quota, RowId
 
 MAX_EXPIRY = 2**40
+LIMIT_MAX = 2**40
 
 
 class TokenPublic(TokenBase, NoNulls):
@@ -33,6 +34,9 @@ class TokenCreate(Body):
     unlimited_quota: bool = False
     models: str | None = Field(default=None, max_length=10000)
     subnet: str | None = Field(default="", max_length=2000)
+    rpm_limit: int = Field(default=0, ge=-1, le=LIMIT_MAX)  # 0 = the group's default, -1 = no limit
+    tpm_limit: int = Field(default=0, ge=-1, le=LIMIT_MAX)
+    concurrency_limit: int = Field(default=0, ge=-1, le=LIMIT_MAX)
 
 
 class TokenUpdate(Body):
@@ -45,6 +49,9 @@ class TokenUpdate(Body):
     unlimited_quota: bool | None = None
     models: str | None = Field(default=None, max_length=10000)
     subnet: str | None = Field(default=None, max_length=2000)
+    rpm_limit: int | None = Field(default=None, ge=-1, le=LIMIT_MAX)
+    tpm_limit: int | None = Field(default=None, ge=-1, le=LIMIT_MAX)
+    concurrency_limit: int | None = Field(default=None, ge=-1, le=LIMIT_MAX)
 
 
 class TokenEdit(TokenUpdate):

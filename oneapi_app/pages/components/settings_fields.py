@@ -62,7 +62,8 @@ TABS: tuple[tuple[str, str, tuple[Section, ...]], ...] = (
                                                  "CacheRatio", "CacheWriteRatio")),
         Section("log", "Logs", _f("toggle", "LogConsumeEnabled"), note="log_purge"),
         Section("monitor", "Monitoring", _f("number", "ChannelDisableThreshold", "QuotaRemindThreshold")
-                + _f("toggle", "AutomaticDisableChannelEnabled", "AutomaticEnableChannelEnabled")),
+                + _f("toggle", "AutomaticDisableChannelEnabled", "AutomaticEnableChannelEnabled")
+                + _f("long", "GroupRateLimits")),
         Section("general", "General", _f("text", "TopUpLink", "ChatLink")
                 + _f("number", "QuotaPerUnit", "RetryTimes")
                 + _f("toggle", "DisplayInCurrencyEnabled", "DisplayTokenStatEnabled", "ApproximateTokenEnabled")),

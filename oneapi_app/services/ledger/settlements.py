@@ -48,6 +48,9 @@ class SettlementWriter:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
+        # Called (synchronously, errors logged) with the user ids of each committed batch: the low-quota
+        # reminder (services/reminders.py) reads their balances after the commit, off the request path.
+        self.listeners: list[Callable[[set[int]], None]] = []
 
     def start(self) -> None:
         self._task = self.background.spawn(self._run(), name="ledger-settlements")
@@ -100,6 +103,13 @@ class SettlementWriter:
         for settlement in batch:
             if settlement.done is not None and not settlement.done.done():
                 settlement.done.set_result(None)
+        if self.listeners:
+            users = {s.hold.user_id for s in batch}
+            for listener in self.listeners:
+                try:
+                    listener(users)
+                except Exception:
+                    log.exception("a settlement listener failed")
 
     async def write_now(self, batch: list[Settlement]) -> None:
         """Write ``batch`` at once, in its own transaction (the recovery's releases)."""
