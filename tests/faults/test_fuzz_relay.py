@@ -50,7 +50,22 @@ gemini = st.fixed_dictionaries({}, optional={"contents": st.one_of(st.lists(st.f
     max_size=3), anything), "generationConfig": anything})
 PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages",
          f"/v1beta/models/{MODEL}:generateContent", f"/v1beta/models/{MODEL}:streamGenerateContent"]
+# near-valid requests (the right shape, generated values) so that a good share reaches the upstream
+texts = st.text(min_size=1, max_size=40)
+user_turns = st.lists(st.fixed_dictionaries({"role": st.just("user"), "content": texts}), min_size=1, max_size=3)
+valid_chat = st.fixed_dictionaries({"model": st.just(MODEL), "messages": user_turns}, optional={
+    "stream": st.booleans(), "max_tokens": st.integers(1, 200), "temperature": st.floats(0, 2),
+    "top_p": st.floats(0, 1), "user": texts})
+valid_messages = st.fixed_dictionaries({"model": st.just(MODEL), "messages": user_turns,
+                                        "max_tokens": st.integers(1, 200)}, optional={"stream": st.booleans(),
+                                                                                      "system": texts})
+valid_gemini = st.fixed_dictionaries({"contents": st.lists(st.fixed_dictionaries(
+    {"role": st.just("user"), "parts": st.lists(st.fixed_dictionaries({"text": texts}), min_size=1, max_size=2)}),
+    min_size=1, max_size=2)})
 requests = st.one_of(
+    st.tuples(st.just("/v1/chat/completions"), valid_chat.map(orjson.dumps)),
+    st.tuples(st.just("/v1/messages"), valid_messages.map(orjson.dumps)),
+    st.tuples(st.sampled_from(PATHS[4:]), valid_gemini.map(orjson.dumps)),
     st.tuples(st.sampled_from(PATHS), anything.map(orjson.dumps)),
     st.tuples(st.sampled_from(PATHS[:3]), openai_chat.map(orjson.dumps)),
     st.tuples(st.just("/v1/messages"), anthropic.map(orjson.dumps)),
