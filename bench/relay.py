@@ -185,6 +185,9 @@ def main() -> int:
                          "PostgreSQL / MariaDB server (dropped afterwards)")
     ap.add_argument("--workers", type=int, default=1,
                     help="gateway worker processes (oneapi serve --workers N); with N > 1 the gateway is not pinned")
+    ap.add_argument("--burst", type=int, default=0, metavar="N",
+                    help="instead of the load table: N simultaneous stream starts, direct and through the gateway "
+                         "(bench/burst.py: added TTFT p50/p99, every stream completed, then the books)")
     ap.add_argument("--signed", action=argparse.BooleanOptionalAction, default=True,
                     help="also measure an AWS Bedrock channel (SigV4, Converse, event stream) on the same mock")
     ap.add_argument("--limits", action="store_true",
@@ -261,12 +264,16 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
                   f"mock + load pinned to cpu {args.load_cpu}; wrk: {'yes' if shutil.which('wrk') else 'no'}; "
                   f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms")
         print(header, flush=True)
+        if args.burst:  # (the format cases are for the load table)
+            cmd = pinned(args.load_cpu, [python, str(HERE / "burst.py"), "--target", gw_url, "--token", f"sk-{key}",
+                                         "--mock", mock_url, "--n", str(args.burst)])
+            cases = []
         result = subprocess.run(cmd + cases, capture_output=True, text=True)
         print(result.stdout, flush=True)
         if result.returncode != 0:
             print(result.stderr, file=sys.stderr)
             return None
-        if args.signed:
+        if args.signed and not args.burst:
             signed = subprocess.run(bedrock_compare(cmd), capture_output=True, text=True)
             print(signed.stdout, flush=True)
             if signed.returncode != 0:

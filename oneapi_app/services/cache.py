@@ -132,6 +132,7 @@ class RelayCache:
         self._users: dict[int, tuple[float, UserInfo]] = {}
         self._snapshot: ChannelSnapshot | None = None
         self._snapshot_lock = asyncio.Lock()
+        self._loading: dict[str, asyncio.Future] = {}  # name -> the one load in flight (single flight)
         self.prefix = runtime.settings.redis_key_prefix
         self._redis_down_until = 0.0
 
@@ -144,6 +145,7 @@ class RelayCache:
         changes.subscribe("resync", self._on_resync)
 
     async def _on_token(self, key: object) -> None:
+        self._loading.pop(f"token:{key}", None)  # a load already in flight may have read the old row
         if key is None:
             self._tokens.clear()
         else:
@@ -151,6 +153,7 @@ class RelayCache:
             await self._shared("delete", f"{self.prefix}token:{key}")
 
     async def _on_user(self, user_id: object) -> None:
+        self._loading.pop(f"user:{user_id}", None)
         if user_id is None:
             self._users.clear()
         else:
@@ -162,6 +165,7 @@ class RelayCache:
 
     async def _on_resync(self, _key: object) -> None:
         """Notices were missed (Redis was away): forget every row, here and in Redis (deletions missed)."""
+        self._loading.clear()
         self._tokens.clear()
         self._users.clear()
         self._snapshot = None
@@ -210,10 +214,22 @@ class RelayCache:
         hit = table.get(key)
         if hit is not None and now - hit[0] < MEMORY_TTL:
             return hit[1]
-        info = await self._load_shared(name, cls, load)
+        # Single flight: a burst of requests for one key (a cold start, an expired entry) waits for ONE read
+        # instead of queueing a thousand identical ones on the database's connections.
+        loading = self._loading.get(name)
+        if loading is None:
+            loading = self._loading[name] = asyncio.ensure_future(self._load_shared(name, cls, load))
+            loading.add_done_callback(lambda done: self._loaded(name, done))
+        info = await asyncio.shield(loading)  # a waiter that leaves does not cancel the others' read
         if info is not None:
             table[key] = (now, info)
         return info
+
+    def _loaded(self, name: str, done: asyncio.Future) -> None:
+        if self._loading.get(name) is done:
+            del self._loading[name]
+        if not done.cancelled():
+            done.exception()  # retrieved here: the waiters (if any are left) get it raised to them
 
     async def _reload(self, table: dict, key, name: str, load):
         info = await load()

@@ -149,7 +149,8 @@ class ReservationBatcher:
 
     async def _apply_postgres(self, batch: list[Hold]) -> list[str | None]:
         """One hold: ONE statement in autocommit (one round trip, the common case on a quiet node). Several:
-        one transaction that locks their tokens in id order, then one statement per hold sorted by user."""
+        one transaction that locks their tokens in id order, then one statement per hold sorted by user, all
+        pipelined (one round trip, then COMMIT)."""
         from psycopg import Error as PsycopgError  # this engine's driver
 
         conn = await self._postgres()
@@ -163,10 +164,15 @@ class ReservationBatcher:
             else:
                 async with conn.transaction():
                     token_ids = sorted({h.token_id for h in batch if not h.unlimited})
-                    if token_ids:
-                        await conn.execute(PG_LOCK_TOKENS, (token_ids,))
-                    for i in order:
-                        rows.append(await (await conn.execute(PG_RESERVE, pg_params(batch[i]))).fetchone())
+                    # Pipelined: the lock and every hold's statement go in one round trip (the server still
+                    # runs them one after the other, each seeing the previous ones' updates); COMMIT is sent
+                    # after their results are back, so a failure before it still means nothing was written.
+                    async with conn.pipeline():
+                        if token_ids:
+                            await conn.execute(PG_LOCK_TOKENS, (token_ids,))
+                        cursors = [await conn.execute(PG_RESERVE, pg_params(batch[i])) for i in order]
+                    for cursor in cursors:
+                        rows.append(await cursor.fetchone())
                     committed = True  # leaving the block sends COMMIT
         except BaseException as exc:
             await self._discard()

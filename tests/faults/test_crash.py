@@ -1,8 +1,9 @@
-"""kill -9 under load with the real `oneapi serve --api-only`: after a restart the books agree.
+"""kill -9 and SIGTERM under load with the real `oneapi serve --api-only`: after a restart the books agree.
 
 A fake upstream (bench/mock_upstream.py, 20 ms before each answer, so many requests are in flight), 64
-concurrent clients (stream and non-stream) on four limited tokens for about two seconds, then SIGKILL. The
-next start releases the holds of the dead process; then, for every token, ``used_quota`` equals the sum of
+concurrent clients (stream and non-stream) on four limited tokens for about two seconds, then SIGKILL (or
+SIGTERM: a graceful stop settles what it served and leaves nothing to release). The next start releases the
+holds of the dead process; then, for every token, ``used_quota`` equals the sum of
 its consume rows, ``remain + used`` equals the start, the user's and channel's counters agree, and no hold
 is left. The numbers of each run are printed (``pytest -s``) and appended to ``crash-report.txt`` in the
 test's directory.
@@ -11,6 +12,7 @@ test's directory.
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import threading
@@ -24,7 +26,9 @@ from sqlalchemy import text
 from oneapi_app.db import create_sync_db_engine
 from oneapi_app.settings import load_settings
 
-from .servers import ROOT, free_port, running_server, wait_ready
+from ..servers import ROOT, free_port, running_server, wait_ready
+
+pytestmark = pytest.mark.faults
 
 START = 10**9
 TOKENS = ("crash-a", "crash-b", "crash-c", "crash-d")
@@ -118,9 +122,10 @@ def _books(env: dict[str, str], root_quota: int) -> dict:
     }
 
 
-@pytest.mark.parametrize("database,wait", [("sqlite", False), ("postgres", False), ("sqlite", True)],
-                         ids=["sqlite", "postgres", "sqlite-settlement-wait"])
-def test_kill_9_under_load_keeps_the_books(database: str, wait: bool, tmp_path: Path, request):
+@pytest.mark.parametrize("database,wait,stop", [("sqlite", False, "kill"), ("postgres", False, "kill"),
+                                                ("sqlite", True, "kill"), ("postgres", False, "term")],
+                         ids=["sqlite", "postgres", "sqlite-settlement-wait", "postgres-sigterm"])
+def test_kill_9_under_load_keeps_the_books(database: str, wait: bool, stop: str, tmp_path: Path, request):
     data = tmp_path / "data"
     env = {"DATA_DIR": str(data), "SETTLEMENT_WAIT": "true" if wait else "false"}
     if database == "postgres":
@@ -136,15 +141,18 @@ def test_kill_9_under_load_keeps_the_books(database: str, wait: bool, tmp_path: 
             load = Load(base, keys)
             load.start()
             time.sleep(LOAD_SECONDS)
-            proc.kill()  # kill -9 in the middle of the load
-            proc.wait(timeout=10)
+            if stop == "kill":
+                proc.kill()  # kill -9 in the middle of the load
+            else:
+                proc.send_signal(signal.SIGTERM)  # a graceful stop in the middle of the load
+            proc.wait(timeout=60)
             load.stop()
         with running_server(data, "--api-only", env=env) as (_proc, _base, log):
             books = _books(env, root_quota)  # the restart has recovered before it answers
     finally:
         mock.kill()
         mock.wait()
-    report = (f"kill -9 [{request.node.callspec.id}]: {load.sent} requests sent, {load.completed} completed, "
+    report = (f"{'kill -9' if stop == 'kill' else 'SIGTERM'} [{request.node.callspec.id}]: {load.sent} requests sent, {load.completed} completed, "
               f"{load.failed} failed; {books['rows']} consume rows; {books['released']} holds released after "
               f"the restart; token drift {books['token_drift']}; remain+used-start {books['start_drift']}; "
               f"user drift {books['user_drift']}; channel drift {books['channel_drift']}; holds left {books['holds']}")
@@ -157,6 +165,8 @@ def test_kill_9_under_load_keeps_the_books(database: str, wait: bool, tmp_path: 
     assert set(books["start_drift"].values()) == {0}, report
     assert books["user_drift"] == (0, 0, 0), report
     assert books["channel_drift"] == 0, report
+    if stop == "term":  # a graceful stop settled every request it took: nothing for the restart to release
+        assert books["released"] == 0 and books["rows"] >= load.completed, report
     if wait:  # every request answered was committed before its answer
         assert books["rows"] >= load.completed, report
     assert "Traceback" not in log.read_text()

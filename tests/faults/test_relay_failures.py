@@ -9,7 +9,9 @@ import openai
 import orjson
 import pytest
 
-from .conftest import add_channel, add_token, free_port, logs, row
+from tests.relay.conftest import add_channel, add_token, free_port, logs, row
+
+pytestmark = pytest.mark.faults
 
 MODEL = "gpt-4o-mini"
 BODY = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}

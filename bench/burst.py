@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""N simultaneous stream starts, direct to the mock and through the gateway: the TTFT the gateway adds.
+
+  python bench/burst.py --target GW_URL --token sk-... --mock MOCK_URL [--n 1000] [--model gpt-4o-mini]
+
+Every client opens its own connection and sends its streaming request at the same moment (after all
+connections are open, so the measure is the stream start, not the TCP accept queue); TTFT is the time
+from sending the request to the first non-empty content delta. Prints p50/p90/p99 TTFT direct and through
+the gateway, how many streams completed ([DONE] received) and errors. Run by ``bench/relay.py --burst N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+
+import aiohttp
+import orjson
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
+
+
+async def burst(base: str, token: str, model: str, n: int, warm_path: str) -> dict:
+    body = orjson.dumps({"model": model, "messages": [{"role": "user", "content": "burst"}], "stream": True,
+                         "stream_options": {"include_usage": True}, "max_tokens": 50})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    ttft: list[float] = []
+    totals: list[float] = []
+    errors: dict[str, int] = {}
+    done = 0
+    async with aiohttp.ClientSession(base, connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as s:
+        # open the connections first (keep-alive): the burst measures stream starts, not the accept queue
+        async def warm() -> None:
+            async with s.get(warm_path, headers=headers) as resp:
+                await resp.read()
+
+        await asyncio.gather(*(warm() for _ in range(n)), return_exceptions=True)
+        go = asyncio.Event()
+
+        async def one() -> None:
+            nonlocal done
+            await go.wait()
+            t0 = time.perf_counter()
+            first = None
+            try:
+                async with s.post("/v1/chat/completions", data=body, headers=headers) as resp:
+                    if resp.status != 200:
+                        errors[str(resp.status)] = errors.get(str(resp.status), 0) + 1
+                        await resp.read()
+                        return
+                    async for line in resp.content:
+                        if first is None and line.startswith(b"data: {") and b'"content":"' in line \
+                                and b'"content":""' not in line:
+                            first = time.perf_counter() - t0
+                        if line.startswith(b"data: [DONE]"):
+                            done += 1
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                return
+            if first is not None:
+                ttft.append(first * 1000)
+            totals.append((time.perf_counter() - t0) * 1000)
+
+        tasks = [asyncio.create_task(one()) for _ in range(n)]
+        await asyncio.sleep(0.2)
+        started = time.perf_counter()
+        go.set()
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - started
+    return {"n": n, "done": done, "errors": errors, "wall_s": wall, "ttft": ttft, "total": totals}
+
+
+def line(label: str, r: dict) -> str:
+    t = r["ttft"]
+    return (f"{label:8s} n={r['n']} completed={r['done']} errors={r['errors'] or 0} wall={r['wall_s']:.2f}s "
+            f"TTFT p50 {pct(t, 50):.1f} p90 {pct(t, 90):.1f} p99 {pct(t, 99):.1f} mean "
+            f"{statistics.fmean(t) if t else float('nan'):.1f} ms; total p50 {pct(r['total'], 50):.1f} ms")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--target", required=True)
+    ap.add_argument("--token", required=True)
+    ap.add_argument("--mock", required=True)
+    ap.add_argument("--model", default="gpt-4o-mini")
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--cpu", type=int)
+    a = ap.parse_args()
+    if a.cpu is not None:
+        os.sched_setaffinity(0, {a.cpu})
+    direct = asyncio.run(burst(a.mock, "sk-direct", a.model, a.n, "/health"))
+    cold = asyncio.run(burst(a.target, a.token, a.model, a.n, "/v1/models"))  # the upstream pool starts empty
+    gateway = asyncio.run(burst(a.target, a.token, a.model, a.n, "/v1/models"))  # and then holds connections
+    print(line("direct", direct))
+    print(line("gw cold", cold))
+    print(line("gateway", gateway))
+    added = pct(gateway["ttft"], 50) - pct(direct["ttft"], 50)
+    added99 = pct(gateway["ttft"], 99) - pct(direct["ttft"], 99)
+    print(f"SUMMARY burst {a.n} stream starts: gateway adds {added:+.1f} ms TTFT p50 ({added99:+.1f} p99); "
+          f"completed {gateway['done']}/{a.n}, errors {gateway['errors'] or 0}")
+    ok = all(r["done"] == a.n and not r["errors"] for r in (cold, gateway))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
