@@ -24,7 +24,9 @@ What it does (everything in a temporary data directory, nothing shared with a re
 
 ``--format`` picks the client formats measured side by side in one run (``FORMAT_CASES``): ``chat`` is
 /v1/chat/completions passed through to the OpenAI channel; ``messages`` is /v1/messages passed through to the
-Anthropic channel (``messages``) and converted to the OpenAI channel (``msg>openai``). A new client format
+Anthropic channel (``messages``) and converted to the OpenAI channel (``msg>openai``); ``responses`` is
+/v1/responses passed through to the OpenAI channel (``responses``, byte for byte) and converted to a
+chat-only DeepSeek channel (``resp>chat``, type 36). A new client format
 is one entry there (and one row of bench/load.py's FORMATS).
 """
 
@@ -48,11 +50,13 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 START_QUOTA = 10**13
 CLAUDE_MODEL = "claude-mock"
+CHAT_ONLY_MODEL = "deepseek-mock"  # a DeepSeek channel (type 36): chat completions only, /v1/responses converted
 # --format name -> load.py cases: LABEL=CLIENT_FORMAT:MODEL:DIRECT_FORMAT (the direct baseline hits the mock
 # endpoint the gateway's channel uses).
 FORMAT_CASES = {
     "chat": ["chat=chat:gpt-4o-mini:chat"],
     "messages": [f"messages=messages:{CLAUDE_MODEL}:messages", "msg>openai=messages:gpt-4o-mini:chat"],
+    "responses": ["responses=responses:gpt-4o-mini:responses", f"resp>chat=responses:{CHAT_ONLY_MODEL}:chat"],
 }
 
 
@@ -98,6 +102,9 @@ async def prepare(env: dict[str, str], mock_url: str, limits: bool = False) -> s
                                                          models="gpt-4o-mini"), bus=runtime.changes)
             await create_channels(session, ChannelCreate(type=14, key="sk-mock", name="mock-claude",
                                                          base_url=mock_url, models=CLAUDE_MODEL), bus=runtime.changes)
+            await create_channels(session, ChannelCreate(type=36, key="sk-mock", name="mock-chat-only",
+                                                         base_url=mock_url, models=CHAT_ONLY_MODEL),
+                                  bus=runtime.changes)
             limited = BENCH_LIMITS if limits else {}
             token = await create_token(session, 1, TokenCreate(name="bench", remain_quota=START_QUOTA,
                                                                unlimited_quota=False, **limited))

@@ -7,6 +7,7 @@ upstream reported none). Usage reaches the encoder only when the client gets usa
 
 from __future__ import annotations
 
+from ..errors import UpstreamFailure
 from .adaptors.base import Usage
 from .events import (
     Event,
@@ -18,6 +19,16 @@ from .events import (
     ToolCallDelta,
     UsageReport,
 )
+
+
+class BrokenStream(Exception):
+    """The upstream broke mid-stream: ``out`` is what was encoded from the events before the error (the client
+    gets it, then the dialect's error ending), ``failure`` the upstream's error."""
+
+    def __init__(self, out: bytes, failure: UpstreamFailure) -> None:
+        super().__init__()
+        self.out = out
+        self.failure = failure
 
 
 class Converter:
@@ -46,8 +57,9 @@ class Converter:
                 self.usage = event.usage
                 if not self.keep_usage:
                     kept = [e for e in events if not isinstance(e, UsageReport)]
-            elif isinstance(event, StreamError):
-                raise event.failure  # the pipeline ends the client's stream with the dialect's error event
+            elif isinstance(event, StreamError):  # the events before it still reach the client
+                before = kept[:kept.index(event)]
+                raise BrokenStream((self.encoder.feed(before) if before else b"") or b"", event.failure)
         return self.encoder.feed(kept) or None
 
     def feed(self, payload: bytes) -> bytes | None:

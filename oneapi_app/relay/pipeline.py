@@ -52,7 +52,7 @@ from .adaptors.base import (
 from .auth import authenticate, check_model_allowed
 from .client import read_body, until_client_leaves
 from .context import RelayContext
-from .convert import Converter
+from .convert import BrokenStream, Converter
 from .dialects import chat
 from .dialects.base import Dialect
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
@@ -384,7 +384,17 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
     def events(payloads: list[bytes]) -> bytes:
         if len(payloads) == 1:  # the usual case: one event per upstream chunk
             return (feed(payloads[0]) or b"") if not sse or is_event(payloads[0]) else b""
-        return b"".join([e for e in map(feed, filter(is_event, payloads) if sse else payloads) if e is not None])
+        done: list[bytes] = []  # the events of one read before a broken one still reach the client
+        try:
+            for payload in filter(is_event, payloads) if sse else payloads:
+                out = feed(payload)
+                if out:
+                    done.append(out)
+        except BrokenStream as broken:
+            raise BrokenStream(b"".join(done) + broken.out, broken.failure) from None
+        except UpstreamFailure as failure:
+            raise BrokenStream(b"".join(done), failure) from None
+        return b"".join(done)
 
     try:
         try:
@@ -398,7 +408,12 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
         except NETWORK_ERRORS as exc:
             raise network_failure(exc) from None
         out = events(reader.finish())
-        tail = translator.finish()
+        try:
+            tail = translator.finish()
+        except BrokenStream as broken:
+            raise BrokenStream(out + broken.out, broken.failure) from None
+        except UpstreamFailure as failure:
+            raise BrokenStream(out, failure) from None
         if tail:
             out += tail
         finished = True
@@ -406,7 +421,10 @@ async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResp
             out += DONE_EVENT
         if out:
             yield out
-    except UpstreamFailure as failure:  # the upstream broke after bytes reached the client: end cleanly
+    except BrokenStream as broken:  # the upstream broke after bytes reached the client: end cleanly
+        finished = True
+        yield broken.out + ctx.dialect.encoder(ctx.model, ctx.request_id).error(broken.failure, ctx.request_id)
+    except UpstreamFailure as failure:
         finished = True
         yield ctx.dialect.encoder(ctx.model, ctx.request_id).error(failure, ctx.request_id)
     finally:

@@ -222,10 +222,12 @@ def test_pass_through_keeps_events_and_reads_usage_and_stored_output():
                  "response": {"id": "resp_up", "output": [{"type": "message"}],
                               "usage": {"input_tokens": 9, "output_tokens": 4, "total_tokens": 13,
                                         "output_tokens_details": {"reasoning_tokens": 1}}}}
-    delta = b'{"type":"response.output_text.delta","item_id":"msg_1","delta":"Hi"}'
-    assert reader.feed(delta) == b"event: response.output_text.delta\ndata: " + delta + b"\n\n"
+    delta = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"Hi"}\n\n'
+    assert reader.raw and reader.feed(delta) == delta  # the upstream's bytes, unchanged
     spaced = orjson.dumps(completed).replace(b'","', b'", "')  # not OpenAI's own spelling: still read
-    assert reader.feed(spaced).startswith(b"event: response.completed\ndata: ")
+    head, tail = b"event: response.completed\ndata: " + spaced[:20], spaced[20:] + b"\n\n"
+    assert reader.feed(head) == head and reader.usage is None  # cut inside the line: read once it ends
+    assert reader.feed(tail) == tail
     assert reader.usage == Usage(9, 4, 0, 1)
     assert reader.text() == "Hi" and reader.done and reader.finish() is None
     assert stored == [completed["response"]]

@@ -9,7 +9,7 @@ encoded here into a ``response`` object and the Responses stream events the SDK 
 ``response.content_part.added``/``done``, ``response.output_text.delta``/``done``,
 ``response.reasoning_summary_*``, ``response.function_call_arguments.delta``/``done`` and
 ``response.completed`` (``response.incomplete`` when the output bound was hit) with usage, or
-``response.failed`` when the upstream broke mid-stream.
+``response.failed`` when the upstream broke mid-stream. The pass-through stream is raw: the upstream's bytes as they came.
 
 A stored response (``store`` not false) is kept by the gateway (services/responses_store.py): the encoders
 call ``on_done(response)`` with the final response object so the store can save its output items.
@@ -269,66 +269,79 @@ class ResponsesEncoder:
 
 
 class ResponsesPassThrough:
-    """A Responses stream passed through: each upstream event goes to the client as it came (its ``event:``
-    line is the event's ``type``, as OpenAI writes it). The ``response.completed`` (``.incomplete``,
-    ``.failed``) event is read for the usage and the stored output; text deltas are kept unparsed and read
-    only when no usage came (a local count)."""
+    """A Responses stream passed through byte for byte: ``raw``, it gets the upstream's chunks as they arrive
+    (no SSE parsing) and returns them unchanged (chunk boundaries, ``event:`` and comment lines kept). Only
+    the data line of ``response.completed`` (``.incomplete``, ``.failed``), found by a byte search, is parsed:
+    the usage and the stored output. The chunks are kept (compacted to the text deltas) only for a local count
+    when no usage came."""
 
-    __slots__ = ("_deltas", "done", "on_done", "response", "usage")
+    __slots__ = ("_chunks", "_pending", "_rest", "_text", "done", "on_done", "response", "usage")
+    raw = True
+    COMPACT_AT = 256  # chunks kept before they are reduced to text
+    MAX_LINE = 64 * 1024 * 1024  # an unfinished line longer than this is dropped (never a final event we read)
+    FINAL = (b"response.completed", b"response.incomplete", b"response.failed")
 
     def __init__(self, on_done: OnDone | None = None) -> None:
-        self._deltas: list[bytes] = []
         self.usage: Usage | None = None
         self.response: dict | None = None
         self.done = True  # a Responses stream has no terminator of its own: nothing is appended
         self.on_done = on_done
+        self._pending = b""  # an unfinished line (a chunk cut inside an event)
+        self._chunks: list[bytes] = []
+        self._rest = b""  # the unfinished line of the compacted chunks
+        self._text: list[str] = []
 
-    def feed(self, payload: bytes) -> bytes | None:
-        if payload == b"[DONE]":
-            return None
-        if payload.startswith(b'{"type":"'):
-            end = payload.find(b'"', 9)
-            kind = payload[9:end]
-        else:
+    def feed(self, chunk: bytes) -> bytes | None:
+        data = self._pending + chunk if self._pending else chunk
+        cut = data.rfind(b"\n") + 1
+        self._pending = data[cut:] if len(data) - cut <= self.MAX_LINE else b""
+        if cut and (b"response.completed" in data or b"response.incomplete" in data or b"response.failed" in data):
+            self._read_final(data[:cut])
+        if self.usage is None:
+            self._chunks.append(chunk)
+            if len(self._chunks) >= self.COMPACT_AT:
+                self._compact()
+        return chunk
+
+    def _read_final(self, lines: bytes) -> None:
+        for line in lines.split(b"\n"):
+            if not line.startswith(b"data:") or not any(kind in line for kind in self.FINAL):
+                continue
             try:
-                event = orjson.loads(payload)
+                event = orjson.loads(line[5:])
             except orjson.JSONDecodeError:
-                return None
-            kind = str(event.get("type") or "").encode() if isinstance(event, dict) else b""
-        if kind == b"response.output_text.delta":
-            self._deltas.append(payload)
-        elif kind in (b"response.completed", b"response.incomplete", b"response.failed"):
-            self._final(payload, kind)
-        if not kind:
-            return b"data: " + payload + b"\n\n"
-        return b"event: " + kind + b"\ndata: " + payload + b"\n\n"
+                continue
+            kind = event.get("type") if isinstance(event, dict) else None
+            response = event.get("response") if isinstance(event, dict) else None
+            if kind not in ("response.completed", "response.incomplete", "response.failed") \
+                    or not isinstance(response, dict):
+                continue
+            self.response = response
+            self.usage = Usage.from_openai(response.get("usage")) or self.usage
+            if self.on_done is not None and kind != "response.failed":
+                self.on_done(response)
 
-    def _final(self, payload: bytes, kind: bytes) -> None:
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return
-        response = event.get("response") if isinstance(event, dict) else None
-        if not isinstance(response, dict):
-            return
-        self.response = response
-        self.usage = Usage.from_openai(response.get("usage")) or self.usage
-        if self.on_done is not None and kind != b"response.failed":
-            self.on_done(response)
+    def _compact(self) -> None:
+        lines = (self._rest + b"".join(self._chunks)).split(b"\n")
+        self._chunks, self._rest = [], lines.pop()
+        for line in lines:
+            if not line.startswith(b"data:") or b"response.output_text.delta" not in line:
+                continue
+            try:
+                event = orjson.loads(line[5:])
+            except orjson.JSONDecodeError:
+                continue
+            delta = event.get("delta") if isinstance(event, dict) else None
+            if isinstance(delta, str) and event.get("type") == "response.output_text.delta":
+                self._text.append(delta)
 
     def finish(self) -> bytes | None:
         return None
 
     def text(self) -> str:
-        parts = []
-        for payload in self._deltas:
-            try:
-                delta = orjson.loads(payload).get("delta")
-            except (orjson.JSONDecodeError, AttributeError):
-                continue
-            if isinstance(delta, str):
-                parts.append(delta)
-        return "".join(parts)
+        self._chunks.append(b"\n")  # the last line, unterminated, still counts
+        self._compact()
+        return "".join(self._text)
 
 
 def read_request(body: dict, path_model: str | None = None) -> Inbound:
