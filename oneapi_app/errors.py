@@ -37,6 +37,7 @@ any of them the same way, with no case of their own.
     ├── ClientGone           499 client_closed_request  the client left before its answer: nothing is sent
     ├── UpstreamFailure      (upstream's status)    the upstream answered an error or was unreachable;
     │                                               its OpenAI error object is forwarded as is
+    │   └── CredentialRevoked                       the provider refused the exchanged credential: renewed once
     ├── RelayRefusal         one-api's two-key envelope {"error": {"message", "type"}}
     │   ├── AuthError        401/403/400            TokenAuth: no, invalid, expired or exhausted token...
     │   ├── BodyError        400                    the request body is not a JSON object
@@ -299,6 +300,13 @@ class UpstreamFailure(AppError):
         message = str(error.get("message") or self.message)
         error["message"] = f"{message} (request id: {request_id})" if request_id else message
         return {"error": error}
+
+
+class CredentialRevoked(UpstreamFailure):
+    """The provider refused the exchanged credential (an access token revoked or expired early) in an answer
+    whose status does not tell it (Baidu: HTTP 200 with error_code 110/111). The pipeline forgets the cached
+    credential and makes the attempt once more on the same channel with a fresh exchange; a second refusal
+    fails the attempt like any retryable upstream error."""
 
 
 class RelayRefusal(AppError):

@@ -164,6 +164,15 @@ def _db_channel(appliance_data, name: str) -> tuple[str, str]:
         return db.execute("select key, config from channels where name = ?", (name,)).fetchone()
 
 
+def _find_channel(tmp_path_factory, name: str) -> tuple[str, str]:
+    """The channel's row in whichever appliance's database holds it (other modules start appliances too)."""
+    for data_db in sorted(tmp_path_factory.getbasetemp().glob("appliance*/data/one-api.db")):
+        row = _db_channel(data_db, name)
+        if row is not None:
+            return row
+    raise AssertionError(f"no appliance database holds the channel {name}")
+
+
 def test_channel_editor_per_type_and_test_all(appliance, root_page, streaming_upstream, tmp_path_factory):  # noqa: F811
     upstream, _seen = streaming_upstream
     page = root_page
@@ -197,8 +206,7 @@ def test_channel_editor_per_type_and_test_all(appliance, root_page, streaming_up
     expect(page.locator("#channel-editor")).to_have_count(0)
     expect(page.locator(".channel-row", has_text="aws-browser")).to_have_count(1)
 
-    [data_db] = list((tmp_path_factory.getbasetemp()).glob("appliance*/data/one-api.db"))[-1:]
-    key, config = _db_channel(data_db, "aws-browser")
+    key, config = _find_channel(tmp_path_factory, "aws-browser")
     assert json.loads(config) == {"region": "eu-west-1", "ak": "AKIABROWSER", "sk": "aws-secret-browser"}
     assert key == "AKIABROWSER|aws-secret-browser|eu-west-1"
     assert "aws-secret-browser" not in page.content()
@@ -210,7 +218,7 @@ def test_channel_editor_per_type_and_test_all(appliance, root_page, streaming_up
     page.locator("#channel-cfg-region").fill("ap-south-1")
     page.locator("#channel-submit").click()
     expect(page.locator("#channel-editor")).to_have_count(0)
-    assert json.loads(_db_channel(data_db, "aws-browser")[1]) == {"region": "ap-south-1", "ak": "AKIABROWSER",
+    assert json.loads(_find_channel(tmp_path_factory, "aws-browser")[1]) == {"region": "ap-south-1", "ak": "AKIABROWSER",
                                                                    "sk": "aws-secret-browser"}
     _ok(page.request.delete(appliance + "/api/channel/" + str(next(
         c["id"] for c in _ok(page.request.get(appliance + "/api/channel/search", params={"keyword": "aws-browser"}))))))

@@ -56,7 +56,7 @@ def _all_subclasses(cls: type) -> list[type]:
 def test_each_error_renders_both_envelopes(cls):
     params = [p for p in inspect.signature(cls.__init__).parameters.values()
               if p.name != "self" and p.default is p.empty and p.kind is not p.KEYWORD_ONLY]
-    kwargs = {"status": 502, "retryable": False} if cls is UpstreamFailure else {}
+    kwargs = {"status": 502, "retryable": False} if issubclass(cls, UpstreamFailure) else {}
     exc = cls(*["x"] * len(params), **kwargs)
     body = exc.openai_body("RID")["error"]
     assert isinstance(body["message"], str) and body["type"] and isinstance(exc.status, int)

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..catalog.channel_types import channel_type
-from ..errors import BodyError, TokenQuotaExhausted, UpstreamFailure, UserQuotaExhausted
+from ..errors import BodyError, CredentialRevoked, TokenQuotaExhausted, UpstreamFailure, UserQuotaExhausted
 from ..i18n import msg
 from ..middleware import request_id
 from ..services import pricing
@@ -38,7 +38,6 @@ from . import token_count, ws_upstream
 from .adaptors import adaptor_for
 from .adaptors.base import (
     Call,
-    CredentialRevoked,
     FrameReader,
     Kind,
     Parsed,

@@ -21,11 +21,11 @@ from urllib.parse import urlencode
 import orjson
 
 from ...catalog.prices_cn import BAIDU
-from ...errors import UpstreamFailure
+from ...errors import CredentialRevoked, UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, CredentialRequest, CredentialRevoked, Parsed, Target, Usage
+from .base import Call, CredentialRequest, Parsed, Target, Usage
 from .cn_common import (
     arguments_text,
     auth_failure,

@@ -37,13 +37,6 @@ def not_supported(message: str | Text) -> UpstreamFailure:
                            type="one_api_error")
 
 
-class CredentialRevoked(UpstreamFailure):
-    """The provider refused the exchanged credential (an access token revoked or expired early) in an answer
-    whose status does not tell it (Baidu: HTTP 200 with error_code 110/111). The pipeline forgets the cached
-    credential and makes the attempt once more on the same channel with a fresh exchange; a second refusal
-    fails the attempt like any retryable upstream error."""
-
-
 def not_served(adaptor: Adaptor, target: Target, call: Call, type_name: str) -> UpstreamFailure:
     """The retryable 501 for a call the adaptor has no pass-through half for (``parse_response``): a kind
     other than chat gets the adaptor's own words when its ``build_request`` refuses the kind (e.g. "AWS
