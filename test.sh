@@ -8,6 +8,16 @@ if ! { command -v chromium && fc-list | grep -qi wenquanyi; } >/dev/null 2>&1 &&
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei) >/dev/null
 fi
 ./run.sh setup
+# The real clients the dialect tests drive (Claude Code on /v1/messages, Codex on /v1/responses): pinned, from the
+# npm registry, installed once into .tools/clients. Without npm their two test files are skipped.
+clients=.tools/clients/node_modules/.bin
+if command -v npm >/dev/null && { [ ! -x "$clients/claude" ] || [ ! -x "$clients/codex" ]; }; then
+  npm install --no-audit --no-fund --silent --prefix .tools/clients \
+    @anthropic-ai/claude-code@2.1.197 @openai/codex@0.171.0 >/dev/null 2>&1 ||
+    echo "test.sh: npm could not install the Claude Code and Codex CLIs: their tests will be skipped" >&2
+fi
+if [ -x "$clients/claude" ]; then export CLAUDE_CODE_BIN=${CLAUDE_CODE_BIN:-$PWD/$clients/claude}; fi
+if [ -x "$clients/codex" ]; then export CODEX_BIN=${CODEX_BIN:-$PWD/$clients/codex}; fi
 if [ "$#" -gt 0 ]; then
   exec timeout 900 .venv/bin/python -m pytest "$@"
 fi
