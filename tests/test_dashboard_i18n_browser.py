@@ -192,8 +192,10 @@ def test_language_switch_changes_every_page(site, browser):  # noqa: F811
         page.locator("#lang-switch").click()
         expect(page.locator("#lang-switch")).to_contain_text("English")
         assert _body(page) == chinese_text, route
-    # remembered: a new page load stays in the chosen language
+    # remembered: a new page load stays in the chosen language (once the switch has stored the choice)
     page.locator("#lang-switch").click()
+    expect(page.locator("#lang-switch")).to_contain_text("中文")
+    page.wait_for_function("localStorage.getItem('oneapi_lang') === 'en'")
     _open(page, site, "/token")
     expect(page.get_by_role("heading", name="Tokens")).to_be_visible()
     expect(page).to_have_title("Tokens - One API")

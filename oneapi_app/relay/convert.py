@@ -59,7 +59,10 @@ class Converter:
                     kept = [e for e in events if not isinstance(e, UsageReport)]
             elif isinstance(event, StreamError):  # the events before it still reach the client
                 before = kept[:kept.index(event)]
-                raise BrokenStream((self.encoder.feed(before) if before else b"") or b"", event.failure)
+                out = self.encoder.feed(before) if before else b""
+                if not out:
+                    raise event.failure
+                raise BrokenStream(out, event.failure)
         return self.encoder.feed(kept) or None
 
     def feed(self, payload: bytes) -> bytes | None:
