@@ -111,6 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             lifespan="on",
             log_level="debug" if settings.debug else "info",
             timeout_graceful_shutdown=settings.shutdown_timeout,
+            timeout_keep_alive=settings.keep_alive_timeout,
             access_log=settings.debug,
             ws="websockets-sansio",
             proxy_headers=False,  # the caller's address has one rule: oneapi_app/netaddr.py (TRUSTED_PROXIES)

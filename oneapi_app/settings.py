@@ -104,6 +104,10 @@ class Settings:
     log_dir: Path | None = None
     only_one_log_file: bool = False
     shutdown_timeout: int = 30
+    # Seconds an idle client connection is kept open. Longer than the pools of common clients (httpx and the
+    # openai/anthropic SDKs 5 s, aiohttp 15 s, nginx upstream 60 s), so the client always closes first: a
+    # server closing an idle connection while a request is on its way there gives that client a reset.
+    keep_alive_timeout: int = 75
     workers: int = 0  # processes serving the port (`oneapi serve`); 0 = min(cores, 4): see cli.py
 
     # Derived.
@@ -280,6 +284,7 @@ _FIELDS: dict[str, tuple[str, object]] = {
     "TZ": ("tz", _str),
     "ONLY_ONE_LOG_FILE": ("only_one_log_file", _bool),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _int),
+    "KEEP_ALIVE_TIMEOUT": ("keep_alive_timeout", lambda n, r: _int(n, r, minimum=1)),
     "WORKERS": ("workers", lambda n, r: _int(n, r, minimum=0)),
 }
 # Paths are resolved against the data directory, so they are handled apart.

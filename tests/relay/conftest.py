@@ -243,7 +243,8 @@ async def gateway(runtime, caplog):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), lifespan="off", log_level="warning",
-                                           timeout_graceful_shutdown=2, access_log=False))
+                                           timeout_graceful_shutdown=2, access_log=False,
+                                           timeout_keep_alive=runtime.settings.keep_alive_timeout))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.01)
