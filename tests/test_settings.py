@@ -13,12 +13,16 @@ def test_defaults(tmp_path: Path):
     assert s.database.async_url == f"sqlite+aiosqlite:///{tmp_path}/one-api.db"
     assert s.sync_frequency == 600 and s.node_type == "master" and s.global_api_rate_limit == 480
     assert s.sqlite_busy_timeout == 3000
+    # Longer than the client pools (httpx/openai SDK 5 s): the client closes an idle connection first.
+    assert s.keep_alive_timeout == 75
+    assert load_settings({"DATA_DIR": str(tmp_path), "KEEP_ALIVE_TIMEOUT": "120"}).keep_alive_timeout == 120
 
 
 @pytest.mark.parametrize("name,value,fragment", [
     ("PORT", "abc", "PORT: expected an integer"),
     ("PORT", "70000", "PORT: must be a TCP port"),
     ("SYNC_FREQUENCY", "0", "SYNC_FREQUENCY: must be >= 1"),
+    ("KEEP_ALIVE_TIMEOUT", "0", "KEEP_ALIVE_TIMEOUT: must be >= 1"),
     ("DEBUG", "maybe", "DEBUG: expected true or false"),
     ("NODE_TYPE", "leader", "NODE_TYPE: expected 'master' or 'slave'"),
     ("SQL_DSN", "this is not a dsn", "SQL_DSN: cannot parse"),
