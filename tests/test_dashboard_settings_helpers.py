@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from oneapi_app.errors import ConfigError
 from oneapi_app.i18n import MESSAGES, t
 from oneapi_app.pages.common import error_text
-from oneapi_app.errors import ConfigError
 from oneapi_app.pages.components.settings_fields import (
     FIELDS,
     HINT_PARAMS,
@@ -116,8 +116,8 @@ def test_group_rate_limits_editor_matches_the_service():
     field = FIELDS["GroupRateLimits"]
     assert field.kind == "limits" and SECTIONS["limits"].fields == (field,)
     assert SECTIONS["limits"] in next(sections for tab, _t, sections in TABS if tab == "operation")
-    for good in ("", "{}", LIMITS_EXAMPLE, '{"default": {"rpm": 0, "tpm": 0, "concurrency": 0, "user_rpm": 1, '
-                 '"user_tpm": 2, "user_concurrency": 3}}'):
+    for good in ("", "{}", LIMITS_EXAMPLE, ('{"default": {"rpm": 0, "tpm": 0, "concurrency": 0, "user_rpm": 1, '
+                 '"user_tpm": 2, "user_concurrency": 3}}')):
         check_value(field, good)
         sent = stored_text(field, good)
         assert _parse("GroupRateLimits", sent) == sent  # what the service stores

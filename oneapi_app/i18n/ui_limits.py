@@ -26,7 +26,7 @@ UI: dict[str, dict[str, str]] = {
     "settings.section.limits": {"en": "Rate limits", "zh": "速率限制"},
     "settings.limits_note": {
         "en": "Defaults per user group. Per token: rpm (requests per minute), tpm (tokens per minute), concurrency "
-              "(requests at once) -- a token's own limits win. Per user, for all of a user's tokens together: "
+              "(requests at once); a token's own limits win. Per user, for all of a user's tokens together: "
               "user_rpm, user_tpm, user_concurrency. Whole numbers; 0 or absent = no limit. Groups not listed "
               "have no default limits.",
         "zh": "按用户分组设置默认值。每个令牌：rpm（每分钟请求数）、tpm（每分钟 token 数）、concurrency（同时进行的请求"

@@ -60,7 +60,7 @@ def _control(state, field: Field) -> rx.Component:
     if field.kind == "json":
         return rx.text_area(rows="10", spell_check=False, font_family="monospace", **common)
     if field.kind == "limits":
-        return rx.text_area(rows="8", spell_check=False, font_family="monospace", placeholder=LIMITS_EXAMPLE, **common)
+        return rx.text_area(rows="12", spell_check=False, font_family="monospace", placeholder=LIMITS_EXAMPLE, **common)
     if field.kind == "long":
         return rx.text_area(rows="5", **common)
     if field.kind == "choice":

@@ -21,7 +21,7 @@ def token_row_view(state, row) -> rx.Component:
         rx.table.cell(_status_badge(row)),
         rx.table.cell(row["used"]),
         rx.table.cell(row["remaining"], class_name="token-remaining"),
-        rx.table.cell(rx.text(row["limits"], size="1", white_space="nowrap"), class_name="token-limits"),
+        rx.table.cell(row["limits"], class_name="token-limits", white_space="nowrap"),
         rx.table.cell(row["created"]),
         rx.table.cell(row["expires"], class_name="token-expires"),
         rx.table.cell(
@@ -47,7 +47,7 @@ def _limit_input(state, field: str, label: str) -> rx.Component:
     return rx.vstack(
         rx.text(tr(label), size="1", color="gray"),
         rx.input(value=state.limits[field], on_change=lambda v: state.set_limit(field, v), id=f"token-{field}",
-                 input_mode="numeric", placeholder="0", width="100%"),
+                 input_mode="numeric", placeholder=tr("tokens.group_default"), width="100%"),
         spacing="1",
         width="100%",
     )
