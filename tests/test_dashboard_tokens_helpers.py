@@ -90,10 +90,13 @@ def test_limits_summary_is_compact():
 
 
 def test_group_limits_text_reads_the_option():
-    raw = json.dumps({"default": {"rpm": 60, "concurrency": 4, "user_rpm": 100}, "vip": {"rpm": 0}, "odd": 3})
-    assert group_limits_text(raw, "default") == "60 rpm · ∞ tpm · 4 conc"
+    raw = json.dumps({"default": {"rpm": 60, "concurrency": 4}, "vip": {"rpm": 0}, "odd": 3,
+                      "team": {"tpm": 5000, "user_rpm": 100, "user_concurrency": 8}, "solo": {"user_tpm": 10**6}})
+    assert group_limits_text(raw, "default") == "60 rpm · 4 conc"
     assert group_limits_text(raw, "vip") == "no limits"  # 0 in the option = none
     assert group_limits_text(raw, "odd") == "no limits" and group_limits_text(raw, "none") == "no limits"
+    assert group_limits_text(raw, "team") == "5k tpm per key; all your keys together: 100 rpm · 8 conc"
+    assert group_limits_text(raw, "solo", "zh") == "每个令牌 不限；你的全部令牌合计 1M token/分"
     assert group_limits_text("{broken", "default") == "no limits" and group_limits_text("", "default") == "no limits"
 
 

@@ -17,6 +17,8 @@ UI: dict[str, dict[str, str]] = {
                          "zh": "{field}：请输入整数（留空、0、-1 或更大），而不是 {value}"},
     "tokens.limit_range": {"en": "{field} must be between -1 and {high}",
                            "zh": "{field} 必须在 -1 到 {high} 之间"},
+    "tokens.limits_with_user": {"en": "{key} per key; all your keys together: {user}",
+                                "zh": "每个令牌 {key}；你的全部令牌合计 {user}"},
     "tokens.group_default": {"en": "group default", "zh": "分组默认"},
     "tokens.no_limits": {"en": "no limits", "zh": "不限"},
     "tokens.rpm_short": {"en": "{n} rpm", "zh": "{n} 次/分"},

@@ -117,7 +117,8 @@ def limits_summary(rpm: int, tpm: int, concurrency: int, lang: str = "en") -> st
 
 
 def group_limits_text(raw: str, group: str, lang: str = "en") -> str:
-    """What a token of ``group`` gets with blank limits, from the GroupRateLimits option (0 there = none)."""
+    """What a key of ``group`` gets with blank limits, from the GroupRateLimits option (0 or absent there =
+    none), and the limits of all the user's keys together (``user_*``) when the group has some."""
     try:
         table = json.loads(raw or "{}")
     except ValueError:
@@ -125,12 +126,16 @@ def group_limits_text(raw: str, group: str, lang: str = "en") -> str:
     limits = table.get(group) if isinstance(table, dict) else None
     limits = limits if isinstance(limits, dict) else {}
 
-    def value(key: str) -> int:
-        v = limits.get(key)
-        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else -1
+    def values(prefix: str) -> tuple[int, int, int]:
+        found = [limits.get(prefix + group_key) for _f, _l, _s, group_key in LIMIT_FIELDS]
+        rpm, tpm, concurrency = (v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0 for v in found)
+        return rpm, tpm, concurrency
 
-    rpm, tpm, concurrency = (value(group_key) for _f, _l, _s, group_key in LIMIT_FIELDS)
-    return limits_summary(rpm, tpm, concurrency, lang)
+    per_key, per_user = values(""), values("user_")
+    text = limits_summary(*per_key, lang=lang) if any(per_key) else t("tokens.no_limits", lang)
+    if any(per_user):
+        text = t("tokens.limits_with_user", lang, key=text, user=limits_summary(*per_user, lang=lang))
+    return text
 
 
 def token_row(token: Token, in_currency: bool, quota_per_unit: float, lang: str = "en") -> dict[str, str]:
