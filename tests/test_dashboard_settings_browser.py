@@ -220,3 +220,39 @@ def test_admin_and_common_user(server, browser):  # noqa: F811
     denied = page.request.get(base + "/api/option/")
     assert denied.json()["success"] is False
     context.close()
+
+
+def test_group_rate_limits_editor(server, browser):  # noqa: F811
+    """Settings > Operation > Rate limits: GroupRateLimits shown, checked before saving (a broken JSON or a bad
+    entry is refused with a message naming it, nothing stored), saved compact, shown one entry a line."""
+    base, data = server
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    log_in(page, base)
+    page.goto(base + "/setting")
+    editor = page.locator("#setting-GroupRateLimits")
+    expect(editor).to_have_value("{}")
+    section = page.locator("#setting-section-limits")
+    expect(section).to_contain_text("a token's own limits win")
+    expect(section).to_contain_text('JSON, for example: {"default": {"rpm": 60, "concurrency": 4}')
+
+    editor.fill('{"default": {"rpm": 60')
+    page.locator("#setting-save-limits").click()
+    expect(toast(page, "Rate limits per group: invalid JSON")).to_be_visible()
+    editor.fill('{"default": {"rpm": -1}}')
+    page.locator("#setting-save-limits").click()
+    expect(toast(page, "default.rpm must be a whole number >= 0, not -1")).to_be_visible()
+    assert options_of(page, base)["GroupRateLimits"] == "{}"
+
+    editor.fill('{"default": {"rpm": 60, "concurrency": 4}, "vip": {"user_tpm": 100000}}')
+    page.locator("#setting-save-limits").click()
+    expect(toast(page, "Rate limits: saved.")).to_be_visible()
+    stored = '{"default":{"rpm":60,"concurrency":4},"vip":{"user_tpm":100000}}'
+    assert options_of(page, base)["GroupRateLimits"] == stored and stored_row(data, "GroupRateLimits") == stored
+    page.reload()
+    expect(editor).to_have_value(json.dumps(json.loads(stored), indent=2))
+    section.screenshot(path=str(Path(tempfile.gettempdir()) / "oneapi-settings-limits.png"))
+    r = page.request.put(base + "/api/option/", data={"key": "GroupRateLimits", "value": "{}"})
+    assert r.json()["success"], r.text()
+    context.close()

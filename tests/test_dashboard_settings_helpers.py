@@ -1,5 +1,6 @@
 """The Settings page's tables and checks, without a browser: every option has a field, the secrets are exactly
-the options GET /api/option leaves out (and never reach the page's values), the page's checks name the field."""
+the options GET /api/option leaves out (and never reach the page's values), the page's checks name the field
+(the GroupRateLimits editor's: the group and the limit that is wrong, as strict as the service)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ import json
 
 import pytest
 
+from oneapi_app.errors import ConfigError
 from oneapi_app.i18n import MESSAGES, t
 from oneapi_app.pages.common import error_text
-from oneapi_app.pages.components.settings_fields import FIELDS, LABELS, SECTIONS, TABS, TEXT
+from oneapi_app.pages.components.settings_fields import (
+    FIELDS,
+    HINT_PARAMS,
+    HINTS,
+    LABELS,
+    LIMITS_EXAMPLE,
+    SECTIONS,
+    TABS,
+    TEXT,
+)
 from oneapi_app.pages.settings import SettingsState, check_value, page_values, stored_text
-from oneapi_app.services.options import Options
+from oneapi_app.services.options import Options, _parse
 
 
 def test_every_option_has_one_field_and_a_label():
@@ -82,3 +93,44 @@ def test_stored_text():
     assert stored_text(FIELDS["GroupRatio"], '{\n  "default": 1,\n  "vip": 0.8\n}') == '{"default":1,"vip":0.8}'
     assert stored_text(FIELDS["RetryTimes"], " 3 ") == "3"
     assert stored_text(FIELDS["Notice"], " keep\n ") == " keep\n "
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"default": {"rpm": 60', "Rate limits per group: invalid JSON"),
+    ('[{"rpm": 60}]', "expected a JSON object of groups"),
+    ('{"default": 60}', "the limits of group 'default' must be a JSON object"),
+    ('{"default": {"rps": 1}}', "group 'default' has an unknown limit 'rps'"),
+    ('{"vip": {"rpm": -1}}', r"vip\.rpm must be a whole number >= 0, not -1"),
+    ('{"vip": {"tpm": 1.5}}', r"vip\.tpm must be a whole number >= 0, not 1.5"),
+    ('{"vip": {"concurrency": "4"}}', r"vip\.concurrency must be a whole number >= 0, not \"4\""),
+    ('{"vip": {"user_rpm": true}}', r"vip\.user_rpm must be a whole number"),
+])
+def test_group_rate_limits_check_names_the_entry(text, message):
+    with pytest.raises(ValueError, match=message):
+        check_value(FIELDS["GroupRateLimits"], text)
+
+
+def test_group_rate_limits_editor_matches_the_service():
+    """The page passes what the service stores and refuses what it refuses (the service's message is shown when
+    only the service refuses); the editor shows the table one entry a line and sends it compact."""
+    field = FIELDS["GroupRateLimits"]
+    assert field.kind == "limits" and SECTIONS["limits"].fields == (field,)
+    assert SECTIONS["limits"] in next(sections for tab, _t, sections in TABS if tab == "operation")
+    for good in ("", "{}", LIMITS_EXAMPLE, ('{"default": {"rpm": 0, "tpm": 0, "concurrency": 0, "user_rpm": 1, '
+                 '"user_tpm": 2, "user_concurrency": 3}}')):
+        check_value(field, good)
+        sent = stored_text(field, good)
+        assert _parse("GroupRateLimits", sent) == sent  # what the service stores
+    for bad in ('{"default": {"rpm": -1}}', '{"default": {"x": 1}}', "[]", "{"):
+        with pytest.raises(ValueError):
+            check_value(field, bad)
+        with pytest.raises(ConfigError) as refused:
+            _parse("GroupRateLimits", bad)
+        assert "GroupRateLimits" in error_text(refused.value, lang="en")
+    assert stored_text(field, '{\n  "default": {\n    "rpm": 60\n  }\n}') == '{"default":{"rpm":60}}'
+    values, _toggles, _stored = page_values(Options(GroupRateLimits='{"default":{"rpm":60}}'))
+    assert values["GroupRateLimits"] == '{\n  "default": {\n    "rpm": 60\n  }\n}'
+    assert "{" in t(HINTS["GroupRateLimits"], "en", **HINT_PARAMS["GroupRateLimits"])
+    with pytest.raises(ValueError) as caught:
+        check_value(field, '{"vip": {"rpm": -1}}', "zh")
+    assert error_text(caught.value, lang="zh").startswith("分组速率限制：vip.rpm 必须是不小于 0 的整数")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .test_dashboard_browser import appliance, browser, log_in  # noqa: F401 - shared fixtures
+from .test_dashboard_browser import appliance, browser, fake_openai, log_in  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -147,4 +147,66 @@ def test_tokens_page_shows_service_errors(appliance, browser):  # noqa: F811
     expect(page.locator("#token-error")).to_have_count(0)  # the old error is gone after a success
     api = _api_token(page, appliance, "day-key")
     assert api["unlimited_quota"] and abs(api["expired_time"] - (time.time() + 86400)) < 120
+    context.close()
+
+
+def test_token_rate_limit_set_in_the_dashboard(appliance, browser, fake_openai):  # noqa: F811
+    """A key's limits are typed in the editor (checked there), shown in the table, and enforced by the relay at
+    once: with 1 request per minute, a second chat completion within the minute is refused with a 429."""
+    upstream, _seen = fake_openai
+    context = browser.new_context()
+    page = _login(context, appliance)
+    rq = page.request
+    r = rq.post(appliance + "/api/channel/", data={"type": 1, "name": "fake-limits", "key": "sk-upstream",
+                                                   "base_url": upstream, "models": "gpt-4o-mini", "group": "default"})
+    assert r.json()["success"], r.text()
+    r = rq.put(appliance + "/api/option/", data={"key": "GroupRateLimits", "value": '{"default": {"tpm": 1000000}}'})
+    assert r.json()["success"], r.text()
+    page.goto(appliance + "/token")
+    expect(page.locator("#token-table")).to_be_visible()
+
+    page.locator("#token-add").click()
+    page.locator("#token-name").fill("limited-key")
+    page.locator("#token-unlimited").click()
+    expect(page.locator("#token-limits")).to_contain_text("Blank or 0 = your group's default; -1 = no limit")
+    expect(page.locator("#token-group-limits")).to_have_text("Your group's default: 1M tpm")
+    page.locator("#token-submit").click()
+    row = page.locator(".token-row", has_text="limited-key")
+    expect(row.locator(".token-limits")).to_have_text("group default")
+    api = _api_token(page, appliance, "limited-key")
+    assert (api["rpm_limit"], api["tpm_limit"], api["concurrency_limit"]) == (0, 0, 0)
+    key = "sk-" + api["key"]
+
+    # edit: a bad value is refused by the page's own check, naming the field; nothing is saved
+    row.locator(".token-edit").click()
+    expect(page.locator("#token-rpm_limit")).to_have_value("")
+    page.locator("#token-rpm_limit").fill("-5")
+    page.locator("#token-submit").click()
+    expect(page.locator("#token-editor-error")).to_contain_text("Requests per minute must be between -1 and")
+    page.locator("#token-rpm_limit").fill("ten")
+    page.locator("#token-submit").click()
+    expect(page.locator("#token-editor-error")).to_contain_text("Requests per minute: enter a whole number")
+    assert _api_token(page, appliance, "limited-key")["rpm_limit"] == 0
+    page.locator("#token-rpm_limit").fill("1")
+    page.locator("#token-concurrency_limit").fill("-1")
+    page.locator("#token-submit").click()
+    expect(page.locator("#token-editor")).to_have_count(0)
+    expect(row.locator(".token-limits")).to_have_text("1 rpm · ∞ conc")
+    api = _api_token(page, appliance, "limited-key")
+    assert (api["rpm_limit"], api["tpm_limit"], api["concurrency_limit"]) == (1, 0, -1)
+    row.locator(".token-edit").click()  # the editor shows the stored limits
+    expect(page.locator("#token-rpm_limit")).to_have_value("1")
+    expect(page.locator("#token-tpm_limit")).to_have_value("")
+    expect(page.locator("#token-concurrency_limit")).to_have_value("-1")
+    page.locator("#token-cancel").click()
+
+    # the relay enforces it at once: the first request of the minute passes, the second is refused
+    first = _chat(page, appliance, key)
+    assert first.status == 200, first.text()
+    second = _chat(page, appliance, key)
+    assert second.status == 429, second.text()
+    assert second.json()["error"]["type"] and int(second.headers["retry-after"]) >= 1
+    assert second.headers["x-ratelimit-limit-requests"] == "1"
+    r = rq.put(appliance + "/api/option/", data={"key": "GroupRateLimits", "value": "{}"})
+    assert r.json()["success"], r.text()
     context.close()

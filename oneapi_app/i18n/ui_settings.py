@@ -208,13 +208,7 @@ UI: dict[str, dict[str, str]] = {
                                 "zh": "JSON：模型名 -> 价格倍率（1 = 每 1K tokens $0.002）。显示的是内置表。"},
     "settings.hint.CompletionRatio": {"en": "JSON: model name -> output price / input price. The built-in table is shown.",
                                      "zh": "JSON：模型名 -> 输出价格 / 输入价格。显示的是内置表。"},
-    "settings.hint.GroupRateLimits": {
-        "en": 'JSON: user group -> {{"rpm", "tpm", "concurrency"}} per token (a token\'s own limits win) and '
-              '{{"user_rpm", "user_tpm", "user_concurrency"}} per user; requests or tokens per minute, requests at '
-              'once; 0 = none. Example: {{"default": {{"rpm": 60, "concurrency": 4}}}}',
-        "zh": 'JSON：用户分组 -> 每个令牌的 {{"rpm", "tpm", "concurrency"}}（令牌自己的限制优先）和每个用户的 '
-              '{{"user_rpm", "user_tpm", "user_concurrency"}}；每分钟请求数或 token 数、同时进行的请求数；0 = 不限。'
-              '例如：{{"default": {{"rpm": 60, "concurrency": 4}}}}'},
+    "settings.hint.GroupRateLimits": {"en": "JSON, for example: {example}", "zh": "JSON，例如：{example}"},
     "settings.hint.GroupRatio": {"en": "JSON: user group -> price multiplier.",
                                 "zh": "JSON：用户分组 -> 价格乘数。"},
     "settings.hint.CacheRatio": {

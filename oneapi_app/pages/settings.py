@@ -4,7 +4,7 @@ Every write goes through ``services.options.update_option`` -- the service behin
 the rules (reserved keys, a login method refused before it is configured, typed values) -- from a ``@writes``
 handler that re-checks the root role. Toggles are saved at once; the other fields of a section by its Save
 button, only those changed, after the page's own check of numbers and ratio tables (all or nothing: nothing is
-saved while one field is wrong). The page reads what GET /api/option answers (``admin_view``: secrets left
+saved while one field is wrong; GroupRateLimits, the rate limits per group, is checked as the service checks it). The page reads what GET /api/option answers (``admin_view``: secrets left
 out, the ratio tables whole). Secrets are write-only: the page knows only whether one is stored; a typed
 secret travels once with its form's submit and never sits in the page's state.
 
@@ -24,10 +24,10 @@ from ..appliance import runtime
 from ..i18n import t
 from ..models import Role
 from ..services.mail import send_email
-from ..services.options import Options, admin_view, update_option
+from ..services.options import RATE_LIMIT_FIELDS, Options, admin_view, update_option
 from .actions import Write, writes
 from .common import UiError
-from .components.settings_fields import FIELDS, SECTIONS, TEXT, Field
+from .components.settings_fields import FIELDS, JSON_KINDS, SECTIONS, TEXT, Field
 from .components.settings_forms import settings_tabs
 from .registry import page
 from .state import SessionState
@@ -53,11 +53,14 @@ def check_value(field: Field, text: str, lang: str = "en") -> None:
             raise bad("bad_whole", value=text)
         if number < 0:
             raise bad("negative")
-    elif field.kind == "json":
+    elif field.kind in JSON_KINDS:
         try:
             table = json.loads(text or "{}")
         except json.JSONDecodeError as exc:
             raise bad("bad_json", error=f"{exc.msg} (line {exc.lineno})") from None
+        if field.kind == "limits":
+            check_limits(table, label)
+            return
         if not isinstance(table, dict):
             raise bad("bad_table")
         for name, value in table.items():
@@ -66,9 +69,28 @@ def check_value(field: Field, text: str, lang: str = "en") -> None:
                 raise bad("bad_entry", name=name)
 
 
+LIMITS_SHAPE = '{"default": {"rpm": 60}}'
+
+
+def check_limits(table: object, label: str) -> None:
+    """GroupRateLimits, parsed: group -> {rpm, tpm, concurrency, user_rpm, user_tpm, user_concurrency}, each a
+    whole number >= 0 (services/options.py refuses the same; here the message says which entry is wrong)."""
+    if not isinstance(table, dict):
+        raise UiError(TEXT["bad_limits_table"], label=label, example=LIMITS_SHAPE)
+    for group, limits in table.items():
+        if not isinstance(limits, dict):
+            raise UiError(TEXT["bad_limits_group"], label=label, name=group, example=LIMITS_SHAPE)
+        for name, value in limits.items():
+            if name not in RATE_LIMIT_FIELDS:
+                raise UiError(TEXT["bad_limits_name"], label=label, group=group, name=name,
+                              known=", ".join(RATE_LIMIT_FIELDS))
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise UiError(TEXT["bad_limits_value"], label=label, group=group, name=name, value=json.dumps(value))
+
+
 def stored_text(field: Field, text: str) -> str:
-    """What is sent to the service: numbers and one-line texts trimmed, a ratio table compact (checked first)."""
-    if field.kind == "json":
+    """What is sent to the service: numbers and one-line texts trimmed, a JSON table compact (checked first)."""
+    if field.kind in JSON_KINDS:
         return json.dumps(json.loads(text or "{}"), ensure_ascii=False, separators=(",", ":"))
     return text.strip() if field.kind in ("number", "text") else text
 
@@ -77,7 +99,7 @@ def page_values(options: Options) -> tuple[dict[str, str], dict[str, bool], dict
     """What the page may hold: the text of every non-secret field, the toggles, and which secrets are stored."""
     view = {row["key"]: row["value"] for row in admin_view(options)}
     values = {k: view.get(k, "") for k, f in FIELDS.items() if f.kind not in ("toggle", "secret")}
-    for key in (k for k, f in FIELDS.items() if f.kind == "json"):  # one entry a line, as an admin edits it
+    for key in (k for k, f in FIELDS.items() if f.kind in JSON_KINDS):  # one entry a line, as an admin edits it
         values[key] = json.dumps(json.loads(values[key] or "{}"), indent=2, ensure_ascii=False)
     toggles = {k: view.get(k) == "true" for k, f in FIELDS.items() if f.kind == "toggle"}
     stored = {k: bool(getattr(options, k, "")) for k, f in FIELDS.items() if f.kind == "secret"}

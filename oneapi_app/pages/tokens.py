@@ -1,4 +1,6 @@
-"""Tokens: the logged-in user's own ``sk-`` keys - list, search, create, edit, enable/disable, copy, delete.
+"""Tokens: the logged-in user's own ``sk-`` keys - list, search, create, edit, enable/disable, copy, delete, and
+each key's rate limits (requests and tokens per minute, requests at once: relay/limits.py; blank or 0 = the
+user's group's default from the GroupRateLimits option, -1 = none), summed up in the table's Limits column.
 
 Every write is a ``@writes`` handler calling the token services with the shared request models, as /api/token
 does; the services announce the change, so the relay's token cache drops a stale key at once. Keys never sit
@@ -7,6 +9,7 @@ in the frontend state: Copy reads the key on the backend and hands it to the cli
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 
@@ -14,8 +17,9 @@ import reflex as rx
 
 from ..appliance import runtime
 from ..i18n import t
-from ..models import Role, Token, TokenStatus
+from ..models import Role, Token, TokenStatus, User
 from ..models.schemas import TokenCreate, TokenUpdate
+from ..models.schemas.token import LIMIT_MAX
 from ..services import tokens as token_service
 from .actions import Write, writes
 from .common import UiError, error_text, format_quota, format_time, parse_whole
@@ -66,6 +70,74 @@ def parse_quota(text: str, lang: str = "en") -> int:
     return value
 
 
+# A token's limit fields: (field, the message id of its label, of its short form in the table, the group key).
+LIMIT_FIELDS = (("rpm_limit", "tokens.limit_rpm", "tokens.rpm_short", "rpm"),
+                ("tpm_limit", "tokens.limit_tpm", "tokens.tpm_short", "tpm"),
+                ("concurrency_limit", "tokens.limit_concurrency", "tokens.conc_short", "concurrency"))
+
+
+def parse_limit(text: str, label_id: str, lang: str = "en") -> int:
+    """A limit typed in the editor: blank = 0 (the group's default), -1 = none, else a whole number ("1,000" is
+    fine) up to the API's maximum. A UiError naming the field otherwise."""
+    value = str(text).strip()
+    if not value:
+        return 0
+    try:
+        number = int(value.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise UiError("tokens.limit_bad", field=t(label_id, lang), value=repr(value)) from None
+    if not -1 <= number <= LIMIT_MAX:
+        raise UiError("tokens.limit_range", field=t(label_id, lang), high=f"{LIMIT_MAX:,}")
+    return number
+
+
+def limit_text(value: int) -> str:
+    """A limit as the editor shows it: 0 (the group's default) as blank."""
+    return "" if value == 0 else str(value)
+
+
+def compact_count(n: int) -> str:
+    """60 -> "60", 10000 -> "10k", 1500000 -> "1.5M"."""
+    for unit, size in (("B", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + unit
+    return str(n)
+
+
+def limits_summary(rpm: int, tpm: int, concurrency: int, lang: str = "en") -> str:
+    """A key's limits in a few words: "60 rpm · 10k tpm · 4 conc"; -1 shows as ∞, 0 (the group's default) is
+    left out; "group default" when all three are 0, "no limits" when all are -1."""
+    values = (rpm, tpm, concurrency)
+    if all(v == 0 for v in values):
+        return t("tokens.group_default", lang)
+    if all(v < 0 for v in values):
+        return t("tokens.no_limits", lang)
+    return " · ".join(t(short, lang, n="∞" if v < 0 else compact_count(v))
+                      for v, (_f, _l, short, _g) in zip(values, LIMIT_FIELDS, strict=True) if v != 0)
+
+
+def group_limits_text(raw: str, group: str, lang: str = "en") -> str:
+    """What a key of ``group`` gets with blank limits, from the GroupRateLimits option (0 or absent there =
+    none), and the limits of all the user's keys together (``user_*``) when the group has some."""
+    try:
+        table = json.loads(raw or "{}")
+    except ValueError:
+        table = {}
+    limits = table.get(group) if isinstance(table, dict) else None
+    limits = limits if isinstance(limits, dict) else {}
+
+    def values(prefix: str) -> tuple[int, int, int]:
+        found = [limits.get(prefix + group_key) for _f, _l, _s, group_key in LIMIT_FIELDS]
+        rpm, tpm, concurrency = (v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0 for v in found)
+        return rpm, tpm, concurrency
+
+    per_key, per_user = values(""), values("user_")
+    text = limits_summary(*per_key, lang=lang) if any(per_key) else t("tokens.no_limits", lang)
+    if any(per_user):
+        text = t("tokens.limits_with_user", lang, key=text, user=limits_summary(*per_user, lang=lang))
+    return text
+
+
 def token_row(token: Token, in_currency: bool, quota_per_unit: float, lang: str = "en") -> dict[str, str]:
     """What the table shows of a token (texts in ``lang``): never its key."""
     status = token.status
@@ -82,6 +154,7 @@ def token_row(token: Token, in_currency: bool, quota_per_unit: float, lang: str 
         else format_quota(token.remain_quota, in_currency, quota_per_unit),
         "created": format_time(token.created_time),
         "expires": t("tokens.never_expires", lang) if token.expired_time == -1 else format_time(token.expired_time),
+        "limits": limits_summary(token.rpm_limit, token.tpm_limit, token.concurrency_limit, lang),
     }
 
 
@@ -105,6 +178,8 @@ class TokensState(SessionState):
     expiry_custom: str = ""
     models: str = ""
     subnet: str = ""
+    limits: dict[str, str] = {field: "" for field, *_rest in LIMIT_FIELDS}  # field -> its text ("" = group default)
+    group_limits: str = ""  # what blank limits mean for this user's group, in words
     editor_error: str = ""
 
     # the delete confirmation
@@ -133,7 +208,9 @@ class TokensState(SessionState):
                     more = len(batch) == token_service.PAGE_SIZE
                     if not more:
                         break
+            user = await session.get(User, self._user_id)
         lang = self._lang()
+        self.group_limits = group_limits_text(options.GroupRateLimits, user.group if user else "default", lang)
         self.rows = [token_row(token, in_currency, per_unit, lang) for token in found]
         self.has_more = more
 
@@ -206,6 +283,7 @@ class TokensState(SessionState):
     def open_new(self):
         self.editing_id, self.name, self.quota, self.unlimited = 0, "", str(DEFAULT_QUOTA), False
         self.expiry, self.expiry_custom, self.models, self.subnet, self.editor_error = "never", "", "", "", ""
+        self.limits = {field: "" for field, *_rest in LIMIT_FIELDS}
         self.editor_open = True
 
     @rx.event
@@ -222,6 +300,7 @@ class TokensState(SessionState):
         else:
             self.expiry, self.expiry_custom = "custom", datetime_local(token.expired_time)
         self.models, self.subnet, self.editor_error = token.models or "", token.subnet or "", ""
+        self.limits = {field: limit_text(getattr(token, field)) for field, *_rest in LIMIT_FIELDS}
         self.editor_open = True
 
     @rx.event
@@ -259,6 +338,11 @@ class TokensState(SessionState):
         self.subnet = value
 
     @rx.event
+    def set_limit(self, field: str, value: str):
+        if field in self.limits:
+            self.limits[field] = value
+
+    @rx.event
     @writes(error="editor_error", action="saving a token")
     async def submit(self, w: Write):
         name = self.name.strip()
@@ -267,6 +351,8 @@ class TokensState(SessionState):
         fields = {"name": name, "expired_time": expiry_timestamp(self.expiry, self.expiry_custom),
                   "remain_quota": parse_quota(self.quota, self._lang()), "unlimited_quota": self.unlimited,
                   "models": self.models.strip(), "subnet": self.subnet.strip()}
+        lang = self._lang()
+        fields |= {field: parse_limit(self.limits.get(field, ""), label, lang) for field, label, *_r in LIMIT_FIELDS}
         if self.editing_id:  # as PUT /api/token/
             await token_service.update_token(w.session, self.editing_id, TokenUpdate.model_validate(fields), w.user.id,
                                              bus=w.bus)
@@ -308,8 +394,8 @@ def tokens_page() -> rx.Component:
         rx.box(  # on a phone the table scrolls sideways (name and status first)
             rx.table.root(
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(h)) for h in (
-                    "tokens.name", "tokens.status", "tokens.used", "tokens.remaining", "tokens.created_at",
-                    "tokens.expires", "common.actions")])),
+                    "tokens.name", "tokens.status", "tokens.used", "tokens.remaining", "tokens.limits",
+                    "tokens.created_at", "tokens.expires", "common.actions")])),
                 rx.table.body(rx.foreach(TokensState.rows, lambda row: token_row_view(TokensState, row))),
                 width="100%",
                 id="token-table",
@@ -321,7 +407,7 @@ def tokens_page() -> rx.Component:
                 rx.text(tr("tokens.empty"), color_scheme="gray", id="token-empty")),
         rx.cond(TokensState.has_more,
                 rx.button(tr("common.load_more"), variant="soft", on_click=TokensState.load_more, id="token-more")),
-        editor_dialog(TokensState, EXPIRY_PRESETS),
+        editor_dialog(TokensState, EXPIRY_PRESETS, LIMIT_FIELDS),
         confirm_delete_dialog(TokensState),
         spacing="4",
         width="100%",

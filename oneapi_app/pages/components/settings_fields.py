@@ -3,7 +3,8 @@ options in ``LABELS``/``HINTS``: the texts are in oneapi_app/i18n/ui_settings.py
 fields (``TABS``). The page and its components build themselves from these tables.
 
 Field kinds: ``text`` (one line), ``long`` (Markdown/HTML, a text area), ``number``, ``json`` (a ratio table,
-a text area checked as a JSON object of names to numbers), ``toggle`` (saved at once), ``choice`` (one of a few
+a text area checked as a JSON object of names to numbers), ``limits`` (GroupRateLimits: a text area checked as
+a JSON object of groups to their limits, see relay/limits.py), ``toggle`` (saved at once), ``choice`` (one of a few
 values), ``secret`` (write-only: never loaded into the page, saved only when typed). Every other field of a
 section is saved by the section's Save button, only when changed.
 """
@@ -21,13 +22,17 @@ TEXT: dict[str, str] = {key.removeprefix("settings."): key for key in MESSAGES
 LABELS: dict[str, str] = {key.removeprefix("settings.label."): key for key in MESSAGES
                           if key.startswith("settings.label.")}
 HINTS: dict[str, str] = {key.removeprefix("settings.hint."): key for key in MESSAGES if key.startswith("settings.hint.")}
-HINT_PARAMS: dict[str, dict[str, str]] = {"Theme": {"themes": ", ".join(THEMES)}}
+# GroupRateLimits' example (its hint, the text area's placeholder): per token (a token's own limits win), per user.
+LIMITS_EXAMPLE = '{"default": {"rpm": 60, "concurrency": 4}, "vip": {"rpm": 600, "tpm": 1000000, "user_rpm": 1200}}'
+HINT_PARAMS: dict[str, dict[str, str]] = {"Theme": {"themes": ", ".join(THEMES)},
+                                          "GroupRateLimits": {"example": LIMITS_EXAMPLE}}
+JSON_KINDS = ("json", "limits")  # shown one entry a line, stored compact
 
 
 @dataclass(frozen=True)
 class Field:
     key: str
-    kind: str = "text"  # text | long | number | json | toggle | choice | secret
+    kind: str = "text"  # text | long | number | json | limits | toggle | choice | secret
 
     @property
     def label(self) -> str:
@@ -60,10 +65,10 @@ TABS: tuple[tuple[str, str, tuple[Section, ...]], ...] = (
                                      "QuotaForInvitee")),
         Section("ratio", "Ratios", _f("json", "ModelRatio", "CompletionRatio", "GroupRatio",
                                                  "CacheRatio", "CacheWriteRatio")),
+        Section("limits", "Rate limits", _f("limits", "GroupRateLimits"), note="limits_note"),
         Section("log", "Logs", _f("toggle", "LogConsumeEnabled"), note="log_purge"),
         Section("monitor", "Monitoring", _f("number", "ChannelDisableThreshold", "QuotaRemindThreshold")
-                + _f("toggle", "AutomaticDisableChannelEnabled", "AutomaticEnableChannelEnabled")
-                + _f("long", "GroupRateLimits")),
+                + _f("toggle", "AutomaticDisableChannelEnabled", "AutomaticEnableChannelEnabled")),
         Section("general", "General", _f("text", "TopUpLink", "ChatLink")
                 + _f("number", "QuotaPerUnit", "RetryTimes")
                 + _f("toggle", "DisplayInCurrencyEnabled", "DisplayTokenStatEnabled", "ApproximateTokenEnabled")),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ..texts import tr
-from .settings_fields import CHOICES, HINT_PARAMS, HINTS, TABS, TEXT, Field, Section
+from .settings_fields import CHOICES, HINT_PARAMS, HINTS, LIMITS_EXAMPLE, TABS, TEXT, Field, Section
 from .widgets import labeled
 
 
@@ -59,6 +59,8 @@ def _control(state, field: Field) -> rx.Component:
               "width": "100%"}
     if field.kind == "json":
         return rx.text_area(rows="10", spell_check=False, font_family="monospace", **common)
+    if field.kind == "limits":
+        return rx.text_area(rows="12", spell_check=False, font_family="monospace", placeholder=LIMITS_EXAMPLE, **common)
     if field.kind == "long":
         return rx.text_area(rows="5", **common)
     if field.kind == "choice":

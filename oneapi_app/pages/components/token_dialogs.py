@@ -21,6 +21,7 @@ def token_row_view(state, row) -> rx.Component:
         rx.table.cell(_status_badge(row)),
         rx.table.cell(row["used"]),
         rx.table.cell(row["remaining"], class_name="token-remaining"),
+        rx.table.cell(row["limits"], class_name="token-limits", white_space="nowrap"),
         rx.table.cell(row["created"]),
         rx.table.cell(row["expires"], class_name="token-expires"),
         rx.table.cell(
@@ -42,8 +43,36 @@ def token_row_view(state, row) -> rx.Component:
     )
 
 
-def editor_dialog(state, expiry_presets: dict[str, str]) -> rx.Component:
-    """``expiry_presets``: the select's value -> the message id of its label."""
+def _limit_input(state, field: str, label: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(tr(label), size="1", color="gray"),
+        rx.input(value=state.limits[field], on_change=lambda v: state.set_limit(field, v), id=f"token-{field}",
+                 input_mode="numeric", placeholder=tr("tokens.group_default"), width="100%"),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _limit_fields(state, limit_fields) -> rx.Component:
+    """The key's three rate limits side by side (stacked on a phone), what blank and -1 mean, the group's
+    default. Ids: ``token-<field>`` (token-rpm_limit, token-tpm_limit, token-concurrency_limit)."""
+    return rx.vstack(
+        rx.text(tr("tokens.limits"), size="2", weight="medium"),
+        rx.grid(
+            *[_limit_input(state, field, label) for field, label, *_rest in limit_fields],
+            columns=rx.breakpoints(initial="1", sm="3"), spacing="2", width="100%",
+        ),
+        rx.text(tr("tokens.limits_help"), size="1", color="gray"),
+        rx.text(tr("tokens.limits_group", limits=state.group_limits), size="1", color="gray", id="token-group-limits"),
+        spacing="1",
+        width="100%",
+        id="token-limits",
+    )
+
+
+def editor_dialog(state, expiry_presets: dict[str, str], limit_fields) -> rx.Component:
+    """``expiry_presets``: the select's value -> the message id of its label; ``limit_fields``: the page's
+    (field, label id, ...) of the rate limits."""
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(rx.cond(state.editing_id == 0, tr("tokens.add"), tr("tokens.edit"))),
@@ -76,6 +105,7 @@ def editor_dialog(state, expiry_presets: dict[str, str]) -> rx.Component:
                 labeled(tr("tokens.subnet"),
                         rx.input(value=state.subnet, on_change=state.set_subnet, id="token-subnet",
                                  placeholder="192.168.1.0/24", width="100%")),
+                _limit_fields(state, limit_fields),
                 error_callout(state.editor_error, "token-editor-error"),
                 rx.hstack(
                     rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray", id="token-cancel")),
