@@ -3,9 +3,10 @@
 # the whole suite against real SQLite, PostgreSQL, MariaDB and Redis, and the dashboard in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")"
-if ! { command -v chromium && fc-list | grep -qi wenquanyi; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  # Chromium for the dashboard tests, and a CJK font so the Chinese pages' screenshots show text
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei) >/dev/null
+if ! { command -v chromium && command -v nginx && fc-list | grep -qi wenquanyi; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  # Chromium for the dashboard tests, a CJK font so the Chinese pages' screenshots show text, and nginx for the
+  # test of the load balancer docker-compose.postgres.yml ships (deploy/nginx.conf)
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei nginx-light) >/dev/null
 fi
 ./run.sh setup
 # The real clients the dialect tests drive (Claude Code on /v1/messages, Codex on /v1/responses): pinned, from the

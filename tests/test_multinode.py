@@ -14,12 +14,13 @@ import subprocess
 import time
 from contextlib import ExitStack
 
+import httpx
 import pytest
 import redis
 
 from . import nodes
 from .conftest import _fresh_postgres
-from .servers import free_port, running_server
+from .servers import ROOT, free_port, running_server
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 
@@ -103,6 +104,48 @@ def test_spending_split_over_both_nodes_never_overspends(cluster):
     assert race["remain"] >= 0, race
     assert race["remain"] + race["used"] == race["quota"], race
     assert race["used"] == race["charged"] and race["rows"] == ok, race
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx (test.sh installs nginx-light)")
+def test_the_shipped_load_balancer_spreads_the_relay_and_keeps_the_dashboard_on_the_master(cluster, tmp_path):
+    """deploy/nginx.conf, as docker-compose.postgres.yml mounts it (its service names pointed at the two nodes):
+    relay calls reach both nodes, a stream passes through whole, the dashboard's paths go to the master."""
+    a, b = cluster["a"], cluster["b"]
+    port = free_port()
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    site = site.replace("oneapi-slave:3000", b.removeprefix("http://")).replace("oneapi:3000", a.removeprefix("http://"))
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\nhttp {{\n"
+        f"  log_format up '$request_uri $upstream_addr $status';\n  access_log {tmp_path}/access.log up;\n"
+        + "".join(f"  {kind}_temp_path {tmp_path}/{kind};\n" for kind in ("client_body", "proxy"))
+        + f"  include {tmp_path}/site.conf;\n}}\n")
+    proc = subprocess.Popen(["nginx", "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    lb = f"http://127.0.0.1:{port}"
+    try:
+        assert nodes.wait_for(lambda: _answers(f"{lb}/api/status"), timeout=10), (tmp_path / "error.log").read_text()
+        key = cluster["keys"]["warm"]
+        assert nodes.chats([lb], key, 24, concurrency=4) == [200] * 24
+        body = httpx.post(f"{lb}/v1/chat/completions", headers={"Authorization": f"Bearer sk-{key}"}, timeout=30,
+                          json={"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+        assert body.status_code == 200 and body.text.rstrip().endswith("data: [DONE]"), body.text[-200:]
+        httpx.get(f"{lb}/login", timeout=10)  # the dashboard (an --api-only node answers it with its 404)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    lines = [line.split() for line in (tmp_path / "access.log").read_text().splitlines()]
+    relay = {node for uri, node, _ in lines if uri == "/v1/chat/completions"}
+    assert relay == {a.removeprefix("http://"), b.removeprefix("http://")}, lines
+    assert [node for uri, node, _ in lines if uri == "/login"] == [a.removeprefix("http://")], lines
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @pytest.fixture
