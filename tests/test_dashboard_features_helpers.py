@@ -10,7 +10,8 @@ from sqlmodel import select
 from oneapi_app.catalog.channel_types import CHANNEL_TYPES
 from oneapi_app.models import Ability, ChannelCreate, Log, LogType
 from oneapi_app.pages.channel_config import field_values, merged_config, parse_config, type_details, type_options
-from oneapi_app.pages.playground import chat_links, stream_text
+from oneapi_app.pages.chat_links import chat_links
+from oneapi_app.pages.playground import stream_text
 from oneapi_app.pages.pricing import price_row
 from oneapi_app.pages.redemptions import codes_filename
 from oneapi_app.services import channels, stats

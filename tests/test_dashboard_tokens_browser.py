@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from playwright.sync_api import expect
@@ -69,6 +70,17 @@ def test_tokens_page_lifecycle(appliance, browser):  # noqa: F811
     expect(page.get_by_text("Key copied to the clipboard")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == key
     assert api["key"] not in page.content()  # the key only went to the clipboard
+
+    # chat links: the row's Chat menu opens NextChat (One API's default) with this address and key filled in
+    page.context.route("https://app.nextchat.dev/**", lambda route: route.fulfill(body="NextChat", status=200))
+    row.locator(".token-chat").click()
+    with page.expect_popup() as popup:
+        page.locator(".token-chat-nextchat").click()
+    opened = unquote(popup.value.url)
+    assert opened.startswith("https://app.nextchat.dev/#/?settings=") and f'"key":"{key}"' in opened, opened
+    assert f'"url":"{appliance}"' in opened, opened
+    popup.value.close()
+    assert api["key"] not in page.content()  # still only inside the link it opened
 
     # disable: the API and the relay see it at once
     row.locator(".token-toggle").click()

@@ -65,6 +65,7 @@ UI: dict[str, dict[str, str]] = {
     "tokens.remaining_quota": {"en": "remaining quota", "zh": "剩余额度"},
     "tokens.negative": {"en": "remaining quota must not be negative", "zh": "剩余额度不能为负数"},
     "tokens.key_copied": {"en": "Key copied to the clipboard", "zh": "密钥已复制到剪贴板"},
+    "tokens.chat": {"en": "Chat", "zh": "聊天"},
     "tokens.enabled": {"en": "Token enabled", "zh": "令牌已启用"},
     "tokens.disabled": {"en": "Token disabled", "zh": "令牌已禁用"},
     "tokens.deleted": {"en": "Token deleted", "zh": "令牌已删除"},

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import quote
 
 import httpx
 import reflex as rx
@@ -22,26 +21,13 @@ from ..models import Role, TokenStatus
 from ..relay.streaming import SSEReader
 from ..services import stats
 from ..services import tokens as token_service
+from .chat_links import APPS, open_script
 from .common import public_address
 from .registry import page
 from .state import SessionState
 from .texts import lang_of, say, tr
 
-NEXTCHAT = "https://app.nextchat.dev"
-LOBECHAT = "https://chat-preview.lobehub.com"
 MAX_HISTORY = 20
-
-
-def chat_links(key: str, server: str, chat_link: str = "") -> dict[str, str]:
-    """one-api's chat links for a token (``key`` with its sk- prefix, ``server`` the appliance's address)."""
-    nextchat = json.dumps({"key": key, "url": server}, separators=(",", ":"))
-    lobe = json.dumps({"keyVaults": {"openai": {"apiKey": key, "baseURL": server + "/v1"}}}, separators=(",", ":"))
-    return {
-        "nextchat": f"{(chat_link or NEXTCHAT).rstrip('/')}/#/?settings={nextchat}",
-        "lobechat": f"{(chat_link or LOBECHAT).rstrip('/')}/?settings={lobe}",
-        "ama": f"ama://set-api-key?server={quote(server, safe='')}&key={key}",
-        "opencat": f"opencat://team/join?domain={quote(server, safe='')}&token={key}",
-    }
 
 
 def stream_text(payload: bytes) -> tuple[str, str]:
@@ -155,10 +141,8 @@ class PlaygroundState(rx.State):
             return rx.toast.error(await say(self, "playground.pick"))
         rt = runtime()
         server = public_address(rt.options.ServerAddress, self.router.headers.origin)
-        link = chat_links(key, server, rt.options.ChatLink if app == "nextchat" else "").get(app)
-        if not link:
-            return None
-        return rx.call_script(f"window.open({json.dumps(link)}, '_blank', 'noopener')")
+        script = open_script(key, server, rt.options.ChatLink, app)
+        return rx.call_script(script) if script else None
 
     @rx.event
     async def send(self):
@@ -246,7 +230,6 @@ def _streaming(answer) -> rx.Component:
 
 SELECT_STYLE = {"height": "32px", "padding": "0 8px", "border_radius": "6px", "border": "1px solid var(--gray-a7)",
                 "background": "var(--color-surface)", "color": "var(--gray-12)", "width": "100%"}
-APPS = (("nextchat", "NextChat"), ("lobechat", "LobeChat"), ("ama", "AMA"), ("opencat", "OpenCat"))
 
 
 @page("/playground", "page.playground", nav="page.playground", icon="message-square", min_role=Role.COMMON,

@@ -22,7 +22,8 @@ from ..models.schemas import TokenCreate, TokenUpdate
 from ..models.schemas.token import LIMIT_MAX
 from ..services import tokens as token_service
 from .actions import Write, writes
-from .common import UiError, error_text, format_quota, format_time, parse_whole
+from .chat_links import open_script
+from .common import UiError, error_text, format_quota, format_time, parse_whole, public_address
 from .components.token_dialogs import confirm_delete_dialog, editor_dialog, token_row_view
 from .components.widgets import error_callout
 from .registry import page
@@ -245,6 +246,16 @@ class TokensState(SessionState):
     async def copy_key(self, w: Write, token_id: str):
         token = await token_service.get_token(w.session, int(token_id), w.user.id)
         return [rx.set_clipboard(token.display_key), rx.toast.success(self._say("tokens.key_copied"), id="token-toast")]
+
+    @rx.event
+    @writes(error="error", action="token page action")
+    async def open_chat(self, w: Write, token_id: str, app: str):
+        """The row's Chat menu: opens the key in a chat app; the link (with the key) goes to the browser once."""
+        token = await token_service.get_token(w.session, int(token_id), w.user.id)
+        options = runtime().options
+        script = open_script(token.display_key, public_address(options.ServerAddress, self.router.headers.origin),
+                             options.ChatLink, app)
+        return rx.call_script(script) if script else None
 
     @rx.event
     @writes(error="error", action="token page action")

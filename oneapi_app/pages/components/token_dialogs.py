@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ..chat_links import APPS
 from ..texts import tr
 from .widgets import confirm_dialog, error_callout, labeled, match_badge
 
@@ -13,6 +14,16 @@ from .widgets import confirm_dialog, error_callout, labeled, match_badge
 def _status_badge(row) -> rx.Component:
     label = row["status_label"]
     return match_badge(row["status"], [("1", label, "green"), ("2", label, "gray")], label, class_name="token-status")
+
+
+def _chat_menu(state, row) -> rx.Component:
+    """One API's per-token chat links: NextChat (or the ChatLink option's), LobeChat, AMA, OpenCat."""
+    return rx.menu.root(
+        rx.menu.trigger(rx.button(rx.icon("message-square", size=14), tr("tokens.chat"), size="1", variant="soft",
+                                  class_name="token-chat")),
+        rx.menu.content(*[rx.menu.item(label, class_name=f"token-chat-{app}", on_click=state.open_chat(row["id"], app))
+                          for app, label in APPS]),
+    )
 
 
 def token_row_view(state, row) -> rx.Component:
@@ -28,6 +39,7 @@ def token_row_view(state, row) -> rx.Component:
             rx.hstack(
                 rx.button(rx.icon("copy", size=14), tr("common.copy"), size="1", variant="soft", class_name="token-copy",
                           on_click=state.copy_key(row["id"])),
+                _chat_menu(state, row),
                 rx.button(rx.cond(row["status"] == "1", tr("common.disable"), tr("common.enable")), size="1", variant="soft",
                           color_scheme=rx.cond(row["status"] == "1", "orange", "green"), class_name="token-toggle",
                           on_click=state.toggle_status(row["id"], row["status"])),
