@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .limitd import LIMITS_FD_ENV, LimitConn, LimitServer
+
 log = logging.getLogger("oneapi.workers")
 PEER_FD_ENV = "ONEAPI_PEER_FD"  # a worker's end of its socket pair to the master (changes.py)
 WORKER_ENV = "ONEAPI_WORKER"  # the worker's number, 0..N-1
@@ -88,6 +90,7 @@ class _Worker:
     link: socket.socket | None = None  # the master's end of the change link
     started: float = 0.0
     buffer: bytes = field(default=b"")
+    limits: LimitConn | None = None  # the master's end of the rate-limit link (limitd.py)
 
 
 class Supervisor:
@@ -104,10 +107,12 @@ class Supervisor:
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
+        self.limits = LimitServer(self._selector)  # the machine's rate limits, without Redis (limitd.py)
 
     # -- forking --------------------------------------------------------------------------------------
     def _spawn(self, worker: _Worker) -> None:
         mine, theirs = socket.socketpair()
+        limits_theirs = self._open_limits(worker)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -123,6 +128,7 @@ class Supervisor:
                         other.sock.close()
                 os.close(self._wake_r)
                 os.close(self._wake_w)
+                self._limits_in_child(limits_theirs)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -139,6 +145,7 @@ class Supervisor:
                 sys.stderr.flush()
                 os._exit(code)
         theirs.close()
+        limits_theirs.close()
         mine.setblocking(False)
         worker.pid, worker.link, worker.started, worker.buffer = pid, mine, time.monotonic(), b""
         self._selector.register(mine, selectors.EVENT_READ, worker)
@@ -150,6 +157,25 @@ class Supervisor:
                 self._selector.unregister(worker.link)
             worker.link.close()
             worker.link = None
+
+    # -- the rate-limit link (limitd.py) ------------------------------------------------------------------
+    def _open_limits(self, worker: _Worker) -> socket.socket:
+        """A new rate-limit link for ``worker``: the master keeps its end, the worker's end is returned."""
+        self._close_limits(worker)
+        worker.limits, theirs = self.limits.attach()
+        return theirs
+
+    def _limits_in_child(self, theirs: socket.socket) -> None:
+        """In the forked worker: drop the master's ends, hand this worker's end to its Runtime."""
+        self.limits.close_in_child()
+        theirs.set_inheritable(False)
+        os.environ[LIMITS_FD_ENV] = str(theirs.detach())
+
+    def _close_limits(self, worker: _Worker) -> None:
+        """The worker is gone: the slots it held are freed."""
+        if worker.limits is not None:
+            self.limits.drop(worker.limits)
+            worker.limits = None
 
     # -- the change link --------------------------------------------------------------------------------
     def _relay(self, worker: _Worker) -> None:
@@ -201,6 +227,7 @@ class Supervisor:
                 continue
             worker.pid = 0
             self._forget_link(worker)
+            self._close_limits(worker)
             if self.stopping:
                 continue
             code = os.waitstatus_to_exitcode(status)
@@ -220,10 +247,12 @@ class Supervisor:
         for worker in self.workers:
             self._spawn(worker)
         while not self.stopping:
-            for key, _ in self._selector.select(timeout=1.0):
+            for key, events in self._selector.select(timeout=1.0):
                 if key.data is None:
                     with contextlib.suppress(BlockingIOError):
                         os.read(self._wake_r, 512)
+                elif isinstance(key.data, LimitConn):
+                    self.limits.ready(key.data, events)
                 else:
                     self._relay(key.data)
             self._reap()
@@ -248,6 +277,7 @@ class Supervisor:
                 if worker.pid == pid:
                     worker.pid = 0
                     self._forget_link(worker)
+                    self._close_limits(worker)
         for worker in self.workers:
             if worker.pid:
                 log.warning("worker %d did not stop in time: killing it", worker.index)
