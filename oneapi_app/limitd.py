@@ -194,8 +194,10 @@ class LimitLink(asyncio.Protocol):
         return link
 
     def close(self) -> None:
+        """This worker stops (its last releases leave first)."""
         if self._transport is not None:
             self._flush()
+            self.degraded = True  # not worth a warning
             self._transport.close()
 
     # -- the two questions ---------------------------------------------------------------------------------

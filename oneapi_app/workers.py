@@ -15,8 +15,11 @@ What the workers share:
   master, which passes every line on to the other workers (changes.py) -- no Redis needed on one machine;
   with REDIS_CONN_STRING they also go through Redis, to the other nodes;
 * quota: never cached for a decision; the reservation is a conditional UPDATE in the shared database;
-* rate limits: in Redis when configured; without Redis, per-IP and per-token limits are counted by each
-  worker in its own memory (a limit of R per minute admits up to N x R across N workers).
+* rate limits (per token and user: RPM, TPM, concurrency; per IP: GLOBAL_API/WEB_RATE_LIMIT, login
+  attempts): in Redis when configured; without Redis, in the master, which serves them to each worker over
+  a second socket pair (limitd.py: one round trip per check, releases batched), so the machine admits a
+  limit once. A worker the master does not answer counts alone meanwhile; the slots of a worker that dies
+  are freed when the master sees its link close (or reaps it).
 """
 
 from __future__ import annotations
@@ -247,17 +250,22 @@ class Supervisor:
         for worker in self.workers:
             self._spawn(worker)
         while not self.stopping:
-            for key, events in self._selector.select(timeout=1.0):
-                if key.data is None:
-                    with contextlib.suppress(BlockingIOError):
-                        os.read(self._wake_r, 512)
-                elif isinstance(key.data, LimitConn):
-                    self.limits.ready(key.data, events)
-                else:
-                    self._relay(key.data)
+            self._serve(1.0)
             self._reap()
         self._stop_all()
         return 1 if self.failed else 0
+
+    def _serve(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the workers' links (change notices, rate-limit questions) or a
+        signal, and serve what came."""
+        for key, events in self._selector.select(timeout=timeout):
+            if key.data is None:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 512)
+            elif isinstance(key.data, LimitConn):
+                self.limits.ready(key.data, events)
+            else:
+                self._relay(key.data)
 
     def _stop_all(self) -> None:
         for worker in self.workers:
@@ -271,7 +279,7 @@ class Supervisor:
             except ChildProcessError:
                 break
             if pid == 0:
-                time.sleep(0.1)
+                self._serve(0.1)  # the workers finishing their requests still ask for their rate limits
                 continue
             for worker in self.workers:
                 if worker.pid == pid:

@@ -14,7 +14,10 @@ is at or below zero. Concurrency counts requests between check and settle.
 
 Where: with REDIS_CONN_STRING, in Redis, so every node enforces the same limit: ONE Lua script per request
 checks and takes every bucket and slot of the token and the user atomically (one round trip); releases are
-batched off the request path. Without Redis, in this process's memory (same arithmetic, no I/O).
+batched off the request path. Without Redis, in memory (limits_local.py's token buckets, the same arithmetic):
+in a worker of ``oneapi serve --workers N``, the master process's, so the workers share one limit: one round
+trip over a socket pair per check, releases batched (limitd.py; a master that does not answer within a second
+leaves the worker counting alone meanwhile); otherwise this process's own (no I/O).
 A refusal is a 429 in OpenAI's shape with ``Retry-After`` and the ``x-ratelimit-limit/remaining/reset-
 requests`` and ``-tokens`` headers of the limit that refused.
 """
