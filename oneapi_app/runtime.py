@@ -179,11 +179,15 @@ class Runtime:
         self.locks = Locks(redis=self.redis, db=self.db if shared_sql else None, prefix=self.settings.redis_key_prefix)
         limits_fd = os.environ.pop(LIMITS_FD_ENV, "")  # set by the master of `oneapi serve --workers N`
         if limits_fd:
-            sock = socket.socket(fileno=int(limits_fd))
-            if self.redis is None:
-                self.limiter.link = self.limit_link = await LimitLink.open(sock)
-            else:  # Redis shares the limits with every node already
-                sock.close()
+            try:
+                sock = socket.socket(fileno=int(limits_fd))
+            except (OSError, ValueError):  # not this process's link (an inherited environment)
+                log.warning("ignored %s=%s: not a socket of this process", LIMITS_FD_ENV, limits_fd)
+            else:
+                if self.redis is None:
+                    self.limiter.link = self.limit_link = await LimitLink.open(sock)
+                else:  # Redis shares the limits with every node already
+                    sock.close()
 
     def relay_done(self, ctx: RelayContext, prompt_tokens: int, completion_tokens: int, quota: int,
                    ok: bool) -> None:
