@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """CPU cost of the relay's rate limiter and of the metrics hooks, per request, in process.
 
-  python bench/limits.py [--requests 200000] [--concurrency 16] [--redis redis://127.0.0.1:6379/0]
+  python bench/limits.py [--requests 200000] [--concurrency 16] [--redis redis://127.0.0.1:6379/0] [--workers 2]
 
 The end-to-end numbers (bench/relay.py --limits, --env ENABLE_PROMETHEUS=true) move with everything else on
 the machine; this one isolates the parts: 16 asyncio tasks each admitting and releasing requests through
 ``Limiter.check``/``release`` (a token with RPM, TPM and concurrency limits it never reaches, plus the group's
 per-user limits), measured with the process CPU clock, against the same loop with no limit configured.
-With ``--redis`` it also counts the round trips of a check (one EVALSHA) and their latency. The metrics
+With ``--redis`` it also counts the round trips of a check (one EVALSHA) and their latency. With
+``--workers N`` (2 by default; 0 = skip) it measures the limits shared by ``oneapi serve --workers N`` without
+Redis (limitd.py): a master process serving N worker processes that each run the loop above through their
+link; the CPU of a worker and of the master per request, beside the memory backend's. The metrics
 part times the hooks one relay request runs (the HTTP counter and histogram, one upstream attempt, the
 relay's counters, tokens and quota).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import selectors
 import sys
 import time
 import uuid
@@ -125,12 +129,17 @@ async def access_log_cost(n: int = 50_000) -> float:
     return logged - bare
 
 
-async def main() -> int:
+def arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=200_000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--redis", default="", help="also measure the Redis path on this server")
-    args = ap.parse_args()
+    ap.add_argument("--workers", type=int, default=2, help="measure the limits shared by N worker processes "
+                    "(0: not)")
+    return ap.parse_args()
+
+
+async def main(args: argparse.Namespace) -> int:
 
     host = Host()
     limiter = Limiter(host)
@@ -197,5 +206,69 @@ async def main() -> int:
     return 0
 
 
+GROUPS = '{"default": {"user_rpm": 1000000000, "user_concurrency": 1000000}}'
+
+
+def shared(workers: int, requests: int, concurrency: int) -> None:
+    """``workers`` processes admitting and releasing ``requests`` requests each through one master process
+    (limitd.py); prints the CPU per request of a worker (its whole loop, minus the loop without limits) and of
+    the master."""
+    from oneapi_app.limitd import LimitLink, LimitServer
+
+    selector = selectors.DefaultSelector()
+    server = LimitServer(selector)
+    ends = [server.attach()[1] for _ in range(workers)]
+    report_r, report_w = os.pipe()
+    master = os.fork()
+    if master == 0:  # the master: serves until every worker's link closed
+        for end in ends:
+            end.close()
+        started = time.process_time()
+        while server.conns:
+            for key, events in selector.select(timeout=1.0):
+                server.ready(key.data, events)
+        os.write(report_w, f"m {time.process_time() - started}\n".encode())
+        os._exit(0)
+    server.close_in_child()
+    pids = []
+    for i, end in enumerate(ends):
+        pid = os.fork()
+        if pid == 0:
+            for other in ends:
+                if other is not end:
+                    other.close()
+
+            async def worker() -> float:
+                host = Host()
+                host.options.GroupRateLimits = GROUPS
+                limiter = Limiter(host)
+                limiter.link = await LimitLink.open(end)
+                base = await run(Limiter(Host()), token(False), requests // 5, concurrency)
+                cpu = await run(limiter, token(True), requests, concurrency)
+                limiter.link.close()
+                return cpu - base
+
+            os.write(report_w, f"w {asyncio.run(worker())}\n".encode())
+            os._exit(0)
+        pids.append(pid)
+        end.close()
+    os.close(report_w)
+    with os.fdopen(report_r) as reports:
+        lines = reports.read().split()
+    for pid in [*pids, master]:
+        os.waitpid(pid, 0)
+    worker_cpu = [float(v) for k, v in zip(lines[::2], lines[1::2], strict=True) if k == "w"]
+    master_cpu = next(float(v) for k, v in zip(lines[::2], lines[1::2], strict=True) if k == "m")
+    per_worker = sum(worker_cpu) / len(worker_cpu)
+    per_master = master_cpu / (requests * workers)
+    print(f"limiter, shared by {workers} workers through the master (no Redis), C={concurrency} each: a worker "
+          f"adds {per_worker * 1e6:.2f} us CPU per request, the master {per_master * 1e6:.2f} us -> "
+          f"{(per_worker + per_master) * 1e6:.2f} us per request in all")
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    options = arguments()
+    code = asyncio.run(main(options))
+    if options.workers > 0:  # forks: outside any event loop
+        shared(options.workers, options.requests // options.workers, options.concurrency)
+    sys.exit(code)

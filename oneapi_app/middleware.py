@@ -286,14 +286,6 @@ class WebRateLimitMiddleware:
         return "." not in last or last.endswith(".html")
 
     def _limiter(self):
-        from .auth.ratelimit import SlidingWindow
+        from .auth.ratelimit import per_ip_limiter
 
-        runtime = self.runtime
-        limiter = runtime.limiters.get("web")
-        if limiter is None:
-            settings = runtime.settings
-            limit = 0 if settings.debug else settings.global_web_rate_limit
-            limiter = SlidingWindow(limit, WEB_WINDOW, redis=runtime.redis,
-                                    prefix=f"{settings.redis_key_prefix}rateLimit:")
-            runtime.limiters["web"] = limiter
-        return limiter
+        return per_ip_limiter(self.runtime, "web", self.runtime.settings.global_web_rate_limit, WEB_WINDOW)

@@ -26,6 +26,7 @@ from .auth.ratelimit import SlidingWindow
 from .background import Background
 from .changes import Changes
 from .db import Database
+from .limitd import LIMITS_FD_ENV, LimitLink
 from .locks import Locks
 from .metrics import Metrics
 from .migrations import migrate
@@ -67,6 +68,7 @@ class Runtime:
         self.background = Background()
         self.changes = Changes()
         self.limiters: dict[str, SlidingWindow] = {}  # per-IP rate limits, made at first use (auth/ratelimit.py)
+        self.limit_link: LimitLink | None = None  # a worker's link to the master's rate limits (limitd.py)
         self._db: Database | None = None
         self._http: httpx.AsyncClient | None = None
         self.redis: Redis | None = None
@@ -141,7 +143,7 @@ class Runtime:
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
             follow_redirects=False,
         )
-        self._start_reliability()
+        await self._start_reliability()
         self.background.every(settings.sync_frequency, self.reload_options, "sync-options")
         self.cache.start()
         await self.upstream.start()
@@ -168,12 +170,24 @@ class Runtime:
         self.locks = Locks(prefix=settings.redis_key_prefix)  # replaced at start by the configured backend
         self.reminders = QuotaReminder(self)  # QuotaRemindThreshold mails (services/reminders.py)
 
-    def _start_reliability(self) -> None:
+    async def _start_reliability(self) -> None:
         """After the database and Redis are open: the lease backend (Redis, else a table when several nodes
-        or local workers share the database, else memory)."""
+        or local workers share the database, else memory); the rate limits' backend (Redis, else the master
+        process of --workers N, else memory)."""
         several = self.db.url.kind != "sqlite" or bool(os.environ.get(PEER_FD_ENV))  # other nodes, or workers
         shared_sql = self.redis is None and several
         self.locks = Locks(redis=self.redis, db=self.db if shared_sql else None, prefix=self.settings.redis_key_prefix)
+        limits_fd = os.environ.pop(LIMITS_FD_ENV, "")  # set by the master of `oneapi serve --workers N`
+        if limits_fd:
+            try:
+                sock = socket.socket(fileno=int(limits_fd))
+            except (OSError, ValueError):  # not this process's link (an inherited environment)
+                log.warning("ignored %s=%s: not a socket of this process", LIMITS_FD_ENV, limits_fd)
+            else:
+                if self.redis is None:
+                    self.limiter.link = self.limit_link = await LimitLink.open(sock)
+                else:  # Redis shares the limits with every node already
+                    sock.close()
 
     def relay_done(self, ctx: RelayContext, prompt_tokens: int, completion_tokens: int, quota: int,
                    ok: bool) -> None:
@@ -222,6 +236,9 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.background.close(timeout=self.settings.shutdown_timeout)
+        if self.limit_link is not None:  # after the last request: its releases leave with the link's last write
+            self.limit_link.close()
+            self.limit_link = self.limiter.link = None
         await self.ledger.stop()
         await self.upstream.stop()
         if self._http is not None:

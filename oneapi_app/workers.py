@@ -15,8 +15,11 @@ What the workers share:
   master, which passes every line on to the other workers (changes.py) -- no Redis needed on one machine;
   with REDIS_CONN_STRING they also go through Redis, to the other nodes;
 * quota: never cached for a decision; the reservation is a conditional UPDATE in the shared database;
-* rate limits: in Redis when configured; without Redis, per-IP and per-token limits are counted by each
-  worker in its own memory (a limit of R per minute admits up to N x R across N workers).
+* rate limits (per token and user: RPM, TPM, concurrency; per IP: GLOBAL_API/WEB_RATE_LIMIT, login
+  attempts): in Redis when configured; without Redis, in the master, which serves them to each worker over
+  a second socket pair (limitd.py: one round trip per check, releases batched), so the machine admits a
+  limit once. A worker the master does not answer counts alone meanwhile; the slots of a worker that dies
+  are freed when the master sees its link close (or reaps it).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from .limitd import LIMITS_FD_ENV, LimitConn, LimitServer
 
 log = logging.getLogger("oneapi.workers")
 PEER_FD_ENV = "ONEAPI_PEER_FD"  # a worker's end of its socket pair to the master (changes.py)
@@ -88,6 +93,7 @@ class _Worker:
     link: socket.socket | None = None  # the master's end of the change link
     started: float = 0.0
     buffer: bytes = field(default=b"")
+    limits: LimitConn | None = None  # the master's end of the rate-limit link (limitd.py)
 
 
 class Supervisor:
@@ -104,10 +110,12 @@ class Supervisor:
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
+        self.limits = LimitServer(self._selector)  # the machine's rate limits, without Redis (limitd.py)
 
     # -- forking --------------------------------------------------------------------------------------
     def _spawn(self, worker: _Worker) -> None:
         mine, theirs = socket.socketpair()
+        limits_theirs = self._open_limits(worker)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -123,6 +131,7 @@ class Supervisor:
                         other.sock.close()
                 os.close(self._wake_r)
                 os.close(self._wake_w)
+                self._limits_in_child(limits_theirs)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -139,6 +148,7 @@ class Supervisor:
                 sys.stderr.flush()
                 os._exit(code)
         theirs.close()
+        limits_theirs.close()
         mine.setblocking(False)
         worker.pid, worker.link, worker.started, worker.buffer = pid, mine, time.monotonic(), b""
         self._selector.register(mine, selectors.EVENT_READ, worker)
@@ -150,6 +160,25 @@ class Supervisor:
                 self._selector.unregister(worker.link)
             worker.link.close()
             worker.link = None
+
+    # -- the rate-limit link (limitd.py) ------------------------------------------------------------------
+    def _open_limits(self, worker: _Worker) -> socket.socket:
+        """A new rate-limit link for ``worker``: the master keeps its end, the worker's end is returned."""
+        self._close_limits(worker)
+        worker.limits, theirs = self.limits.attach()
+        return theirs
+
+    def _limits_in_child(self, theirs: socket.socket) -> None:
+        """In the forked worker: drop the master's ends, hand this worker's end to its Runtime."""
+        self.limits.close_in_child()
+        theirs.set_inheritable(False)
+        os.environ[LIMITS_FD_ENV] = str(theirs.detach())
+
+    def _close_limits(self, worker: _Worker) -> None:
+        """The worker is gone: the slots it held are freed."""
+        if worker.limits is not None:
+            self.limits.drop(worker.limits)
+            worker.limits = None
 
     # -- the change link --------------------------------------------------------------------------------
     def _relay(self, worker: _Worker) -> None:
@@ -201,6 +230,7 @@ class Supervisor:
                 continue
             worker.pid = 0
             self._forget_link(worker)
+            self._close_limits(worker)
             if self.stopping:
                 continue
             code = os.waitstatus_to_exitcode(status)
@@ -220,15 +250,22 @@ class Supervisor:
         for worker in self.workers:
             self._spawn(worker)
         while not self.stopping:
-            for key, _ in self._selector.select(timeout=1.0):
-                if key.data is None:
-                    with contextlib.suppress(BlockingIOError):
-                        os.read(self._wake_r, 512)
-                else:
-                    self._relay(key.data)
+            self._serve(1.0)
             self._reap()
         self._stop_all()
         return 1 if self.failed else 0
+
+    def _serve(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the workers' links (change notices, rate-limit questions) or a
+        signal, and serve what came."""
+        for key, events in self._selector.select(timeout=timeout):
+            if key.data is None:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 512)
+            elif isinstance(key.data, LimitConn):
+                self.limits.ready(key.data, events)
+            else:
+                self._relay(key.data)
 
     def _stop_all(self) -> None:
         for worker in self.workers:
@@ -242,12 +279,13 @@ class Supervisor:
             except ChildProcessError:
                 break
             if pid == 0:
-                time.sleep(0.1)
+                self._serve(0.1)  # the workers finishing their requests still ask for their rate limits
                 continue
             for worker in self.workers:
                 if worker.pid == pid:
                     worker.pid = 0
                     self._forget_link(worker)
+                    self._close_limits(worker)
         for worker in self.workers:
             if worker.pid:
                 log.warning("worker %d did not stop in time: killing it", worker.index)

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .. import netaddr
 from ..auth import sessions, turnstile
-from ..auth.ratelimit import CRITICAL_WINDOW, SlidingWindow, critical_limiter
+from ..auth.ratelimit import CRITICAL_WINDOW, critical_limiter, per_ip_limiter
 from ..errors import AppError, RateLimited
 from ..i18n import msg
 from ..models import Role, User, UserStatus
@@ -131,20 +131,10 @@ AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 RootUser = Annotated[User, Depends(require_role(Role.ROOT))]
 
 
-def _global_api_limiter(request: Request, runtime: Runtime) -> SlidingWindow:
-    limiter = getattr(request.app.state, "global_api_limiter", None)
-    if limiter is None:
-        limit = 0 if runtime.settings.debug else runtime.settings.global_api_rate_limit
-        limiter = SlidingWindow(limit, 180, redis=runtime.redis,
-                                prefix=f"{runtime.settings.redis_key_prefix}rateLimit:")
-        request.app.state.global_api_limiter = limiter
-    return limiter
-
-
 async def global_api_rate_limit(request: Request, runtime: RuntimeDep) -> None:
     """one-api's global API limit on /api: GLOBAL_API_RATE_LIMIT requests per IP per 3 minutes."""
     ip = netaddr.client_ip(request.scope, runtime.settings.trusted_proxies)
-    if not await _global_api_limiter(request, runtime).allow("GA", ip):
+    if not await per_ip_limiter(runtime, "api", runtime.settings.global_api_rate_limit, 180).allow("GA", ip):
         raise RateLimited()
 
 

@@ -1,31 +1,39 @@
-"""Per-IP sliding-window rate limits (one-api's critical limit: 20 requests per 20 minutes on login etc.).
+"""Per-IP sliding-window rate limits: one-api's critical limit (20 requests per 20 minutes on login etc.),
+GLOBAL_API_RATE_LIMIT on /api and GLOBAL_WEB_RATE_LIMIT on the dashboard's pages.
 
-With Redis configured the window lives there (a sorted set per IP), so every node counts the same requests;
-otherwise in process memory.
+Where a window lives: with Redis configured, in Redis (a sorted set per IP), so every node counts the same
+requests (while Redis does not answer, in this process's memory); else, in a worker of ``oneapi serve
+--workers N``, in the master process, so the workers count together (limitd.py; while it does not answer,
+in this process's memory); else in this process's memory (relay/limits_local.py's Windows).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
-from collections import deque
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
+
+from ..relay.limits_local import Windows
+
+if TYPE_CHECKING:
+    from ..limitd import LimitLink
 
 log = logging.getLogger(__name__)
 CRITICAL_WINDOW = 20 * 60  # seconds: CRITICAL_RATE_LIMIT counts login, register, mail and OAuth calls over it
 
 
 class SlidingWindow:
-    def __init__(self, limit: int, duration: float, *, redis: Redis | None = None, prefix: str = "rateLimit:") -> None:
+    def __init__(self, limit: int, duration: float, *, redis: Redis | None = None, prefix: str = "rateLimit:",
+                 link: LimitLink | None = None) -> None:
         self.limit = limit
         self.duration = duration
         self.redis = redis
+        self.link = link
         self.prefix = prefix
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = asyncio.Lock()
+        self._memory = Windows()
         self._redis_down_until = 0.0  # Redis failed: memory until then (retried every second)
 
     async def allow(self, mark: str, ip: str) -> bool:
@@ -33,26 +41,20 @@ class SlidingWindow:
         if self.limit <= 0:
             return True
         key = f"{self.prefix}{mark}{ip}"
-        if self.redis is not None and time.monotonic() >= self._redis_down_until:
-            try:
-                return await self._allow_redis(key)
-            except Exception as exc:  # noqa: BLE001 - Redis away: count in this process meanwhile
-                if not self._redis_down_until:
-                    log.warning("rate limit: Redis does not answer (%s), counting in this process meanwhile",
-                                type(exc).__name__)
-                self._redis_down_until = time.monotonic() + 1.0
-        now = time.monotonic()
-        async with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] >= self.duration:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            if len(self._hits) > 100_000:  # bound memory: drop idle windows
-                for k in [k for k, v in self._hits.items() if not v or now - v[-1] >= self.duration]:
-                    del self._hits[k]
-            return True
+        if self.redis is not None:
+            if time.monotonic() >= self._redis_down_until:
+                try:
+                    return await self._allow_redis(key)
+                except Exception as exc:  # noqa: BLE001 - Redis away: count in this process meanwhile
+                    if not self._redis_down_until:
+                        log.warning("rate limit: Redis does not answer (%s), counting in this process meanwhile",
+                                    type(exc).__name__)
+                    self._redis_down_until = time.monotonic() + 1.0
+        elif self.link is not None:
+            allowed = await self.link.window(key, self.limit, self.duration)
+            if allowed is not None:
+                return allowed
+        return self._memory.allow(key, self.limit, self.duration, time.monotonic())
 
     async def _allow_redis(self, key: str) -> bool:
         now = time.time()
@@ -71,14 +73,18 @@ class SlidingWindow:
         return True
 
 
-def critical_limiter(runtime) -> SlidingWindow:
-    """The runtime's one critical limiter, shared by /api and the dashboard's sign-in pages (created at first
-    use, after the runtime opened Redis)."""
-    limiter = runtime.limiters.get("critical")
+def per_ip_limiter(runtime, name: str, limit: int, duration: float) -> SlidingWindow:
+    """The runtime's limiter ``name`` (made at first use, after the runtime opened Redis or its link to the
+    master process): ``limit`` requests per IP per ``duration`` seconds, none in DEBUG mode."""
+    limiter = runtime.limiters.get(name)
     if limiter is None:
         settings = runtime.settings
-        limit = 0 if settings.debug else settings.critical_rate_limit
-        limiter = SlidingWindow(limit, CRITICAL_WINDOW, redis=runtime.redis,
-                                prefix=f"{settings.redis_key_prefix}rateLimit:")
-        runtime.limiters["critical"] = limiter
+        limiter = SlidingWindow(0 if settings.debug else limit, duration, redis=runtime.redis,
+                                prefix=f"{settings.redis_key_prefix}rateLimit:", link=runtime.limit_link)
+        runtime.limiters[name] = limiter
     return limiter
+
+
+def critical_limiter(runtime) -> SlidingWindow:
+    """The runtime's one critical limiter, shared by /api and the dashboard's sign-in pages."""
+    return per_ip_limiter(runtime, "critical", runtime.settings.critical_rate_limit, CRITICAL_WINDOW)

@@ -14,7 +14,10 @@ is at or below zero. Concurrency counts requests between check and settle.
 
 Where: with REDIS_CONN_STRING, in Redis, so every node enforces the same limit: ONE Lua script per request
 checks and takes every bucket and slot of the token and the user atomically (one round trip); releases are
-batched off the request path. Without Redis, in this process's memory (same arithmetic, no I/O).
+batched off the request path. Without Redis, in memory (limits_local.py's token buckets, the same arithmetic):
+in a worker of ``oneapi serve --workers N``, the master process's, so the workers share one limit: one round
+trip over a socket pair per check, releases batched (limitd.py; a master that does not answer within a second
+leaves the worker counting alone meanwhile); otherwise this process's own (no I/O).
 A refusal is a 429 in OpenAI's shape with ``Retry-After`` and the ``x-ratelimit-limit/remaining/reset-
 requests`` and ``-tokens`` headers of the limit that refused.
 """
@@ -32,16 +35,18 @@ import orjson
 
 from ..errors import LimitExceeded
 from ..i18n import msg
+from .limits_local import Buckets, Refused, Scope
+
+__all__ = ["UNLIMITED", "Limiter", "Scope", "Ticket", "clock_ms", "refusal"]
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from ..limitd import LimitLink
     from ..services.cache import TokenInfo, UserInfo
 
 log = logging.getLogger(__name__)
-MINUTE_MS = 60_000.0
 SLOT_TTL_MS = 15 * 60_000  # a request slot left by a crashed node frees itself after this
-BUCKET_TTL_MS = 2 * 60_000  # a full bucket needs no key: idle keys expire
 
 # KEYS: per scope (token, user) its bucket hash and its slots sorted set.
 # ARGV: per scope rpm, tpm, concurrency, then the request id and the slot ttl (ms).
@@ -110,19 +115,12 @@ return 1
 
 
 @dataclass(slots=True)
-class Scope:
-    name: str  # "t:<token id>" or "u:<user id>"
-    rpm: int
-    tpm: int
-    concurrency: int
-
-
-@dataclass(slots=True)
 class Ticket:
     """What a request holds from check to release."""
 
     scopes: list[Scope]
     member: str
+    shared: int = 0  # taken in the master process of --workers N: its number there (limitd.py), else 0
 
 
 class Admitted(Protocol):
@@ -183,9 +181,8 @@ class Limiter:
         self.runtime = runtime
         self._groups_raw: str | None = None
         self._groups: dict[str, dict[str, int]] = {}
-        # Memory backend: scope -> [request level, its time ms, token level, its time ms]; scope -> in flight.
-        self._buckets: dict[str, list[float]] = {}
-        self._inflight: dict[str, int] = {}
+        self._memory = Buckets()  # memory backend (limits_local.py)
+        self.link: LimitLink | None = None  # the master process of --workers N, without Redis (limitd.py)
         # Redis backend: releases waiting for the drainer.
         self._releases: list[tuple[list[str], list[object]]] = []
         self._draining = False
@@ -242,7 +239,7 @@ class Limiter:
                 ticket = Ticket(scopes, ctx.request_id or f"{id(ctx)}")
                 if self.runtime.redis is not None:
                     ticket = await self._check_redis(ticket)
-                else:
+                elif self.link is None or not await self._check_shared(ticket, self.link):
                     self._check_memory(ticket)
                 ctx.limit = ticket
         self.in_flight += 1
@@ -257,59 +254,31 @@ class Limiter:
         self.in_flight -= 1
         if not ticket.scopes:
             return
-        if self.runtime.redis is not None:
+        if ticket.shared:
+            if self.link is not None:
+                self.link.release(ticket.shared, tokens)
+        elif self.runtime.redis is not None:
             self._release_redis(ticket, tokens)
         else:
-            self._release_memory(ticket, tokens)
+            self._memory.give(ticket.scopes, tokens, clock_ms())
 
-    # -- memory --------------------------------------------------------------------------------------------
+    # -- memory ------------------------------------------------------------------------------------------------
     def _check_memory(self, ticket: Ticket) -> None:
-        now = clock_ms()
-        buckets, inflight = self._buckets, self._inflight
-        levels = []
-        for scope in ticket.scopes:
-            state = buckets.get(scope.name)
-            rpm, tpm = scope.rpm, scope.tpm
-            rl, tl = float(rpm), float(tpm)
-            if state is not None:
-                if rpm:
-                    rl = min(rpm, state[0] + (now - state[1]) * rpm / MINUTE_MS)
-                if tpm:
-                    tl = min(tpm, state[2] + (now - state[3]) * tpm / MINUTE_MS)
-            levels.append((rl, tl))
-            kind, wait = 0, 0.0
-            if rpm and rl < 1:
-                kind, wait = 1, (1 - rl) * MINUTE_MS / rpm
-            elif tpm and tl <= 0:
-                kind, wait = 2, (1 - tl) * MINUTE_MS / tpm
-            elif scope.concurrency and inflight.get(scope.name, 0) >= scope.concurrency:
-                kind, wait = 3, 1000.0
-            if kind:
-                raise refusal(scope, kind, wait, _report(scope, rl, tl))
-        for scope, (rl, tl) in zip(ticket.scopes, levels, strict=True):
-            if scope.rpm or scope.tpm:
-                buckets[scope.name] = [rl - 1, now, tl, now]
-            if scope.concurrency:
-                inflight[scope.name] = inflight.get(scope.name, 0) + 1
-        if len(buckets) > 100_000:  # bound memory: drop buckets idle long enough to be full again
-            for name in [n for n, s in buckets.items() if now - max(s[1], s[3]) > BUCKET_TTL_MS]:
-                del buckets[name]
+        refused = self._memory.take(ticket.scopes, clock_ms())
+        if refused is not None:
+            _refuse(ticket, refused)
 
-    def _release_memory(self, ticket: Ticket, tokens: int) -> None:
-        now = clock_ms()
-        for scope in ticket.scopes:
-            if scope.concurrency:
-                left = self._inflight.get(scope.name, 0) - 1
-                if left > 0:
-                    self._inflight[scope.name] = left
-                else:
-                    self._inflight.pop(scope.name, None)
-            if scope.tpm and tokens > 0:
-                state = self._buckets.get(scope.name)
-                if state is None:
-                    state = self._buckets[scope.name] = [float(scope.rpm), now, float(scope.tpm), now]
-                level = min(scope.tpm, state[2] + (now - state[3]) * scope.tpm / MINUTE_MS)
-                state[2], state[3] = level - tokens, now
+    # -- the master process of --workers N (limitd.py): the memory backend's state, shared by the workers ------
+    async def _check_shared(self, ticket: Ticket, link: LimitLink) -> bool:
+        """Ask the master (one round trip); False when it does not answer (the caller counts in memory)."""
+        answer = await link.check(ticket.scopes)
+        if answer is None:
+            return False
+        seq, refused = answer
+        if refused is not None:
+            _refuse(ticket, refused)
+        ticket.shared = seq
+        return True
 
     # -- Redis ---------------------------------------------------------------------------------------------
     def _keys(self, ticket: Ticket) -> list[str]:
@@ -391,7 +360,6 @@ class Limiter:
             await asyncio.sleep(0.005)
 
 
-def _report(scope: Scope, rl: float, tl: float) -> tuple[float, ...]:
-    rpm, tpm = scope.rpm, scope.tpm
-    return (rpm, max(math.floor(rl), 0), (rpm - rl) * MINUTE_MS / max(rpm, 1),
-            tpm, max(math.floor(tl), 0), (tpm - tl) * MINUTE_MS / max(tpm, 1))
+def _refuse(ticket: Ticket, refused: Refused) -> None:
+    index, kind, wait, numbers = refused
+    raise refusal(ticket.scopes[index], kind, wait, numbers)
