@@ -31,10 +31,9 @@ def _configure_logging(settings: Settings) -> None:
         force=True,
     )
     if settings.log_format == "json":
-        from .logjson import JsonFormatter
+        from .logjson import route_everything_through_logging
 
-        for handler in handlers:
-            handler.setFormatter(JsonFormatter())
+        route_everything_through_logging(handlers)
     # Alembic's own chatter; the runtime logs one line per database migrated.
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -113,6 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=settings.shutdown_timeout,
             timeout_keep_alive=settings.keep_alive_timeout,
             access_log=settings.debug,
+            log_config=None,  # uvicorn's loggers propagate to ours (_configure_logging: text or JSON lines, files)
             ws="websockets-sansio",
             proxy_headers=False,  # the caller's address has one rule: oneapi_app/netaddr.py (TRUSTED_PROXIES)
         )
