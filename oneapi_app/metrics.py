@@ -25,7 +25,18 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .relay.context import RelayContext
+    from typing import Protocol
+
+    from .relay.limits import Admitted
+    from .services.cache import ChannelInfo
+
+    class Relayed(Admitted, Protocol):
+        """What the limiter and the metrics read of a relay request: the pipeline's RelayContext, media.py's
+        MediaJob, proxy.py's ProxyCall."""
+
+        model: str  # as the client asked
+        channel: ChannelInfo | None
+        started: float  # time.perf_counter() at admission
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MAX_SERIES = 10_000  # (model, channel) pairs counted; past it new pairs are not (unknown models are 404s anyway)
@@ -94,7 +105,7 @@ class Metrics:
             child = self._attempts[key] = self.attempts.labels(str(channel_id), "ok" if ok else "failed")
         child.inc()
 
-    def relay_done(self, ctx: RelayContext, prompt: int, completion: int, quota: int, ok: bool) -> None:
+    def relay_done(self, ctx: Relayed, prompt: int, completion: int, quota: int, ok: bool) -> None:
         key = (ctx.model, ctx.channel.id if ctx.channel is not None else 0)
         children = self._relay.get(key)
         if children is None:
