@@ -154,7 +154,12 @@ def _serve_workers(settings: Settings, host: str, count: int, serve: Callable[[l
         print(f"oneapi: cannot listen on {host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
     logging.getLogger("oneapi").info("serving on %s:%d with %d worker processes", host, settings.port, count)
-    return Supervisor(sockets, lambda sock: serve([sock]), settings.shutdown_timeout).run()
+    from .metrics import shared_directory
+
+    with shared_directory(settings.enable_prometheus) as metrics_dir:  # /metrics answers for every worker
+        if metrics_dir:
+            logging.getLogger("oneapi").info("the workers' metrics are merged in %s", metrics_dir)
+        return Supervisor(sockets, lambda sock: serve([sock]), settings.shutdown_timeout).run()
 
 
 def _graceful_server_class():

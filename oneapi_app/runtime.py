@@ -188,6 +188,8 @@ class Runtime:
                     self.limiter.link = self.limit_link = await LimitLink.open(sock)
                 else:  # Redis shares the limits with every node already
                     sock.close()
+        if self.metrics is not None:
+            self.metrics.start(self)  # several workers: their values to the shared directory (metrics.py)
 
     def relay_done(self, ctx: Relayed, prompt_tokens: int, completion_tokens: int, quota: int,
                    ok: bool) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from .servers import ROOT, running_server
 
@@ -25,11 +26,12 @@ def _lines(text: str) -> list[dict]:
     return entries
 
 
-def test_every_line_of_a_real_server_is_json(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_every_line_of_a_real_server_is_json(tmp_path, workers):
     data = tmp_path / "data"
     log = tmp_path / "server.log"
-    env = {"LOG_FORMAT": "json", "REDIS_CONN_STRING": "", "SQL_DSN": ""}
-    with running_server(data, "--api-only", env=env, log=log) as (proc, base, _log):
+    env = {"LOG_FORMAT": "json", "REDIS_CONN_STRING": "", "SQL_DSN": "", "ENABLE_PROMETHEUS": "true"}
+    with running_server(data, "--api-only", "--workers", workers, env=env, log=log) as (proc, base, _log):
         resp = httpx.get(base + "/api/status")
         assert resp.status_code == 200
         host, port = base.removeprefix("http://").split(":")
