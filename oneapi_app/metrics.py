@@ -119,6 +119,8 @@ class SharedFiles:
         self.pid = os.getpid()
         self._files: dict[str, Any] = {}
         self._gauges: dict[str, dict[str, float]] = {}
+        self._keys: dict[tuple, str] = {}  # (family, sample, labels) -> the library's key (json: built once)
+        self._written: dict[str, float] = {}  # key -> the value in the file
 
     def _file(self, prefix: str):
         from prometheus_client.mmap_dict import MmapedDict
@@ -128,22 +130,25 @@ class SharedFiles:
             mapped = self._files[prefix] = MmapedDict(os.path.join(self.path, f"{prefix}_{self.pid}.db"))
         return mapped
 
-    def write(self, families: Iterable[Metric], counts: bool) -> None:
-        """Write the gauges (when changed) and, with ``counts``, the counters and histograms."""
-        from prometheus_client.mmap_dict import mmap_key
+    def _key(self, family: Metric, name: str, labels: dict[str, str]) -> str:
+        cache_key = (family.name, name, *labels.items())
+        key = self._keys.get(cache_key)
+        if key is None:
+            from prometheus_client.mmap_dict import mmap_key
 
+            key = self._keys[cache_key] = mmap_key(family.name, name, list(labels), list(labels.values()),
+                                                   family.documentation)
+        return key
+
+    def write(self, gauge_families: Iterable[Metric], count_families: Iterable[Metric]) -> None:
+        """Write the gauges (when changed), and the counters and histograms (the values that changed)."""
         gauges: dict[str, dict[str, float]] = {}
-        for family in families:
-            if family.type == "gauge":
-                mode = SHARED_GAUGES.get(family.name)
-                if mode is not None:
-                    values = gauges.setdefault(f"gauge_{mode}", {})
-                    for s in family.samples:
-                        values[mmap_key(family.name, s.name, list(s.labels), list(s.labels.values()),
-                                        family.documentation)] = s.value
-                continue
-            if not counts or family.type not in ("counter", "histogram"):
-                continue
+        for family in gauge_families:
+            values = gauges.setdefault(f"gauge_{SHARED_GAUGES[family.name]}", {})
+            for s in family.samples:
+                values[self._key(family, s.name, s.labels)] = s.value
+        written = self._written
+        for family in count_families:
             mapped = self._file(family.type)
             below: dict[tuple, float] = {}  # a histogram's cumulative count below the current bucket
             for s in family.samples:
@@ -155,8 +160,10 @@ class SharedFiles:
                     value = s.value
                 else:  # _created, _count
                     continue
-                mapped.write_value(mmap_key(family.name, s.name, list(s.labels), list(s.labels.values()),
-                                            family.documentation), value, 0.0)
+                key = self._key(family, s.name, s.labels)
+                if written.get(key) != value:
+                    mapped.write_value(key, value, 0.0)
+                    written[key] = value
         for prefix, values in gauges.items():
             if self._gauges.get(prefix) != values:
                 self._replace(prefix, values)
@@ -260,8 +267,15 @@ class Metrics:
     def export(self, runtime: Any, force: bool = False) -> None:
         assert self.shared is not None
         self._read_gauges(runtime)
-        counts, self._changed = self._changed or force, False
-        self.shared.write(self.registry.collect(), counts)
+        gauges = [family for gauge in (self.in_flight, self.settlement_queue, self.success_rate)
+                  for family in gauge.collect()]
+        counted: list[Metric] = []
+        if self._changed or force:
+            self._changed = False
+            counted = [family for metric in (self.http_requests, self.http_duration, self.relay_requests,
+                                             self.relay_duration, self.tokens, self.quota, self.attempts)
+                       for family in metric.collect()]
+        self.shared.write(gauges, counted)
 
     # -- hooks (hot path: one dict lookup for the label children, then additions) -----------------------
     def http(self, path: str, status: int, seconds: float) -> None:
