@@ -83,3 +83,22 @@ async def test_proxy_calls_are_rate_limited_and_counted(runtime, gateway, media_
     labels = {"model": "proxy", "channel": str(channel)}
     assert sample(text, "oneapi_relay_requests_total", **labels, outcome="success") == 2
     assert sample(text, "oneapi_relay_quota_total", **labels) == 14
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/embeddings", {"model": "text-embedding-3-small", "input": "hi"}),
+    ("/v1/messages", {"model": "gpt-4o-mini", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}),
+    ("/v1/responses", {"model": "gpt-4o-mini", "input": "hi"}),
+    ("/v1beta/models/gpt-4o-mini:generateContent", {"contents": [{"parts": [{"text": "hi"}]}]}),
+])
+async def test_the_pipeline_paths_are_limited_and_counted_too(runtime, gateway, upstream, path, body):
+    await add_channel(runtime, upstream.url, models="text-embedding-3-small")
+    await add_channel(runtime, upstream.url, type=36, models="gpt-4o-mini")  # chat only: converted
+    key = await add_token(runtime, rpm_limit=2)
+    headers = {"Authorization": f"Bearer sk-{key}", "x-goog-api-key": f"sk-{key}", "x-api-key": f"sk-{key}"}
+    async with httpx.AsyncClient(base_url=gateway, timeout=20) as client:
+        codes = [(await client.post(path, headers=headers, json=body)).status_code for _ in range(3)]
+        assert codes == [200, 200, 429], codes
+        text = (await client.get("/metrics")).text
+    model = body.get("model", "gpt-4o-mini")
+    assert sample(text, "oneapi_relay_requests_total", model=model, outcome="success") == 2
