@@ -38,6 +38,14 @@ def _configure_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def _fail(settings: Settings, text: str) -> None:
+    """Why serve cannot start: one line on stderr (a JSON log line with LOG_FORMAT=json)."""
+    if settings.log_format == "json":
+        logging.getLogger("oneapi").error(text)
+    else:
+        print(f"oneapi: {text}", file=sys.stderr)
+
+
 def _apply_tz(settings: Settings) -> None:
     if settings.tz:
         os.environ["TZ"] = settings.tz
@@ -67,8 +75,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .migrations import has_schema
 
     if not settings.is_master and not has_schema(settings):
-        print(f"oneapi: the database {settings.database.display} has no One API schema: start the master node "
-              "first or run `oneapi migrate`", file=sys.stderr)
+        _fail(settings, f"the database {settings.database.display} has no One API schema: start the master node "
+                        "first or run `oneapi migrate`")
         return 2
     from .workers import worker_count
 
@@ -151,7 +159,7 @@ def _serve_workers(settings: Settings, host: str, count: int, serve: Callable[[l
     try:
         sockets = bind_sockets(host, settings.port, count)
     except OSError as exc:
-        print(f"oneapi: cannot listen on {host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        _fail(settings, f"cannot listen on {host}:{settings.port}: {exc.strerror}")
         return 1
     logging.getLogger("oneapi").info("serving on %s:%d with %d worker processes", host, settings.port, count)
     from .metrics import shared_directory

@@ -4,6 +4,7 @@ logger), the access log, warnings and uncaught exceptions, with tracebacks as a 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import sys
 import httpx
 import pytest
 
-from .servers import ROOT, running_server
+from .servers import ONEAPI, ROOT, running_server
 
 
 def _lines(text: str) -> list[dict]:
@@ -72,3 +73,20 @@ def test_uncaught_exceptions_and_warnings_are_json_with_their_traceback(tmp_path
     assert crash[-1]["level"] == "CRITICAL" and crash[-1]["exception"].startswith("Traceback")
     assert "RuntimeError: the end" in crash[-1]["exception"]
     assert any(e["logger"] == "py.warnings" and "a warning" in e["message"] for e in entries)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_server_that_cannot_start_says_why_in_json(tmp_path, workers):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "LOG_FORMAT": "json", "REDIS_CONN_STRING": "",
+               "SQL_DSN": ""}
+        env.pop("PORT", None)
+        result = subprocess.run([*ONEAPI, "serve", "--api-only", "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", workers], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert result.returncode != 0
+    entries = _lines(result.stdout + result.stderr)
+    errors = [e["message"] for e in entries if e["level"] == "ERROR"]
+    assert any("address already in use" in m.lower() for m in errors), errors
