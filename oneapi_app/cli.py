@@ -31,12 +31,19 @@ def _configure_logging(settings: Settings) -> None:
         force=True,
     )
     if settings.log_format == "json":
-        from .logjson import JsonFormatter
+        from .logjson import route_everything_through_logging
 
-        for handler in handlers:
-            handler.setFormatter(JsonFormatter())
+        route_everything_through_logging(handlers)
     # Alembic's own chatter; the runtime logs one line per database migrated.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _fail(settings: Settings, text: str) -> None:
+    """Why serve cannot start: one line on stderr (a JSON log line with LOG_FORMAT=json)."""
+    if settings.log_format == "json":
+        logging.getLogger("oneapi").error(text)
+    else:
+        print(f"oneapi: {text}", file=sys.stderr)
 
 
 def _apply_tz(settings: Settings) -> None:
@@ -68,8 +75,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .migrations import has_schema
 
     if not settings.is_master and not has_schema(settings):
-        print(f"oneapi: the database {settings.database.display} has no One API schema: start the master node "
-              "first or run `oneapi migrate`", file=sys.stderr)
+        _fail(settings, f"the database {settings.database.display} has no One API schema: start the master node "
+                        "first or run `oneapi migrate`")
         return 2
     from .workers import worker_count
 
@@ -113,6 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=settings.shutdown_timeout,
             timeout_keep_alive=settings.keep_alive_timeout,
             access_log=settings.debug,
+            log_config=None,  # uvicorn's loggers propagate to ours (_configure_logging: text or JSON lines, files)
             ws="websockets-sansio",
             proxy_headers=False,  # the caller's address has one rule: oneapi_app/netaddr.py (TRUSTED_PROXIES)
         )
@@ -151,10 +159,15 @@ def _serve_workers(settings: Settings, host: str, count: int, serve: Callable[[l
     try:
         sockets = bind_sockets(host, settings.port, count)
     except OSError as exc:
-        print(f"oneapi: cannot listen on {host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        _fail(settings, f"cannot listen on {host}:{settings.port}: {exc.strerror}")
         return 1
     logging.getLogger("oneapi").info("serving on %s:%d with %d worker processes", host, settings.port, count)
-    return Supervisor(sockets, lambda sock: serve([sock]), settings.shutdown_timeout).run()
+    from .metrics import shared_directory
+
+    with shared_directory(settings.enable_prometheus) as metrics_dir:  # /metrics answers for every worker
+        if metrics_dir:
+            logging.getLogger("oneapi").info("the workers' metrics are merged in %s", metrics_dir)
+        return Supervisor(sockets, lambda sock: serve([sock]), settings.shutdown_timeout).run()
 
 
 def _graceful_server_class():

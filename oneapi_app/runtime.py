@@ -47,8 +47,8 @@ from .settings import Settings, ensure_session_secret
 from .workers import PEER_FD_ENV
 
 if TYPE_CHECKING:
+    from .metrics import Relayed
     from .models import Channel
-    from .relay.context import RelayContext
     from .services.channel_checks import TestResult
 
 log = logging.getLogger(__name__)
@@ -188,10 +188,13 @@ class Runtime:
                     self.limiter.link = self.limit_link = await LimitLink.open(sock)
                 else:  # Redis shares the limits with every node already
                     sock.close()
+        if self.metrics is not None:
+            self.metrics.start(self)  # several workers: their values to the shared directory (metrics.py)
 
-    def relay_done(self, ctx: RelayContext, prompt_tokens: int, completion_tokens: int, quota: int,
+    def relay_done(self, ctx: Relayed, prompt_tokens: int, completion_tokens: int, quota: int,
                    ok: bool) -> None:
-        """A relay request settled (``ok``) or was refunded: free its rate-limit share, count it."""
+        """A relay request (any path: the pipeline, media, proxy) settled (``ok``) or was refunded: free its
+        rate-limit share, count it."""
         self.limiter.release(ctx, prompt_tokens + completion_tokens)
         if self.metrics is not None:
             self.metrics.relay_done(ctx, prompt_tokens, completion_tokens, quota, ok)

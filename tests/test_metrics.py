@@ -136,3 +136,60 @@ def test_json_log_lines():
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "GET /x" and entry["request_id"] == "2026" and entry["status"] == 200
     assert entry["level"] == "INFO" and entry["logger"] == "oneapi_app.access"
+
+
+def test_workers_values_merge_in_the_shared_directory(tmp_path):
+    """Two workers' files (metrics.SharedFiles) merged by prometheus-client's MultiProcessCollector: counters and
+    histogram buckets summed, in-flight summed over live workers, success rate the lowest; a dead worker's live
+    gauges dropped, its counts kept."""
+    import os
+    import time
+    from types import SimpleNamespace
+
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from oneapi_app.metrics import Metrics
+
+    def worker(pid: int, in_flight: int, rates: dict[int, float], durations: list[float]) -> Metrics:
+        metrics = Metrics(str(tmp_path))
+        assert metrics.shared is not None
+        metrics.shared.pid = pid
+        for seconds in durations:
+            metrics.relay_done(SimpleNamespace(model="m", channel=SimpleNamespace(id=1),
+                                               started=time.perf_counter() - seconds), 10, 5, 7, True)
+        runtime = SimpleNamespace(health=SimpleNamespace(success_rates=lambda: rates),
+                                  ledger=SimpleNamespace(settlements=SimpleNamespace(backlog=1)),
+                                  limiter=SimpleNamespace(in_flight=in_flight))
+        metrics.export(runtime)
+        return metrics
+
+    def merged() -> str:
+        registry = CollectorRegistry(auto_describe=False)
+        MultiProcessCollector(registry, path=str(tmp_path))
+        return generate_latest(registry).decode()
+
+    worker(os.getpid(), 2, {1: 0.9}, [0.003, 0.2])
+    worker(os.getppid(), 3, {1: 0.4}, [0.2, 7])
+    text = merged()
+    labels = {"model": "m", "channel": "1"}
+    assert sample(text, "oneapi_relay_requests_total", **labels, outcome="success") == 4
+    assert sample(text, "oneapi_relay_tokens_total", **labels, kind="prompt") == 40
+    assert sample(text, "oneapi_relay_quota_total", **labels) == 28
+    duration = "oneapi_relay_request_duration_seconds"
+    assert sample(text, f"{duration}_bucket", **labels, le="0.005") == 1
+    assert sample(text, f"{duration}_bucket", **labels, le="0.25") == 3
+    assert sample(text, f"{duration}_bucket", **labels, le="10.0") == 4
+    assert sample(text, f"{duration}_count", **labels) == 4
+    assert 7.4 < sample(text, f"{duration}_sum", **labels) < 7.5
+    assert sample(text, "oneapi_relay_reservations_in_flight") == 5
+    assert sample(text, "oneapi_ledger_settlement_queue") == 2
+    assert sample(text, "oneapi_channel_success_rate", channel="1") == 0.4
+
+    worker(2**22 + 12345, 50, {1: 0.1}, [1.0])  # a worker that died since (no such process)
+    assert sample(merged(), "oneapi_relay_reservations_in_flight") == 55
+    Metrics(str(tmp_path)).shared.forget_dead()  # type: ignore[union-attr]  # (at a scrape)
+    text = merged()
+    assert sample(text, "oneapi_relay_reservations_in_flight") == 5  # its live gauges went
+    assert sample(text, "oneapi_channel_success_rate", channel="1") == 0.4
+    assert sample(text, "oneapi_relay_requests_total", **labels, outcome="success") == 5  # its counts stay

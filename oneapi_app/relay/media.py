@@ -3,9 +3,11 @@ rerank -- every One API call beyond text, on the OpenAI-family channels; image g
 channels whose adaptor has an image half (``image_maker_for``: Replicate, Ali DashScope; relay/native_images.py).
 
 One path per request, the text pipeline's steps with the media rules (relay/media_rules.py):
-authenticate -> read the body (JSON, or multipart read in place: relay/multipart.py) -> pick a channel ->
-validate and price -> reserve through the ledger -> send (retrying on another channel while nothing reached
-the client) -> answer -> settle through the ledger, exactly once (a failure before the answer refunds).
+authenticate -> read the body (JSON, or multipart read in place: relay/multipart.py) -> rate limits (the
+pipeline's ``runtime.limiter.check``) -> pick a channel -> validate and price -> reserve through the ledger ->
+send (retrying on another channel while nothing reached the client; each attempt counted in the channel's
+health) -> answer -> settle through the ledger, exactly once (a failure before the answer refunds); both
+ends go through ``runtime.relay_done`` as the pipeline's do (rate-limit release, per-model metrics).
 
 Bodies go upstream as they came (a mapped model is spliced into the same bytes); a large audio upload streams
 upstream as it arrives (relay/upload.py: no retry on another channel once it started). Answers come back
@@ -31,10 +33,8 @@ from ..catalog.channel_types import AZURE, channel_type
 from ..errors import TokenQuotaExhausted, UpstreamFailure
 from ..i18n import msg
 from ..middleware import request_id
-from ..models import ChannelStatus
 from ..services import pricing
 from ..services.cache import ChannelInfo, ChannelSnapshot, TokenInfo, UserInfo
-from ..services.channels import set_channel_status
 from ..services.ledger import ConsumeLog, Hold, Settlement
 from ..services.pricing import Price
 from . import media_rules as rules
@@ -47,12 +47,13 @@ from .client import read_body, until_client_leaves
 from .multipart import Form, with_field
 from .passthrough import STREAM_THROUGH_AT, pass_through
 from .pipeline import ESTIMATED_MARK, parse_body
-from .retry import check_model_known, choose_channel, no_channel, pinned_channel, should_retry
+from .retry import channel_fault, check_model_known, choose_channel, first_channel, should_retry
 from .upload import Upload, open_upload
 from .upstream import MB, UpstreamRequest, UpstreamResponse, scrub, should_disable_channel, status_failure
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+    from .limits import Ticket
 
 log = logging.getLogger(__name__)
 COHERE = 35  # its rerank is /v1/rerank, beside the OpenAI compatibility API
@@ -103,6 +104,7 @@ class MediaJob:
     hold: Hold | None = None
     settled: bool = False
     tried: set[int] = field(default_factory=set)
+    limit: Ticket | None = None  # what the rate limiter holds (relay/limits.py), released by _settle or _refund
 
     @property
     def kind(self) -> rules.MediaKind:
@@ -139,23 +141,17 @@ async def relay_media(runtime: Runtime, request: Request, endpoint: MediaEndpoin
     if job.pinned is None:
         check_model_known(snapshot, job.user.group, model)
     check_model_allowed(job.token, model)
-    if job.pinned is not None:
-        channel = pinned_channel(snapshot, job.pinned)
-    else:
-        chosen = choose_channel(snapshot, job.user.group, model, set())
-        if chosen is None:
-            raise no_channel(job.user.group, model)
-        channel = chosen
-    _use_channel(runtime, job, channel)
-    await _reserve(runtime, job)
+    await runtime.limiter.check(job)  # the pipeline's rate limits; released by _settle or _refund
     try:
+        channel = first_channel(snapshot, job.user.group, model, job.pinned)
+        _use_channel(runtime, job, channel)
+        await _reserve(runtime, job)
         if upload is not None and not upload.whole:  # the body is still arriving: nothing else may read it
             return await _attempts(runtime, job, snapshot, channel)
         return await until_client_leaves(request, _attempts(runtime, job, snapshot, channel))
     except BaseException:
-        if not job.settled and job.hold is not None:
-            runtime.ledger.refund(job.hold)
-            job.settled = True
+        if not job.settled:
+            _refund(runtime, job)
         raise
 
 
@@ -248,13 +244,15 @@ async def _attempts(runtime: Runtime, job: MediaJob, snapshot: ChannelSnapshot, 
     while True:
         job.tried.add(channel.id)
         try:
-            return await _attempt(runtime, job, channel)
+            answer = await _attempt(runtime, job, channel)
+            runtime.health.record(channel, True)
+            return answer
         except UpstreamFailure as failure:
-            if runtime.options.AutomaticDisableChannelEnabled and should_disable_channel(failure):
-                runtime.background.spawn(_auto_disable(runtime, channel, failure.message),
-                                         name=f"auto-disable-channel-{channel.id}")
             if job.upload is not None and job.upload.error is not None:
                 raise job.upload.error from None  # the client's body stopped (too large, broken, gone)
+            runtime.health.record(channel, not channel_fault(failure))  # failure rate, metrics (as the pipeline)
+            if runtime.options.AutomaticDisableChannelEnabled and should_disable_channel(failure):
+                runtime.health.disable_later(channel, failure.message)  # notice + system log (services/health.py)
             started = job.upload is not None and job.upload.started
             if should_retry(failure, retries, job.pinned is not None) and not started:
                 following = choose_channel(snapshot, job.user.group, job.model, job.tried)
@@ -264,12 +262,6 @@ async def _attempts(runtime: Runtime, job: MediaJob, snapshot: ChannelSnapshot, 
                     _use_channel(runtime, job, channel)
                     continue
             raise
-
-
-async def _auto_disable(runtime: Runtime, channel: ChannelInfo, reason: str) -> None:
-    async with runtime.db.session() as session:
-        await set_channel_status(session, channel.id, ChannelStatus.AUTO_DISABLED, bus=runtime.changes)
-    log.warning("channel #%s (%s) disabled automatically: %s", channel.id, channel.name, reason[:200])
 
 
 async def _attempt(runtime: Runtime, job: MediaJob, channel: ChannelInfo) -> Response:
@@ -390,7 +382,15 @@ def _settle(runtime: Runtime, job: MediaJob, quota: int, content: str, *, prompt
         system_prompt_reset=False, created_at=job.created_at)
     settlement = runtime.ledger.settle(job.hold, job.channel.id, quota, entry)
     job.settled = True
+    runtime.relay_done(job, prompt_tokens, completion_tokens, quota, True)
     return settlement
+
+
+def _refund(runtime: Runtime, job: MediaJob) -> None:
+    if job.hold is not None:
+        runtime.ledger.refund(job.hold)
+    job.settled = True
+    runtime.relay_done(job, 0, 0, 0, False)
 
 
 def media_route(endpoint: MediaEndpoint):

@@ -60,8 +60,7 @@ from .retry import (
     channel_fault,
     check_model_known,
     choose_channel,
-    no_channel,
-    pinned_channel,
+    first_channel,
     should_retry,
 )
 from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
@@ -133,13 +132,7 @@ async def relay(runtime: Runtime, request: Request, kind: Kind, path_model: str 
 
     await runtime.limiter.check(ctx)  # rate limits (relay/limits.py); released by _settle or _refund
     try:
-        if ctx.pinned is not None:
-            channel = pinned_channel(snapshot, ctx.pinned)
-        else:
-            chosen = choose_channel(snapshot, ctx.user.group, model, set())
-            if chosen is None:
-                raise no_channel(ctx.user.group, model)
-            channel = chosen
+        channel = first_channel(snapshot, ctx.user.group, model, ctx.pinned)
         _use_channel(runtime, ctx, channel)
         await _reserve(runtime, ctx)
         return await until_client_leaves(request, _attempts(runtime, ctx, snapshot, channel))

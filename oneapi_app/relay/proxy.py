@@ -5,12 +5,15 @@ upstream's status, headers and body come back as they are (streamed through).
 Unlike One API's proxy (any token, never billed nor logged), only administrators' tokens may use it, and
 every call is logged and billed: the channel's config field ``proxy_price`` is the quota one call costs
 (default 0: logged, free). The price is reserved through the ledger before the call and charged once the
-upstream answered, whatever its status; a call that never reached the upstream is refunded.
+upstream answered, whatever its status; a call that never reached the upstream is refunded. Like every
+relay request it takes its share of the token's and user's rate limits first (``runtime.limiter.check``) and
+ends through ``runtime.relay_done`` (released, counted in /metrics under the model "proxy").
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -20,6 +23,7 @@ from ..errors import AuthError, NoChannel, TokenQuotaExhausted
 from ..i18n import msg
 from ..middleware import request_id
 from ..models import Role
+from ..services.cache import TokenInfo, UserInfo
 from ..services.ledger import ConsumeLog
 from .auth import authenticate
 from .client import read_body, until_client_leaves
@@ -30,6 +34,7 @@ from .upstream import MB, UpstreamRequest
 if TYPE_CHECKING:
     from ..runtime import Runtime
     from ..services.cache import ChannelInfo
+    from .limits import Ticket
 
 PROXY = 43
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -38,6 +43,19 @@ PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 DROP_HEADERS = frozenset({"host", "content-length", "accept-encoding", "connection", "keep-alive", "authorization",
                           "x-api-key", "api-key", "transfer-encoding", "te", "upgrade", "proxy-authorization",
                           "cookie"})
+
+
+@dataclass(slots=True)
+class ProxyCall:
+    """What the rate limiter and the metrics read of a proxy call (metrics.Relayed)."""
+
+    token: TokenInfo
+    user: UserInfo
+    request_id: str
+    channel: ChannelInfo | None
+    model: str = "proxy"
+    started: float = field(default_factory=time.perf_counter)
+    limit: Ticket | None = None
 
 
 def proxy_price(channel: ChannelInfo) -> int:
@@ -70,13 +88,18 @@ async def proxy(request: Request) -> Response:
     headers["Authorization"] = channel.key
     upstream = UpstreamRequest(request.method, url, headers, raw or None)
 
-    started, created_at, rid = time.perf_counter(), int(time.time()), request_id(request)
+    created_at, rid = int(time.time()), request_id(request)
+    job = ProxyCall(auth.token, auth.user, rid, channel)
+    started = job.started
     price = proxy_price(channel)
+    await runtime.limiter.check(job)  # the pipeline's rate limits; released by relay_done below
     try:
         hold = await runtime.ledger.reserve(token_id=auth.token.id, unlimited=auth.token.unlimited_quota,
                                             user_id=auth.user.id, amount=price, request_id=rid)
-    except TokenQuotaExhausted:
-        await runtime.cache.token(auth.token.key, fresh=True)
+    except BaseException as exc:
+        runtime.relay_done(job, 0, 0, 0, False)
+        if isinstance(exc, TokenQuotaExhausted):
+            await runtime.cache.token(auth.token.key, fresh=True)
         raise
     settled = False
 
@@ -93,6 +116,7 @@ async def proxy(request: Request) -> Response:
             created_at=created_at)
         settlement = runtime.ledger.settle(hold, channel.id, price, entry)
         settled = True
+        runtime.relay_done(job, 0, 0, price, True)
         await runtime.ledger.committed(settlement)
         if complete:
             return Response(content=head, status_code=resp.status, headers=dict(resp.headers))
@@ -103,6 +127,7 @@ async def proxy(request: Request) -> Response:
     except BaseException:
         if not settled:
             runtime.ledger.refund(hold)
+            runtime.relay_done(job, 0, 0, 0, False)
         raise
 
 

@@ -47,6 +47,17 @@ def pinned_channel(snapshot: ChannelSnapshot, channel_id: int) -> ChannelInfo:
     return channel
 
 
+def first_channel(snapshot: ChannelSnapshot, group: str, model: str, pinned: int | None) -> ChannelInfo:
+    """The request's first channel: the one its key pins (``sk-...-<id>``, admins), else a choice among the
+    group's channels of the model; 503 ``no_channel`` when none is usable."""
+    if pinned is not None:
+        return pinned_channel(snapshot, pinned)
+    chosen = choose_channel(snapshot, group, model, set())
+    if chosen is None:
+        raise no_channel(group, model)
+    return chosen
+
+
 def check_model_known(snapshot: ChannelSnapshot, group: str, model: str) -> None:
     """404 for a model no enabled or auto-disabled channel of the group lists (a typo, a model the gateway
     does not serve): SDKs retry a 503, never a 404. A known model whose channels are all down stays a 503
