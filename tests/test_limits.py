@@ -225,26 +225,33 @@ async def test_the_limiter_check_is_cheap_without_limits(runtime):
     assert ctx.limit is None and runtime.limiter.in_flight == 0
 
 
-async def test_an_unreachable_redis_lets_requests_through(runtime, caplog):
-    """A limit is not worth an outage: with Redis gone the limiter admits (and says so in the log)."""
+async def test_an_unreachable_redis_counts_in_this_nodes_memory(runtime, caplog):
+    """Redis gone: the node keeps serving and enforces the limits alone (in its memory), and says so in the log."""
     from redis.asyncio import Redis
 
+    from oneapi_app.errors import LimitExceeded
     from oneapi_app.services.cache import TokenInfo, UserInfo
     from tests.test_channel_health import free_port
 
     class Ctx:
         def __init__(self) -> None:
-            self.token = TokenInfo(1, 1, "k", "t", 1, -1, 0, True, None, "", rpm_limit=1)
+            self.token = TokenInfo(1, 1, "k", "t", 1, -1, 0, True, None, "", rpm_limit=2, concurrency_limit=1)
             self.user = UserInfo(1, "u", 1, 1, "default", 0, 0)
             self.request_id, self.limit = "r", None
 
     runtime.redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
     try:
-        for _ in range(3):
-            ctx = Ctx()
-            await runtime.limiter.check(ctx)
-            assert ctx.limit is limits.UNLIMITED
-            runtime.limiter.release(ctx, 0)
+        first, second = Ctx(), Ctx()
+        await runtime.limiter.check(first)
+        assert first.limit is not None and first.limit.local
+        with pytest.raises(LimitExceeded):  # one at a time
+            await runtime.limiter.check(second)
+        runtime.limiter.release(first, 0)
+        await runtime.limiter.check(second)  # the slot came back (to memory, not to Redis)
+        runtime.limiter.release(second, 0)
+        with pytest.raises(LimitExceeded) as refused:  # two a minute
+            await runtime.limiter.check(Ctx())
+        assert refused.value.headers["x-ratelimit-limit-requests"] == "2"
     finally:
         await runtime.redis.aclose()
         runtime.redis = None

@@ -121,6 +121,7 @@ class Ticket:
     scopes: list[Scope]
     member: str
     shared: int = 0  # taken in the master process of --workers N: its number there (limitd.py), else 0
+    local: bool = False  # taken in this process's memory while Redis was unreachable
 
 
 class Admitted(Protocol):
@@ -257,7 +258,7 @@ class Limiter:
         if ticket.shared:
             if self.link is not None:
                 self.link.release(ticket.shared, tokens)
-        elif self.runtime.redis is not None:
+        elif self.runtime.redis is not None and not ticket.local:
             self._release_redis(ticket, tokens)
         else:
             self._memory.give(ticket.scopes, tokens, clock_ms())
@@ -289,8 +290,8 @@ class Limiter:
         return keys
 
     async def _check_redis(self, ticket: Ticket) -> Ticket:
-        """The ticket taken in Redis; with Redis unreachable, UNLIMITED (the relay keeps serving: a limit is
-        not worth an outage; the failure is logged at most once a minute)."""
+        """The ticket taken in Redis; with Redis unreachable, taken in this node's memory instead (degraded: each
+        node counts alone until Redis is back; the failure is logged at most once a minute)."""
         from redis.exceptions import RedisError
 
         redis: Redis = self.runtime.redis
@@ -305,8 +306,10 @@ class Limiter:
             now = time.monotonic()
             if now - self._warned_at > 60:
                 self._warned_at = now
-                log.warning("rate limits not enforced: Redis is unreachable (%s)", exc)
-            return UNLIMITED
+                log.warning("rate limits counted per node: Redis is unreachable (%s)", exc)
+            self._check_memory(ticket)
+            ticket.local = True
+            return ticket
         if int(result[0]) == 1:
             return ticket
         scope = ticket.scopes[int(result[1]) - 1]
