@@ -30,6 +30,7 @@ from .cn_common import (
     arguments_text,
     auth_failure,
     base_url,
+    embeddings_answer,
     failure,
     key_hash,
     load_object,
@@ -259,13 +260,7 @@ class BaiduAdaptor:
         if _is_error(data):
             raise baidu_failure(data)
         items = [d for d in data.get("data") or () if isinstance(d, dict)]
-        found = usage_of(data.get("usage"))
-        tokens = found.prompt_tokens if found else 0
-        answer = {"object": "list", "model": call.model,
-                  "data": [{"object": "embedding", "index": d.get("index", i), "embedding": d.get("embedding") or []}
-                           for i, d in enumerate(items)],
-                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-        return Parsed(orjson.dumps(answer), found, "")
+        return embeddings_answer(call.model, items, "index", "embedding", usage_of(data.get("usage")))
 
     def decoder(self, call: Call) -> BaiduDecoder:
         return BaiduDecoder(call.model)

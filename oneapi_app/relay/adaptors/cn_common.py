@@ -27,7 +27,7 @@ from ..events import (
     ToolCallDelta,
     UsageReport,
 )
-from .base import Target, Usage, not_supported, unreadable_answer
+from .base import Parsed, Target, Usage, not_supported, unreadable_answer
 
 
 def text_of(content: object) -> str:
@@ -233,6 +233,18 @@ def fold(events: Iterable[Event], model: str = "") -> Answer:
         answer.finish_reason = "tool_calls"
     answer.id = answer.id or new_id()
     return answer
+
+
+def embeddings_answer(model: str, items: list[dict], index_key: str, vector_key: str,
+                      found: Usage | None) -> Parsed:
+    """A provider's embedding items (``index_key``: the position, ``vector_key``: the vector) -> OpenAI's
+    embeddings answer (the usage's prompt tokens as its total)."""
+    tokens = found.prompt_tokens if found else 0
+    answer = {"object": "list", "model": model,
+              "data": [{"object": "embedding", "index": d.get(index_key, i), "embedding": d.get(vector_key) or []}
+                       for i, d in enumerate(items)],
+              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return Parsed(orjson.dumps(answer), found, "")
 
 
 def usage(prompt: int, completion: int) -> Usage | None:

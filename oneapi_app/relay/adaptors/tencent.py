@@ -29,6 +29,7 @@ from .cn_common import (
     arguments_text,
     auth_failure,
     base_url,
+    embeddings_answer,
     failure,
     load_object,
     messages_of,
@@ -296,12 +297,7 @@ class TencentAdaptor:
         found = usage_of(response.get("Usage")) or (
             Usage(number(response.get("Usage"), "TotalTokens"), 0) if number(response.get("Usage"), "TotalTokens")
             else None)
-        tokens = found.prompt_tokens if found else 0
-        answer = {"object": "list", "model": call.model,
-                  "data": [{"object": "embedding", "index": d.get("Index", i), "embedding": d.get("Embedding") or []}
-                           for i, d in enumerate(items)],
-                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-        return Parsed(orjson.dumps(answer), found, "")
+        return embeddings_answer(call.model, items, "Index", "Embedding", found)
 
     def decoder(self, call: Call) -> TencentDecoder:
         return TencentDecoder(call.model)
