@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import orjson
 
@@ -27,6 +27,7 @@ from ..events import (
     ToolCallDelta,
     UsageReport,
 )
+from ..upstream import status_failure
 from .base import Parsed, Target, Usage, not_supported, unreadable_answer
 
 
@@ -80,6 +81,18 @@ def failure(message: str, status: int, *, kind: str = "upstream_error", code: st
     code = str(code)
     return UpstreamFailure(message, status=status, retryable=retryable,
                            body={"message": message, "type": kind, "param": "", "code": code})
+
+
+def status_mapped(status: int, body: bytes, message: str, code: str, invalid: Collection[int]) -> UpstreamFailure:
+    """The common end of a provider's error mapping: a status of ``invalid`` is the client's fault
+    (``invalid_request_error``, not retried; 422 is answered as 400), 429 and 5xx keep ``code`` and are
+    retried, any other status is read the OpenAI way."""
+    if status in invalid:
+        return failure(message, 400 if status == 422 else status, kind="invalid_request_error", code=code,
+                       retryable=False)
+    if status == 429 or status >= 500:
+        return failure(message, status, code=code)
+    return status_failure(status, body)
 
 
 def auth_failure(message: str, code: str | int = "invalid_api_key") -> UpstreamFailure:
@@ -195,6 +208,18 @@ class WholeBodyReader:
     def finish(self) -> list[bytes]:
         body, self._parts = b"".join(self._parts), []
         return [body] if body.strip() else []
+
+
+def whole_answer_events(read: Callable[[], Answer]) -> list[Event]:
+    """A whole answer (``read()``, which may raise an UpstreamFailure) as the events of a stream."""
+    try:
+        answer = read()
+    except UpstreamFailure as failed:
+        return [StreamError(failed)]
+    events: list[Event] = [Start(answer.id, answer.model), TextDelta(answer.text)]
+    if answer.usage is not None:
+        events.append(UsageReport(answer.usage))
+    return [*events, Finish("stop")]
 
 
 # -- events -> a whole answer -------------------------------------------------------------------------------

@@ -34,8 +34,8 @@ import orjson
 from ...catalog.prices_cn import REPLICATE
 from ...errors import RelayError, UpstreamFailure
 from ...i18n import msg
-from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, UsageReport
-from ..upstream import UpstreamRequest, status_failure
+from ..events import Answer, Event, Finish, Start, StreamError, TextDelta
+from ..upstream import UpstreamRequest
 from .base import Call, ImageCall, ImageStep, Target, Usage
 from .cn_common import (
     EventSSEReader,
@@ -50,8 +50,10 @@ from .cn_common import (
     number,
     obj,
     split_event,
+    status_mapped,
     text_of,
     try_object,
+    whole_answer_events,
 )
 
 DEFAULT_BASE = "https://api.replicate.com/v1/models"
@@ -186,15 +188,10 @@ class ReplicateDecoder:
         return events
 
     def _prediction(self, frame: bytes) -> list[Event]:
-        try:
-            answer = answer_of(self.call, load_object(frame))
-        except UpstreamFailure as failed:
-            return [StreamError(failed)]
-        self.started = self.finished = True
-        events: list[Event] = [Start(answer.id, answer.model), TextDelta(answer.text)]
-        if answer.usage is not None:
-            events.append(UsageReport(answer.usage))
-        return [*events, Finish("stop")]
+        events = whole_answer_events(lambda: answer_of(self.call, load_object(frame)))
+        if not isinstance(events[0], StreamError):
+            self.started = self.finished = True
+        return events
 
     def finish(self) -> list[Event]:
         return []
@@ -260,12 +257,7 @@ def replicate_failure(status: int, body: bytes) -> UpstreamFailure:
         return auth_failure(message)
     if status == 402:
         return failure(message, 402, kind="insufficient_quota", code="insufficient_quota", retryable=True)
-    if status in (400, 404, 422):
-        return failure(message, 400 if status == 422 else status, kind="invalid_request_error",
-                       code="replicate_error", retryable=False)
-    if status == 429 or status >= 500:
-        return failure(message, status, code="replicate_error")
-    return status_failure(status, body)
+    return status_mapped(status, body, message, "replicate_error", invalid=(400, 404, 422))
 
 
 class ReplicateAdaptor:
