@@ -25,7 +25,7 @@ from ...errors import CredentialRevoked, UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, CredentialRequest, Parsed, Target, Usage
+from .base import Call, CredentialRequest, Parsed, Target, Usage, load_object
 from .cn_common import (
     arguments_text,
     auth_failure,
@@ -33,7 +33,6 @@ from .cn_common import (
     embeddings_answer,
     failure,
     key_hash,
-    load_object,
     messages_of,
     new_id,
     no_endpoint,

@@ -60,6 +60,17 @@ def unreadable_answer(message: str = "the upstream answered a body that is not J
                            type="one_api_error")
 
 
+def load_object(body: bytes) -> dict:
+    """An answer's JSON object, or the error of an unreadable answer."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise unreadable_answer() from None
+    if not isinstance(data, dict):
+        raise unreadable_answer("the upstream answered JSON that is not an object")
+    return data
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
     """The process settings some adaptors read, built once by the runtime from Settings and handed to them

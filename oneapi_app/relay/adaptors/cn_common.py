@@ -28,7 +28,7 @@ from ..events import (
     UsageReport,
 )
 from ..upstream import status_failure
-from .base import Parsed, Target, Usage, not_supported, unreadable_answer
+from .base import Parsed, Target, Usage, not_supported
 
 
 def text_of(content: object) -> str:
@@ -52,16 +52,6 @@ def last_text(body: dict) -> str:
 def number(obj: object, key: str) -> int:
     value = obj.get(key) if isinstance(obj, dict) else None
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
-def load_object(body: bytes) -> dict:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise unreadable_answer() from None
-    if not isinstance(data, dict):
-        raise unreadable_answer("the upstream answered JSON that is not an object")
-    return data
 
 
 def try_object(body: bytes) -> dict | None:

@@ -17,14 +17,13 @@ from ...catalog.prices_cn import DEEPL
 from ...errors import UpstreamFailure
 from ..events import Answer, Event
 from ..upstream import UpstreamRequest
-from .base import Call, Target, Usage
+from .base import Call, Target, Usage, load_object
 from .cn_common import (
     WholeBodyReader,
     auth_failure,
     base_url,
     failure,
     last_text,
-    load_object,
     new_id,
     no_endpoint,
     number,

@@ -36,14 +36,13 @@ from ...errors import RelayError, UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta
 from ..upstream import UpstreamRequest
-from .base import Call, ImageCall, ImageStep, Target, Usage
+from .base import Call, ImageCall, ImageStep, Target, Usage, load_object
 from .cn_common import (
     EventSSEReader,
     WholeBodyReader,
     auth_failure,
     failure,
     last_text,
-    load_object,
     messages_of,
     new_id,
     no_endpoint,

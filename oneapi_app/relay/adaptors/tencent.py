@@ -24,14 +24,13 @@ from ...catalog.prices_cn import TENCENT
 from ...errors import UpstreamFailure
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Parsed, Target, Usage
+from .base import Call, Parsed, Target, Usage, load_object
 from .cn_common import (
     arguments_text,
     auth_failure,
     base_url,
     embeddings_answer,
     failure,
-    load_object,
     messages_of,
     new_id,
     number,
