@@ -27,7 +27,7 @@ from ...catalog.channel_types import serves_responses
 from ...errors import AppError, RelayError, UpstreamFailure
 from ...i18n import msg
 from ..adaptors.base import RawPassStream, Usage
-from ..events import Answer, Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, ToolCallDelta, UsageReport
+from ..events import Answer, EncoderEnd, Event, ReasoningDelta, Start, TextDelta, ToolCallDelta
 from .base import Inbound
 from .responses_convert import as_items, to_chat
 
@@ -116,12 +116,13 @@ class _Item:
         self.parts: list[str] = []
 
 
-class ResponsesEncoder:
+class ResponsesEncoder(EncoderEnd):
     """Typed events -> Responses stream events. Items open as their first piece arrives and close when
     another kind of item starts or the answer finishes; ``finish`` sends ``response.completed`` (or
     ``response.incomplete``) with the usage and every output item."""
 
     def __init__(self, model: str, request: dict, response_id: str, on_done: OnDone | None = None) -> None:
+        super().__init__()
         self.model = model
         self.request = request
         self.response_id = response_id
@@ -132,8 +133,6 @@ class ResponsesEncoder:
         self.output: list[dict] = []
         self.open: _Item | None = None
         self.calls: dict[int, _Item] = {}  # tool call index -> its item
-        self.usage: Usage | None = None
-        self.finish_reason = "stop"
 
     def _event(self, kind: str, **fields: object) -> bytes:
         event = {"type": kind, "sequence_number": self.seq, **fields}
@@ -232,12 +231,8 @@ class ResponsesEncoder:
             elif isinstance(event, Start):
                 self.model = event.model or self.model
                 self._start(out)
-            elif isinstance(event, Finish):
-                self.finish_reason = event.reason or "stop"
-            elif isinstance(event, UsageReport):
-                self.usage = event.usage
-            elif isinstance(event, StreamError):
-                raise event.failure
+            else:
+                self.note(event)
         return b"".join(out)
 
     def finish(self) -> bytes:
