@@ -17,8 +17,8 @@ from ...errors import UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Target, load_object
-from .cn_common import auth_failure, base_url, failure, last_text, new_id, no_endpoint, number, try_object
+from .base import Call, Target, load_object, try_object
+from .cn_common import auth_failure, base_url, failure, last_text, new_id, no_endpoint, number
 
 DEFAULT_BASE = "https://api.aiproxy.io"
 PROVIDER = "AIProxy Library"

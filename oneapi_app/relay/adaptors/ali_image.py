@@ -20,8 +20,8 @@ import orjson
 from ...errors import UpstreamFailure
 from ...i18n import msg
 from ..upstream import UpstreamRequest
-from .base import ImageCall, ImageStep, Target, load_object
-from .cn_common import auth_failure, base_url, failure, obj, try_object
+from .base import ImageCall, ImageStep, Target, load_object, try_object
+from .cn_common import auth_failure, base_url, failure, obj
 
 DEFAULT_BASE = "https://dashscope.aliyuncs.com"
 PROVIDER = "Ali DashScope"

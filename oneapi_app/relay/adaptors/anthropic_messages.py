@@ -18,7 +18,7 @@ import orjson
 from ...errors import UpstreamFailure
 from ..events import Answer, ToolCall
 from ..upstream import status_failure
-from .base import Usage
+from .base import Usage, try_object
 from .chat_blocks import alternate_turns, cache_usage, content_blocks, function_tools, is_number, stop_sequences
 
 DEFAULT_MAX_TOKENS = 4096
@@ -173,12 +173,7 @@ def anthropic_failure(status: int, body: bytes | dict) -> UpstreamFailure:
     """An Anthropic error body ``{"type": "error", "error": {"type", "message"}}`` -> UpstreamFailure whose
     OpenAI error object keeps Anthropic's type (so authentication_error/permission_error disable the channel);
     any other body is read the OpenAI way."""
-    data: object = body
-    if isinstance(body, bytes):
-        try:
-            data = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            data = None
+    data = try_object(body) if isinstance(body, bytes) else body
     error = data.get("error") if isinstance(data, dict) else None
     if not isinstance(error, dict) or not (error.get("type") or error.get("message")):
         return status_failure(status, body if isinstance(body, bytes) else orjson.dumps(body))

@@ -13,11 +13,9 @@ the rest only searched for their type.
 
 from __future__ import annotations
 
-import orjson
-
 from ..events import Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, ToolCallDelta, Usage, UsageReport
 from .anthropic_messages import failure_in_body, finish_reason, usage_of
-from .base import RawPassStream
+from .base import RawPassStream, try_object
 
 
 def _merged_usage(start: dict, usage: dict) -> Usage | None:
@@ -32,11 +30,8 @@ class AnthropicDecoder:
         self._tools: dict[int, int] = {}  # Anthropic block index -> tool call index
 
     def feed(self, payload: bytes) -> list[Event]:
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return []
-        if not isinstance(event, dict):
+        event = try_object(payload)
+        if event is None:
             return []
         kind = event.get("type")
         if kind == "content_block_delta":

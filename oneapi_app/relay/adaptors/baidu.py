@@ -25,7 +25,7 @@ from ...errors import CredentialRevoked, UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, CredentialRequest, Parsed, Target, Usage, load_object
+from .base import Call, CredentialRequest, Parsed, Target, Usage, load_object, try_object
 from .cn_common import (
     arguments_text,
     auth_failure,
@@ -41,7 +41,6 @@ from .cn_common import (
     openai_tools,
     split_key,
     text_of,
-    try_object,
 )
 
 DEFAULT_BASE = "https://aip.baidubce.com"

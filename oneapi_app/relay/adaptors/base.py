@@ -71,6 +71,15 @@ def load_object(body: bytes) -> dict:
     return data
 
 
+def try_object(body: bytes) -> dict | None:
+    """A body's JSON object, or None (empty, not JSON, or JSON of another kind)."""
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
     """The process settings some adaptors read, built once by the runtime from Settings and handed to them

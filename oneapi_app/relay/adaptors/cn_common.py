@@ -54,14 +54,6 @@ def number(obj: object, key: str) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
-def try_object(body: bytes) -> dict | None:
-    try:
-        data = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def failure(message: str, status: int, *, kind: str = "upstream_error", code: str | int = "",
             retryable: bool | None = None) -> UpstreamFailure:
     """An upstream error as an OpenAI error object (``type`` and ``code`` kept: the auto-disable rules and

@@ -20,7 +20,7 @@ from ...errors import UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Target, Usage, unreadable_answer
+from .base import Call, Target, Usage, try_object, unreadable_answer
 from .cn_common import (
     EventSSEReader,
     auth_failure,
@@ -32,7 +32,6 @@ from .cn_common import (
     number,
     split_event,
     text_of,
-    try_object,
 )
 
 DEFAULT_BASE = "https://api.coze.com"

@@ -17,7 +17,7 @@ from ...catalog.prices_cn import DEEPL
 from ...errors import UpstreamFailure
 from ..events import Answer, Event
 from ..upstream import UpstreamRequest
-from .base import Call, Target, Usage, load_object
+from .base import Call, Target, Usage, load_object, try_object
 from .cn_common import (
     WholeBodyReader,
     auth_failure,
@@ -28,7 +28,6 @@ from .cn_common import (
     no_endpoint,
     number,
     status_mapped,
-    try_object,
     whole_answer_events,
 )
 

@@ -36,7 +36,7 @@ from ...errors import RelayError, UpstreamFailure
 from ...i18n import msg
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta
 from ..upstream import UpstreamRequest
-from .base import Call, ImageCall, ImageStep, Target, Usage, load_object
+from .base import Call, ImageCall, ImageStep, Target, Usage, load_object, try_object
 from .cn_common import (
     EventSSEReader,
     WholeBodyReader,
@@ -51,7 +51,6 @@ from .cn_common import (
     split_event,
     status_mapped,
     text_of,
-    try_object,
     whole_answer_events,
 )
 

@@ -29,7 +29,7 @@ from ...catalog.prices_cn import SPARK
 from ...errors import UpstreamFailure
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Target, Usage
+from .base import Call, Target, Usage, try_object
 from .cn_common import (
     arguments_text,
     auth_failure,
@@ -43,7 +43,6 @@ from .cn_common import (
     openai_tools,
     split_key,
     text_of,
-    try_object,
 )
 
 DEFAULT_BASE = "wss://spark-api.xf-yun.com"

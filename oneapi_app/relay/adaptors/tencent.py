@@ -24,7 +24,7 @@ from ...catalog.prices_cn import TENCENT
 from ...errors import UpstreamFailure
 from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Parsed, Target, Usage, load_object
+from .base import Call, Parsed, Target, Usage, load_object, try_object
 from .cn_common import (
     arguments_text,
     auth_failure,
@@ -38,7 +38,6 @@ from .cn_common import (
     openai_tools,
     split_key,
     text_of,
-    try_object,
 )
 
 DEFAULT_BASE = "https://hunyuan.tencentcloudapi.com"
