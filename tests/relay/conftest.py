@@ -27,20 +27,15 @@ from sqlalchemy import text
 from oneapi_app.models import ChannelCreate, TokenCreate, User
 from oneapi_app.services.channels import create_channels
 from oneapi_app.services.tokens import create_token
+from tests.local_server import (
+    Seen,
+    free_port,  # noqa: F401 -- re-exported: tests/faults import it from here
+    serving,
+)
+
+from .fake_dialect_upstream import FakeProvider, provider_app
 
 REPLY_WORDS = ["Hello", " from", " the", " fake", " upstream", "."]
-
-
-@dataclass
-class Seen:
-    path: str
-    query: str
-    headers: dict
-    raw: bytes
-
-    @property
-    def json(self) -> dict:
-        return orjson.loads(self.raw)
 
 
 @dataclass
@@ -214,23 +209,19 @@ async def _upstream_app(state: FakeUpstream) -> web.Application:
     return app
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 async def upstream():
     state = FakeUpstream()
-    runner = web.AppRunner(await _upstream_app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
+    async with serving(await _upstream_app(state)) as state.url:
+        yield state
+
+
+@pytest.fixture
+async def provider():
+    """The fake provider of the Responses and Gemini dialects' end-to-end tests (fake_dialect_upstream.py)."""
+    state = FakeProvider()
+    async with serving(await provider_app(state)) as state.url:
+        yield state
 
 
 @pytest.fixture

@@ -8,29 +8,15 @@ import asyncio
 
 import httpx
 import pytest
-from aiohttp import web
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from .conftest import add_channel, add_token, add_user, free_port, logs, row
-from .fake_dialect_upstream import FakeProvider, provider_app
+from .conftest import add_channel, add_token, add_user, logs, row
 
 pytestmark = pytest.mark.filterwarnings("ignore:Inheritance class AiohttpClientSession:DeprecationWarning")
 START = 5_000_000
 MODEL = "gemini-2.0-flash"
-
-
-@pytest.fixture
-async def provider():
-    state = FakeProvider()
-    runner = web.AppRunner(await provider_app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
 
 
 async def _setup(runtime, provider, *, type: int, key: str = "ok"):

@@ -15,26 +15,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
-from .conftest import add_channel, add_token, add_user, free_port, logs, row
-from .fake_dialect_upstream import FakeProvider, provider_app
+from .conftest import add_channel, add_token, add_user, logs, row
 
 CODEX = os.environ.get("CODEX_BIN") or shutil.which("codex")
 pytestmark = pytest.mark.skipif(not CODEX, reason="codex not installed (set CODEX_BIN or put codex on PATH)")
 START = 5_000_000
-
-
-@pytest.fixture
-async def provider():
-    state = FakeProvider()
-    runner = web.AppRunner(await provider_app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
 
 
 @pytest.mark.parametrize("channel_type", [36, 1], ids=["converted", "pass-through"])

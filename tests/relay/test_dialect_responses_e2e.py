@@ -11,28 +11,15 @@ import httpx
 import openai
 import orjson
 import pytest
-from aiohttp import web
 
-from .conftest import add_channel, add_token, add_user, free_port, logs, row
-from .fake_dialect_upstream import FakeProvider, provider_app, response_events
+from .conftest import add_channel, add_token, add_user, logs, row
+from .fake_dialect_upstream import response_events
 
 START = 5_000_000
 TOOLS = [{"type": "function", "name": "get_weather", "description": "Weather of a city.",
           "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}},
          {"type": "function", "name": "get_time", "description": "Time in a zone.",
           "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}}]
-
-
-@pytest.fixture
-async def provider():
-    state = FakeProvider()
-    runner = web.AppRunner(await provider_app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
 
 
 async def _setup(runtime, provider, *, type: int = 36, key: str = "ok", model: str = "gpt-4o-mini"):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from aiohttp import web
+
+from tests.local_server import free_port, serving
 
 from . import media_fake
-from .conftest import add_channel, add_token, add_user, free_port, logs, row
+from .conftest import add_channel, add_token, add_user, logs, row
 
 START = 100_000
 
@@ -16,13 +17,8 @@ START = 100_000
 @pytest.fixture
 async def proxy_upstream():
     state = media_fake.MediaUpstream()
-    runner = web.AppRunner(media_fake.app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
+    async with serving(media_fake.app(state)) as state.url:
+        yield state
 
 
 async def test_proxy_forwards_logs_and_bills_admin_calls(runtime, gateway, proxy_upstream):
