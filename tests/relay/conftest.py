@@ -27,6 +27,7 @@ from sqlalchemy import text
 from oneapi_app.models import ChannelCreate, TokenCreate, User
 from oneapi_app.services.channels import create_channels
 from oneapi_app.services.tokens import create_token
+from tests.fakes_cn import running_fake
 from tests.local_server import (
     Seen,
     free_port,  # noqa: F401 -- re-exported: tests/faults import it from here
@@ -213,6 +214,13 @@ async def _upstream_app(state: FakeUpstream) -> web.Application:
 async def upstream():
     state = FakeUpstream()
     async with serving(await _upstream_app(state)) as state.url:
+        yield state
+
+
+@pytest.fixture
+async def cn_fake():
+    """The fake Chinese and smaller providers of the native adaptors' end-to-end tests (tests/fakes_cn.py)."""
+    async with running_fake() as state:
         yield state
 
 
