@@ -18,6 +18,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+import openai
 import orjson
 import pytest
 import uvicorn
@@ -34,6 +35,7 @@ from tests.local_server import (
     serving,
 )
 
+from . import media_fake
 from .fake_dialect_upstream import FakeProvider, provider_app
 
 REPLY_WORDS = ["Hello", " from", " the", " fake", " upstream", "."]
@@ -225,6 +227,14 @@ async def cn_fake():
 
 
 @pytest.fixture
+async def media_upstream():
+    """The fake images/audio/rerank upstream of the media and proxy tests (media_fake.py)."""
+    state = media_fake.MediaUpstream()
+    async with serving(media_fake.app(state)) as state.url:
+        yield state
+
+
+@pytest.fixture
 async def provider():
     """The fake provider of the Responses and Gemini dialects' end-to-end tests (fake_dialect_upstream.py)."""
     state = FakeProvider()
@@ -253,6 +263,11 @@ async def gateway(runtime, caplog):
     sock.close()
     crashes = [r.getMessage() for r in caplog.records if r.exc_info and r.name.startswith(("oneapi_app", "uvicorn"))]
     assert not crashes, crashes
+
+
+def sdk(gateway: str, key: str) -> openai.AsyncOpenAI:
+    """The official openai SDK on the gateway with token ``key`` (no retries: a test sees every answer)."""
+    return openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
 
 
 # -- data helpers ---------------------------------------------------------------------------------------

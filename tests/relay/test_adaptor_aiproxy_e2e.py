@@ -8,8 +8,8 @@ import pytest
 
 from tests.fakes_cn import GOOD, WORDS
 
-from .cn_helpers import START, check_billing, sdk
-from .conftest import add_channel, add_token
+from .cn_helpers import START, check_billing
+from .conftest import add_channel, add_token, sdk
 
 DOCS = "\n\n参考文档：\n1. [Doc](https://docs.example/1)\n"
 

@@ -22,7 +22,7 @@ from oneapi_app.relay.streaming import SSEReader
 from oneapi_app.relay.upstream import should_disable_channel
 from tests.local_server import Seen, serving
 
-from .conftest import add_channel, add_token, logs, row
+from .conftest import add_channel, add_token, logs, row, sdk
 
 FIXTURES = Path(__file__).parent / "fixtures" / "anthropic"
 MODEL = "claude-3-haiku-20240307"
@@ -231,9 +231,6 @@ async def anthropic_upstream():
     async with serving(app) as state.url:
         yield state
 
-
-def sdk(gateway: str, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
 
 
 async def _claude_channel(runtime, url: str, key: str = "ok", **extra) -> int:

@@ -9,8 +9,8 @@ import pytest
 
 from tests.fakes_cn import BAIDU_KEY, COMPLETION_TOKENS, PROMPT_TOKENS, WORDS
 
-from .cn_helpers import START, check_billing, expected_quota, sdk
-from .conftest import add_channel, add_token
+from .cn_helpers import START, check_billing, expected_quota
+from .conftest import add_channel, add_token, sdk
 
 MODEL = "ERNIE-4.0-8K"
 

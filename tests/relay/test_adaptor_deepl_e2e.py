@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tests.fakes_cn import GOOD, WORDS
 
-from .cn_helpers import START, check_billing, expected_quota, sdk
-from .conftest import add_channel, add_token
+from .cn_helpers import START, check_billing, expected_quota
+from .conftest import add_channel, add_token, sdk
 
 TEXT = "Hello, world!"
 

@@ -8,8 +8,8 @@ import pytest
 
 from tests.fakes_cn import COMPLETION_TOKENS, GOOD, PROMPT_TOKENS, WORDS
 
-from .cn_helpers import START, check_billing, expected_quota, sdk
-from .conftest import add_channel, add_token, logs
+from .cn_helpers import START, check_billing, expected_quota
+from .conftest import add_channel, add_token, logs, sdk
 
 CHAT, IMAGE = "meta/meta-llama-3-8b-instruct", "black-forest-labs/flux-schnell"
 

@@ -8,8 +8,8 @@ import pytest
 
 from tests.fakes_cn import COMPLETION_TOKENS, PROMPT_TOKENS, SPARK_KEY, WORDS
 
-from .cn_helpers import START, check_billing, expected_quota, sdk
-from .conftest import add_channel, add_token
+from .cn_helpers import START, check_billing, expected_quota
+from .conftest import add_channel, add_token, sdk
 
 MODEL = "Spark-Max"
 

@@ -10,23 +10,12 @@ import openai
 import pytest
 
 from oneapi_app.relay import token_count
-from tests.local_server import serving
 
 from . import media_fake
-from .conftest import add_channel, add_token, add_user, logs, row
+from .conftest import add_channel, add_token, add_user, logs, row, sdk
 
 START = 1_000_000
 
-
-@pytest.fixture
-async def media_upstream():
-    state = media_fake.MediaUpstream()
-    async with serving(media_fake.app(state)) as state.url:
-        yield state
-
-
-def sdk(gateway: str, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
 
 
 async def books(runtime, key: str) -> tuple[dict, list[dict]]:

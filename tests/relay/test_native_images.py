@@ -17,8 +17,8 @@ from oneapi_app.relay.adaptors import ali_image, replicate
 from oneapi_app.services import pricing
 from tests.local_server import serving
 
-from .cn_helpers import START, check_billing, sdk
-from .conftest import add_channel, add_token
+from .cn_helpers import START, check_billing
+from .conftest import add_channel, add_token, sdk
 
 FLUX = "black-forest-labs/flux-schnell"
 IMAGE = b"RIFF\x00\x00\x00\x00WEBPfake image bytes"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 
 import anthropic
-import openai
 import orjson
 import pytest
 from aiohttp import web
@@ -19,7 +18,7 @@ from oneapi_app.relay.events import Answer, Event, Finish, Start, TextDelta, Usa
 from oneapi_app.relay.upstream import UpstreamRequest, status_failure
 from tests.local_server import serving
 
-from .conftest import add_channel, add_token, logs, row
+from .conftest import add_channel, add_token, logs, row, sdk
 
 
 class Lines:
@@ -117,7 +116,7 @@ async def test_a_native_adaptor_through_both_dialects(runtime, gateway, native):
     url, state = native
     await add_channel(runtime, url, key="secret", models="native-model")
     key = await add_token(runtime, unlimited=False, remain_quota=1_000_000)
-    oa = openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
+    oa = sdk(gateway, key)
     ask = [{"role": "user", "content": "hello world"}]
     answers = await asyncio.gather(*[oa.chat.completions.create(model="native-model", messages=ask)
                                      for _ in range(20)])

@@ -17,8 +17,8 @@ from oneapi_app.relay.credentials import Credentials, refused
 from oneapi_app.relay.upstream import UpstreamRequest, should_disable_channel
 from tests.fakes_cn import BAIDU_KEY, COMPLETION_TOKENS, PROMPT_TOKENS, WORDS
 
-from .cn_helpers import START, check_billing, expected_quota, sdk
-from .conftest import add_channel, add_token
+from .cn_helpers import START, check_billing, expected_quota
+from .conftest import add_channel, add_token, sdk
 
 MODEL = "ERNIE-4.0-8K"
 
@@ -150,7 +150,7 @@ async def test_vertex_embeddings_through_predict_with_reported_tokens(runtime, g
         await add_channel(runtime, vertex.url, type=42, key="x", models="text-embedding-004",
                           config=orjson.dumps(config).decode())
         key = await add_token(runtime, unlimited=False, remain_quota=START)
-        client = openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
+        client = sdk(gateway, key)
         vectors = await client.embeddings.create(model="text-embedding-004", input=["one two", "three four five"],
                                                  dimensions=2)
         assert [d.embedding for d in vectors.data] == [[0.5, 7.0], [0.5, 15.0]]
