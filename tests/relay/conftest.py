@@ -306,3 +306,29 @@ async def logs(runtime) -> list[dict]:
     async with runtime.db.log_engine.connect() as conn:
         return [dict(r) for r in (await conn.execute(text("SELECT * FROM logs WHERE type = 2 ORDER BY id")))
                 .mappings().all()]
+
+
+async def add_customer(runtime, start: int) -> tuple[int, str]:
+    """A user holding twice ``start`` and a limited token of ``start``: (user id, token key)."""
+    user_id = await add_user(runtime, quota=start * 2)
+    return user_id, await add_token(runtime, user_id=user_id, unlimited=False, remain_quota=start)
+
+
+async def books_balance(runtime, user_id: int, start: int) -> list[dict]:
+    """The books of a customer (add_customer) balance: the token's remain + used == ``start``, and the user's log
+    entries add up to used. Returns those entries."""
+    await runtime.ledger.flush()
+    token = await row(runtime, "SELECT remain_quota, used_quota FROM tokens WHERE user_id = :u", u=user_id)
+    assert token["remain_quota"] + token["used_quota"] == start
+    entries = [e for e in await logs(runtime) if e["user_id"] == user_id]
+    assert sum(e["quota"] for e in entries) == token["used_quota"]
+    return entries
+
+
+async def settled(runtime, user_id: int) -> None:
+    """Wait (5 s at most) until a request of ``user_id`` is logged: one the client left settles after it."""
+    for _ in range(100):
+        await runtime.ledger.flush()
+        if [e for e in await logs(runtime) if e["user_id"] == user_id]:
+            return
+        await asyncio.sleep(0.05)
