@@ -192,6 +192,25 @@ class WholeBodyReader:
         return [body] if body.strip() else []
 
 
+class ProviderDecoder:
+    """The common part of a native provider's stream decoder: ``opening`` gives the Start event once (then
+    nothing), ``finish`` adds nothing (these providers end their streams themselves)."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.started = False
+
+    def opening(self, upstream_id: str | None = None) -> list[Event]:
+        """``[Start]`` the first time (``upstream_id`` None: a new id), ``[]`` after."""
+        if self.started:
+            return []
+        self.started = True
+        return [Start(new_id() if upstream_id is None else upstream_id, self.model)]
+
+    def finish(self) -> list[Event]:
+        return []
+
+
 def whole_answer_events(read: Callable[[], Answer]) -> list[Event]:
     """A whole answer (``read()``, which may raise an UpstreamFailure) as the events of a stream."""
     try:

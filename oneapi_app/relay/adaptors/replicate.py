@@ -34,11 +34,12 @@ import orjson
 from ...catalog.prices_cn import REPLICATE
 from ...errors import RelayError, UpstreamFailure
 from ...i18n import msg
-from ..events import Answer, Event, Finish, Start, StreamError, TextDelta
+from ..events import Answer, Event, Finish, StreamError, TextDelta
 from ..upstream import UpstreamRequest
 from .base import Call, ImageCall, ImageStep, Target, Usage, load_object, try_object
 from .cn_common import (
     EventSSEReader,
+    ProviderDecoder,
     WholeBodyReader,
     auth_failure,
     failure,
@@ -154,22 +155,19 @@ class ReplicateFrames:
         return self._sse.finish() if self._sse is not None else self._whole.finish()
 
 
-class ReplicateDecoder:
+class ReplicateDecoder(ProviderDecoder):
     """Frames (ReplicateFrames) -> events: output text as it streams, or the finished prediction at once."""
 
     def __init__(self, call: Call) -> None:
+        super().__init__(call.model)
         self.call = call
-        self.started = False
         self.finished = False
 
     def feed(self, frame: bytes) -> list[Event]:
         if frame.startswith(b"{"):
             return self._prediction(frame)
         event, data = split_event(frame)
-        events: list[Event] = []
-        if not self.started:
-            self.started = True
-            events.append(Start(new_id(), self.call.model))
+        events = self.opening()
         if event == "output" and data:
             events.append(TextDelta(data.decode(errors="replace")))
         elif event == "error":
@@ -190,9 +188,6 @@ class ReplicateDecoder:
         if not isinstance(events[0], StreamError):
             self.started = self.finished = True
         return events
-
-    def finish(self) -> list[Event]:
-        return []
 
 
 def stream_step(key: str) -> Callable[[bytes], UpstreamRequest | None]:

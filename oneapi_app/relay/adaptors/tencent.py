@@ -22,10 +22,11 @@ import orjson
 
 from ...catalog.prices_cn import TENCENT
 from ...errors import UpstreamFailure
-from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
+from ..events import Answer, Event, Finish, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
 from .base import Call, Parsed, Target, Usage, load_object, try_object
 from .cn_common import (
+    ProviderDecoder,
     arguments_text,
     auth_failure,
     base_url,
@@ -200,12 +201,11 @@ def chat_answer(model: str, data: dict) -> Answer:
     return answer
 
 
-class TencentDecoder:
+class TencentDecoder(ProviderDecoder):
     """Hunyuan SSE chunks -> events. Usage is cumulative in every chunk (the last one counts)."""
 
     def __init__(self, model: str) -> None:
-        self.model = model
-        self.started = False
+        super().__init__(model)
         self.calls: dict[str, int] = {}
 
     def feed(self, payload: bytes) -> list[Event]:
@@ -215,10 +215,7 @@ class TencentDecoder:
         error = _error_of(data)
         if error is not None:
             return [StreamError(tencent_failure(error))]
-        events: list[Event] = []
-        if not self.started:
-            self.started = True
-            events.append(Start(str(data.get("Id") or ""), self.model))
+        events = self.opening(str(data.get("Id") or ""))
         for choice in data.get("Choices") or ():
             if not isinstance(choice, dict):
                 continue
@@ -248,9 +245,6 @@ class TencentDecoder:
         if found is not None:
             events.append(UsageReport(found))
         return events
-
-    def finish(self) -> list[Event]:
-        return []
 
 
 class TencentAdaptor:
