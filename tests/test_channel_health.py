@@ -17,7 +17,7 @@ from sqlalchemy import text
 from oneapi_app.models import ChannelCreate, TokenCreate
 from oneapi_app.services.channels import create_channels
 from oneapi_app.services.tokens import create_token
-from tests.local_server import serving, smtp_server
+from tests.local_server import free_port, serving, smtp_server  # noqa: F401 -- free_port: re-exported (test_metrics)
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from oneapi_app.services import mail
 from oneapi_app.services.options import Options
 from oneapi_app.services.verification import EMAIL_VERIFICATION, CodeStore
-from tests.local_server import smtp_server
+from tests.local_server import free_port, smtp_server  # noqa: F401 -- free_port: re-exported (dashboard signup test)
 
 from .conftest import ROOT, set_option
 
