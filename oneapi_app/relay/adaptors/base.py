@@ -203,9 +203,15 @@ class RawPassStream:
     def _compact(self) -> None:
         lines = (self._rest + b"".join(self._chunks)).split(b"\n")
         self._chunks, self._rest = [], lines.pop()
-        needles = (self.COMPACT_NEEDLE,) if self.COMPACT_NEEDLE else ()
-        for event in self.data_events(lines, *needles):
-            self._take(event)
+        needle, take = self.COMPACT_NEEDLE, self._take
+        for line in lines:
+            if not line.startswith(b"data:") or needle and needle not in line:
+                continue
+            try:
+                event = orjson.loads(line[5:])
+            except orjson.JSONDecodeError:
+                continue
+            take(event)
 
     def finish(self) -> bytes | None:
         return None
