@@ -6,27 +6,20 @@ and the low-quota reminder mailed once per crossing."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
 import httpx
 import pytest
 from aiohttp import web
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from oneapi_app.models import ChannelCreate, TokenCreate
 from oneapi_app.services.channels import create_channels
 from oneapi_app.services.tokens import create_token
+from tests.local_server import free_port, serving, smtp_server  # noqa: F401 -- free_port: re-exported (test_metrics)
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -69,13 +62,8 @@ async def fake():
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/push", push)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
+    async with serving(app) as state.url:
+        yield state
 
 
 class Inbox:
@@ -90,13 +78,8 @@ class Inbox:
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

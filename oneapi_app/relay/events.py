@@ -157,3 +157,24 @@ class EventEncoder(Protocol):
     def finish(self) -> bytes: ...  # normal end (e.g. Anthropic message_stop, OpenAI [DONE])
 
     def error(self, failure: UpstreamFailure, request_id: str) -> bytes: ...  # end a broken stream
+
+
+class EncoderEnd:
+    """The part of a stream encoder that keeps what carries no content, for its last event: the finish
+    reason and the usage. ``note`` takes those events; a StreamError among them raises its failure (the
+    pipeline then ends the client's stream with the encoder's ``error``)."""
+
+    __slots__ = ("finish_reason", "usage")
+
+    def __init__(self) -> None:
+        self.finish_reason = "stop"
+        self.usage: Usage | None = None
+
+    def note(self, event: Event) -> None:
+        """A Finish, UsageReport or StreamError (other events are the encoder's own to send)."""
+        if isinstance(event, Finish):
+            self.finish_reason = event.reason or "stop"
+        elif isinstance(event, UsageReport):
+            self.usage = event.usage
+        elif isinstance(event, StreamError):
+            raise event.failure

@@ -8,12 +8,12 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
 
 from oneapi_app.services import mail
 from oneapi_app.services.options import Options
 from oneapi_app.services.verification import EMAIL_VERIFICATION, CodeStore
+from tests.local_server import free_port, smtp_server  # noqa: F401 -- free_port: re-exported (dashboard signup test)
 
 from .conftest import ROOT, set_option
 
@@ -30,24 +30,11 @@ class Inbox:
         return self.messages[index][1].get_body(("html",)).get_content()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 async def configure_smtp(client, port: int) -> None:
@@ -143,14 +130,9 @@ async def test_starttls_is_used_when_offered(tmp_path):
     server_ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     client_ctx = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True)
-    controller.start()
-    try:
+    with smtp_server(inbox, tls_context=server_ctx, require_starttls=True) as port:
         options = Options(SMTPServer="127.0.0.1", SMTPPort=port, SMTPFrom="noreply@oneapi.test")
         await mail.send_email(options, "bob@example.com", "hello", "<p>hi</p>", tls_context=client_ctx)
-    finally:
-        controller.stop()
     assert inbox.messages and inbox.messages[0][1]["Subject"] == "hello"
 
 

@@ -28,10 +28,11 @@ import pytest
 
 from oneapi_app.api import create_api
 from oneapi_app.runtime import Runtime
+from tests.local_server import smtp_server
 
 from ..relay.conftest import upstream  # noqa: F401 -- the fake OpenAI-shaped upstream fixture
 from .conftest import ROOT_ACCESS_TOKEN
-from .test_mail import Inbox, free_port
+from .test_mail import Inbox
 
 # --- shapes: what the frontends read ---------------------------------------------------------------------
 S, I, B = str, int, bool
@@ -370,16 +371,9 @@ class MailBox(Inbox):
 
 @pytest.fixture
 def mailbox():
-    from aiosmtpd.controller import Controller
-
     box = MailBox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(box) as port:
         yield box, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Shared helpers of the native adaptors' tests (baidu, spark, tencent, coze, deepl, replicate, aiproxy)."""
+"""Shared helpers of the native adaptors' tests (baidu, spark, tencent, coze, deepl, replicate, aiproxy; bedrock
+reuses run_frames)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,12 @@ def call(body: dict, kind: str = "chat", stream: bool = False, model: str | None
 def decode(adaptor, c: Call, data: bytes, chunk: int = 0) -> list[Event]:
     """Run ``data`` through the adaptor's frame reader (SSE when it has none) and decoder, split into
     chunks of ``chunk`` bytes (0: one chunk) so deltas cross chunk boundaries."""
-    reader = adaptor.frame_reader() or SSEReader()
-    decoder = adaptor.decoder(c)
     pieces = [data[i:i + chunk] for i in range(0, len(data), chunk)] if chunk else [data]
+    return run_frames(adaptor.frame_reader() or SSEReader(), adaptor.decoder(c), pieces)
+
+
+def run_frames(reader, decoder, pieces: list[bytes]) -> list[Event]:
+    """Byte pieces through a frame reader and a decoder, as the pipeline runs them: every event."""
     events: list[Event] = []
     for piece in pieces:
         for frame in reader.feed(piece):
@@ -61,11 +65,6 @@ def errors(events: list[Event]):
 # -- end to end ---------------------------------------------------------------------------------------------
 START = 10_000_000
 
-
-def sdk(gateway: str, key: str):
-    import openai
-
-    return openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
 
 
 def expected_quota(runtime, model: str, type_id: int, prompt: int, completion: int) -> int:

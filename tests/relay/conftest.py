@@ -18,6 +18,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+import openai
 import orjson
 import pytest
 import uvicorn
@@ -27,20 +28,17 @@ from sqlalchemy import text
 from oneapi_app.models import ChannelCreate, TokenCreate, User
 from oneapi_app.services.channels import create_channels
 from oneapi_app.services.tokens import create_token
+from tests.fakes_cn import running_fake
+from tests.local_server import (
+    Seen,
+    free_port,  # noqa: F401 -- re-exported: tests/faults import it from here
+    serving,
+)
+
+from . import media_fake
+from .fake_dialect_upstream import FakeProvider, provider_app
 
 REPLY_WORDS = ["Hello", " from", " the", " fake", " upstream", "."]
-
-
-@dataclass
-class Seen:
-    path: str
-    query: str
-    headers: dict
-    raw: bytes
-
-    @property
-    def json(self) -> dict:
-        return orjson.loads(self.raw)
 
 
 @dataclass
@@ -214,23 +212,34 @@ async def _upstream_app(state: FakeUpstream) -> web.Application:
     return app
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 async def upstream():
     state = FakeUpstream()
-    runner = web.AppRunner(await _upstream_app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
+    async with serving(await _upstream_app(state)) as state.url:
+        yield state
+
+
+@pytest.fixture
+async def cn_fake():
+    """The fake Chinese and smaller providers of the native adaptors' end-to-end tests (tests/fakes_cn.py)."""
+    async with running_fake() as state:
+        yield state
+
+
+@pytest.fixture
+async def media_upstream():
+    """The fake images/audio/rerank upstream of the media and proxy tests (media_fake.py)."""
+    state = media_fake.MediaUpstream()
+    async with serving(media_fake.app(state)) as state.url:
+        yield state
+
+
+@pytest.fixture
+async def provider():
+    """The fake provider of the Responses and Gemini dialects' end-to-end tests (fake_dialect_upstream.py)."""
+    state = FakeProvider()
+    async with serving(await provider_app(state)) as state.url:
+        yield state
 
 
 @pytest.fixture
@@ -254,6 +263,11 @@ async def gateway(runtime, caplog):
     sock.close()
     crashes = [r.getMessage() for r in caplog.records if r.exc_info and r.name.startswith(("oneapi_app", "uvicorn"))]
     assert not crashes, crashes
+
+
+def sdk(gateway: str, key: str) -> openai.AsyncOpenAI:
+    """The official openai SDK on the gateway with token ``key`` (no retries: a test sees every answer)."""
+    return openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
 
 
 # -- data helpers ---------------------------------------------------------------------------------------
@@ -292,3 +306,29 @@ async def logs(runtime) -> list[dict]:
     async with runtime.db.log_engine.connect() as conn:
         return [dict(r) for r in (await conn.execute(text("SELECT * FROM logs WHERE type = 2 ORDER BY id")))
                 .mappings().all()]
+
+
+async def add_customer(runtime, start: int) -> tuple[int, str]:
+    """A user holding twice ``start`` and a limited token of ``start``: (user id, token key)."""
+    user_id = await add_user(runtime, quota=start * 2)
+    return user_id, await add_token(runtime, user_id=user_id, unlimited=False, remain_quota=start)
+
+
+async def books_balance(runtime, user_id: int, start: int) -> list[dict]:
+    """The books of a customer (add_customer) balance: the token's remain + used == ``start``, and the user's log
+    entries add up to used. Returns those entries."""
+    await runtime.ledger.flush()
+    token = await row(runtime, "SELECT remain_quota, used_quota FROM tokens WHERE user_id = :u", u=user_id)
+    assert token["remain_quota"] + token["used_quota"] == start
+    entries = [e for e in await logs(runtime) if e["user_id"] == user_id]
+    assert sum(e["quota"] for e in entries) == token["used_quota"]
+    return entries
+
+
+async def settled(runtime, user_id: int) -> None:
+    """Wait (5 s at most) until a request of ``user_id`` is logged: one the client left settles after it."""
+    for _ in range(100):
+        await runtime.ledger.flush()
+        if [e for e in await logs(runtime) if e["user_id"] == user_id]:
+            return
+        await asyncio.sleep(0.05)

@@ -21,20 +21,10 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
+from tests.local_server import Seen
+
 IDS = itertools.count(1)
 USAGE = {"prompt_tokens": 21, "completion_tokens": 13, "total_tokens": 34}
-
-
-@dataclass
-class Seen:
-    path: str
-    query: str
-    headers: dict
-    raw: bytes
-
-    @property
-    def json(self) -> dict:
-        return orjson.loads(self.raw)
 
 
 @dataclass

@@ -20,8 +20,9 @@ from oneapi_app.relay.convert import Converter
 from oneapi_app.relay.dialects.chat import CHAT, answer_dict
 from oneapi_app.relay.streaming import SSEReader
 from oneapi_app.relay.upstream import should_disable_channel
+from tests.local_server import Seen, serving
 
-from .conftest import Seen, add_channel, add_token, free_port, logs, row
+from .conftest import add_channel, add_token, logs, row, sdk
 
 FIXTURES = Path(__file__).parent / "fixtures" / "anthropic"
 MODEL = "claude-3-haiku-20240307"
@@ -227,17 +228,9 @@ async def anthropic_upstream():
     state = FakeAnthropic()
     app = web.Application()
     app.router.add_post("/v1/messages", state.messages)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
+    async with serving(app) as state.url:
+        yield state
 
-
-def sdk(gateway: str, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
 
 
 async def _claude_channel(runtime, url: str, key: str = "ok", **extra) -> int:

@@ -30,6 +30,8 @@ from oneapi_app.relay.events import (
 from oneapi_app.relay.upstream import should_disable_channel
 from tests.fakes_cloud import chunk, event, event_message, exception, sigv4_signature, verify_sigv4
 
+from .cn_helpers import run_frames
+
 FIXTURES = Path(__file__).parent / "fixtures" / "bedrock"
 ADAPTOR = BedrockAdaptor()
 AK, SK, REGION = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "us-east-1"
@@ -221,13 +223,7 @@ def _decode(data: bytes, decoder, cuts: int = 0) -> list:
     rng = random.Random(cuts)
     points = sorted(rng.sample(range(1, len(data)), cuts)) if cuts else []
     pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
-    events = []
-    for piece in pieces:
-        for frame in reader.feed(piece):
-            events += decoder.feed(frame)
-    for frame in reader.finish():
-        events += decoder.feed(frame)
-    return events + decoder.finish()
+    return run_frames(reader, decoder, pieces)
 
 
 @pytest.mark.parametrize("cuts", [0, 7, 60, 400])

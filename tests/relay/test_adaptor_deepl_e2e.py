@@ -3,30 +3,22 @@ usage in characters; billing exact."""
 
 from __future__ import annotations
 
-import pytest
+from tests.fakes_cn import GOOD, WORDS
 
-from tests.fakes_cn import GOOD, WORDS, running_fake
-
-from .cn_helpers import START, check_billing, expected_quota, sdk
-from .conftest import add_channel, add_token
+from .cn_helpers import START, check_billing, expected_quota
+from .conftest import add_channel, add_token, sdk
 
 TEXT = "Hello, world!"
 
 
-@pytest.fixture
-async def fake():
-    async with running_fake() as state:
-        yield state
-
-
-async def test_translation_whole_and_streamed(runtime, gateway, fake):
-    await add_channel(runtime, fake.url, key=GOOD, models="deepl-zh", type=38)
+async def test_translation_whole_and_streamed(runtime, gateway, cn_fake):
+    await add_channel(runtime, cn_fake.url, key=GOOD, models="deepl-zh", type=38)
     key = await add_token(runtime, unlimited=False, remain_quota=START)
     client = sdk(gateway, key)
     answer = await client.chat.completions.create(model="deepl-zh", messages=[{"role": "user", "content": TEXT}])
     assert answer.choices[0].message.content == "".join(WORDS)
     assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (len(TEXT), 0)
-    assert fake.last("/v2/translate").body == {"text": [TEXT], "target_lang": "ZH", "show_billed_characters": True}
+    assert cn_fake.last("/v2/translate").body == {"text": [TEXT], "target_lang": "ZH", "show_billed_characters": True}
     stream = await client.chat.completions.create(model="deepl-zh", messages=[{"role": "user", "content": TEXT}],
                                                   stream=True)
     chunks = [c async for c in stream]

@@ -22,8 +22,9 @@ from oneapi_app.relay.streaming import SSEReader
 from oneapi_app.relay.upstream import should_disable_channel
 from oneapi_app.services.options import Options
 from oneapi_app.services.pricing import price_for
+from tests.local_server import serving
 
-from .conftest import add_channel, add_token, free_port, logs, row
+from .conftest import add_channel, add_token, logs, row
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gemini"
 ADAPTOR = GeminiAdaptor()
@@ -272,12 +273,8 @@ async def gemini_upstream():
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}", seen
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url, seen
 
 
 def _quota(prompt: int, completion: int, model: str = MODEL) -> int:

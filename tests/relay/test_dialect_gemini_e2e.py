@@ -8,36 +8,20 @@ import asyncio
 
 import httpx
 import pytest
-from aiohttp import web
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from .conftest import add_channel, add_token, add_user, free_port, logs, row
-from .fake_dialect_upstream import FakeProvider, provider_app
+from .conftest import add_channel, add_customer, books_balance, settled
 
 pytestmark = pytest.mark.filterwarnings("ignore:Inheritance class AiohttpClientSession:DeprecationWarning")
 START = 5_000_000
 MODEL = "gemini-2.0-flash"
 
 
-@pytest.fixture
-async def provider():
-    state = FakeProvider()
-    runner = web.AppRunner(await provider_app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
-
-
 async def _setup(runtime, provider, *, type: int, key: str = "ok"):
     await add_channel(runtime, provider.url, type=type, key=key, models=MODEL)
-    user_id = await add_user(runtime, quota=START * 2)
-    token = await add_token(runtime, user_id=user_id, unlimited=False, remain_quota=START)
-    return user_id, token
+    return await add_customer(runtime, START)
 
 
 def _client(gateway: str, token: str) -> genai.Client:
@@ -45,11 +29,8 @@ def _client(gateway: str, token: str) -> genai.Client:
 
 
 async def _books_balance(runtime, user_id: int) -> list[dict]:
-    await runtime.ledger.flush()
-    token = await row(runtime, "SELECT remain_quota, used_quota FROM tokens WHERE user_id = :u", u=user_id)
-    assert token["remain_quota"] + token["used_quota"] == START
-    entries = [e for e in await logs(runtime) if e["user_id"] == user_id]
-    assert sum(e["quota"] for e in entries) == token["used_quota"] > 0
+    entries = await books_balance(runtime, user_id, START)
+    assert sum(e["quota"] for e in entries) > 0
     return entries
 
 
@@ -155,10 +136,6 @@ async def test_a_client_leaving_mid_stream_is_billed_exactly(runtime, gateway, p
             if provider.slow_sent >= 5:
                 break
     await asyncio.wait_for(provider.disconnected.wait(), 10)
-    for _ in range(100):
-        await runtime.ledger.flush()
-        if [e for e in await logs(runtime) if e["user_id"] == user_id]:
-            break
-        await asyncio.sleep(0.05)
+    await settled(runtime, user_id)
     [entry] = await _books_balance(runtime, user_id)
     assert entry["is_stream"]

@@ -11,10 +11,9 @@ import httpx
 import openai
 import orjson
 import pytest
-from aiohttp import web
 
-from .conftest import add_channel, add_token, add_user, free_port, logs, row
-from .fake_dialect_upstream import FakeProvider, provider_app, response_events
+from .conftest import add_channel, add_customer, add_token, add_user, books_balance, logs, settled
+from .fake_dialect_upstream import response_events
 
 START = 5_000_000
 TOOLS = [{"type": "function", "name": "get_weather", "description": "Weather of a city.",
@@ -23,23 +22,9 @@ TOOLS = [{"type": "function", "name": "get_weather", "description": "Weather of 
           "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}}]
 
 
-@pytest.fixture
-async def provider():
-    state = FakeProvider()
-    runner = web.AppRunner(await provider_app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
-
-
 async def _setup(runtime, provider, *, type: int = 36, key: str = "ok", model: str = "gpt-4o-mini"):
     await add_channel(runtime, provider.url, type=type, key=key, models=model)
-    user_id = await add_user(runtime, quota=START * 2)
-    token = await add_token(runtime, user_id=user_id, unlimited=False, remain_quota=START)
-    return user_id, token
+    return await add_customer(runtime, START)
 
 
 def _client(gateway: str, token: str) -> openai.AsyncOpenAI:
@@ -47,12 +32,7 @@ def _client(gateway: str, token: str) -> openai.AsyncOpenAI:
 
 
 async def _books_balance(runtime, user_id: int) -> int:
-    await runtime.ledger.flush()
-    token = await row(runtime, "SELECT remain_quota, used_quota FROM tokens WHERE user_id = :u", u=user_id)
-    assert token["remain_quota"] + token["used_quota"] == START
-    entries = [e for e in await logs(runtime) if e["user_id"] == user_id]
-    assert sum(e["quota"] for e in entries) == token["used_quota"]
-    return token["used_quota"]
+    return sum(e["quota"] for e in await books_balance(runtime, user_id, START))
 
 
 async def test_converted_whole_answer_and_stored_continuation(runtime, gateway, provider):
@@ -178,10 +158,6 @@ async def test_a_client_leaving_mid_stream_is_billed_exactly(runtime, gateway, p
             if provider.slow_sent >= 5:
                 break
     await asyncio.wait_for(provider.disconnected.wait(), 10)
-    for _ in range(100):
-        await runtime.ledger.flush()
-        if [e for e in await logs(runtime) if e["user_id"] == user_id]:
-            break
-        await asyncio.sleep(0.05)
+    await settled(runtime, user_id)
     used = await _books_balance(runtime, user_id)
     assert used > 0 and received > 0

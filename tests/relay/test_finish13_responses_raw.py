@@ -12,8 +12,9 @@ import pytest
 from aiohttp import web
 
 from oneapi_app.relay.pipeline import ESTIMATED_MARK
+from tests.local_server import serving
 
-from .conftest import add_channel, add_token, free_port, logs, row
+from .conftest import add_channel, add_token, logs, row
 
 START = 1_000_000
 MODEL = "gpt-4o-mini"
@@ -60,12 +61,8 @@ async def responses_upstream():
 
     app = web.Application()
     app.router.add_post("/v1/responses", responses)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}", seen
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url, seen
 
 
 async def test_responses_stream_passes_through_byte_for_byte(runtime, gateway, responses_upstream):

@@ -11,8 +11,9 @@ from aiohttp import web
 
 from oneapi_app.relay.pipeline import ESTIMATED_MARK
 from oneapi_app.relay.token_count import count_text
+from tests.local_server import serving
 
-from .conftest import add_channel, add_token, free_port, logs, row
+from .conftest import add_channel, add_token, logs, row
 
 START = 1_000_000
 WORDS = ["alpha ", "beta ", "gamma"]
@@ -62,12 +63,8 @@ async def burst_upstream():
     app = web.Application()
     app.router.add_post("/v1/messages", claude)
     app.router.add_post("/v1/chat/completions", chat)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def _billed(runtime, key: str, text: str, model: str) -> None:

@@ -8,30 +8,14 @@ import asyncio
 import httpx
 import openai
 import pytest
-from aiohttp import web
 
 from oneapi_app.relay import token_count
 
 from . import media_fake
-from .conftest import add_channel, add_token, add_user, free_port, logs, row
+from .conftest import add_channel, add_token, add_user, logs, row, sdk
 
 START = 1_000_000
 
-
-@pytest.fixture
-async def media_upstream():
-    state = media_fake.MediaUpstream()
-    runner = web.AppRunner(media_fake.app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
-
-
-def sdk(gateway: str, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
 
 
 async def books(runtime, key: str) -> tuple[dict, list[dict]]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import openai
-
-from .conftest import add_channel, add_token, logs, row
-from .test_media import START, media_upstream  # noqa: F401 -- the fake upstream fixture
+from .conftest import add_channel, add_token, logs, row, sdk
+from .test_media import START
 
 
-async def test_openai_cached_tokens_are_billed_at_the_cache_ratio(runtime, gateway, media_upstream):  # noqa: F811
+async def test_openai_cached_tokens_are_billed_at_the_cache_ratio(runtime, gateway, media_upstream):
     await add_channel(runtime, media_upstream.url, models="gpt-4o")
     key = await add_token(runtime, unlimited=False, remain_quota=START)
-    client = openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
+    client = sdk(gateway, key)
     answer = await client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "again"}])
     assert answer.usage.prompt_tokens_details.cached_tokens == 800
     [entry] = await logs(runtime)

@@ -9,10 +9,9 @@ import pytest
 
 from tests.test_metrics import sample
 
-from . import media_fake, test_media
+from . import media_fake
 from .conftest import add_channel, add_token, add_user, logs
 
-media_upstream = test_media.media_upstream  # the fake media upstream fixture
 WANTED = {"ENABLE_PROMETHEUS": "true"}
 
 

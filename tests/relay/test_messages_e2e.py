@@ -15,7 +15,9 @@ import orjson
 import pytest
 from aiohttp import web
 
-from .conftest import REPLY_WORDS, Seen, add_channel, add_token, free_port, logs, row
+from tests.local_server import Seen, serving
+
+from .conftest import REPLY_WORDS, add_channel, add_token, logs, row
 from .test_adaptor_gemini import gemini_upstream  # noqa: F401 - the fake Gemini upstream fixture
 
 CLAUDE = "claude-sonnet-4-5"
@@ -89,23 +91,14 @@ class FakeClaude:
         return resp
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
 async def claude():
     state = FakeClaude()
     app = web.Application()
     app.router.add_post("/v1/messages", state.messages)
     app.router.add_post("/v1/messages/count_tokens", state.count)
-    runner, state.url = await _serve(app)
-    yield state
-    await runner.cleanup()
+    async with serving(app) as state.url:
+        yield state
 
 
 @pytest.fixture
@@ -130,9 +123,8 @@ async def tools_upstream():
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
-    runner, url = await _serve(app)
-    yield url, seen
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url, seen
 
 
 _CLIENTS: list[anthropic.AsyncAnthropic] = []

@@ -15,9 +15,10 @@ from aiohttp import web
 from oneapi_app.relay import media_rules as rules
 from oneapi_app.relay.adaptors import ali_image, replicate
 from oneapi_app.services import pricing
+from tests.local_server import serving
 
-from .cn_helpers import START, check_billing, sdk
-from .conftest import add_channel, add_token, free_port
+from .cn_helpers import START, check_billing
+from .conftest import add_channel, add_token, sdk
 
 FLUX = "black-forest-labs/flux-schnell"
 IMAGE = b"RIFF\x00\x00\x00\x00WEBPfake image bytes"
@@ -102,13 +103,8 @@ async def fake(monkeypatch):
     monkeypatch.setattr(replicate, "POLL_SECONDS", 0.01)
     monkeypatch.setattr(ali_image, "POLL_SECONDS", 0.01)
     state = Fake()
-    runner = web.AppRunner(_app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
+    async with serving(_app(state)) as state.url:
+        yield state
 
 
 def image_quota(runtime, model: str, type_id: int, n: int = 1, size: str = "1024x1024") -> int:

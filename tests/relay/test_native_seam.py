@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 
 import anthropic
-import openai
 import orjson
 import pytest
 from aiohttp import web
@@ -17,8 +16,9 @@ from oneapi_app.relay import pipeline
 from oneapi_app.relay.adaptors.base import Call, CredentialRequest, Target
 from oneapi_app.relay.events import Answer, Event, Finish, Start, TextDelta, Usage, UsageReport
 from oneapi_app.relay.upstream import UpstreamRequest, status_failure
+from tests.local_server import serving
 
-from .conftest import add_channel, add_token, free_port, logs, row
+from .conftest import add_channel, add_token, logs, row, sdk
 
 
 class Lines:
@@ -106,21 +106,17 @@ async def native(monkeypatch):
     app = web.Application()
     app.router.add_post("/token", token)
     app.router.add_post("/generate", generate)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     adaptor = NativeAdaptor()
     monkeypatch.setattr(pipeline, "adaptor_for", lambda type_id: adaptor)
-    yield f"http://127.0.0.1:{port}", state
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url, state
 
 
 async def test_a_native_adaptor_through_both_dialects(runtime, gateway, native):
     url, state = native
     await add_channel(runtime, url, key="secret", models="native-model")
     key = await add_token(runtime, unlimited=False, remain_quota=1_000_000)
-    oa = openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
+    oa = sdk(gateway, key)
     ask = [{"role": "user", "content": "hello world"}]
     answers = await asyncio.gather(*[oa.chat.completions.create(model="native-model", messages=ask)
                                      for _ in range(20)])

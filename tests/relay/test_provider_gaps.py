@@ -15,36 +15,30 @@ from oneapi_app.relay.adaptors.base import CredentialRequest
 from oneapi_app.relay.adaptors.vertex import parse_token as vertex_token
 from oneapi_app.relay.credentials import Credentials, refused
 from oneapi_app.relay.upstream import UpstreamRequest, should_disable_channel
-from tests.fakes_cn import BAIDU_KEY, COMPLETION_TOKENS, PROMPT_TOKENS, WORDS, running_fake
+from tests.fakes_cn import BAIDU_KEY, COMPLETION_TOKENS, PROMPT_TOKENS, WORDS
 
-from .cn_helpers import START, check_billing, expected_quota, sdk
-from .conftest import add_channel, add_token
+from .cn_helpers import START, check_billing, expected_quota
+from .conftest import add_channel, add_token, sdk
 
 MODEL = "ERNIE-4.0-8K"
 
 
-@pytest.fixture
-async def fake():
-    async with running_fake() as state:
-        yield state
-
-
-async def test_a_revoked_baidu_token_is_renewed_once_and_the_call_made_again(runtime, gateway, fake):
-    await add_channel(runtime, fake.url, key=BAIDU_KEY, models=MODEL, type=15)
+async def test_a_revoked_baidu_token_is_renewed_once_and_the_call_made_again(runtime, gateway, cn_fake):
+    await add_channel(runtime, cn_fake.url, key=BAIDU_KEY, models=MODEL, type=15)
     key = await add_token(runtime, unlimited=False, remain_quota=START)
     client = sdk(gateway, key)
     first = await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
-    assert first.choices[0].message.content == "".join(WORDS) and fake.token_exchanges == 1
-    fake.tokens.clear()  # Baidu revokes the cached token: it answers 200 {"error_code": 110}
+    assert first.choices[0].message.content == "".join(WORDS) and cn_fake.token_exchanges == 1
+    cn_fake.tokens.clear()  # Baidu revokes the cached token: it answers 200 {"error_code": 110}
     answers = await asyncio.gather(*(client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": f"q{i}"}]) for i in range(5)))
     assert all(a.choices[0].message.content == "".join(WORDS) for a in answers)
-    assert fake.token_exchanges == 2  # one fresh exchange for the five requests that met the revoked token
-    fake.tokens.clear()  # and a stream request too
+    assert cn_fake.token_exchanges == 2  # one fresh exchange for the five requests that met the revoked token
+    cn_fake.tokens.clear()  # and a stream request too
     stream = await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}],
                                                   stream=True)
     assert "".join([c.choices[0].delta.content or "" async for c in stream if c.choices]) == "".join(WORDS)
-    assert fake.token_exchanges == 3
+    assert cn_fake.token_exchanges == 3
     one = expected_quota(runtime, MODEL, 15, PROMPT_TOKENS, COMPLETION_TOKENS)
     entries = await check_billing(runtime, key)
     assert [e["quota"] for e in entries] == [one] * 7
@@ -156,7 +150,7 @@ async def test_vertex_embeddings_through_predict_with_reported_tokens(runtime, g
         await add_channel(runtime, vertex.url, type=42, key="x", models="text-embedding-004",
                           config=orjson.dumps(config).decode())
         key = await add_token(runtime, unlimited=False, remain_quota=START)
-        client = openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
+        client = sdk(gateway, key)
         vectors = await client.embeddings.create(model="text-embedding-004", input=["one two", "three four five"],
                                                  dimensions=2)
         assert [d.embedding for d in vectors.data] == [[0.5, 7.0], [0.5, 15.0]]
@@ -172,13 +166,13 @@ async def test_vertex_embeddings_through_predict_with_reported_tokens(runtime, g
     await check_billing(runtime, key, [one])
 
 
-async def test_the_channel_test_shows_the_providers_refusal(runtime, fake):
+async def test_the_channel_test_shows_the_providers_refusal(runtime, cn_fake):
     import httpx
 
     from oneapi_app.models import Channel
     from oneapi_app.relay import probe
 
-    channel = Channel(type=15, key="baidu-ak|wrong-sk", base_url=fake.url, models=MODEL, name="b")
+    channel = Channel(type=15, key="baidu-ak|wrong-sk", base_url=cn_fake.url, models=MODEL, name="b")
     async with httpx.AsyncClient() as http:
         result, _ = await probe.run_test(http, channel, "", "hi", runtime.provider_settings)
     assert not result.success and result.status == 401 and result.should_disable()

@@ -4,29 +4,16 @@ channel's key, every call logged and billed at the channel's proxy_price."""
 from __future__ import annotations
 
 import httpx
-import pytest
-from aiohttp import web
 
-from . import media_fake
-from .conftest import add_channel, add_token, add_user, free_port, logs, row
+from tests.local_server import free_port
+
+from .conftest import add_channel, add_token, add_user, logs, row
 
 START = 100_000
 
 
-@pytest.fixture
-async def proxy_upstream():
-    state = media_fake.MediaUpstream()
-    runner = web.AppRunner(media_fake.app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
-
-
-async def test_proxy_forwards_logs_and_bills_admin_calls(runtime, gateway, proxy_upstream):
-    channel_id = await add_channel(runtime, proxy_upstream.url + "/base", type=43, key="Token upstream-secret",
+async def test_proxy_forwards_logs_and_bills_admin_calls(runtime, gateway, media_upstream):
+    channel_id = await add_channel(runtime, media_upstream.url + "/base", type=43, key="Token upstream-secret",
                                    models="proxy", config='{"proxy_price": 250}')
     admin_id = await add_user(runtime, role=10)
     key = await add_token(runtime, user_id=admin_id, unlimited=False, remain_quota=START)
@@ -35,14 +22,14 @@ async def test_proxy_forwards_logs_and_bills_admin_calls(runtime, gateway, proxy
         resp = await client.get(f"{gateway}/v1/oneapi/proxy/{channel_id}/v2/things?x=1&y=2", headers=headers)
         assert resp.status_code == 200 and resp.headers["x-proxy-upstream"] == "1"
         assert resp.json() == {"method": "GET", "path": "/base/v2/things", "query": "x=1&y=2"}
-        seen = proxy_upstream.seen[-1]
+        seen = media_upstream.seen[-1]
         assert seen.headers["Authorization"] == "Token upstream-secret"  # the channel key, verbatim
         assert seen.headers["x-custom"] == "kept" and key not in str(seen.headers)
         resp = await client.put(f"{gateway}/v1/oneapi/proxy/{channel_id}/items/7", headers=headers,
                                 content=b'{"a": 1}')
-        assert resp.status_code == 201 and proxy_upstream.seen[-1].raw == b'{"a": 1}'
+        assert resp.status_code == 201 and media_upstream.seen[-1].raw == b'{"a": 1}'
         resp = await client.delete(f"{gateway}/v1/oneapi/proxy/{channel_id}/items/7", headers=headers)
-        assert resp.status_code == 200 and proxy_upstream.seen[-1].method == "DELETE"
+        assert resp.status_code == 200 and media_upstream.seen[-1].method == "DELETE"
     entries = await logs(runtime)
     token = await row(runtime, "SELECT remain_quota, used_quota FROM tokens WHERE key = :k", k=key)
     assert [e["quota"] for e in entries] == [250, 250, 250]
@@ -53,9 +40,9 @@ async def test_proxy_forwards_logs_and_bills_admin_calls(runtime, gateway, proxy
     assert channel["used_quota"] == 750
 
 
-async def test_proxy_refuses_non_admin_and_wrong_channels(runtime, gateway, proxy_upstream):
-    proxy_id = await add_channel(runtime, proxy_upstream.url, type=43, key="k", models="proxy")
-    openai_id = await add_channel(runtime, proxy_upstream.url, models="gpt-4o-mini")
+async def test_proxy_refuses_non_admin_and_wrong_channels(runtime, gateway, media_upstream):
+    proxy_id = await add_channel(runtime, media_upstream.url, type=43, key="k", models="proxy")
+    openai_id = await add_channel(runtime, media_upstream.url, models="gpt-4o-mini")
     user_key = await add_token(runtime, user_id=await add_user(runtime), unlimited=False, remain_quota=START)
     admin_key = await add_token(runtime, user_id=await add_user(runtime, role=10), unlimited=False, remain_quota=START)
     async with httpx.AsyncClient() as client:
@@ -71,12 +58,12 @@ async def test_proxy_refuses_non_admin_and_wrong_channels(runtime, gateway, prox
         assert resp.status_code == 400
         resp = await client.get(f"{gateway}/v1/oneapi/proxy/abc/x", headers=admin)
         assert resp.status_code == 400
-    assert proxy_upstream.seen == []
+    assert media_upstream.seen == []
     assert await logs(runtime) == []
 
 
-async def test_proxy_free_calls_are_logged_and_upstream_errors_pass_through(runtime, gateway, proxy_upstream):
-    channel_id = await add_channel(runtime, proxy_upstream.url, type=43, key="fail503", models="proxy")
+async def test_proxy_free_calls_are_logged_and_upstream_errors_pass_through(runtime, gateway, media_upstream):
+    channel_id = await add_channel(runtime, media_upstream.url, type=43, key="fail503", models="proxy")
     admin_key = await add_token(runtime, user_id=await add_user(runtime, role=10), unlimited=False,
                                 remain_quota=START)
     async with httpx.AsyncClient() as client:

@@ -9,13 +9,10 @@ import openai
 import orjson
 import pytest
 
-from .conftest import REPLY_WORDS, add_channel, add_token, logs, row
+from .conftest import REPLY_WORDS, add_channel, add_token, logs, row, sdk
 
 MODEL = "gpt-4o-mini"
 
-
-def sdk(gateway: str, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{gateway}/v1", api_key=f"sk-{key}", max_retries=0)
 
 
 async def test_chat_non_stream_bills_upstream_usage(runtime, gateway, upstream):

@@ -15,10 +15,10 @@ import orjson
 from ...catalog.prices_cn import AIPROXY_LIBRARY
 from ...errors import UpstreamFailure
 from ...i18n import msg
-from ..events import Answer, Event, Finish, Start, StreamError, TextDelta
+from ..events import Answer, Event, Finish, StreamError, TextDelta
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Target
-from .cn_common import auth_failure, base_url, failure, last_text, load_object, new_id, no_endpoint, number, try_object
+from .base import Call, Target, load_object, try_object
+from .cn_common import ProviderDecoder, auth_failure, base_url, failure, last_text, new_id, no_endpoint, number
 
 DEFAULT_BASE = "https://api.aiproxy.io"
 PROVIDER = "AIProxy Library"
@@ -46,12 +46,11 @@ def _is_error(data: dict) -> bool:
     return bool(number(data, "errCode")) or data.get("success") is False
 
 
-class LibraryDecoder:
+class LibraryDecoder(ProviderDecoder):
     """``data: {"content", "finish", "documents"}`` chunks -> events; the documents close the answer."""
 
     def __init__(self, model: str) -> None:
-        self.model = model
-        self.started = False
+        super().__init__(model)
         self.documents: object = None
 
     def feed(self, payload: bytes) -> list[Event]:
@@ -60,10 +59,7 @@ class LibraryDecoder:
             return []
         if _is_error(data):
             return [StreamError(library_failure(data))]
-        events: list[Event] = []
-        if not self.started:
-            self.started = True
-            events.append(Start(new_id(), self.model))
+        events = self.opening()
         if data.get("content"):
             events.append(TextDelta(str(data["content"])))
         if data.get("documents"):

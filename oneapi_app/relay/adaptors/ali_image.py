@@ -20,8 +20,8 @@ import orjson
 from ...errors import UpstreamFailure
 from ...i18n import msg
 from ..upstream import UpstreamRequest
-from .base import ImageCall, ImageStep, Target
-from .cn_common import auth_failure, base_url, failure, load_object, obj
+from .base import ImageCall, ImageStep, Target, load_object, try_object
+from .cn_common import auth_failure, base_url, failure, obj
 
 DEFAULT_BASE = "https://dashscope.aliyuncs.com"
 PROVIDER = "Ali DashScope"
@@ -38,7 +38,7 @@ def dashscope_base(target: Target) -> str:
 
 
 def ali_failure(status: int, body: bytes) -> UpstreamFailure:
-    data = obj(_object(body))
+    data = obj(try_object(body))
     code = str(data.get("code") or "")
     message = str(data.get("message") or f"{PROVIDER} answered {status}")
     if status == 401 or code in ("InvalidApiKey", "InvalidAPIKey"):
@@ -48,14 +48,6 @@ def ali_failure(status: int, body: bytes) -> UpstreamFailure:
     if status == 403:
         return failure(message, 403, kind="permission_error", code=code, retryable=True)
     return failure(message, 400 if status < 500 else status, kind="invalid_request_error", code=code, retryable=False)
-
-
-def _object(body: bytes) -> dict | None:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def task_step(target: Target, data: dict) -> ImageStep:

@@ -25,7 +25,7 @@ from ..events import Answer
 from ..upstream import UpstreamRequest
 from .anthropic_messages import answer_of, anthropic_failure, convert_request, failure_in_body, usage_of
 from .anthropic_stream import AnthropicDecoder, AnthropicPassStream
-from .base import Call, FrameReader, Parsed, Target, not_supported, unreadable_answer
+from .base import Call, FrameReader, Parsed, Target, load_object, not_supported
 from .bedrock_claude import with_thinking  # reasoning_effort -> extended thinking, as on Bedrock and Vertex
 
 API_VERSION = "2023-06-01"
@@ -35,12 +35,7 @@ def messages_url(target: Target) -> str:
 
 
 def _load(body: bytes) -> dict:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise unreadable_answer() from None
-    if not isinstance(data, dict):
-        raise unreadable_answer("the upstream answered JSON that is not an object")
+    data = load_object(body)
     if data.get("type") == "error" or isinstance(data.get("error"), dict):
         raise failure_in_body(data)
     return data

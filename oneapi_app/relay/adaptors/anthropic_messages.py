@@ -12,14 +12,14 @@ prompt tokens count the cached input too (``cache_read`` + ``cache_creation`` + 
 from __future__ import annotations
 
 import time
-from typing import TypeGuard
 
 import orjson
 
 from ...errors import UpstreamFailure
 from ..events import Answer, ToolCall
 from ..upstream import status_failure
-from .base import Usage
+from .base import Usage, try_object
+from .chat_blocks import alternate_turns, cache_usage, content_blocks, function_tools, is_number, stop_sequences
 
 DEFAULT_MAX_TOKENS = 4096
 MAX_TOKENS_CAP = 128_000  # above every Claude model's output limit: a larger value can only be refused
@@ -33,16 +33,6 @@ FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "le
 
 
 # -- request --------------------------------------------------------------------------------------------
-def _text_of(content: object) -> str:
-    """The text of a string or a list of content parts (non-text parts ignored)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(part["text"] for part in content
-                         if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"])
-    return ""
-
-
 def _image_block(part: dict) -> dict | None:
     image = part.get("image_url")
     url = image.get("url") if isinstance(image, dict) else image
@@ -55,47 +45,17 @@ def _image_block(part: dict) -> dict | None:
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
+def _text_block(text: str) -> dict:
+    return {"type": "text", "text": text}
+
+
 def _blocks(content: object) -> list[dict]:
     """OpenAI message content -> Anthropic content blocks (empty text dropped: Anthropic refuses it)."""
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}] if content else []
-    blocks: list[dict] = []
-    for part in content if isinstance(content, list) else ():
-        if isinstance(part, str):
-            part = {"type": "text", "text": part}
-        if not isinstance(part, dict):
-            continue
-        kind = part.get("type")
-        if kind in ("text", "input_text") and isinstance(part.get("text"), str) and part["text"]:
-            blocks.append({"type": "text", "text": part["text"]})
-        elif kind == "image_url":
-            image = _image_block(part)
-            if image is not None:
-                blocks.append(image)
-    return blocks
+    return content_blocks(content, _text_block, _image_block)
 
 
-def _tool_input(arguments: object) -> dict:
-    if isinstance(arguments, dict):
-        return arguments
-    if isinstance(arguments, str) and arguments.strip():
-        try:
-            value = orjson.loads(arguments)
-        except orjson.JSONDecodeError:
-            return {}
-        return value if isinstance(value, dict) else {}
-    return {}
-
-
-def _assistant_blocks(message: dict) -> list[dict]:
-    blocks = _blocks(message.get("content"))
-    for call in message.get("tool_calls") or ():
-        function = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(function, dict):
-            continue
-        blocks.append({"type": "tool_use", "id": str(call.get("id") or ""), "name": str(function.get("name") or ""),
-                       "input": _tool_input(function.get("arguments"))})
-    return blocks
+def _tool_use(call_id: str, name: str, arguments: dict) -> dict:
+    return {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
 
 
 def _tool_result(message: dict) -> dict:
@@ -112,29 +72,7 @@ def _tool_result(message: dict) -> dict:
 
 def convert_messages(messages: list) -> tuple[str, list[dict]]:
     """(system text, Anthropic messages with alternating roles)."""
-    system: list[str] = []
-    turns: list[dict] = []
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        role = message.get("role")
-        if role in ("system", "developer"):
-            text = _text_of(message.get("content"))
-            if text:
-                system.append(text)
-            continue
-        if role == "assistant":
-            role, blocks = "assistant", _assistant_blocks(message)
-        elif role == "tool":
-            role, blocks = "user", [_tool_result(message)]
-        else:
-            role, blocks = "user", _blocks(message.get("content"))
-        if not blocks:
-            continue
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
+    system, turns = alternate_turns(messages, blocks=_blocks, tool_use=_tool_use, tool_result=_tool_result)
     for turn in turns:  # one text block reads better (and is smaller) as a plain string
         content = turn["content"]
         if len(content) == 1 and content[0]["type"] == "text":
@@ -143,19 +81,7 @@ def convert_messages(messages: list) -> tuple[str, list[dict]]:
 
 
 def _tools(tools: object) -> list[dict]:
-    out = []
-    for tool in tools if isinstance(tools, list) else ():
-        is_function = isinstance(tool, dict) and tool.get("type", "function") == "function"
-        function = tool.get("function") if is_function else None
-        if not isinstance(function, dict) or not function.get("name"):
-            continue
-        entry = {"name": function["name"]}
-        if function.get("description"):
-            entry["description"] = function["description"]
-        schema = function.get("parameters")
-        entry["input_schema"] = schema if isinstance(schema, dict) and schema else {"type": "object", "properties": {}}
-        out.append(entry)
-    return out
+    return [{**spec, "input_schema": schema} for spec, schema in function_tools(tools)]
 
 
 def _tool_choice(choice: object, parallel: object) -> dict | None:
@@ -177,10 +103,6 @@ def _tool_choice(choice: object, parallel: object) -> dict | None:
     return result
 
 
-def _number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def convert_request(body: dict, model: str, stream: bool) -> dict:
     """An OpenAI chat completion body -> a Messages API body."""
     system, messages = convert_messages(body.get("messages") or [])
@@ -188,17 +110,15 @@ def convert_request(body: dict, model: str, stream: bool) -> dict:
     out: dict = {"model": model, "messages": messages, "max_tokens": min(int(max_tokens), MAX_TOKENS_CAP)}
     if system:
         out["system"] = system
-    if _number(body.get("temperature")):
+    if is_number(body.get("temperature")):
         out["temperature"] = min(max(body["temperature"], 0), 1)  # OpenAI allows up to 2, Anthropic 1
-    if _number(body.get("top_p")):
+    if is_number(body.get("top_p")):
         out["top_p"] = body["top_p"]
     if isinstance(body.get("top_k"), int) and not isinstance(body["top_k"], bool):
         out["top_k"] = body["top_k"]
-    stop = body.get("stop")
-    if isinstance(stop, str) and stop:
-        out["stop_sequences"] = [stop]
-    elif isinstance(stop, list) and stop:
-        out["stop_sequences"] = [s for s in stop if isinstance(s, str) and s]
+    stops = stop_sequences(body.get("stop"))
+    if stops is not None:
+        out["stop_sequences"] = stops
     tools = _tools(body.get("tools"))
     if tools:
         out["tools"] = tools
@@ -213,22 +133,9 @@ def convert_request(body: dict, model: str, stream: bool) -> dict:
 
 
 # -- response -------------------------------------------------------------------------------------------
-def _int(obj: object, key: str) -> int:
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return int(value) if _number(value) else 0
-
-
 def usage_of(data: object) -> Usage | None:
     """Anthropic usage -> Usage: prompt = input + cache reads + cache writes, cached = cache reads."""
-    if not isinstance(data, dict):
-        return None
-    cached = _int(data, "cache_read_input_tokens")
-    written = _int(data, "cache_creation_input_tokens")
-    prompt = _int(data, "input_tokens") + cached + written
-    completion = _int(data, "output_tokens")
-    if prompt == 0 and completion == 0:
-        return None
-    return Usage(prompt, completion, cached, cache_creation_tokens=written)
+    return cache_usage(data, "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
 def finish_reason(stop_reason: object) -> str | None:
@@ -266,12 +173,7 @@ def anthropic_failure(status: int, body: bytes | dict) -> UpstreamFailure:
     """An Anthropic error body ``{"type": "error", "error": {"type", "message"}}`` -> UpstreamFailure whose
     OpenAI error object keeps Anthropic's type (so authentication_error/permission_error disable the channel);
     any other body is read the OpenAI way."""
-    data: object = body
-    if isinstance(body, bytes):
-        try:
-            data = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            data = None
+    data = try_object(body) if isinstance(body, bytes) else body
     error = data.get("error") if isinstance(data, dict) else None
     if not isinstance(error, dict) or not (error.get("type") or error.get("message")):
         return status_failure(status, body if isinstance(body, bytes) else orjson.dumps(body))

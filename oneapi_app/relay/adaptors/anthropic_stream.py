@@ -13,10 +13,9 @@ the rest only searched for their type.
 
 from __future__ import annotations
 
-import orjson
-
 from ..events import Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, ToolCallDelta, Usage, UsageReport
 from .anthropic_messages import failure_in_body, finish_reason, usage_of
+from .base import RawPassStream, try_object
 
 
 def _merged_usage(start: dict, usage: dict) -> Usage | None:
@@ -31,11 +30,8 @@ class AnthropicDecoder:
         self._tools: dict[int, int] = {}  # Anthropic block index -> tool call index
 
     def feed(self, payload: bytes) -> list[Event]:
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return []
-        if not isinstance(event, dict):
+        event = try_object(payload)
+        if event is None:
             return []
         kind = event.get("type")
         if kind == "content_block_delta":
@@ -96,46 +92,23 @@ class AnthropicDecoder:
         return []
 
 
-class AnthropicPassStream:
-    """Anthropic's stream to an Anthropic client byte for byte: ``raw``, it gets the upstream's chunks as
-    they arrive (no SSE parsing) and returns them unchanged. Usage is read from the data lines that carry
-    one (message_start: input and cache tokens; message_delta: output tokens), found by a byte search; the
-    chunks are kept (compacted to text) only for a local count when no usage came."""
+class AnthropicPassStream(RawPassStream):
+    """Anthropic's stream to an Anthropic client byte for byte (RawPassStream). Usage is read from the data
+    lines that carry one (message_start: input and cache tokens; message_delta: output tokens), found by a
+    byte search; the chunks are kept (compacted to text) only for a local count when no usage came."""
 
-    __slots__ = ("_chunks", "_pending", "_rest", "_start", "_text", "done", "usage")
-    raw = True
-    COMPACT_AT = 256  # chunks kept before they are reduced to text
+    __slots__ = ("_start",)
     MAX_LINE = 1024 * 1024  # a longer unfinished line is content, never usage: not kept
 
     def __init__(self) -> None:
-        self.usage: Usage | None = None
-        self.done = True  # the upstream's own message_stop ends the client's stream: nothing to append
+        super().__init__()
         self._start: dict = {}
-        self._pending = b""  # an unfinished line (a chunk cut inside an event)
-        self._chunks: list[bytes] = []
-        self._rest = b""  # the unfinished line of the compacted chunks
-        self._text: list[str] = []
 
-    def feed(self, chunk: bytes) -> bytes | None:
-        data = self._pending + chunk if self._pending else chunk
-        cut = data.rfind(b"\n") + 1
-        self._pending = data[cut:] if len(data) - cut <= self.MAX_LINE else b""
-        if b'"usage"' in data:
-            self._read_usage(data[:cut])
-        if self.usage is None:
-            self._chunks.append(chunk)
-            if len(self._chunks) >= self.COMPACT_AT:
-                self._compact()
-        return chunk
+    def _wants(self, data: bytes, cut: int) -> bool:
+        return b'"usage"' in data
 
-    def _read_usage(self, lines: bytes) -> None:
-        for line in lines.split(b"\n"):
-            if not line.startswith(b"data:") or b'"usage"' not in line:
-                continue
-            try:
-                event = orjson.loads(line[5:])
-            except orjson.JSONDecodeError:
-                continue
+    def _read(self, lines: bytes) -> None:
+        for event in self.data_events(lines.split(b"\n"), b'"usage"'):
             if not isinstance(event, dict):
                 continue
             if event.get("type") == "message_start":
@@ -144,25 +117,9 @@ class AnthropicPassStream:
             elif event.get("type") == "message_delta" and isinstance(event.get("usage"), dict):
                 self.usage = _merged_usage(self._start, event["usage"])
 
-    def _compact(self) -> None:
-        lines = (self._rest + b"".join(self._chunks)).split(b"\n")
-        self._chunks, self._rest = [], lines.pop()
-        for line in lines:
-            if not line.startswith(b"data:"):
-                continue
-            try:
-                event = orjson.loads(line[5:])
-            except orjson.JSONDecodeError:
-                continue
-            delta = event.get("delta") if isinstance(event, dict) else None
-            if isinstance(delta, dict):
-                for key in ("text", "partial_json", "thinking"):
-                    if isinstance(delta.get(key), str):
-                        self._text.append(delta[key])
-
-    def finish(self) -> bytes | None:
-        return None
-
-    def text(self) -> str:
-        self._compact()
-        return "".join(self._text)
+    def _take(self, event: object) -> None:
+        delta = event.get("delta") if isinstance(event, dict) else None
+        if isinstance(delta, dict):
+            for key in ("text", "partial_json", "thinking"):
+                if isinstance(delta.get(key), str):
+                    self._text.append(delta[key])

@@ -23,16 +23,17 @@ import orjson
 from ...catalog.prices_cn import BAIDU
 from ...errors import CredentialRevoked, UpstreamFailure
 from ...i18n import msg
-from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
+from ..events import Answer, Event, Finish, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, CredentialRequest, Parsed, Target, Usage
+from .base import Call, CredentialRequest, Parsed, Target, Usage, load_object, try_object
 from .cn_common import (
+    ProviderDecoder,
     arguments_text,
     auth_failure,
     base_url,
+    embeddings_answer,
     failure,
     key_hash,
-    load_object,
     messages_of,
     new_id,
     no_endpoint,
@@ -41,7 +42,6 @@ from .cn_common import (
     openai_tools,
     split_key,
     text_of,
-    try_object,
 )
 
 DEFAULT_BASE = "https://aip.baidubce.com"
@@ -189,12 +189,11 @@ def chat_answer(model: str, data: dict) -> Answer:
     return answer
 
 
-class BaiduDecoder:
+class BaiduDecoder(ProviderDecoder):
     """ERNIE SSE chunks (``result`` deltas, ``is_end`` on the last, usage in each) -> events."""
 
     def __init__(self, model: str) -> None:
-        self.model = model
-        self.started = False
+        super().__init__(model)
         self.ended = False
 
     def feed(self, payload: bytes) -> list[Event]:
@@ -203,10 +202,7 @@ class BaiduDecoder:
             return []
         if _is_error(data):
             return [StreamError(baidu_failure(data))]
-        events: list[Event] = []
-        if not self.started:
-            self.started = True
-            events.append(Start(str(data.get("id") or ""), self.model))
+        events = self.opening(str(data.get("id") or ""))
         if data.get("result"):
             events.append(TextDelta(str(data["result"])))
         call = _call_of(data)
@@ -220,9 +216,6 @@ class BaiduDecoder:
             reason = "tool_calls" if call is not None else FINISH.get(str(data.get("finish_reason") or "normal"), "stop")
             events.append(Finish(reason))
         return events
-
-    def finish(self) -> list[Event]:
-        return []
 
 
 class BaiduAdaptor:
@@ -259,13 +252,7 @@ class BaiduAdaptor:
         if _is_error(data):
             raise baidu_failure(data)
         items = [d for d in data.get("data") or () if isinstance(d, dict)]
-        found = usage_of(data.get("usage"))
-        tokens = found.prompt_tokens if found else 0
-        answer = {"object": "list", "model": call.model,
-                  "data": [{"object": "embedding", "index": d.get("index", i), "embedding": d.get("embedding") or []}
-                           for i, d in enumerate(items)],
-                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-        return Parsed(orjson.dumps(answer), found, "")
+        return embeddings_answer(call.model, items, "index", "embedding", usage_of(data.get("usage")))
 
     def decoder(self, call: Call) -> BaiduDecoder:
         return BaiduDecoder(call.model)

@@ -16,9 +16,11 @@ Two ways through an adaptor (the pipeline picks one per attempt):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+import orjson
 
 from ...errors import UpstreamFailure
 from ...i18n import Text, msg
@@ -56,6 +58,26 @@ def not_served(adaptor: Adaptor, target: Target, call: Call, type_name: str) -> 
 def unreadable_answer(message: str = "the upstream answered a body that is not JSON") -> UpstreamFailure:
     return UpstreamFailure(message, status=502, retryable=True, code="unmarshal_response_body_failed",
                            type="one_api_error")
+
+
+def load_object(body: bytes) -> dict:
+    """An answer's JSON object, or the error of an unreadable answer."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise unreadable_answer() from None
+    if not isinstance(data, dict):
+        raise unreadable_answer("the upstream answered JSON that is not an object")
+    return data
+
+
+def try_object(body: bytes) -> dict | None:
+    """A body's JSON object, or None (empty, not JSON, or JSON of another kind)."""
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +143,82 @@ class StreamTranslator(Protocol):
     def finish(self) -> bytes | None: ...
 
     def text(self) -> str: ...
+
+
+class RawPassStream:
+    """The frame of a byte-for-byte stream translator (``raw``: the pipeline hands it the upstream's chunks as
+    they arrive, no SSE parsing, and sends them back unchanged). The lines a subclass's ``_wants`` finds
+    interesting (a byte search) go whole to ``_read`` (usage, final events); until a usage came the chunks are
+    kept, compacted to text by ``_take`` (one parsed ``data:`` event at a time) every ``COMPACT_AT`` chunks,
+    for a local count. An unfinished line longer than ``MAX_LINE`` is not kept (never an event read here)."""
+
+    __slots__ = ("_chunks", "_pending", "_rest", "_text", "done", "usage")
+    raw = True
+    COMPACT_AT = 256  # chunks kept before they are reduced to text
+    MAX_LINE = 1024 * 1024
+    COMPACT_NEEDLE = b""  # only data lines holding these bytes can carry text (b"": any)
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+        self.done = True  # the upstream's own end ends the client's stream: nothing to append
+        self._pending = b""  # an unfinished line (a chunk cut inside an event)
+        self._chunks: list[bytes] = []
+        self._rest = b""  # the unfinished line of the compacted chunks
+        self._text: list[str] = []
+
+    def _wants(self, data: bytes, cut: int) -> bool:
+        """Whether the complete lines ``data[:cut]`` may hold what ``_read`` looks for."""
+        raise NotImplementedError
+
+    def _read(self, lines: bytes) -> None:
+        raise NotImplementedError
+
+    def _take(self, event: object) -> None:
+        """Keep the text of one ``data:`` event (compaction)."""
+        raise NotImplementedError
+
+    def feed(self, chunk: bytes) -> bytes | None:
+        data = self._pending + chunk if self._pending else chunk
+        cut = data.rfind(b"\n") + 1
+        self._pending = data[cut:] if len(data) - cut <= self.MAX_LINE else b""
+        if self._wants(data, cut):
+            self._read(data[:cut])
+        if self.usage is None:
+            self._chunks.append(chunk)
+            if len(self._chunks) >= self.COMPACT_AT:
+                self._compact()
+        return chunk
+
+    @staticmethod
+    def data_events(lines: Iterable[bytes], *needles: bytes) -> Iterator[object]:
+        """The JSON of each ``data:`` line holding one of ``needles`` (any line when none is given)."""
+        for line in lines:
+            if not line.startswith(b"data:") or needles and not any(needle in line for needle in needles):
+                continue
+            try:
+                yield orjson.loads(line[5:])
+            except orjson.JSONDecodeError:
+                continue
+
+    def _compact(self) -> None:
+        lines = (self._rest + b"".join(self._chunks)).split(b"\n")
+        self._chunks, self._rest = [], lines.pop()
+        needle, take = self.COMPACT_NEEDLE, self._take
+        for line in lines:
+            if not line.startswith(b"data:") or needle and needle not in line:
+                continue
+            try:
+                event = orjson.loads(line[5:])
+            except orjson.JSONDecodeError:
+                continue
+            take(event)
+
+    def finish(self) -> bytes | None:
+        return None
+
+    def text(self) -> str:
+        self._compact()
+        return "".join(self._text)
 
 
 class Adaptor(Protocol):

@@ -29,7 +29,7 @@ from ...i18n import msg
 from ..events import Answer, Event, EventDecoder
 from ..upstream import UpstreamRequest
 from .anthropic import AnthropicAdaptor
-from .base import Call, Target, not_supported, unreadable_answer
+from .base import Call, Target, load_object, not_supported
 from .bedrock_claude import BEDROCK_VERSION, claude_body
 from .bedrock_converse import ConverseDecoder, convert_request, parse_answer
 from .bedrock_stream import EventStreamReader, map_error, split_frame, stream_failure
@@ -128,13 +128,7 @@ class BedrockAdaptor:
     def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
         if is_claude(model_id(call.model)):
             return _ANTHROPIC.parse_answer(call, body, content_type)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise unreadable_answer() from None
-        if not isinstance(data, dict):
-            raise unreadable_answer("the upstream answered JSON that is not an object")
-        return parse_answer(data, call.model)
+        return parse_answer(load_object(body), call.model)
 
     def decoder(self, call: Call) -> EventDecoder:
         if is_claude(model_id(call.model)):

@@ -36,6 +36,15 @@ from ..events import (
     UsageReport,
 )
 from .bedrock_stream import split_frame, stream_failure
+from .chat_blocks import (
+    alternate_turns,
+    cache_usage,
+    content_blocks,
+    function_tools,
+    is_number,
+    stop_sequences,
+    text_of,
+)
 
 FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
                   "guardrail_intervened": "content_filter", "content_filtered": "content_filter",
@@ -47,15 +56,6 @@ NOVA_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high
 
 
 # -- request --------------------------------------------------------------------------------------------
-def _text_of(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
-                         and p["text"])
-    return ""
-
-
 def _bad_image() -> RelayError:
     return RelayError(msg("relay.bedrock_image_url"), status=400, code="convert_request_failed")
 
@@ -73,40 +73,23 @@ def _image(part: dict) -> dict:
     return {"image": {"format": fmt, "source": {"bytes": data}}}
 
 
+def _text_block(text: str) -> dict:
+    return {"text": text}
+
+
 def _blocks(content: object) -> list[dict]:
-    if isinstance(content, str):
-        return [{"text": content}] if content else []
-    blocks: list[dict] = []
-    for part in content if isinstance(content, list) else ():
-        if isinstance(part, str):
-            part = {"type": "text", "text": part}
-        if not isinstance(part, dict):
-            continue
-        kind = part.get("type")
-        if kind in ("text", "input_text") and isinstance(part.get("text"), str) and part["text"]:
-            blocks.append({"text": part["text"]})
-        elif kind == "image_url":
-            blocks.append(_image(part))
-    return blocks
+    return content_blocks(content, _text_block, _image)
 
 
-def _arguments(arguments: object) -> dict:
-    if isinstance(arguments, dict):
-        return arguments
-    if isinstance(arguments, str) and arguments.strip():
-        try:
-            value = orjson.loads(arguments)
-        except orjson.JSONDecodeError:
-            return {}
-        return value if isinstance(value, dict) else {}
-    return {}
+def _tool_use(call_id: str, name: str, arguments: dict) -> dict:
+    return {"toolUse": {"toolUseId": call_id, "name": name, "input": arguments}}
 
 
 def _tool_result(message: dict) -> dict:
     content = message.get("content")
     parts: list[dict]
     if isinstance(content, list):
-        parts = [{"text": t} for t in (_text_of(content),) if t]
+        parts = [{"text": t} for t in (text_of(content),) if t]
     elif isinstance(content, str):
         parts = [{"text": content}] if content else []
     elif content is not None:
@@ -118,53 +101,13 @@ def _tool_result(message: dict) -> dict:
 
 def convert_messages(messages: list) -> tuple[list[dict], list[dict]]:
     """(system blocks, Converse messages with alternating roles)."""
-    system: list[dict] = []
-    turns: list[dict] = []
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        role = message.get("role")
-        if role in ("system", "developer"):
-            text = _text_of(message.get("content"))
-            if text:
-                system.append({"text": text})
-            continue
-        if role == "assistant":
-            blocks = _blocks(message.get("content"))
-            for call in message.get("tool_calls") or ():
-                function = call.get("function") if isinstance(call, dict) else None
-                if isinstance(function, dict):
-                    blocks.append({"toolUse": {"toolUseId": str(call.get("id") or ""),
-                                               "name": str(function.get("name") or ""),
-                                               "input": _arguments(function.get("arguments"))}})
-        elif role in ("tool", "function"):
-            role, blocks = "user", [_tool_result(message)]
-        else:
-            role, blocks = "user", _blocks(message.get("content"))
-        if not blocks:
-            continue
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-    return system, turns
+    system, turns = alternate_turns(messages, blocks=_blocks, tool_use=_tool_use, tool_result=_tool_result,
+                                    tool_roles=("tool", "function"))
+    return [{"text": text} for text in system], turns
 
 
 def _tools(tools: object) -> list[dict]:
-    out = []
-    for tool in tools if isinstance(tools, list) else ():
-        function = tool.get("function") if isinstance(tool, dict) and tool.get("type", "function") == "function" \
-            else None
-        if not isinstance(function, dict) or not function.get("name"):
-            continue
-        spec: dict = {"name": function["name"]}
-        if function.get("description"):
-            spec["description"] = function["description"]
-        schema = function.get("parameters")
-        spec["inputSchema"] = {"json": schema if isinstance(schema, dict) and schema
-                               else {"type": "object", "properties": {}}}
-        out.append({"toolSpec": spec})
-    return out
+    return [{"toolSpec": {**spec, "inputSchema": {"json": schema}}} for spec, schema in function_tools(tools)]
 
 
 def _tool_choice(choice: object) -> dict | None:
@@ -181,10 +124,6 @@ def _has_tool_blocks(messages: list[dict]) -> bool:
     return any("toolUse" in block or "toolResult" in block for m in messages for block in m["content"])
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def convert_request(body: dict, model_id: str) -> dict:
     """An OpenAI chat completion body -> a Converse request body (the model id goes in the URL)."""
     system, messages = convert_messages(body.get("messages") or [])
@@ -195,15 +134,13 @@ def convert_request(body: dict, model_id: str) -> dict:
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
     if isinstance(max_tokens, int) and max_tokens > 0:
         config["maxTokens"] = max_tokens
-    if _number(body.get("temperature")):
+    if is_number(body.get("temperature")):
         config["temperature"] = body["temperature"]
-    if _number(body.get("top_p")):
+    if is_number(body.get("top_p")):
         config["topP"] = body["top_p"]
-    stop = body.get("stop")
-    if isinstance(stop, str) and stop:
-        config["stopSequences"] = [stop]
-    elif isinstance(stop, list) and stop:
-        config["stopSequences"] = [s for s in stop if isinstance(s, str) and s]
+    stops = stop_sequences(body.get("stop"))
+    if stops is not None:
+        config["stopSequences"] = stops
     if config:
         out["inferenceConfig"] = config
     tools = _tools(body.get("tools"))
@@ -223,22 +160,10 @@ def convert_request(body: dict, model_id: str) -> dict:
 
 
 # -- answer ---------------------------------------------------------------------------------------------
-def _int(obj: object, key: str) -> int:
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return int(value) if _number(value) else 0  # type: ignore[arg-type]
-
-
 def usage_of(data: object) -> Usage | None:
     """Converse usage -> Usage: prompt = input + cache reads + cache writes (Converse reports inputTokens
     without them), cached = cache reads, cache_creation = cache writes."""
-    if not isinstance(data, dict):
-        return None
-    cached, written = _int(data, "cacheReadInputTokens"), _int(data, "cacheWriteInputTokens")
-    prompt = _int(data, "inputTokens") + cached + written
-    completion = _int(data, "outputTokens")
-    if prompt == 0 and completion == 0:
-        return None
-    return Usage(prompt, completion, cached, cache_creation_tokens=written)
+    return cache_usage(data, "inputTokens", "outputTokens", "cacheReadInputTokens", "cacheWriteInputTokens")
 
 
 def finish_reason(stop_reason: object) -> str:

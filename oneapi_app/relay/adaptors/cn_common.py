@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import orjson
 
@@ -27,7 +27,8 @@ from ..events import (
     ToolCallDelta,
     UsageReport,
 )
-from .base import Target, Usage, not_supported, unreadable_answer
+from ..upstream import status_failure
+from .base import Parsed, Target, Usage, not_supported
 
 
 def text_of(content: object) -> str:
@@ -53,24 +54,6 @@ def number(obj: object, key: str) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
-def load_object(body: bytes) -> dict:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise unreadable_answer() from None
-    if not isinstance(data, dict):
-        raise unreadable_answer("the upstream answered JSON that is not an object")
-    return data
-
-
-def try_object(body: bytes) -> dict | None:
-    try:
-        data = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def failure(message: str, status: int, *, kind: str = "upstream_error", code: str | int = "",
             retryable: bool | None = None) -> UpstreamFailure:
     """An upstream error as an OpenAI error object (``type`` and ``code`` kept: the auto-disable rules and
@@ -80,6 +63,18 @@ def failure(message: str, status: int, *, kind: str = "upstream_error", code: st
     code = str(code)
     return UpstreamFailure(message, status=status, retryable=retryable,
                            body={"message": message, "type": kind, "param": "", "code": code})
+
+
+def status_mapped(status: int, body: bytes, message: str, code: str, invalid: Collection[int]) -> UpstreamFailure:
+    """The common end of a provider's error mapping: a status of ``invalid`` is the client's fault
+    (``invalid_request_error``, not retried; 422 is answered as 400), 429 and 5xx keep ``code`` and are
+    retried, any other status is read the OpenAI way."""
+    if status in invalid:
+        return failure(message, 400 if status == 422 else status, kind="invalid_request_error", code=code,
+                       retryable=False)
+    if status == 429 or status >= 500:
+        return failure(message, status, code=code)
+    return status_failure(status, body)
 
 
 def auth_failure(message: str, code: str | int = "invalid_api_key") -> UpstreamFailure:
@@ -197,6 +192,37 @@ class WholeBodyReader:
         return [body] if body.strip() else []
 
 
+class ProviderDecoder:
+    """The common part of a native provider's stream decoder: ``opening`` gives the Start event once (then
+    nothing), ``finish`` adds nothing (these providers end their streams themselves)."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.started = False
+
+    def opening(self, upstream_id: str | None = None) -> list[Event]:
+        """``[Start]`` the first time (``upstream_id`` None: a new id), ``[]`` after."""
+        if self.started:
+            return []
+        self.started = True
+        return [Start(new_id() if upstream_id is None else upstream_id, self.model)]
+
+    def finish(self) -> list[Event]:
+        return []
+
+
+def whole_answer_events(read: Callable[[], Answer]) -> list[Event]:
+    """A whole answer (``read()``, which may raise an UpstreamFailure) as the events of a stream."""
+    try:
+        answer = read()
+    except UpstreamFailure as failed:
+        return [StreamError(failed)]
+    events: list[Event] = [Start(answer.id, answer.model), TextDelta(answer.text)]
+    if answer.usage is not None:
+        events.append(UsageReport(answer.usage))
+    return [*events, Finish("stop")]
+
+
 # -- events -> a whole answer -------------------------------------------------------------------------------
 def fold(events: Iterable[Event], model: str = "") -> Answer:
     """A whole Answer from a provider's events (its stream read to the end). A StreamError raises."""
@@ -233,6 +259,18 @@ def fold(events: Iterable[Event], model: str = "") -> Answer:
         answer.finish_reason = "tool_calls"
     answer.id = answer.id or new_id()
     return answer
+
+
+def embeddings_answer(model: str, items: list[dict], index_key: str, vector_key: str,
+                      found: Usage | None) -> Parsed:
+    """A provider's embedding items (``index_key``: the position, ``vector_key``: the vector) -> OpenAI's
+    embeddings answer (the usage's prompt tokens as its total)."""
+    tokens = found.prompt_tokens if found else 0
+    answer = {"object": "list", "model": model,
+              "data": [{"object": "embedding", "index": d.get(index_key, i), "embedding": d.get(vector_key) or []}
+                       for i, d in enumerate(items)],
+              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return Parsed(orjson.dumps(answer), found, "")
 
 
 def usage(prompt: int, completion: int) -> Usage | None:

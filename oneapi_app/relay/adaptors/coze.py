@@ -18,11 +18,12 @@ import orjson
 
 from ...errors import UpstreamFailure
 from ...i18n import msg
-from ..events import Answer, Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, UsageReport
+from ..events import Answer, Event, Finish, ReasoningDelta, StreamError, TextDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Target, Usage, unreadable_answer
+from .base import Call, Target, Usage, try_object, unreadable_answer
 from .cn_common import (
     EventSSEReader,
+    ProviderDecoder,
     auth_failure,
     base_url,
     failure,
@@ -32,7 +33,6 @@ from .cn_common import (
     number,
     split_event,
     text_of,
-    try_object,
 )
 
 DEFAULT_BASE = "https://api.coze.com"
@@ -95,21 +95,19 @@ def usage_of(chat: dict) -> Usage | None:
     return Usage(prompt, completion) if prompt or completion else None
 
 
-class CozeDecoder:
+class CozeDecoder(ProviderDecoder):
     """Frames ``<event>\\n<data>`` (EventSSEReader) -> events."""
 
     def __init__(self, model: str) -> None:
-        self.model = model
-        self.started = False
+        super().__init__(model)
         self.finished = False
 
     def feed(self, frame: bytes) -> list[Event]:
         event, payload = split_event(frame)
         data = try_object(payload)
         events: list[Event] = []
-        if data is not None and not self.started and event.startswith("conversation."):
-            self.started = True
-            events.append(Start(str(data.get("chat_id") or data.get("id") or ""), self.model))
+        if data is not None and event.startswith("conversation."):
+            events = self.opening(str(data.get("chat_id") or data.get("id") or ""))
         if event == "conversation.message.delta" and data is not None:
             if data.get("type", "answer") == "answer":
                 if data.get("reasoning_content"):
@@ -130,9 +128,6 @@ class CozeDecoder:
             events.append(StreamError(failure(str(msg("relay.coze_requires_action")), 400,
                                               kind="invalid_request_error", retryable=False)))
         return events
-
-    def finish(self) -> list[Event]:
-        return []
 
 
 class CozeAdaptor:

@@ -15,20 +15,20 @@ import orjson
 
 from ...catalog.prices_cn import DEEPL
 from ...errors import UpstreamFailure
-from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, UsageReport
-from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Target, Usage
+from ..events import Answer, Event
+from ..upstream import UpstreamRequest
+from .base import Call, Target, Usage, load_object, try_object
 from .cn_common import (
     WholeBodyReader,
     auth_failure,
     base_url,
     failure,
     last_text,
-    load_object,
     new_id,
     no_endpoint,
     number,
-    try_object,
+    status_mapped,
+    whole_answer_events,
 )
 
 DEFAULT_BASE = "https://api-free.deepl.com"
@@ -62,14 +62,7 @@ class DeepLDecoder:
         self.call = call
 
     def feed(self, frame: bytes) -> list[Event]:
-        try:
-            answer = answer_of(self.call, load_object(frame))
-        except UpstreamFailure as failed:
-            return [StreamError(failed)]
-        events: list[Event] = [Start(answer.id, answer.model), TextDelta(answer.text)]
-        if answer.usage is not None:
-            events.append(UsageReport(answer.usage))
-        return [*events, Finish("stop")]
+        return whole_answer_events(lambda: answer_of(self.call, load_object(frame)))
 
     def finish(self) -> list[Event]:
         return []
@@ -82,11 +75,7 @@ def deepl_failure(status: int, body: bytes) -> UpstreamFailure:
         return auth_failure(message)
     if status == 456:  # quota exceeded
         return failure(message, 429, kind="insufficient_quota", code="quota_exceeded", retryable=True)
-    if status in (400, 404, 413, 414):
-        return failure(message, status, kind="invalid_request_error", code="deepl_error", retryable=False)
-    if status == 429 or status >= 500:
-        return failure(message, status, code="deepl_error")
-    return status_failure(status, body)
+    return status_mapped(status, body, message, "deepl_error", invalid=(400, 404, 413, 414))
 
 
 class DeepLAdaptor:

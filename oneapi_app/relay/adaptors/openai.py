@@ -25,7 +25,7 @@ from ..events import (
     UsageReport,
 )
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, FrameReader, Parsed, Target, Usage, unreadable_answer
+from .base import Call, FrameReader, Parsed, Target, Usage, load_object, unreadable_answer
 
 CLOUDFLARE_GATEWAY = "https://gateway.ai.cloudflare.com"
 DEFAULT_AZURE_VERSION = "2024-03-01-preview"
@@ -284,12 +284,7 @@ class OpenAIAdaptor:
 
     # -- converted (a client of another dialect on an OpenAI-family channel) --
     def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise unreadable_answer() from None
-        if not isinstance(data, dict):
-            raise unreadable_answer("the upstream answered JSON that is not an object")
+        data = load_object(body)
         error = data.get("error")
         if isinstance(error, dict) and (error.get("type") or error.get("message")):
             raise status_failure(500, body)

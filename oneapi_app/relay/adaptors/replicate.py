@@ -34,24 +34,25 @@ import orjson
 from ...catalog.prices_cn import REPLICATE
 from ...errors import RelayError, UpstreamFailure
 from ...i18n import msg
-from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, UsageReport
-from ..upstream import UpstreamRequest, status_failure
-from .base import Call, ImageCall, ImageStep, Target, Usage
+from ..events import Answer, Event, Finish, StreamError, TextDelta
+from ..upstream import UpstreamRequest
+from .base import Call, ImageCall, ImageStep, Target, Usage, load_object, try_object
 from .cn_common import (
     EventSSEReader,
+    ProviderDecoder,
     WholeBodyReader,
     auth_failure,
     failure,
     last_text,
-    load_object,
     messages_of,
     new_id,
     no_endpoint,
     number,
     obj,
     split_event,
+    status_mapped,
     text_of,
-    try_object,
+    whole_answer_events,
 )
 
 DEFAULT_BASE = "https://api.replicate.com/v1/models"
@@ -154,22 +155,19 @@ class ReplicateFrames:
         return self._sse.finish() if self._sse is not None else self._whole.finish()
 
 
-class ReplicateDecoder:
+class ReplicateDecoder(ProviderDecoder):
     """Frames (ReplicateFrames) -> events: output text as it streams, or the finished prediction at once."""
 
     def __init__(self, call: Call) -> None:
+        super().__init__(call.model)
         self.call = call
-        self.started = False
         self.finished = False
 
     def feed(self, frame: bytes) -> list[Event]:
         if frame.startswith(b"{"):
             return self._prediction(frame)
         event, data = split_event(frame)
-        events: list[Event] = []
-        if not self.started:
-            self.started = True
-            events.append(Start(new_id(), self.call.model))
+        events = self.opening()
         if event == "output" and data:
             events.append(TextDelta(data.decode(errors="replace")))
         elif event == "error":
@@ -186,18 +184,10 @@ class ReplicateDecoder:
         return events
 
     def _prediction(self, frame: bytes) -> list[Event]:
-        try:
-            answer = answer_of(self.call, load_object(frame))
-        except UpstreamFailure as failed:
-            return [StreamError(failed)]
-        self.started = self.finished = True
-        events: list[Event] = [Start(answer.id, answer.model), TextDelta(answer.text)]
-        if answer.usage is not None:
-            events.append(UsageReport(answer.usage))
-        return [*events, Finish("stop")]
-
-    def finish(self) -> list[Event]:
-        return []
+        events = whole_answer_events(lambda: answer_of(self.call, load_object(frame)))
+        if not isinstance(events[0], StreamError):
+            self.started = self.finished = True
+        return events
 
 
 def stream_step(key: str) -> Callable[[bytes], UpstreamRequest | None]:
@@ -260,12 +250,7 @@ def replicate_failure(status: int, body: bytes) -> UpstreamFailure:
         return auth_failure(message)
     if status == 402:
         return failure(message, 402, kind="insufficient_quota", code="insufficient_quota", retryable=True)
-    if status in (400, 404, 422):
-        return failure(message, 400 if status == 422 else status, kind="invalid_request_error",
-                       code="replicate_error", retryable=False)
-    if status == 429 or status >= 500:
-        return failure(message, status, code="replicate_error")
-    return status_failure(status, body)
+    return status_mapped(status, body, message, "replicate_error", invalid=(400, 404, 422))
 
 
 class ReplicateAdaptor:

@@ -27,10 +27,11 @@ import orjson
 
 from ...catalog.prices_cn import SPARK
 from ...errors import UpstreamFailure
-from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCallDelta, UsageReport
+from ..events import Answer, Event, Finish, StreamError, TextDelta, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Target, Usage
+from .base import Call, Target, Usage, try_object
 from .cn_common import (
+    ProviderDecoder,
     arguments_text,
     auth_failure,
     failure,
@@ -43,7 +44,6 @@ from .cn_common import (
     openai_tools,
     split_key,
     text_of,
-    try_object,
 )
 
 DEFAULT_BASE = "wss://spark-api.xf-yun.com"
@@ -137,12 +137,11 @@ def usage_of(payload: dict) -> Usage | None:
     return Usage(prompt, completion) if prompt or completion else None
 
 
-class SparkDecoder:
+class SparkDecoder(ProviderDecoder):
     """One websocket message per frame -> events (text deltas, a function call, usage on the last)."""
 
     def __init__(self, model: str) -> None:
-        self.model = model
-        self.started = False
+        super().__init__(model)
         self.calls = 0
 
     def feed(self, frame: bytes) -> list[Event]:
@@ -153,10 +152,7 @@ class SparkDecoder:
         code = number(header, "code")
         if code:
             return [StreamError(spark_failure(code, str(header.get("message") or f"Spark error {code}")))]
-        events: list[Event] = []
-        if not self.started:
-            self.started = True
-            events.append(Start(str(header.get("sid") or ""), self.model))
+        events = self.opening(str(header.get("sid") or ""))
         payload = obj(data.get("payload"))
         choices = obj(payload.get("choices"))
         for item in choices.get("text") or ():
@@ -175,9 +171,6 @@ class SparkDecoder:
         if number(choices, "status") == 2 or number(header, "status") == 2:
             events.append(Finish("tool_calls" if self.calls else "stop"))
         return events
-
-    def finish(self) -> list[Event]:
-        return []
 
 
 class PassFrames:

@@ -22,15 +22,16 @@ import orjson
 
 from ...catalog.prices_cn import TENCENT
 from ...errors import UpstreamFailure
-from ..events import Answer, Event, Finish, Start, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
+from ..events import Answer, Event, Finish, StreamError, TextDelta, ToolCall, ToolCallDelta, UsageReport
 from ..upstream import UpstreamRequest, status_failure
-from .base import Call, Parsed, Target, Usage
+from .base import Call, Parsed, Target, Usage, load_object, try_object
 from .cn_common import (
+    ProviderDecoder,
     arguments_text,
     auth_failure,
     base_url,
+    embeddings_answer,
     failure,
-    load_object,
     messages_of,
     new_id,
     number,
@@ -38,7 +39,6 @@ from .cn_common import (
     openai_tools,
     split_key,
     text_of,
-    try_object,
 )
 
 DEFAULT_BASE = "https://hunyuan.tencentcloudapi.com"
@@ -201,12 +201,11 @@ def chat_answer(model: str, data: dict) -> Answer:
     return answer
 
 
-class TencentDecoder:
+class TencentDecoder(ProviderDecoder):
     """Hunyuan SSE chunks -> events. Usage is cumulative in every chunk (the last one counts)."""
 
     def __init__(self, model: str) -> None:
-        self.model = model
-        self.started = False
+        super().__init__(model)
         self.calls: dict[str, int] = {}
 
     def feed(self, payload: bytes) -> list[Event]:
@@ -216,10 +215,7 @@ class TencentDecoder:
         error = _error_of(data)
         if error is not None:
             return [StreamError(tencent_failure(error))]
-        events: list[Event] = []
-        if not self.started:
-            self.started = True
-            events.append(Start(str(data.get("Id") or ""), self.model))
+        events = self.opening(str(data.get("Id") or ""))
         for choice in data.get("Choices") or ():
             if not isinstance(choice, dict):
                 continue
@@ -249,9 +245,6 @@ class TencentDecoder:
         if found is not None:
             events.append(UsageReport(found))
         return events
-
-    def finish(self) -> list[Event]:
-        return []
 
 
 class TencentAdaptor:
@@ -296,12 +289,7 @@ class TencentAdaptor:
         found = usage_of(response.get("Usage")) or (
             Usage(number(response.get("Usage"), "TotalTokens"), 0) if number(response.get("Usage"), "TotalTokens")
             else None)
-        tokens = found.prompt_tokens if found else 0
-        answer = {"object": "list", "model": call.model,
-                  "data": [{"object": "embedding", "index": d.get("Index", i), "embedding": d.get("Embedding") or []}
-                           for i, d in enumerate(items)],
-                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-        return Parsed(orjson.dumps(answer), found, "")
+        return embeddings_answer(call.model, items, "Index", "Embedding", found)
 
     def decoder(self, call: Call) -> TencentDecoder:
         return TencentDecoder(call.model)

@@ -39,7 +39,7 @@ from ..events import Answer, EventDecoder
 from ..upstream import UpstreamRequest
 from . import gemini
 from .anthropic import AnthropicAdaptor, anthropic_failure
-from .base import Call, CredentialRequest, Parsed, Target, Usage, not_supported, unreadable_answer
+from .base import Call, CredentialRequest, Parsed, Target, Usage, not_supported, try_object, unreadable_answer
 from .bedrock_claude import VERTEX_VERSION, claude_body
 from .gemini_convert import chat_request, gemini_thinking
 
@@ -259,11 +259,8 @@ class VertexAdaptor:
         """Google's error object (the platform: auth, quota, model not found) or Anthropic's (the model). A 401
         refuses the access token, not the service account: it does not disable the channel (a refused
         service account fails the token exchange instead)."""
-        try:
-            data = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            data = None
-        if isinstance(data, dict) and data.get("type") == "error":
+        data = try_object(body)
+        if data is not None and data.get("type") == "error":
             return anthropic_failure(status, data)
         failure = gemini.map_error(status, body)
         if status == 401:  # the access token was refused (revoked early): the pipeline renews it, the channel stays

@@ -18,7 +18,7 @@ import orjson
 from ...errors import AppError, RelayError, UpstreamFailure
 from ...i18n import msg
 from ..adaptors.base import Usage
-from ..events import Answer, Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, ToolCallDelta, UsageReport
+from ..events import Answer, EncoderEnd, Event, ReasoningDelta, Start, TextDelta, ToolCallDelta
 from .base import Inbound
 from .gemini_convert_in import field, to_chat
 
@@ -85,17 +85,16 @@ def answer_body(answer: Answer, model: str) -> dict:
             "modelVersion": answer.model or model, "responseId": answer.id or uuid.uuid4().hex}
 
 
-class GeminiEncoder:
+class GeminiEncoder(EncoderEnd):
     """Typed events -> Gemini SSE chunks (``data: {GenerateContentResponse}``). Text and thoughts go out as
     they come; a function call goes out whole (Gemini never splits one) once its arguments are complete; the
     last chunk carries ``finishReason`` and ``usageMetadata``."""
 
     def __init__(self, model: str) -> None:
+        super().__init__()
         self.model = model
         self.response_id = uuid.uuid4().hex
         self.calls: dict[int, list[str]] = {}  # index -> [id, name, arguments...]
-        self.usage: Usage | None = None
-        self.finish_reason = "stop"
 
     def _chunk(self, parts: list[dict], finish: str | None = None, usage: Usage | None = None) -> bytes:
         candidate: dict = {"content": {"role": "model", "parts": parts}, "index": 0}
@@ -130,12 +129,8 @@ class GeminiEncoder:
                 self.model = event.model or self.model
                 if event.id:
                     self.response_id = event.id
-            elif isinstance(event, Finish):
-                self.finish_reason = event.reason or "stop"
-            elif isinstance(event, UsageReport):
-                self.usage = event.usage
-            elif isinstance(event, StreamError):
-                raise event.failure
+            else:
+                self.note(event)
         return b"".join(out)
 
     def finish(self) -> bytes:

@@ -17,18 +17,7 @@ import orjson
 
 from ...errors import AppError, UpstreamFailure
 from ...i18n import msg
-from ..events import (
-    Answer,
-    Event,
-    Finish,
-    ReasoningDelta,
-    Start,
-    StreamError,
-    TextDelta,
-    ToolCallDelta,
-    Usage,
-    UsageReport,
-)
+from ..events import Answer, EncoderEnd, Event, ReasoningDelta, Start, TextDelta, ToolCallDelta, Usage
 from .base import Inbound
 from .messages_convert import _invalid, prompt_text, to_chat
 
@@ -78,17 +67,16 @@ def _event(kind: bytes, data: dict) -> bytes:
     return b"event: " + kind + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-class MessagesEncoder:
+class MessagesEncoder(EncoderEnd):
     """Typed events -> Anthropic's stream events. Blocks open and close in order: a delta of another kind
     than the open block closes it and opens the next one."""
 
-    __slots__ = ("_block", "_index", "_open", "_tools", "model", "reason", "started", "usage")
+    __slots__ = ("_block", "_index", "_open", "_tools", "model", "started")
 
     def __init__(self, model: str) -> None:
+        super().__init__()
         self.model = model
         self.started = False
-        self.reason = "end_turn"
-        self.usage: Usage | None = None
         self._index = -1  # index of the last block opened
         self._open = ""  # type of the open block ("" when none)
         self._block = -1  # the open block's tool call index (tool_use blocks)
@@ -140,12 +128,8 @@ class MessagesEncoder:
                     out.append(self._delta({"type": "thinking_delta", "thinking": event.text}))
                 if event.signature:
                     out.append(self._delta({"type": "signature_delta", "signature": event.signature}))
-            elif isinstance(event, Finish):
-                self.reason = stop_reason(event.reason)
-            elif isinstance(event, UsageReport):
-                self.usage = event.usage
-            elif isinstance(event, StreamError):
-                raise event.failure
+            else:
+                self.note(event)
         return b"".join(out)
 
     def _tool(self, event: ToolCallDelta) -> bytes:
@@ -165,7 +149,7 @@ class MessagesEncoder:
         out += self._close()
         usage = anthropic_usage(self.usage)
         out += _event(b"message_delta", {"type": "message_delta",
-                                         "delta": {"stop_reason": self.reason, "stop_sequence": None},
+                                         "delta": {"stop_reason": stop_reason(self.finish_reason), "stop_sequence": None},
                                          "usage": usage})
         return out + _event(b"message_stop", {"type": "message_stop"})
 

@@ -26,8 +26,8 @@ import orjson
 from ...catalog.channel_types import serves_responses
 from ...errors import AppError, RelayError, UpstreamFailure
 from ...i18n import msg
-from ..adaptors.base import Usage
-from ..events import Answer, Event, Finish, ReasoningDelta, Start, StreamError, TextDelta, ToolCallDelta, UsageReport
+from ..adaptors.base import RawPassStream, Usage
+from ..events import Answer, EncoderEnd, Event, ReasoningDelta, Start, TextDelta, ToolCallDelta
 from .base import Inbound
 from .responses_convert import as_items, to_chat
 
@@ -116,12 +116,13 @@ class _Item:
         self.parts: list[str] = []
 
 
-class ResponsesEncoder:
+class ResponsesEncoder(EncoderEnd):
     """Typed events -> Responses stream events. Items open as their first piece arrives and close when
     another kind of item starts or the answer finishes; ``finish`` sends ``response.completed`` (or
     ``response.incomplete``) with the usage and every output item."""
 
     def __init__(self, model: str, request: dict, response_id: str, on_done: OnDone | None = None) -> None:
+        super().__init__()
         self.model = model
         self.request = request
         self.response_id = response_id
@@ -132,8 +133,6 @@ class ResponsesEncoder:
         self.output: list[dict] = []
         self.open: _Item | None = None
         self.calls: dict[int, _Item] = {}  # tool call index -> its item
-        self.usage: Usage | None = None
-        self.finish_reason = "stop"
 
     def _event(self, kind: str, **fields: object) -> bytes:
         event = {"type": kind, "sequence_number": self.seq, **fields}
@@ -232,12 +231,8 @@ class ResponsesEncoder:
             elif isinstance(event, Start):
                 self.model = event.model or self.model
                 self._start(out)
-            elif isinstance(event, Finish):
-                self.finish_reason = event.reason or "stop"
-            elif isinstance(event, UsageReport):
-                self.usage = event.usage
-            elif isinstance(event, StreamError):
-                raise event.failure
+            else:
+                self.note(event)
         return b"".join(out)
 
     def finish(self) -> bytes:
@@ -268,49 +263,28 @@ class ResponsesEncoder:
         return b"".join(out)
 
 
-class ResponsesPassThrough:
-    """A Responses stream passed through byte for byte: ``raw``, it gets the upstream's chunks as they arrive
-    (no SSE parsing) and returns them unchanged (chunk boundaries, ``event:`` and comment lines kept). Only
-    the data line of ``response.completed`` (``.incomplete``, ``.failed``), found by a byte search, is parsed:
-    the usage and the stored output. The chunks are kept (compacted to the text deltas) only for a local count
-    when no usage came."""
+class ResponsesPassThrough(RawPassStream):
+    """A Responses stream passed through byte for byte (RawPassStream: chunk boundaries, ``event:`` and
+    comment lines kept). Only the data line of ``response.completed`` (``.incomplete``, ``.failed``), found by
+    a byte search, is parsed: the usage and the stored output. The chunks are kept (compacted to the text
+    deltas) only for a local count when no usage came."""
 
-    __slots__ = ("_chunks", "_pending", "_rest", "_text", "done", "on_done", "response", "usage")
-    raw = True
-    COMPACT_AT = 256  # chunks kept before they are reduced to text
+    __slots__ = ("on_done", "response")
     MAX_LINE = 64 * 1024 * 1024  # an unfinished line longer than this is dropped (never a final event we read)
     FINAL = (b"response.completed", b"response.incomplete", b"response.failed")
+    COMPACT_NEEDLE = b"response.output_text.delta"
 
     def __init__(self, on_done: OnDone | None = None) -> None:
-        self.usage: Usage | None = None
+        super().__init__()  # done: a Responses stream has no terminator of its own, nothing is appended
         self.response: dict | None = None
-        self.done = True  # a Responses stream has no terminator of its own: nothing is appended
         self.on_done = on_done
-        self._pending = b""  # an unfinished line (a chunk cut inside an event)
-        self._chunks: list[bytes] = []
-        self._rest = b""  # the unfinished line of the compacted chunks
-        self._text: list[str] = []
 
-    def feed(self, chunk: bytes) -> bytes | None:
-        data = self._pending + chunk if self._pending else chunk
-        cut = data.rfind(b"\n") + 1
-        self._pending = data[cut:] if len(data) - cut <= self.MAX_LINE else b""
-        if cut and (b"response.completed" in data or b"response.incomplete" in data or b"response.failed" in data):
-            self._read_final(data[:cut])
-        if self.usage is None:
-            self._chunks.append(chunk)
-            if len(self._chunks) >= self.COMPACT_AT:
-                self._compact()
-        return chunk
+    def _wants(self, data: bytes, cut: int) -> bool:
+        return bool(cut) and (b"response.completed" in data or b"response.incomplete" in data
+                              or b"response.failed" in data)
 
-    def _read_final(self, lines: bytes) -> None:
-        for line in lines.split(b"\n"):
-            if not line.startswith(b"data:") or not any(kind in line for kind in self.FINAL):
-                continue
-            try:
-                event = orjson.loads(line[5:])
-            except orjson.JSONDecodeError:
-                continue
+    def _read(self, lines: bytes) -> None:
+        for event in self.data_events(lines.split(b"\n"), *self.FINAL):
             kind = event.get("type") if isinstance(event, dict) else None
             response = event.get("response") if isinstance(event, dict) else None
             if kind not in ("response.completed", "response.incomplete", "response.failed") \
@@ -321,27 +295,14 @@ class ResponsesPassThrough:
             if self.on_done is not None and kind != "response.failed":
                 self.on_done(response)
 
-    def _compact(self) -> None:
-        lines = (self._rest + b"".join(self._chunks)).split(b"\n")
-        self._chunks, self._rest = [], lines.pop()
-        for line in lines:
-            if not line.startswith(b"data:") or b"response.output_text.delta" not in line:
-                continue
-            try:
-                event = orjson.loads(line[5:])
-            except orjson.JSONDecodeError:
-                continue
-            delta = event.get("delta") if isinstance(event, dict) else None
-            if isinstance(delta, str) and event.get("type") == "response.output_text.delta":
-                self._text.append(delta)
-
-    def finish(self) -> bytes | None:
-        return None
+    def _take(self, event: object) -> None:
+        if isinstance(event, dict) and isinstance(event.get("delta"), str) \
+                and event.get("type") == "response.output_text.delta":
+            self._text.append(event["delta"])
 
     def text(self) -> str:
         self._chunks.append(b"\n")  # the last line, unterminated, still counts
-        self._compact()
-        return "".join(self._text)
+        return super().text()
 
 
 def read_request(body: dict, path_model: str | None = None) -> Inbound:
