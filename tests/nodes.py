@@ -27,10 +27,11 @@ BIG = 10**12
 
 
 @contextmanager
-def mock_upstream() -> Iterator[str]:
+def mock_upstream(*args: str) -> Iterator[str]:
+    """bench/mock_upstream.py on a free port (``args``: its options; by default answers take 20 ms)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "mock_upstream.py"), "--port", str(port),
-                             "--latency-ms", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             *(args or ("--latency-ms", "20"))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(f"http://127.0.0.1:{port}/health", proc, timeout=30)
         yield f"http://127.0.0.1:{port}"

@@ -15,12 +15,8 @@ import logging
 import os
 import selectors
 import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Self
 
 import aiohttp
@@ -30,7 +26,7 @@ from oneapi_app.limitd import LimitLink, LimitServer
 from oneapi_app.relay.limits_local import Scope
 
 from . import nodes
-from .servers import ROOT, free_port, running_server, wait_ready
+from .servers import running_server
 from .test_workers import _workers
 
 
@@ -176,27 +172,12 @@ RPM, CONCURRENCY, API_LIMIT = 5, 2, 8
 STREAM = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 
 
-@contextmanager
-def slow_streams_upstream() -> Iterator[str]:
-    """The mock upstream, its streams lasting about 4 s (40 chunks 100 ms apart); plain answers at once."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "mock_upstream.py"), "--port", str(port),
-                             "--chunks", "40", "--chunk-delay-ms", "100"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/health", proc, timeout=30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
     data = tmp_path_factory.mktemp("limits-workers") / "data"
     env = {"DATA_DIR": str(data), "INITIAL_ROOT_ACCESS_TOKEN": nodes.ROOT_ACCESS, "REDIS_CONN_STRING": "",
            "SQL_DSN": "", "GLOBAL_API_RATE_LIMIT": str(API_LIMIT), "TRUSTED_PROXIES": "127.0.0.1"}
-    with slow_streams_upstream() as mock:
+    with nodes.mock_upstream("--chunks", "40", "--chunk-delay-ms", "100") as mock:  # streams last ~4 s
         keys = nodes.prepare(env, mock, ["rpm", "conc", "roomy"])
         nodes.sql(env, "UPDATE tokens SET rpm_limit = :r WHERE name = 'rpm'", r=RPM)
         nodes.sql(env, "UPDATE tokens SET concurrency_limit = :c WHERE name = 'conc'", c=CONCURRENCY)
