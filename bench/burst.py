@@ -22,7 +22,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import sched_ns  # noqa: E402
+from load import sched_ns
 
 
 def pct(values: list[float], p: float) -> float:
