@@ -22,11 +22,12 @@ BUSY = "busy"  # the inline attempt found the database locked: use the writer th
 # A PASSIVE checkpoint never catches up with a steady stream of commits (frames keep arriving while it copies),
 # so the WAL is never restarted and grows without bound under sustained load (about 14 KB per relayed request:
 # 40 MB/s at 3,000 req/s, measured with bench/relay.py). Past this many frames (4 KiB pages: 128 MiB) the
-# checkpointer truncates it: the PASSIVE pass has just copied nearly everything, so the TRUNCATE pass only
-# waits for the writer in progress and copies the few frames added meanwhile (new writers wait at most
-# TRUNCATE_WAIT_MS; the inline reservation falls back to the writer thread).
-TRUNCATE_AT_FRAMES = 32768
-TRUNCATE_WAIT_MS = 100
+# checkpointer restarts it (the next commits overwrite it from its start, so the file stays about this size):
+# the PASSIVE pass has just copied nearly everything, so the RESTART pass only waits for the writer in progress
+# and copies the few frames added meanwhile. New writers wait for it at most RESTART_WAIT_MS (the inline
+# reservation falls back to the writer thread); a reader on an old snapshot makes it give up until next time.
+RESTART_AT_FRAMES = 32768
+RESTART_WAIT_MS = 100
 
 
 def in_transaction(conn: sqlite3.Connection, plan: Plan) -> Any:
@@ -43,11 +44,12 @@ def in_transaction(conn: sqlite3.Connection, plan: Plan) -> Any:
 
 
 def _checkpoint(conn: sqlite3.Connection) -> int:
-    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    frames = row[1] if row else 0
-    if frames >= TRUNCATE_AT_FRAMES:
-        row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # (busy: left for the next round)
-        frames = row[1] if row and row[0] == 0 else frames
+    """The WAL's frames after a PASSIVE checkpoint (0: restarted)."""
+    _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    if frames >= RESTART_AT_FRAMES:
+        busy, _frames, _copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        if busy == 0:
+            return 0
     return max(frames, 0)
 
 
@@ -74,7 +76,7 @@ class SqliteWriter:
         conn.execute("PRAGMA wal_autocheckpoint=0")
         self._conn = conn
         self._checkpoint_conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                                timeout=TRUNCATE_WAIT_MS / 1000)
+                                                timeout=RESTART_WAIT_MS / 1000)
         # The inline connection never waits for the lock (it runs on the event loop): busy -> writer thread.
         inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0)
         inline.execute("PRAGMA busy_timeout=0")
@@ -89,7 +91,7 @@ class SqliteWriter:
 
     async def checkpoint(self) -> int:
         """A PASSIVE WAL checkpoint beside the writer (it never blocks the writer thread), then, when the WAL
-        has grown past TRUNCATE_AT_FRAMES, a TRUNCATE one that restarts it. Returns the WAL's frames."""
+        has grown past RESTART_AT_FRAMES, a RESTART one. Returns the WAL's frames (0: restarted)."""
         conn = self._checkpoint_conn
         if conn is None or self._checkpointer is None:
             return 0
