@@ -21,6 +21,9 @@ import time
 import aiohttp
 import orjson
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from load import sched_ns
+
 
 def pct(values: list[float], p: float) -> float:
     if not values:
@@ -29,7 +32,7 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p / 100))]
 
 
-async def burst(base: str, token: str, model: str, n: int, warm_path: str) -> dict:
+async def burst(base: str, token: str, model: str, n: int, warm_path: str, pids: dict[str, int]) -> dict:
     body = orjson.dumps({"model": model, "messages": [{"role": "user", "content": "burst"}], "stream": True,
                          "stream_options": {"include_usage": True}, "max_tokens": 50})
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -73,18 +76,27 @@ async def burst(base: str, token: str, model: str, n: int, warm_path: str) -> di
 
         tasks = [asyncio.create_task(one()) for _ in range(n)]
         await asyncio.sleep(0.2)
+        before = {name: sched_ns(pid) for name, pid in pids.items()}  # (the burst only, not the warm-up)
+        cpu0 = time.process_time()
         started = time.perf_counter()
         go.set()
         await asyncio.gather(*tasks)
         wall = time.perf_counter() - started
-    return {"n": n, "done": done, "errors": errors, "wall_s": wall, "ttft": ttft, "total": totals}
+        shares = {name: tuple((b - a) / 1e6 for a, b in zip(before[name], sched_ns(pid), strict=True))
+                  for name, pid in pids.items()}
+        shares["loader"] = ((time.process_time() - cpu0) * 1000, 0.0)
+    return {"n": n, "done": done, "errors": errors, "wall_s": wall, "ttft": ttft, "total": totals,
+            "shares": shares}
 
 
 def line(label: str, r: dict) -> str:
-    t = r["ttft"]
+    t = r["ttft"]  # CPU time and run-queue wait of each process during the burst (from the release)
+    shares = ", ".join(f"{name} cpu {run:.0f} ms" + (f" wait {wait:.0f} ms" if name != "loader" else "")
+                       for name, (run, wait) in r.get("shares", {}).items())
     return (f"{label:8s} n={r['n']} completed={r['done']} errors={r['errors'] or 0} wall={r['wall_s']:.2f}s "
             f"TTFT p50 {pct(t, 50):.1f} p90 {pct(t, 90):.1f} p99 {pct(t, 99):.1f} mean "
-            f"{statistics.fmean(t) if t else float('nan'):.1f} ms; total p50 {pct(r['total'], 50):.1f} ms")
+            f"{statistics.fmean(t) if t else float('nan'):.1f} ms; total p50 {pct(r['total'], 50):.1f} ms"
+            + (f"\n{'':9s}{shares}" if shares else ""))
 
 
 def main() -> int:
@@ -95,12 +107,15 @@ def main() -> int:
     ap.add_argument("--model", default="gpt-4o-mini")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--cpu", type=int)
+    ap.add_argument("--gw-pid", type=int, help="report the gateway's CPU time and run-queue wait per burst")
+    ap.add_argument("--mock-pid", type=int, help="the same for the mock upstream")
     a = ap.parse_args()
     if a.cpu is not None:
         os.sched_setaffinity(0, {a.cpu})
-    direct = asyncio.run(burst(a.mock, "sk-direct", a.model, a.n, "/health"))
-    cold = asyncio.run(burst(a.target, a.token, a.model, a.n, "/v1/models"))  # the upstream pool starts empty
-    gateway = asyncio.run(burst(a.target, a.token, a.model, a.n, "/v1/models"))  # and then holds connections
+    pids = {name: pid for name, pid in (("gateway", a.gw_pid), ("mock", a.mock_pid)) if pid}
+    direct = asyncio.run(burst(a.mock, "sk-direct", a.model, a.n, "/health", pids))
+    cold = asyncio.run(burst(a.target, a.token, a.model, a.n, "/v1/models", pids))  # the upstream pool starts empty
+    gateway = asyncio.run(burst(a.target, a.token, a.model, a.n, "/v1/models", pids))  # then holds connections
     print(line("direct", direct))
     print(line("gw cold", cold))
     print(line("gateway", gateway))

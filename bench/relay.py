@@ -85,6 +85,33 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"nothing answers at {url}")
 
 
+CPU_CHECK = """
+import os, sys, time
+os.sched_setaffinity(0, {int(sys.argv[1])}) if len(sys.argv) > 1 else None
+def work():
+    x = 0
+    for i in range(300000):
+        x += i * i % 7
+cpu, wall = [], []
+for _ in range(5):
+    c0, w0 = time.process_time(), time.perf_counter()
+    work()
+    cpu.append(time.process_time() - c0)
+    wall.append(time.perf_counter() - w0)
+print(f"{min(cpu) * 1000:.1f} {sorted(wall)[2] * 1000:.1f}")
+"""
+
+
+def cpu_check(cpu: int | None) -> str:
+    """A fixed pure-Python loop on ``cpu``: its best CPU time (about 11-12 ms on this machine when the other
+    vCPU is idle; more when a neighbour shares the physical core or the host takes the vCPU away) and its
+    median wall time (more than its CPU time: the run queue is shared with other processes). Printed
+    before and after a run: a loaded machine shows here, not only in the req/s."""
+    args = [sys.executable, "-c", CPU_CHECK] + ([str(cpu)] if cpu is not None else [])
+    out = subprocess.run(args, capture_output=True, text=True).stdout.split()
+    return f"loop {out[0]} ms cpu / {out[1]} ms wall" if len(out) == 2 else "n/a"
+
+
 BENCH_LIMITS = {"rpm_limit": 10**9, "tpm_limit": 10**12, "concurrency_limit": 10**6}  # --limits: never reached
 
 
@@ -192,6 +219,8 @@ def main() -> int:
                          "PostgreSQL / MariaDB server (dropped afterwards)")
     ap.add_argument("--workers", type=int, default=1,
                     help="gateway worker processes (oneapi serve --workers N); with N > 1 the gateway is not pinned")
+    ap.add_argument("--engine", choices=["auto", "wrk", "py"], default="auto",
+                    help="non-stream load generator: wrk when installed (auto), or bench/load.py's Python client")
     ap.add_argument("--burst", type=int, default=0, metavar="N",
                     help="instead of the load table: N simultaneous stream starts, direct and through the gateway "
                          "(bench/burst.py: added TTFT p50/p99, every stream completed, then the books)")
@@ -243,6 +272,8 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             from signed import add_bedrock_channel, bedrock_compare
 
             asyncio.run(add_bedrock_channel(env, mock_url))
+        check_cpu = args.gateway_cpu if args.workers == 1 else None
+        speed_before = cpu_check(check_cpu)
         started = time.monotonic()
         log_path = workdir / "gateway.log"  # a file, not a pipe: a full pipe would stall the gateway
         with open(log_path, "wb") as log_file:
@@ -261,19 +292,22 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             python, str(HERE / "load.py"), "compare", "--target", gw_url, "--token", f"sk-{key}",
             "--model", "gpt-4o-mini", "--mock", mock_url, "--concs", args.concs, "--stream-c", str(args.stream_c),
             "--duration", str(args.duration), "--warmup", str(args.warmup), "--gw-pid", str(gateway.pid),
-            "--label", label, "--cpu", str(args.load_cpu)])
+            "--mock-pid", str(procs[0].pid),
+            "--label", label, "--cpu", str(args.load_cpu), "--engine", args.engine])
         cases = [f"--case={case}" for fmt in args.format.split(",") for case in FORMAT_CASES[fmt]]
         if database.dsn:
             description = description.replace("SQLite", f"{args.db} server, not pinned")
         pin = f"pinned to cpu {args.gateway_cpu}" if args.workers == 1 else f"{args.workers} workers, not pinned"
         header = (f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cpus; gateway "
                   f"{description} {pin}, ready in {startup:.1f} s; "
-                  f"mock + load pinned to cpu {args.load_cpu}; wrk: {'yes' if shutil.which('wrk') else 'no'}; "
+                  f"mock + load pinned to cpu {args.load_cpu}; "
+                  f"wrk: {'yes' if shutil.which('wrk') and args.engine != 'py' else 'no'}; "
                   f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms")
         print(header, flush=True)
         if args.burst:  # (the format cases are for the load table)
             cmd = pinned(args.load_cpu, [python, str(HERE / "burst.py"), "--target", gw_url, "--token", f"sk-{key}",
-                                         "--mock", mock_url, "--n", str(args.burst)])
+                                         "--mock", mock_url, "--n", str(args.burst),
+                                         "--gw-pid", str(gateway.pid), "--mock-pid", str(procs[0].pid)])
             cases = []
         result = subprocess.run(cmd + cases, capture_output=True, text=True)
         print(result.stdout, flush=True)
@@ -287,6 +321,11 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
                 print(signed.stderr, file=sys.stderr)
                 return None
             result.stdout += "\n" + signed.stdout
+        load = os.getloadavg()
+        speed = (f"cpu check on the gateway's cpu (quiet machine: about 11-12 ms cpu = wall): before {speed_before}, "
+                 f"after {cpu_check(check_cpu)}; load average {load[0]:.1f}")
+        print(speed, flush=True)
+        result.stdout += "\n" + speed
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=60)
         ledger = asyncio.run(books(env, key))

@@ -263,6 +263,51 @@ async def test_sqlite_inline_reservation_yields_to_a_locked_database(tmp_path):
         setup.close()
 
 
+async def test_sqlite_checkpoint_restarts_a_grown_wal_and_never_waits_long_for_a_reader(tmp_path, monkeypatch):
+    """Under steady commits a PASSIVE checkpoint never restarts the WAL (it grew without bound: 800 MB after 30 s
+    of bench load); past RESTART_AT_FRAMES the checkpointer restarts it, waiting at most RESTART_WAIT_MS."""
+    import sqlite3
+    import time
+
+    from oneapi_app.services.ledger import Hold
+    from oneapi_app.services.ledger import sqlite as ledger_sqlite
+
+    monkeypatch.setattr(ledger_sqlite, "RESTART_AT_FRAMES", 8)
+    path = tmp_path / "w.db"
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE tokens (id INTEGER PRIMARY KEY, remain_quota INT, used_quota INT)")
+    setup.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, quota INT)")
+    setup.execute("INSERT INTO tokens VALUES (1, 1000000, 0)")
+    setup.execute("INSERT INTO users VALUES (1, 1000000)")
+    setup.execute("CREATE TABLE ledger_holds (instance TEXT, seq INT, token_id INT, user_id INT, unlimited BOOL, "
+                  "amount INT, request_id TEXT, created_at INT, PRIMARY KEY (instance, seq))")
+    writer = ledger_sqlite.SqliteWriter(str(path), 3000)
+    await writer.start()
+    wal = tmp_path / "w.db-wal"
+    try:
+        for seq in range(1, 21):
+            assert writer.reserve_inline(Hold(1, False, 1, 1, "i", seq)) is None
+        setup.execute("BEGIN")  # a reader on an old snapshot: the RESTART pass gives up after its short wait
+        setup.execute("SELECT COUNT(*) FROM ledger_holds").fetchone()
+        for seq in range(21, 41):
+            assert writer.reserve_inline(Hold(1, False, 1, 1, "i", seq)) is None
+        started = time.monotonic()
+        assert await writer.checkpoint() > 0
+        assert time.monotonic() - started < 2
+        assert writer.reserve_inline(Hold(1, False, 1, 1, "i", 41)) is None  # writers are not left blocked
+        setup.execute("COMMIT")
+        size = wal.stat().st_size
+        assert await writer.checkpoint() == 0
+        for seq in range(42, 52):  # written from the WAL's start again: the file does not grow
+            assert writer.reserve_inline(Hold(1, False, 1, 1, "i", seq)) is None
+        assert wal.stat().st_size == size
+        assert setup.execute("SELECT remain_quota, used_quota FROM tokens").fetchone() == (1000000 - 51, 51)
+    finally:
+        await writer.stop()
+        setup.close()
+
+
 def test_scrub_removes_channel_keys_from_upstream_messages():
     from oneapi_app.relay.upstream import scrub
 
