@@ -190,7 +190,7 @@ def test_redis_stopped_and_started_loses_nothing(cluster, show_logs):
     finally:
         own_redis.start()
     # back: B's link resubscribes and resyncs (drops what it cached meanwhile): the token is refused there too
-    assert nodes.wait_for(lambda: chats([b], 1) == [401], timeout=5)
+    assert nodes.wait_for(lambda: chats([b], 1) == [401], timeout=20)
     nodes.set_token_status(a, tid, 1)
     assert nodes.wait_for(lambda: chats([b], 1) == [200], timeout=10)
     assert chats([a, b], 10) == [200] * 10
