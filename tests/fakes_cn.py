@@ -20,7 +20,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,12 +54,6 @@ class FakeCN:
 
     def last(self, path_part: str) -> Seen:
         return [s for s in self.seen if path_part in s.path][-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _sse(data: dict | str, event: str | None = None) -> bytes:
@@ -309,8 +302,8 @@ async def running_fake():
     app.add_routes([*_baidu(state), *_tencent(state), *_others(state), *_spark(state)])
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()  # bound at once: no race for the port
+    port = runner.addresses[0][1]
     state.url = f"http://127.0.0.1:{port}"
     try:
         yield state

@@ -141,7 +141,7 @@ def test_account_page(appliance, browser):  # noqa: F811
     assert new["success"], new
     assert not other.get("/api/user/self").json()["success"]  # the other session ended
     other.close()
-    for _ in range(50):  # the fresh session cookie of the hand-over
+    for _ in range(300):  # the fresh session cookie of the hand-over
         if page.request.get(appliance + "/api/user/self").json().get("success"):
             break
         page.wait_for_timeout(100)

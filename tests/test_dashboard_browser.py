@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -24,6 +25,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
         # Reach the appliance by another host name, as on a NAS (http://nas.local:3000).
         "--host-resolver-rules=MAP nas.local 127.0.0.1"]
+# Every expect() in the browser tests (which all import this module) waits up to 20 s, as their pages'
+# set_default_timeout(20000) does for actions: Playwright's own 5 s is short for the dashboard's websocket round
+# trips on a loaded 2-core CI machine. A check that holds passes as soon as it holds.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +81,9 @@ def log_in(page, base: str, username: str = "root", password: str = "123456") ->
     page.locator("#password").fill(password)
     page.locator("#login-submit").click()
     expect(page.locator("#current-user")).to_be_visible()
-    for _ in range(50):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
-        if page.request.get(base + "/api/user/self").status == 200:
-            break
+    deadline = time.monotonic() + 30  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
+    while page.request.get(base + "/api/user/self").status != 200:
+        assert time.monotonic() < deadline, "the session cookie never served /api"
         page.wait_for_timeout(100)
     # The hand-over ends with a redirect to the home page: let it finish, or the caller's next goto is
     # interrupted by it.

@@ -99,7 +99,7 @@ def root_page(appliance, browser, streaming_upstream):  # noqa: F811
         r = rq.post(appliance + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
                     data={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]})
         assert r.status == 200, r.text()
-    deadline = time.monotonic() + 10  # consume logs are written by the batched log writer
+    deadline = time.monotonic() + 30  # consume logs are written by the batched log writer
     while _ok(rq.get(appliance + "/api/log/self/stat", params={"type": 2}))["quota"] <= 0:
         assert time.monotonic() < deadline, "consume logs did not appear"
         time.sleep(0.1)

@@ -13,6 +13,7 @@ Screenshots of every page at both sizes go to tests/artifacts/screenshots/ (git-
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,21 @@ def site(appliance, browser):  # noqa: F811
 def _open(page, base: str, route: str) -> None:
     page.goto(base + route)
     expect(page.locator("#current-user")).to_be_attached()  # hydrated, logged in
-    page.wait_for_timeout(400)  # the page's on_load fills it
+    _settled_body(page)  # the page's on_load fills it
+
+
+def _settled_body(page, quiet: float = 0.4, timeout: float = 30) -> str:
+    """The page's text once it has stopped changing for ``quiet`` seconds (on_load and websocket updates done,
+    however slow a loaded machine makes them); bounded by ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last, since = _body(page), time.monotonic()
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, "the page kept changing"
+        page.wait_for_timeout(100)
+        now = _body(page)
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def _name(route: str) -> str:
@@ -87,7 +102,7 @@ def _log_in(page, base: str, password: str = "123456") -> None:
     page.locator("#password").fill(password)
     page.locator("#login-submit").click()
     expect(page.locator("#current-user")).to_be_visible()
-    for _ in range(50):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
+    for _ in range(300):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
         if page.request.get(base + "/api/user/self").status == 200:
             break
         page.wait_for_timeout(100)
@@ -186,12 +201,12 @@ def test_language_switch_changes_every_page(site, browser):  # noqa: F811
         assert route in PENDING_CONVERSION or re.search(r"[\u4e00-\u9fff]", page.title()), (route, page.title())
         page.locator("#lang-switch").click()
         expect(page.locator("#lang-switch")).to_contain_text("中文")
-        english_text = _body(page)
+        english_text = _settled_body(page)
         assert english_text != chinese_text, route
         assert page.evaluate("localStorage.getItem('oneapi_lang')") == "en"
         page.locator("#lang-switch").click()
         expect(page.locator("#lang-switch")).to_contain_text("English")
-        assert _body(page) == chinese_text, route
+        assert _settled_body(page) == chinese_text, route
     # remembered: a new page load stays in the chosen language (once the switch has stored the choice)
     page.locator("#lang-switch").click()
     expect(page.locator("#lang-switch")).to_contain_text("中文")

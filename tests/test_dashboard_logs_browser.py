@@ -59,7 +59,7 @@ def log_data(appliance, browser, fake_openai):  # noqa: F811
         _chat(user.request, appliance, user_key, "gpt-3.5-turbo")
     user.close()
 
-    deadline = time.monotonic() + 10  # consume logs are written by the batched log writer
+    deadline = time.monotonic() + 30  # consume logs are written by the batched log writer
     while len(_ok(rq.get(appliance + "/api/log/search", params={"keyword": "2"}))) < ROOT_CALLS + USER_CALLS:
         assert time.monotonic() < deadline, "consume logs did not appear"
         time.sleep(0.1)

@@ -20,7 +20,7 @@ def test_dashboard_login_is_the_api_session(appliance, browser):  # noqa: F811
     page.locator("#password").fill("123456")
     page.locator("#login-submit").click()
     expect(page.locator("#current-user")).to_have_text("Root User")
-    for _ in range(50):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
+    for _ in range(300):  # the cookie hand-over is a fetch from the page: wait for its Set-Cookie
         if page.request.get(appliance + "/api/user/self").status == 200:
             break
         page.wait_for_timeout(100)
@@ -31,7 +31,7 @@ def test_dashboard_login_is_the_api_session(appliance, browser):  # noqa: F811
     assert page.evaluate("document.cookie").find("session=") == -1  # invisible to scripts
     page.locator("#logout").click()
     expect(page).to_have_url(appliance + "/login")
-    for _ in range(50):  # the logout fetch runs in the page: wait for its Set-Cookie
+    for _ in range(300):  # the logout fetch runs in the page: wait for its Set-Cookie
         if page.request.get(appliance + "/api/user/self").status == 401:
             break
         page.wait_for_timeout(100)

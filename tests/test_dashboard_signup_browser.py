@@ -233,7 +233,7 @@ def test_github_and_oidc_login(appliance, browser, provider):  # noqa: F811
     page.screenshot(path=str(SHOTS / "oneapi-github-login.png"))
     page.locator("#logout").click()
     expect(page).to_have_url(appliance + "/login")
-    for _ in range(50):  # the logout clears the cookie by a fetch from the page: wait for it (else: a binding)
+    for _ in range(300):  # the logout clears the cookie by a fetch from the page: wait for it (else: a binding)
         if not page.request.get(appliance + "/api/user/self").json()["success"]:
             break
         page.wait_for_timeout(100)

@@ -116,7 +116,7 @@ async def test_a_master_that_does_not_answer_or_goes_away_leaves_the_worker_coun
     caplog.set_level(logging.WARNING, "oneapi_app.limitd")
     scopes = [Scope("t:1", 0, 0, 1)]
     with Master() as master:
-        link = await master.link(timeout=0.2, retry=0.3)
+        link = await master.link(timeout=1.0, retry=0.3)  # a second for the answer below, however loaded the box
         master.pause()
         assert await link.check(scopes) is None  # no answer within the timeout
         assert await link.check(scopes) is None  # counting alone: not even asked
@@ -177,7 +177,8 @@ def gateway(tmp_path_factory):
     data = tmp_path_factory.mktemp("limits-workers") / "data"
     env = {"DATA_DIR": str(data), "INITIAL_ROOT_ACCESS_TOKEN": nodes.ROOT_ACCESS, "REDIS_CONN_STRING": "",
            "SQL_DSN": "", "GLOBAL_API_RATE_LIMIT": str(API_LIMIT), "TRUSTED_PROXIES": "127.0.0.1"}
-    with nodes.mock_upstream("--chunks", "40", "--chunk-delay-ms", "100") as mock:  # streams last ~4 s
+    # streams last ~8 s: the concurrency test's held streams stay in flight while it asks, however loaded the box
+    with nodes.mock_upstream("--chunks", "80", "--chunk-delay-ms", "100") as mock:
         keys = nodes.prepare(env, mock, ["rpm", "conc", "roomy"])
         nodes.sql(env, "UPDATE tokens SET rpm_limit = :r WHERE name = 'rpm'", r=RPM)
         nodes.sql(env, "UPDATE tokens SET concurrency_limit = :c WHERE name = 'conc'", c=CONCURRENCY)

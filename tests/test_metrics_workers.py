@@ -40,14 +40,19 @@ def test_every_worker_is_counted_whoever_answers_the_scrape(tmp_path):
             assert nodes.wait_for(lambda: len(_workers(proc)) == 2, timeout=30)
             first = _workers(proc)
             assert nodes.chats([base], keys["m"], SENT, concurrency=4) == [200] * SENT
-            assert nodes.wait_for(lambda: _relayed(_scrape(base)) == SENT, timeout=15), _scrape(base)[-3000:]
+
+            def totals(text: str) -> tuple:
+                return (_relayed(text), sample(text, "oneapi_http_requests_total", route="relay", status="200"),
+                        sample(text, "oneapi_relay_request_duration_seconds_count", model="gpt-4o-mini"),
+                        sample(text, "oneapi_relay_reservations_in_flight"),
+                        sample(text, "oneapi_channel_status", channel="1"))
+
+            # a worker writes its values once a second: wait for the last request's every count (the HTTP count
+            # and the in-flight gauge change just after the relay count), then every scrape must agree
+            whole = (SENT, SENT, SENT, 0, 1)
+            assert nodes.wait_for(lambda: totals(_scrape(base)) == whole, timeout=15), _scrape(base)[-3000:]
             for _ in range(6):  # whichever worker answers: the machine's totals
-                text = _scrape(base)
-                assert _relayed(text) == SENT
-                assert sample(text, "oneapi_http_requests_total", route="relay", status="200") == SENT
-                assert sample(text, "oneapi_relay_request_duration_seconds_count", model="gpt-4o-mini") == SENT
-                assert sample(text, "oneapi_relay_reservations_in_flight") == 0
-                assert sample(text, "oneapi_channel_status", channel="1") == 1
+                assert totals(_scrape(base)) == whole
             [directory] = re.findall(r"metrics are merged in (\S+)", log.read_text())
             files = sorted(p.name for p in Path(directory).glob("*.db"))
             assert {f"counter_{pid}.db" for pid in first} <= set(files), files  # both workers served

@@ -3,6 +3,7 @@
 import asyncio
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -41,7 +42,8 @@ async def test_background_close_cancels_stuck_work_after_timeout():
 
 
 async def test_runtime_with_redis(make_settings):
-    rt = Runtime(make_settings(REDIS_CONN_STRING="redis://127.0.0.1:6379/15"))
+    rt = Runtime(make_settings(REDIS_CONN_STRING="redis://127.0.0.1:6379/15",
+                               REDIS_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}:"))  # its own keys and change channel
     async with rt.lifespan():
         assert rt.redis is not None
         await rt.redis.set("oneapi-test:ping", "1", ex=5)
@@ -113,7 +115,6 @@ async def test_sqlite_runs_in_wal_mode_with_busy_timeout(runtime):
 
 async def test_changes_reach_the_other_nodes_through_redis(make_settings):
     """Two nodes on one database and one Redis: a change announced on one reaches the other's subscribers."""
-    import uuid
 
     prefix = f"t{uuid.uuid4().hex[:8]}:"
     settings = make_settings(REDIS_CONN_STRING="redis://127.0.0.1:6379/14", REDIS_KEY_PREFIX=prefix)
@@ -123,7 +124,7 @@ async def test_changes_reach_the_other_nodes_through_redis(make_settings):
         a.changes.subscribe("token", seen_a.append)
         b.changes.subscribe("token", seen_b.append)
         await a.changes.publish("token", "abc")
-        for _ in range(200):
+        for _ in range(3000):  # bounded, generous for a loaded machine
             if seen_b:
                 break
             await asyncio.sleep(0.01)

@@ -34,13 +34,17 @@ def test_api_only_serves_and_shuts_down_gracefully(tmp_path: Path):
         # The dashboard is not served in --api-only mode.
         assert httpx.get(f"{base}/").status_code == 404
 
-        # An in-flight request: headers and half of a gzip body sent, then SIGTERM, then the rest.
+        # An in-flight request: headers and half of a gzip body sent, then SIGTERM, then the rest. "Expect:
+        # 100-continue" makes the server say when the request is in hand (it reads the body), however loaded the
+        # machine: no guessing with a sleep.
         body = gzip.compress(b'{"model":"x"}' * 100)
         host, port = base.removeprefix("http://").split(":")
-        sock = socket.create_connection((host, int(port)))
+        sock = socket.create_connection((host, int(port)), timeout=30)
         sock.sendall(b"POST /v1/files HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Encoding: gzip\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
-                     + body[:10])
+                     b"Content-Encoding: gzip\r\nExpect: 100-continue\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body[:10])
         time.sleep(0.3)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)

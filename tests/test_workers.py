@@ -69,11 +69,10 @@ async def test_notices_cross_the_worker_link_and_options_reload_only_for_others(
     assert heard == [("token", "k1")]
     master.sendall(orjson.dumps({"node": "another worker", "kind": "options", "key": None}) + b"\n")
     master.sendall(sent)  # this process's own notices coming back are ignored
-    for _ in range(50):
-        if len(heard) > 1:
-            break
+    deadline = time.monotonic() + 10
+    while len(heard) < 2 and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # time for a wrong third (this process's own notices coming back) to show
     assert heard == [("token", "k1"), ("options, from elsewhere", None)]
     stopping.set()
     await link
@@ -97,18 +96,19 @@ def test_a_token_disabled_through_one_worker_is_refused_by_the_other(gateway):
     assert nodes.chats([base], key, 30) == [200] * 30
     tid = nodes.token_id(env, "warm")
     nodes.set_token_status(base, tid, 2)  # disabled, through whichever worker took this connection
-    time.sleep(0.5)
+    # the notice crosses the master to the other worker at once; a loaded machine takes a moment: waited (bounded)
+    assert nodes.wait_for(lambda: set(nodes.chats([base], key, 10)) == {401}, timeout=10)
     refused = nodes.chats([base], key, 30)
     assert set(refused) == {401}, refused
     nodes.set_token_status(base, tid, 1)
-    assert nodes.wait_for(lambda: set(nodes.chats([base], key, 10)) == {200}, timeout=5)
+    assert nodes.wait_for(lambda: set(nodes.chats([base], key, 10)) == {200}, timeout=10)
 
 
 def test_an_option_saved_through_one_worker_applies_on_the_other(gateway):
     base = gateway["base"]
     nodes.set_option(base, "SystemName", "Workers Gateway")
     # each status request is a fresh connection: both workers answer, within a second, with the new name
-    assert nodes.wait_for(lambda: all(nodes.system_name(base) == "Workers Gateway" for _ in range(10)), timeout=3)
+    assert nodes.wait_for(lambda: all(nodes.system_name(base) == "Workers Gateway" for _ in range(10)), timeout=10)
 
 
 def test_concurrent_spending_across_workers_never_overspends(gateway):

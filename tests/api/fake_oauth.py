@@ -4,7 +4,6 @@ thread, for the end-to-end login tests."""
 from __future__ import annotations
 
 import secrets
-import socket
 import threading
 import time
 from urllib.parse import urlencode
@@ -14,6 +13,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
+
+from tests.local_server import free_port
 
 CLIENT_ID = "client-123"
 CLIENT_SECRET = "secret-456"
@@ -77,9 +78,7 @@ class FakeProvider:
         ])
 
     def start(self) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 
 import httpx
 import orjson
@@ -61,12 +60,6 @@ def test_the_relay_keeps_its_scrub_name():
     assert KEY not in text and "bad ***" in text
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 async def echo_upstream():
     """A provider that answers 401 quoting the key it received, in the message and in other fields."""
@@ -81,8 +74,8 @@ async def echo_upstream():
     app.router.add_post("/v1/chat/completions", chat)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()  # bound at once: no race for the port
+    port = runner.addresses[0][1]
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
 
@@ -164,7 +157,7 @@ async def test_notices_to_root_are_scrubbed(client, runtime, monkeypatch):
     await set_option(client, "AutomaticDisableChannelEnabled", "true")
     await set_option(client, "MessagePusherAddress", "https://pusher.test/push")
     assert (await client.get("/api/channel/test", headers=ROOT)).json()["success"]
-    for _ in range(500):
+    for _ in range(3000):  # bounded, generous for a loaded machine
         if not (await client.get("/api/channel/test/progress", headers=ROOT)).json()["data"]["running"]:
             break
         await asyncio.sleep(0.01)

@@ -19,12 +19,13 @@ is counted in ``FaultUpstream.injected[key]``:
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
+
+from tests.local_server import free_port  # noqa: F401 -- re-exported: test_upstream_faults takes it here
 
 WORDS = ["Hello", " from", " the", " faulty", " upstream", "."]
 JUNK = b"this is not an event\ndata: {broken json\ndata: <html>502 Bad Gateway</html>\nevent: \n\n"
@@ -127,12 +128,6 @@ async def _messages(request: web.Request, state: FaultUpstream) -> web.StreamRes
     return resp
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def start(state: FaultUpstream) -> web.AppRunner:
     async def chat(request: web.Request) -> web.StreamResponse:
         return await _chat(request, state)
@@ -145,7 +140,7 @@ async def start(state: FaultUpstream) -> web.AppRunner:
     app.router.add_post("/v1/messages", messages)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()  # bound at once: no race for the port
+    port = runner.addresses[0][1]
     state.url = f"http://127.0.0.1:{port}"
     return runner

@@ -34,6 +34,7 @@ START = 10**9
 TOKENS = ("crash-a", "crash-b", "crash-c", "crash-d")
 CLIENTS = 64
 LOAD_SECONDS = 3.0
+MIN_COMPLETED = 50  # requests answered before the stop: the load really ran
 
 
 async def _prepare(env: dict[str, str], mock_url: str) -> tuple[list[str], int]:
@@ -140,7 +141,11 @@ def test_kill_9_under_load_keeps_the_books(database: str, wait: bool, stop: str,
         with running_server(data, "--api-only", env=env) as (proc, base, _log):
             load = Load(base, keys)
             load.start()
+            # LOAD_SECONDS of load, and on a loaded machine longer: until the load has really run (bounded)
             time.sleep(LOAD_SECONDS)
+            deadline = time.monotonic() + 60
+            while load.completed <= MIN_COMPLETED and time.monotonic() < deadline:
+                time.sleep(0.1)
             if stop == "kill":
                 proc.kill()  # kill -9 in the middle of the load
             else:
@@ -159,7 +164,7 @@ def test_kill_9_under_load_keeps_the_books(database: str, wait: bool, stop: str,
     print(report)
     with open(tmp_path.parent / "crash-report.txt", "a") as out:
         out.write(report + "\n")
-    assert load.completed > 50, report  # the load really ran
+    assert load.completed > MIN_COMPLETED, report  # the load really ran
     assert books["holds"] == 0, report
     assert set(books["token_drift"].values()) == {0}, report
     assert set(books["start_drift"].values()) == {0}, report

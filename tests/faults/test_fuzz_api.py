@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -21,15 +20,14 @@ import uvicorn
 from oneapi_app.api import create_api
 from oneapi_app.runtime import Runtime
 from tests.api.conftest import ROOT_ACCESS_TOKEN
+from tests.local_server import free_port
 
 pytestmark = pytest.mark.faults
 MIN_CASES = 150  # 3 examples for each of the ~57 operations (a count, whatever the machine's speed)
 
 
 def _serve(app) -> tuple[uvicorn.Server, threading.Thread, int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

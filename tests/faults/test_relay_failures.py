@@ -102,8 +102,9 @@ async def test_client_disconnect_closes_upstream_and_bills(runtime, gateway, ups
     await asyncio.wait_for(upstream.disconnected.wait(), 10)
     sent = upstream.slow_chunks_sent
     assert sent < 1000
-    while not (entries := await logs(runtime)):
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(30):  # bounded: a lost log row fails here instead of hanging the suite
+        while not (entries := await logs(runtime)):
+            await asyncio.sleep(0.05)
     [entry] = entries
     assert entry["is_stream"] and "estimated" in entry["content"]
     assert 3 <= entry["completion_tokens"] <= 2 * sent  # "tick " chunks generated before the cut
@@ -120,8 +121,9 @@ async def test_dead_key_disables_the_channel_when_enabled(runtime, client, upstr
     resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
     assert resp.status_code == 200  # the refused key is retried on the other channel (as one-api)
     assert [s.headers["Authorization"] for s in upstream.seen] == ["Bearer fail401", "Bearer ok"]
-    while (await row(runtime, "SELECT status FROM channels WHERE id = :i", i=dead))["status"] != 3:
-        await asyncio.sleep(0.02)
+    async with asyncio.timeout(30):  # auto-disabled in the background (bounded)
+        while (await row(runtime, "SELECT status FROM channels WHERE id = :i", i=dead))["status"] != 3:
+            await asyncio.sleep(0.02)
     resp = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": f"Bearer sk-{key}"})
     assert resp.status_code == 200 and upstream.seen[-1].headers["Authorization"] == "Bearer ok"
 

@@ -326,8 +326,9 @@ async def books_balance(runtime, user_id: int, start: int) -> list[dict]:
 
 
 async def settled(runtime, user_id: int) -> None:
-    """Wait (5 s at most) until a request of ``user_id`` is logged: one the client left settles after it."""
-    for _ in range(100):
+    """Wait (30 s at most: a loaded machine) until a request of ``user_id`` is logged: one the client left settles
+    after it."""
+    for _ in range(600):
         await runtime.ledger.flush()
         if [e for e in await logs(runtime) if e["user_id"] == user_id]:
             return

@@ -108,6 +108,6 @@ async def test_bedrock_wrong_secret_is_refused_and_disables_the_channel(runtime,
             await client.chat.completions.create(model=CLAUDE, messages=[{"role": "user", "content": "hi"}])
         assert "signature" in str(info.value) and wrong not in str(info.value)
         assert bedrock.rejected == ["signature mismatch"]
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(30):
             while (await row(runtime, "SELECT status FROM channels WHERE id = :i", i=channel_id))["status"] != 3:
                 await asyncio.sleep(0.02)  # auto-disabled in the background

@@ -168,8 +168,9 @@ async def test_a_stalled_upstream_is_dropped_when_the_client_leaves(runtime, gat
         assert await remain(runtime, key) == 100_000  # refunded
         assert await logs(runtime) == []
     else:  # a stream had started: billed for its prompt, as any abandoned stream
-        while not (entries := await logs(runtime)):
-            await asyncio.sleep(0.05)
+        async with asyncio.timeout(30):  # bounded: a lost log row fails here instead of hanging the suite
+            while not (entries := await logs(runtime)):
+                await asyncio.sleep(0.05)
         [entry] = entries
         assert entry["completion_tokens"] == 0 and await remain(runtime, key) == 100_000 - entry["quota"]
 
@@ -189,8 +190,9 @@ async def test_an_endless_answer_is_dropped_when_the_client_leaves(runtime, gate
     await asyncio.wait_for(upstream.disconnected.wait(), 15)
     sent = upstream.bytes_sent
     assert sent < 32 * 1024 * 1024  # what the sockets buffered, not what the upstream would have sent
-    while not (entries := await logs(runtime)):
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(30):  # bounded: a lost log row fails here instead of hanging the suite
+        while not (entries := await logs(runtime)):
+            await asyncio.sleep(0.05)
     [entry] = entries
     assert "estimated" in entry["content"]  # no usage at the end: billed as an answer without usage
 
