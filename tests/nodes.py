@@ -155,3 +155,22 @@ def spend_race(env: dict[str, str], bases: list[str], keys: dict[str, str]) -> d
     remain, used, rows, charged = wait_for(settled, timeout=10) or books(env, small)
     return {"quota": quota, "cost": cost, "statuses": statuses, "remain": remain, "used": used, "rows": rows,
             "charged": charged}
+
+
+def within_a_second(probe, timeout: float = 10.0) -> list[float]:
+    """Poll ``probe()`` (True once a change shows) until it holds; returns when (seconds after this call) the
+    probes sent a second or more after it were sent that still did not see the change -- "within a second" is
+    then ``== []``. Timed from when each probe was sent, not when its answer came back (a loaded machine delays
+    answers without the change being late)."""
+    start = time.monotonic()
+    late: list[float] = []
+
+    def seen() -> bool:
+        sent = time.monotonic()
+        ok = bool(probe())
+        if not ok and sent - start >= 1.0:
+            late.append(round(sent - start, 3))
+        return ok
+
+    assert wait_for(seen, timeout=timeout, step=0.02), f"not seen within {timeout} s"
+    return late
