@@ -66,6 +66,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def pin_workers(master: int) -> None:
+    """Worker i of ``oneapi serve --workers N`` (the master's children) on cpu i mod cores."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for i, pid in enumerate(sorted(int(c) for c in children)):
+        os.sched_setaffinity(pid, {i % (os.cpu_count() or 1)})
+
+
 def pinned(cpu: int | None, cmd: list[str]) -> list[str]:
     if cpu is not None and shutil.which("taskset") and os.cpu_count() and os.cpu_count() > cpu:
         return ["taskset", "-c", str(cpu), *cmd]
@@ -217,6 +224,8 @@ def main() -> int:
     ap.add_argument("--db", choices=["sqlite", "postgres", "mysql"], default="sqlite",
                     help="the gateway's database: SQLite in the data dir (default) or a fresh database on the local "
                          "PostgreSQL / MariaDB server (dropped afterwards)")
+    ap.add_argument("--pin-workers", action="store_true",
+                    help="with --workers N: pin worker i to cpu i mod cores (the kernel may otherwise stack them)")
     ap.add_argument("--workers", type=int, default=1,
                     help="gateway worker processes (oneapi serve --workers N); with N > 1 the gateway is not pinned")
     ap.add_argument("--engine", choices=["auto", "wrk", "py"], default="auto",
@@ -288,6 +297,8 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
             raise
         startup = time.monotonic() - started
+        if args.workers > 1 and args.pin_workers:
+            pin_workers(gateway.pid)
         cmd = pinned(args.load_cpu, [
             python, str(HERE / "load.py"), "compare", "--target", gw_url, "--token", f"sk-{key}",
             "--model", "gpt-4o-mini", "--mock", mock_url, "--concs", args.concs, "--stream-c", str(args.stream_c),
@@ -297,7 +308,8 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
         cases = [f"--case={case}" for fmt in args.format.split(",") for case in FORMAT_CASES[fmt]]
         if database.dsn:
             description = description.replace("SQLite", f"{args.db} server, not pinned")
-        pin = f"pinned to cpu {args.gateway_cpu}" if args.workers == 1 else f"{args.workers} workers, not pinned"
+        pin = f"pinned to cpu {args.gateway_cpu}" if args.workers == 1 else (
+            f"{args.workers} workers, one per cpu" if args.pin_workers else f"{args.workers} workers, not pinned")
         header = (f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cpus; gateway "
                   f"{description} {pin}, ready in {startup:.1f} s; "
                   f"mock + load pinned to cpu {args.load_cpu}; "
