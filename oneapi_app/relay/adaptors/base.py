@@ -16,6 +16,7 @@ Two ways through an adaptor (the pipeline picks one per attempt):
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -145,7 +146,7 @@ class StreamTranslator(Protocol):
     def text(self) -> str: ...
 
 
-class RawPassStream:
+class RawPassStream(ABC):
     """The frame of a byte-for-byte stream translator (``raw``: the pipeline hands it the upstream's chunks as
     they arrive, no SSE parsing, and sends them back unchanged). The lines a subclass's ``_wants`` finds
     interesting (a byte search) go whole to ``_read`` (usage, final events); until a usage came the chunks are
@@ -166,16 +167,17 @@ class RawPassStream:
         self._rest = b""  # the unfinished line of the compacted chunks
         self._text: list[str] = []
 
+    @abstractmethod
     def _wants(self, data: bytes, cut: int) -> bool:
         """Whether the complete lines ``data[:cut]`` may hold what ``_read`` looks for."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _read(self, lines: bytes) -> None:
-        raise NotImplementedError
+        """Read the usage (and whatever else the format keeps) from complete lines ``_wants`` picked."""
 
+    @abstractmethod
     def _take(self, event: object) -> None:
         """Keep the text of one ``data:`` event (compaction)."""
-        raise NotImplementedError
 
     def feed(self, chunk: bytes) -> bytes | None:
         data = self._pending + chunk if self._pending else chunk
