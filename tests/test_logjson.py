@@ -96,18 +96,23 @@ def test_a_server_that_cannot_start_says_why_in_json(tmp_path, workers):
 def test_the_full_appliance_with_its_dashboard_build_writes_only_json(tmp_path):
     """``oneapi serve`` with Reflex: the dashboard build (when the sources changed since the last one), Reflex's
     start, a dashboard page and the API, a clean stop: every line JSON."""
+    from oneapi_app import frontend
+
     data = tmp_path / "data"
     log = tmp_path / "server.log"
     env = {"LOG_FORMAT": "json", "REDIS_CONN_STRING": "", "SQL_DSN": ""}
+    builds = not frontend.is_built()  # (the first full start after a change of the sources builds; else none)
     with running_server(data, env=env, log=log) as (proc, base, _log):
         assert httpx.get(base + "/api/status", timeout=30).status_code == 200
-        assert httpx.get(base + "/login", timeout=30).status_code == 200  # a dashboard page (Reflex's frontend)
+        assert httpx.get(base + "/login", timeout=30, follow_redirects=True).status_code == 200  # a dashboard page (Reflex's frontend)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     entries = _lines(log.read_text())
     assert all({"time", "level", "logger", "message"} <= e.keys() for e in entries)
     messages = [e["message"] for e in entries if e["logger"] == "uvicorn.error"]
     assert any("Application startup complete" in m for m in messages), messages
+    if builds:
+        assert any(e["message"].startswith("dashboard built in") for e in entries), entries
 
 
 def test_reflex_console_prints_and_stray_output_become_json_records(tmp_path):
