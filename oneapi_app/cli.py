@@ -61,10 +61,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(config_file=args.config, **overrides)
 
 
+def _capture_output(settings: Settings) -> None:
+    """LOG_FORMAT=json: what is printed (Reflex's console, its build's messages) becomes JSON lines too."""
+    if settings.log_format == "json":
+        from .logjson import capture_output
+
+        os.environ.pop("REFLEX_MANAGED_LOGGING", None)  # Reflex's records go to our log, not to its own sinks
+        capture_output()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _apply_tz(settings)
     _configure_logging(settings)
+    _capture_output(settings)
     # The server process (and Reflex's config) read the same settings through these two variables.
     os.environ["PORT"] = str(settings.port)
     if args.config:
@@ -98,6 +108,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             frontend.build(settings.port)
         redis_url = "" if settings.redis_master_name else settings.redis_conn_string
         os.environ.update(frontend.serving_env(settings.port, settings.data_dir, redis_url))
+        if settings.log_format == "json":  # Reflex's console: one JSON line per message (re-logged: logjson.py)
+            os.environ["REFLEX_LOG_JSON"] = "true"
         os.chdir(frontend.PROJECT_ROOT)
         app_spec = ("oneapi_app.oneapi_app:server_app", True)
 
@@ -216,10 +228,13 @@ def cmd_copy_db(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if settings.log_format == "json":  # (text: the build's own lines, as they always were)
+        _configure_logging(settings)
+        _capture_output(settings)
     from . import frontend
 
     frontend.build(settings.port)
-    print(f"dashboard built in {frontend.WEB_DIR / 'build' / 'client'}")
+    frontend.say(f"dashboard built in {frontend.WEB_DIR / 'build' / 'client'}", to=sys.stdout)
     return 0
 
 

@@ -7,13 +7,16 @@ keeps every Reflex/bun cache inside ``.tools`` so nothing is fetched from elsewh
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn, TextIO
 
+from . import logjson
 from .migrations import PROJECT_ROOT
 
 TOOLS = PROJECT_ROOT / ".tools"
@@ -22,6 +25,23 @@ WEB_DIR = PROJECT_ROOT / ".web"
 BUILD_MARKER = WEB_DIR / "build" / "client" / "index.html"
 FINGERPRINT = WEB_DIR / "build" / "oneapi-fingerprint"
 BUILD_LOG = WEB_DIR / "oneapi-build.log"
+log = logging.getLogger(__name__)
+
+
+def say(text: str, to: TextIO | None = None, level: int = logging.INFO) -> None:
+    """A line for the operator: a log record with LOG_FORMAT=json (logjson.py), else printed as it is (stderr
+    unless ``to``)."""
+    if logjson.enabled():
+        log.log(level, "%s", text)
+    else:
+        print(text, file=to or sys.stderr)
+
+
+def _fail(text: str) -> NoReturn:
+    if logjson.enabled():
+        log.error("%s", text)
+        raise SystemExit(1)
+    raise SystemExit(text)
 
 
 def reflex_env(port: int, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -58,7 +78,7 @@ def is_built() -> bool:
 def build(port: int) -> None:
     """Compile the Reflex app and export the static frontend into .web/build/client."""
     if shutil.which("bun", path=str(BUN_BIN)) is None:
-        raise SystemExit(f"bun is missing in {BUN_BIN}: run ./run.sh (it installs bun from the npm registry)")
+        _fail(f"bun is missing in {BUN_BIN}: run ./run.sh (it installs bun from the npm registry)")
     cmd = [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--env", "prod"]
     fingerprint = source_fingerprint()
     # Reflex's own output is kept in a file, not shown: its hints ("run `reflex run`"), the npm mirror it
@@ -70,10 +90,10 @@ def build(port: int) -> None:
                                 stdin=subprocess.DEVNULL)
     if result.returncode != 0 or not BUILD_MARKER.is_file():
         tail = BUILD_LOG.read_text(errors="replace").splitlines()[-40:]
-        print("\n".join(tail), file=sys.stderr)
-        raise SystemExit(f"the dashboard build failed (exit {result.returncode}); the whole output is in {BUILD_LOG}")
+        say("\n".join(tail), level=logging.ERROR)  # (JSON: one record, the lines in its message)
+        _fail(f"the dashboard build failed (exit {result.returncode}); the whole output is in {BUILD_LOG}")
     FINGERPRINT.write_text(fingerprint + "\n")
-    print(f"dashboard built in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    say(f"dashboard built in {time.monotonic() - started:.0f} s")
 
 
 def serving_env(port: int, data_dir: Path, redis_url: str = "") -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Rate limits of the relay (relay/limits.py): requests and tokens per minute and concurrency, per token and per
 user, from token fields and the GroupRateLimits option; in memory and through Redis (two app instances on one
-Redis share one limit); the 429's headers; the token API's fields; GLOBAL_WEB_RATE_LIMIT on the dashboard."""
+Redis share one limit); the 429's headers; the token API's fields; GLOBAL_WEB_RATE_LIMIT on the dashboard;
+token counting (/v1/messages/count_tokens, Gemini's :countTokens) under the request limits, not the tokens ones."""
 
 from __future__ import annotations
 
@@ -57,6 +58,22 @@ async def token(runtime, user_id: int = 1, **fields) -> str:
 
 async def ask(client, key: str) -> httpx.Response:
     return await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": key})
+
+
+MESSAGE = {"model": "gpt-4o-mini", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def count(client, key: str) -> httpx.Response:
+    return await client.post("/v1/messages/count_tokens", json={k: v for k, v in MESSAGE.items() if k != "max_tokens"},
+                             headers={"x-api-key": key, "anthropic-version": "2023-06-01"})
+
+
+async def message(client, key: str) -> httpx.Response:
+    return await client.post("/v1/messages", json=MESSAGE, headers={"x-api-key": key, "anthropic-version": "2023-06-01"})
+
+
+def limit_headers(resp: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in resp.headers.items() if k.startswith("x-ratelimit") or k == "retry-after"}
 
 
 async def test_requests_per_minute_of_a_token_exact_headers(runtime, client, fake, frozen):
@@ -256,3 +273,79 @@ async def test_an_unreachable_redis_counts_in_this_nodes_memory(runtime, caplog)
         await runtime.redis.aclose()
         runtime.redis = None
     assert sum("Redis is unreachable" in r.getMessage() for r in caplog.records) == 1
+
+
+# -- token counting: requests per minute and concurrency, not tokens per minute ------------------------------
+async def test_count_tokens_is_refused_past_the_requests_per_minute(runtime, client, fake, frozen):
+    await add_channel(runtime, fake.url, "ok")
+    key = await token(runtime, rpm_limit=2)
+    first, second = await count(client, key), await count(client, key)
+    assert (first.status_code, second.status_code) == (200, 200) and first.json()["input_tokens"] > 0
+    refused = await count(client, key)
+    assert refused.status_code == 429
+    body = refused.json()
+    assert body["type"] == "error" and body["error"]["type"] == "rate_limit_error" and "2" in body["error"]["message"]
+    assert limit_headers(refused) == {"retry-after": "30", "x-ratelimit-limit-requests": "2",
+                                      "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1m0s"}
+    assert runtime.limiter.in_flight == 0  # nothing held past the call
+    frozen[0] += 30_000  # one request refilled
+    assert (await count(client, key)).status_code == 200
+    assert fake.calls.get("ok", 0) == 0  # counted locally, never sent
+
+
+async def test_count_tokens_uses_up_the_requests_of_messages(runtime, client, fake, frozen):
+    await add_channel(runtime, fake.url, "ok")
+    key = await token(runtime, rpm_limit=2)
+    assert (await count(client, key)).status_code == 200
+    assert (await message(client, key)).status_code == 200
+    refused = await message(client, key)
+    assert refused.status_code == 429 and refused.json()["error"]["type"] == "rate_limit_error"
+    assert refused.headers["retry-after"] == "30" and refused.headers["x-ratelimit-limit-requests"] == "2"
+    assert fake.calls["ok"] == 1
+    runtime.options.GroupRateLimits = orjson.dumps({"default": {"user_rpm": 5}}).decode()  # the user's limit too
+    other = await token(runtime, rpm_limit=-1)
+    assert [(await count(client, other)).status_code for _ in range(5)] == [200] * 5
+    refused = await ask(client, other)
+    assert refused.status_code == 429 and refused.headers["x-ratelimit-limit-requests"] == "5"
+
+
+async def test_count_tokens_holds_a_concurrency_slot_only_while_it_runs(runtime, client, fake):
+    await add_channel(runtime, fake.url, "hold")
+    key = await token(runtime, concurrency_limit=1)
+    first = asyncio.create_task(ask(client, key))
+    while fake.calls.get("hold", 0) < 1:
+        await asyncio.sleep(0.01)
+    refused = await count(client, key)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.json()["type"] == "error"
+    fake.gate.set()
+    assert (await first).status_code == 200
+    assert [(await count(client, key)).status_code for _ in range(3)] == [200] * 3
+    assert runtime.limiter.in_flight == 0
+
+
+@pytest.mark.parametrize("settings", [{}, redis_env()], indirect=True, ids=["memory", "redis"])
+async def test_count_tokens_neither_spends_nor_minds_the_tokens_per_minute(runtime, client, fake):
+    await add_channel(runtime, fake.url, "ok")
+    key = await token(runtime, tpm_limit=40, rpm_limit=100)  # each answer uses 30 tokens
+    for _ in range(3):
+        assert (await count(client, key)).status_code == 200  # a count first: the token bucket is not made empty
+    assert (await ask(client, key)).status_code == 200  # 40 -> 10
+    await runtime.limiter.flush()
+    assert (await ask(client, key)).status_code == 200  # 10 -> -20
+    await runtime.limiter.flush()
+    assert (await count(client, key)).status_code == 200  # the tokens are used up: counting still answers...
+    refused = await ask(client, key)  # ...and left the bucket below zero
+    assert refused.status_code == 429 and refused.json()["error"]["type"] == "tokens"
+
+
+async def test_gemini_count_tokens_is_refused_past_the_requests_per_minute(runtime, client, fake):
+    await add_channel(runtime, fake.url, "ok")
+    key = await token(runtime, rpm_limit=1)
+    url = "/v1beta/models/gpt-4o-mini:countTokens"
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    counted = await client.post(url, json=body, headers={"x-goog-api-key": key})
+    assert counted.status_code == 200 and counted.json()["totalTokens"] > 0
+    refused = await client.post(url, json=body, headers={"x-goog-api-key": key})
+    assert refused.status_code == 429 and refused.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert int(refused.headers["retry-after"]) >= 59 and refused.headers["x-ratelimit-limit-requests"] == "1"

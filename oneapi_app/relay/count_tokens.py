@@ -3,6 +3,8 @@
 When the model's channel (chosen as the relay would) is an Anthropic one, the upstream counts (the body
 passes through with the client's anthropic-version/-beta headers); on any other channel, or when that call
 fails, the gateway counts locally (tiktoken, off the event loop). Errors answer in Anthropic's envelope.
+The call takes its share of the token's and user's per-minute request limits and concurrency, not of their
+tokens per minute (relay/limits.py ``Limiter.counting``): a refusal is the relay's 429, in Anthropic's envelope.
 """
 
 from __future__ import annotations
@@ -45,14 +47,15 @@ async def count_tokens(request: Request) -> Response:
         if auth.pinned_channel is None:
             check_model_known(snapshot, auth.user.group, model)
         check_model_allowed(auth.token, model)
-        channel = (snapshot.channels.get(auth.pinned_channel) if auth.pinned_channel is not None
-                   else choose_channel(snapshot, auth.user.group, model, set()))
-        if channel is not None and channel_type(channel.type).family == "anthropic":
-            counted = await _upstream_count(runtime, request, channel, body, raw, model)
-            if counted is not None:
-                return Response(counted, media_type="application/json")
-        upstream_model = channel.model_mapping.get(model, model) if channel is not None else model
-        tokens = await asyncio.to_thread(MESSAGES.count_prompt, body, upstream_model)
+        async with runtime.limiter.counting(auth.token, auth.user, request_id(request)):  # rate limits
+            channel = (snapshot.channels.get(auth.pinned_channel) if auth.pinned_channel is not None
+                       else choose_channel(snapshot, auth.user.group, model, set()))
+            if channel is not None and channel_type(channel.type).family == "anthropic":
+                counted = await _upstream_count(runtime, request, channel, body, raw, model)
+                if counted is not None:
+                    return Response(counted, media_type="application/json")
+            upstream_model = channel.model_mapping.get(model, model) if channel is not None else model
+            tokens = await asyncio.to_thread(MESSAGES.count_prompt, body, upstream_model)
     except AppError as exc:
         return Response(orjson.dumps(exc.anthropic_body(request_id(request))), status_code=exc.status,
                         media_type="application/json", headers=exc.headers)

@@ -121,7 +121,8 @@ def _gemini_error(request: Request, exc: AppError) -> Response:
 
 
 async def gemini_count_tokens(request: Request, model: str) -> Response:
-    """``:countTokens``, counted here (tiktoken on the converted prompt; no upstream call, nothing billed)."""
+    """``:countTokens``, counted here (tiktoken on the converted prompt; no upstream call, nothing billed); rate
+    limited as count_tokens (the per-minute request limits and concurrency, not tokens per minute)."""
     runtime = _runtime(request)
     auth = await authenticate(runtime.cache, request)
     check_model_allowed(auth.token, model)
@@ -129,7 +130,8 @@ async def gemini_count_tokens(request: Request, model: str) -> Response:
     inner = body.get("generateContentRequest")  # (countTokens takes contents, or a whole generate request)
     request_body: dict = inner if isinstance(inner, dict) else body
     GEMINI.read(request_body, model)
-    total = await asyncio.to_thread(GEMINI.count_prompt, request_body, model)
+    async with runtime.limiter.counting(auth.token, auth.user, request_id(request)):  # requests, not tokens
+        total = await asyncio.to_thread(GEMINI.count_prompt, request_body, model)
     return _json({"totalTokens": total})
 
 

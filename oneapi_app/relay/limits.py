@@ -12,6 +12,11 @@ window boundary. A request takes one request-token; the tokens of an answer are 
 bucket may go below zero: the next requests wait until it refills); a request is refused while the bucket
 is at or below zero. Concurrency counts requests between check and settle.
 
+Token counting (``/v1/messages/count_tokens``, Gemini's ``:countTokens``) produces no tokens: it is checked with
+``tokens=False`` (``runtime.limiter.counting(...)``): it takes a request from the per-minute request limits and
+a slot for the length of the call, and is refused by those as any relay request, but the tokens-per-minute
+limits neither refuse it nor are charged by it.
+
 Where: with REDIS_CONN_STRING, in Redis, so every node enforces the same limit: ONE Lua script per request
 checks and takes every bucket and slot of the token and the user atomically (one round trip); releases are
 batched off the request path. Without Redis, in memory (limits_local.py's token buckets, the same arithmetic):
@@ -28,7 +33,9 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -37,7 +44,7 @@ from ..errors import LimitExceeded
 from ..i18n import msg
 from .limits_local import Buckets, Refused, Scope
 
-__all__ = ["UNLIMITED", "Limiter", "Scope", "Ticket", "clock_ms", "refusal"]
+__all__ = ["UNLIMITED", "Counting", "Limiter", "Scope", "Ticket", "clock_ms", "refusal"]
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -81,10 +88,12 @@ end
 for i = 1, n do
   local bucket, slots = KEYS[2 * i - 1], KEYS[2 * i]
   local rpm, tpm, conc = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
-  if rpm > 0 or tpm > 0 then
+  if tpm > 0 then
     redis.call('HSET', bucket, 'rl', tostring(levels[i][1] - 1), 'rt', now, 'tl', tostring(levels[i][2]), 'tt', now)
-    redis.call('PEXPIRE', bucket, 120000)
+  elseif rpm > 0 then  -- (a call checked without its tokens limit leaves that bucket as it is)
+    redis.call('HSET', bucket, 'rl', tostring(levels[i][1] - 1), 'rt', now)
   end
+  if rpm > 0 or tpm > 0 then redis.call('PEXPIRE', bucket, 120000) end
   if conc > 0 then
     redis.call('ZADD', slots, now + slot_ttl, member)
     redis.call('PEXPIRE', slots, slot_ttl)
@@ -134,6 +143,16 @@ class Admitted(Protocol):
 
 
 UNLIMITED = Ticket([], "")  # held by requests no limit applies to
+
+
+@dataclass(slots=True)
+class Counting:
+    """A token-counting call as the limiter sees it (``Limiter.counting``): it produces no tokens."""
+
+    token: TokenInfo
+    user: UserInfo
+    request_id: str
+    limit: Ticket | None = None
 
 
 def clock_ms() -> float:
@@ -226,14 +245,18 @@ class Limiter:
         return scopes
 
     # -- the pipeline's two calls ------------------------------------------------------------------------
-    async def check(self, ctx: Admitted) -> None:
-        """Take this request's share of every limit of its token and user, or raise LimitExceeded."""
+    async def check(self, ctx: Admitted, tokens: bool = True) -> None:
+        """Take this request's share of every limit of its token and user, or raise LimitExceeded. With
+        ``tokens`` False (a call that produces no tokens), the tokens-per-minute limits are left out: they
+        neither refuse the call nor change (its release charges 0 tokens)."""
         token = ctx.token
         if not (token.rpm_limit or token.tpm_limit or token.concurrency_limit or self.runtime.options.GroupRateLimits
                 not in ("", "{}")):
             ctx.limit = UNLIMITED  # the usual case: no limit anywhere
         else:
             scopes = self.scopes(token, ctx.user)
+            if not tokens:
+                scopes = [replace(scope, tpm=0) for scope in scopes if scope.rpm or scope.concurrency]
             if not scopes:
                 ctx.limit = UNLIMITED
             else:
@@ -262,6 +285,17 @@ class Limiter:
             self._release_redis(ticket, tokens)
         else:
             self._memory.give(ticket.scopes, tokens, clock_ms())
+
+    @asynccontextmanager
+    async def counting(self, token: TokenInfo, user: UserInfo, request_id: str) -> AsyncIterator[None]:
+        """A token-counting call (count_tokens): checked as a request that produces no tokens (``check(...,
+        tokens=False)``, or LimitExceeded), its slot held while the block runs and released after it."""
+        call = Counting(token, user, request_id)
+        await self.check(call, tokens=False)
+        try:
+            yield
+        finally:
+            self.release(call, 0)
 
     # -- memory ------------------------------------------------------------------------------------------------
     def _check_memory(self, ticket: Ticket) -> None:

@@ -64,8 +64,14 @@ class Buckets:
             if kind:
                 return index, kind, wait, report(scope, rl, tl)
         for scope, (rl, tl) in zip(scopes, found, strict=True):
-            if scope.rpm or scope.tpm:
+            if scope.tpm:
                 levels[scope.name] = [rl - 1, now, tl, now]
+            elif scope.rpm:  # (no tokens limit here, or a call checked without it: that level stays as it is)
+                state = levels.get(scope.name)
+                if state is None:
+                    levels[scope.name] = [rl - 1, now, math.inf, now]  # (a token level not known yet: full)
+                else:
+                    state[0], state[1] = rl - 1, now
             if scope.concurrency:
                 inflight[scope.name] = inflight.get(scope.name, 0) + 1
         if len(levels) > MAX_KEYS:  # bound memory: drop buckets idle long enough to be full again
