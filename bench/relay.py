@@ -74,7 +74,7 @@ def pin_workers(master: int) -> None:
 
 
 def pinned(cpu: int | None, cmd: list[str]) -> list[str]:
-    if cpu is not None and shutil.which("taskset") and os.cpu_count() and os.cpu_count() > cpu:
+    if cpu is not None and cpu >= 0 and shutil.which("taskset") and os.cpu_count() and os.cpu_count() > cpu:
         return ["taskset", "-c", str(cpu), *cmd]
     return cmd
 
@@ -215,7 +215,7 @@ def main() -> int:
     ap.add_argument("--chunks", type=int, default=20, help="mock SSE content chunks")
     ap.add_argument("--chunk-delay-ms", type=float, default=10)
     ap.add_argument("--gateway-cpu", type=int, default=0)
-    ap.add_argument("--load-cpu", type=int, default=1)
+    ap.add_argument("--load-cpu", type=int, default=1, help="the cpu of the mock and the load generator (-1: not pinned)")
     ap.add_argument("--start-timeout", type=float, default=600,
                     help="seconds to wait for the gateway (the full mode may build the dashboard first)")
     ap.add_argument("--out", help="also write the report (markdown) to this file")
@@ -304,7 +304,7 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             "--model", "gpt-4o-mini", "--mock", mock_url, "--concs", args.concs, "--stream-c", str(args.stream_c),
             "--duration", str(args.duration), "--warmup", str(args.warmup), "--gw-pid", str(gateway.pid),
             "--mock-pid", str(procs[0].pid),
-            "--label", label, "--cpu", str(args.load_cpu), "--engine", args.engine])
+            "--label", label, *(["--cpu", str(args.load_cpu)] if args.load_cpu >= 0 else []), "--engine", args.engine])
         cases = [f"--case={case}" for fmt in args.format.split(",") for case in FORMAT_CASES[fmt]]
         if database.dsn:
             description = description.replace("SQLite", f"{args.db} server, not pinned")
@@ -312,13 +312,13 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
             f"{args.workers} workers, one per cpu" if args.pin_workers else f"{args.workers} workers, not pinned")
         header = (f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {os.cpu_count()} cpus; gateway "
                   f"{description} {pin}, ready in {startup:.1f} s; "
-                  f"mock + load pinned to cpu {args.load_cpu}; "
-                  f"wrk: {'yes' if shutil.which('wrk') and args.engine != 'py' else 'no'}; "
+                  + (f"mock + load pinned to cpu {args.load_cpu}; " if args.load_cpu >= 0 else "mock + load not pinned; ")
+                  + f"wrk: {'yes' if shutil.which('wrk') and args.engine != 'py' else 'no'}; "
                   f"mock stream {args.chunks} chunks x {args.chunk_delay_ms} ms")
         print(header, flush=True)
         if args.burst:  # (the format cases are for the load table)
             cmd = pinned(args.load_cpu, [python, str(HERE / "burst.py"), "--target", gw_url, "--token", f"sk-{key}",
-                                         "--mock", mock_url, "--n", str(args.burst),
+                                         "--mock", mock_url, "--n", str(args.burst), *(["--cpu", str(args.load_cpu)] if False else []),
                                          "--gw-pid", str(gateway.pid), "--mock-pid", str(procs[0].pid)])
             cases = []
         result = subprocess.run(cmd + cases, capture_output=True, text=True)

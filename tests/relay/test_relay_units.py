@@ -225,7 +225,7 @@ def test_weight_zero_counts_as_one():
 
 
 # -- the SQLite writer ------------------------------------------------------------------------------------
-async def test_sqlite_inline_reservation_yields_to_a_locked_database(tmp_path):
+async def test_sqlite_reservations_of_one_loop_turn_share_a_transaction_and_yield_to_a_locked_database(tmp_path):
     import sqlite3
 
     from oneapi_app.services.ledger import Hold
@@ -247,17 +247,22 @@ async def test_sqlite_inline_reservation_yields_to_a_locked_database(tmp_path):
     writer = SqliteWriter(str(path), 3000)
     await writer.start()
     try:
-        assert writer.reserve_inline(hold(False, 60)) is None
-        assert writer.reserve_inline(hold(False, 60)) == "token"  # 40 left: refused, nothing held
-        assert writer.reserve_inline(hold(True, 5000)) == "user"
+        changes = setup.execute("PRAGMA data_version").fetchone()[0]
+        # one loop turn: three reservations, one transaction, an outcome each
+        turn = [writer.reserve_this_turn(hold(False, 60)), writer.reserve_this_turn(hold(False, 60)),
+                writer.reserve_this_turn(hold(True, 5000))]
+        assert await asyncio.gather(*turn) == [None, "token", "user"]  # 40 left: refused, nothing held
+        assert setup.execute("PRAGMA data_version").fetchone()[0] == changes + 1  # one commit
         setup.execute("BEGIN IMMEDIATE")  # another writer holds the lock
-        assert writer.reserve_inline(hold(False, 10)) == BUSY
-        pending = asyncio.ensure_future(writer.reserve(hold(False, 10)))  # the writer thread waits for the lock
+        assert writer.run_inline(lambda conn: conn.execute("BEGIN IMMEDIATE")) == BUSY
+        pending = writer.reserve_this_turn(hold(False, 10))  # locked: the writer thread waits for the lock
+        await asyncio.sleep(0.05)
+        assert not pending.done()
         setup.execute("COMMIT")
         assert await pending is None
         assert setup.execute("SELECT remain_quota, used_quota FROM tokens").fetchone() == (30, 70)
         assert setup.execute("SELECT quota FROM users").fetchone() == (930,)
-        assert setup.execute("SELECT seq, amount FROM ledger_holds ORDER BY seq").fetchall() == [(1, 60), (5, 10)]
+        assert setup.execute("SELECT seq, amount FROM ledger_holds ORDER BY seq").fetchall() == [(1, 60), (4, 10)]
     finally:
         await writer.stop()
         setup.close()
@@ -287,20 +292,20 @@ async def test_sqlite_checkpoint_restarts_a_grown_wal_and_never_waits_long_for_a
     wal = tmp_path / "w.db-wal"
     try:
         for seq in range(1, 21):
-            assert writer.reserve_inline(Hold(1, False, 1, 1, "i", seq)) is None
+            assert await writer.reserve_this_turn(Hold(1, False, 1, 1, "i", seq)) is None
         setup.execute("BEGIN")  # a reader on an old snapshot: the RESTART pass gives up after its short wait
         setup.execute("SELECT COUNT(*) FROM ledger_holds").fetchone()
         for seq in range(21, 41):
-            assert writer.reserve_inline(Hold(1, False, 1, 1, "i", seq)) is None
+            assert await writer.reserve_this_turn(Hold(1, False, 1, 1, "i", seq)) is None
         started = time.monotonic()
         assert await writer.checkpoint() > 0
         assert time.monotonic() - started < 2
-        assert writer.reserve_inline(Hold(1, False, 1, 1, "i", 41)) is None  # writers are not left blocked
+        assert await writer.reserve_this_turn(Hold(1, False, 1, 1, "i", 41)) is None  # writers are not left blocked
         setup.execute("COMMIT")
         size = wal.stat().st_size
         assert await writer.checkpoint() == 0
         for seq in range(42, 52):  # written from the WAL's start again: the file does not grow
-            assert writer.reserve_inline(Hold(1, False, 1, 1, "i", seq)) is None
+            assert await writer.reserve_this_turn(Hold(1, False, 1, 1, "i", seq)) is None
         assert wal.stat().st_size == size
         assert setup.execute("SELECT remain_quota, used_quota FROM tokens").fetchone() == (1000000 - 51, 51)
     finally:

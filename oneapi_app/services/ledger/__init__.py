@@ -38,7 +38,7 @@ from .quota import add_quota, move_user_quota
 from .recovery import HEARTBEAT, Recovery, claim_node
 from .rules import ConsumeLog, Hold, Settlement
 from .settlements import SettlementWriter
-from .sqlite import BUSY, SqliteWriter
+from .sqlite import SqliteWriter
 
 __all__ = ["ConsumeLog", "Hold", "Ledger", "ReservationUnavailable", "Settlement", "TokenQuotaExhausted",
            "UserQuotaExhausted", "add_quota", "move_user_quota"]
@@ -123,27 +123,28 @@ class Ledger:
         if sqlite is None:
             assert self.batcher is not None
             refused = await self.batcher.reserve(hold)
-        else:
-            refused = sqlite.reserve_inline(hold)
-            if refused == BUSY:
-                refused = await self._reserve_shielded(sqlite, hold)
+        else:  # committed with the other reservations of this loop turn (sqlite.py)
+            refused = await self._reserve_turn(sqlite, hold)
         if refused == "token":
             raise TokenQuotaExhausted()
         if refused == "user":
             raise UserQuotaExhausted()
         return hold
 
-    async def _reserve_shielded(self, sqlite: SqliteWriter, hold: Hold) -> str | None:
-        task = self.background.spawn(sqlite.reserve(hold), name="reserve")  # group commit on the writer thread
+    async def _reserve_turn(self, sqlite: SqliteWriter, hold: Hold) -> str | None:
+        held = sqlite.reserve_this_turn(hold)
         try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            def refund_if_held(done: asyncio.Task) -> None:
-                if not done.cancelled() and done.exception() is None and done.result() is None:
-                    self.refund(hold)
-
-            task.add_done_callback(refund_if_held)
+            return await asyncio.shield(held)
+        except asyncio.CancelledError:  # the client went away: what was held is given back once known
+            held.add_done_callback(self._refund_if_held(hold))
             raise
+
+    def _refund_if_held(self, hold: Hold) -> Callable[[asyncio.Future], None]:
+        def refund_if_held(done: asyncio.Future) -> None:
+            if not done.cancelled() and done.exception() is None and done.result() is None:
+                self.refund(hold)
+
+        return refund_if_held
 
     def settle(self, hold: Hold, channel_id: int, actual: int, log: ConsumeLog | None) -> Settlement:
         """Charge ``actual`` for the request of ``hold`` (its reservation is given back or topped up)."""
