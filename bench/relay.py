@@ -318,7 +318,7 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
         print(header, flush=True)
         if args.burst:  # (the format cases are for the load table)
             cmd = pinned(args.load_cpu, [python, str(HERE / "burst.py"), "--target", gw_url, "--token", f"sk-{key}",
-                                         "--mock", mock_url, "--n", str(args.burst), *(["--cpu", str(args.load_cpu)] if False else []),
+                                         "--mock", mock_url, "--n", str(args.burst),
                                          "--gw-pid", str(gateway.pid), "--mock-pid", str(procs[0].pid)])
             cases = []
         result = subprocess.run(cmd + cases, capture_output=True, text=True)

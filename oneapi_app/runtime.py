@@ -157,13 +157,9 @@ class Runtime:
         self.started = True
         # Everything loaded so far lives as long as the process: keep it out of the cyclic GC's full passes
         # (they otherwise walk the whole framework heap and stall requests for tens of milliseconds), and
-        # collect less often: request garbage is acyclic and freed by reference counting anyway. Under a burst
-        # (1,000 streams starting at once) every live request object is tracked: with 7,000 allocations per
-        # young pass the collector made 70 young and 3 middle passes per bench/relay.py --burst run (165 ms in
-        # all, 45 ms the longest); with 100,000, 3 young passes (68 ms, 35 ms the longest). 50,000 keeps the
-        # longest pass shorter; middle passes come 50x rarer.
+        # collect less often: request garbage is acyclic and freed by reference counting anyway.
         gc.freeze()
-        gc.set_threshold(50_000, 50, 100)
+        gc.set_threshold(7000, 20, 100)
         log.info("One API %s started (database %s)", self.version, self.db.url.display)
 
     # -- reliability and observability: channel health, rate limits, metrics, leases of periodic jobs -----

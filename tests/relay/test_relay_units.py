@@ -225,11 +225,16 @@ def test_weight_zero_counts_as_one():
 
 
 # -- the SQLite writer ------------------------------------------------------------------------------------
+async def reserved(writer, hold):
+    outcome = writer.reserve_now_or_in_turn(hold)
+    return await outcome if isinstance(outcome, asyncio.Future) else outcome
+
+
 async def test_sqlite_reservations_of_one_loop_turn_share_a_transaction_and_yield_to_a_locked_database(tmp_path):
     import sqlite3
 
     from oneapi_app.services.ledger import Hold
-    from oneapi_app.services.ledger.sqlite import BUSY, SqliteWriter
+    from oneapi_app.services.ledger.sqlite import SqliteWriter
 
     def hold(unlimited: bool, amount: int, seq: list[int] = [0]) -> Hold:  # noqa: B006 - a counter
         seq[0] += 1
@@ -247,22 +252,26 @@ async def test_sqlite_reservations_of_one_loop_turn_share_a_transaction_and_yiel
     writer = SqliteWriter(str(path), 3000)
     await writer.start()
     try:
+        assert writer.reserve_now_or_in_turn(hold(False, 60)) is None  # alone in its turn: committed at once
         changes = setup.execute("PRAGMA data_version").fetchone()[0]
-        # one loop turn: three reservations, one transaction, an outcome each
-        turn = [writer.reserve_this_turn(hold(False, 60)), writer.reserve_this_turn(hold(False, 60)),
-                writer.reserve_this_turn(hold(True, 5000))]
-        assert await asyncio.gather(*turn) == [None, "token", "user"]  # 40 left: refused, nothing held
+        # more in the same loop turn: they form a group, one transaction, an outcome each
+        group = [writer.reserve_now_or_in_turn(hold(False, 60)), writer.reserve_now_or_in_turn(hold(True, 5000)),
+                 writer.reserve_now_or_in_turn(hold(False, 1))]
+        assert all(isinstance(outcome, asyncio.Future) for outcome in group)
+        assert await asyncio.gather(*group) == ["token", "user", None]  # 40 left: refused, nothing held
         assert setup.execute("PRAGMA data_version").fetchone()[0] == changes + 1  # one commit
         setup.execute("BEGIN IMMEDIATE")  # another writer holds the lock
-        assert writer.run_inline(lambda conn: conn.execute("BEGIN IMMEDIATE")) == BUSY
-        pending = writer.reserve_this_turn(hold(False, 10))  # locked: the writer thread waits for the lock
+        pending = writer.reserve_now_or_in_turn(hold(False, 10))  # (still grouping): locked, the writer thread waits
+        assert isinstance(pending, asyncio.Future)
         await asyncio.sleep(0.05)
         assert not pending.done()
         setup.execute("COMMIT")
         assert await pending is None
-        assert setup.execute("SELECT remain_quota, used_quota FROM tokens").fetchone() == (30, 70)
-        assert setup.execute("SELECT quota FROM users").fetchone() == (930,)
-        assert setup.execute("SELECT seq, amount FROM ledger_holds ORDER BY seq").fetchall() == [(1, 60), (4, 10)]
+        assert writer.reserve_now_or_in_turn(hold(False, 1)) is None  # a turn with one: at once again
+        assert setup.execute("SELECT remain_quota, used_quota FROM tokens").fetchone() == (28, 72)
+        assert setup.execute("SELECT quota FROM users").fetchone() == (928,)
+        assert setup.execute("SELECT seq, amount FROM ledger_holds ORDER BY seq").fetchall() == [
+            (1, 60), (4, 1), (5, 10), (6, 1)]
     finally:
         await writer.stop()
         setup.close()
@@ -292,20 +301,20 @@ async def test_sqlite_checkpoint_restarts_a_grown_wal_and_never_waits_long_for_a
     wal = tmp_path / "w.db-wal"
     try:
         for seq in range(1, 21):
-            assert await writer.reserve_this_turn(Hold(1, False, 1, 1, "i", seq)) is None
+            assert await reserved(writer, Hold(1, False, 1, 1, "i", seq)) is None
         setup.execute("BEGIN")  # a reader on an old snapshot: the RESTART pass gives up after its short wait
         setup.execute("SELECT COUNT(*) FROM ledger_holds").fetchone()
         for seq in range(21, 41):
-            assert await writer.reserve_this_turn(Hold(1, False, 1, 1, "i", seq)) is None
+            assert await reserved(writer, Hold(1, False, 1, 1, "i", seq)) is None
         started = time.monotonic()
         assert await writer.checkpoint() > 0
         assert time.monotonic() - started < 2
-        assert await writer.reserve_this_turn(Hold(1, False, 1, 1, "i", 41)) is None  # writers are not left blocked
+        assert await reserved(writer, Hold(1, False, 1, 1, "i", 41)) is None  # writers are not left blocked
         setup.execute("COMMIT")
         size = wal.stat().st_size
         assert await writer.checkpoint() == 0
         for seq in range(42, 52):  # written from the WAL's start again: the file does not grow
-            assert await writer.reserve_this_turn(Hold(1, False, 1, 1, "i", seq)) is None
+            assert await reserved(writer, Hold(1, False, 1, 1, "i", seq)) is None
         assert wal.stat().st_size == size
         assert setup.execute("SELECT remain_quota, used_quota FROM tokens").fetchone() == (1000000 - 51, 51)
     finally:

@@ -112,8 +112,8 @@ class Ledger:
                       request_id: str = "") -> Hold:
         """Hold ``amount`` quota on the token (unless unlimited) and the user, atomically, or raise.
 
-        On SQLite it runs inline on the loop's own connection (no thread hop) unless the database is locked.
-        Otherwise the database work is shielded from the request's cancellation: a client that goes away while
+        On SQLite it commits on the loop's own connection (no thread hop), at once or with the other
+        reservations of the same loop turn, unless the database is locked. Work left pending is shielded from the request's cancellation: a client that goes away while
         its reservation commits gets it refunded as soon as the commit is known, never leaked."""
         if amount <= 0:
             return Hold(token_id, unlimited, user_id, 0)
@@ -123,16 +123,16 @@ class Ledger:
         if sqlite is None:
             assert self.batcher is not None
             refused = await self.batcher.reserve(hold)
-        else:  # committed with the other reservations of this loop turn (sqlite.py)
-            refused = await self._reserve_turn(sqlite, hold)
+        else:  # at once, or with the other reservations of this loop turn (sqlite.py)
+            outcome = sqlite.reserve_now_or_in_turn(hold)
+            refused = await self._reserve_later(outcome, hold) if isinstance(outcome, asyncio.Future) else outcome
         if refused == "token":
             raise TokenQuotaExhausted()
         if refused == "user":
             raise UserQuotaExhausted()
         return hold
 
-    async def _reserve_turn(self, sqlite: SqliteWriter, hold: Hold) -> str | None:
-        held = sqlite.reserve_this_turn(hold)
+    async def _reserve_later(self, held: asyncio.Future, hold: Hold) -> str | None:
         try:
             return await asyncio.shield(held)
         except asyncio.CancelledError:  # the client went away: what was held is given back once known

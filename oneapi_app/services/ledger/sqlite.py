@@ -64,7 +64,9 @@ class SqliteWriter:
         self._inline: sqlite3.Connection | None = None
         self._pending: list[tuple[Hold, asyncio.Future]] = []
         self._running = False
-        self._turn: list[tuple[Hold, asyncio.Future]] = []  # this loop turn's reservations (reserve_this_turn)
+        self._turn: list[tuple[Hold, asyncio.Future]] = []  # this loop turn's group (reserve_now_or_in_turn)
+        self._grouping = False  # the last turn's group had several reservations
+        self._alone_this_turn = False  # a reservation was committed at once in this turn
 
     def _open(self) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
@@ -141,12 +143,33 @@ class SqliteWriter:
             raise RuntimeError("the SQLite writer is not started")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._conn, *args)
 
-    def reserve_this_turn(self, hold: Hold) -> asyncio.Future:
-        """Join the reservations made during this loop turn: at its end they are committed together, in one
-        transaction on the loop's own connection (each still its own conditional UPDATE, its own outcome), or,
-        when another connection holds the write lock, by the writer thread. One commit for a whole burst of
-        requests instead of one each: fewer WAL writes, and fewer lock waits between worker processes.
-        The future gives None (held) or "token"/"user" (refused); it must not be cancelled (shield it)."""
+    def reserve_now_or_in_turn(self, hold: Hold) -> str | None | asyncio.Future:
+        """One reservation: None (held) or "token"/"user" (refused), or a future of that.
+
+        Alone in its loop turn (the usual case at low load), it is committed at once on the loop's own
+        connection: no thread hop, no wait. When reservations come several per turn (a burst, or many requests
+        at once), each joins the turn's group and they are committed together at the end of the turn, in one
+        transaction (each still its own conditional UPDATE with its own outcome): one commit instead of one
+        each, fewer WAL writes and fewer lock waits between worker processes (bench/RESULTS.md). A group
+        continues while the turns bring several; a turn with one returns to committing at once. When another
+        connection holds the write lock, the writer thread waits for it. A future must not be cancelled
+        (shield it)."""
+        if self._turn or self._grouping:
+            return self._join_turn(hold)
+        if self._alone_this_turn:  # a second reservation in this turn: start grouping
+            self._grouping = True
+            return self._join_turn(hold)
+        self._alone_this_turn = True
+        asyncio.get_running_loop().call_soon(self._turn_ended)
+        refused = self.run_inline(in_transaction, reserve_plan([hold]))
+        if refused == BUSY:
+            return self._to_thread([(hold, asyncio.get_running_loop().create_future())])
+        return refused[0]
+
+    def _turn_ended(self) -> None:
+        self._alone_this_turn = False
+
+    def _join_turn(self, hold: Hold) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._turn.append((hold, future))
@@ -156,6 +179,7 @@ class SqliteWriter:
 
     def _commit_turn(self) -> None:
         batch, self._turn = self._turn, []
+        self._grouping = len(batch) > 1
         try:
             outcomes = self.run_inline(in_transaction, reserve_plan([hold for hold, _ in batch]))
         except Exception as exc:  # noqa: BLE001 - each request gets the database's error
@@ -163,12 +187,16 @@ class SqliteWriter:
                 future.set_exception(exc)
             return
         if outcomes == BUSY:  # locked by another connection: the writer thread waits for it
-            self._pending.extend(batch)
-            if not self._running:
-                self._next_batch()
+            self._to_thread(batch)
             return
         for (_hold, future), refused in zip(batch, outcomes, strict=True):
             future.set_result(refused)
+
+    def _to_thread(self, batch: list[tuple[Hold, asyncio.Future]]) -> asyncio.Future:
+        self._pending.extend(batch)
+        if not self._running:
+            self._next_batch()
+        return batch[-1][1]
 
     async def reserve(self, hold: Hold) -> str | None:
         """Reservations on the writer thread, grouped into one transaction with those arriving together."""
