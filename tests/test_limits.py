@@ -63,6 +63,16 @@ async def ask(client, key: str) -> httpx.Response:
 MESSAGE = {"model": "gpt-4o-mini", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
 
 
+async def held_request(client, key: str, fake) -> asyncio.Task:
+    """A request to the "hold" channel, returned once the fake upstream holds it (its slot is taken)."""
+    first = asyncio.create_task(ask(client, key))
+    for _ in range(3000):  # at most 30 s
+        if fake.calls.get("hold", 0) >= 1:
+            return first
+        await asyncio.sleep(0.01)
+    raise AssertionError("the request never reached the upstream")
+
+
 async def count(client, key: str) -> httpx.Response:
     return await client.post("/v1/messages/count_tokens", json={k: v for k, v in MESSAGE.items() if k != "max_tokens"},
                              headers={"x-api-key": key, "anthropic-version": "2023-06-01"})
@@ -110,9 +120,7 @@ async def test_tokens_per_minute_counts_the_answers(runtime, client, fake, froze
 async def test_concurrency_holds_until_the_request_ends(runtime, client, fake):
     await add_channel(runtime, fake.url, "hold")
     key = await token(runtime, concurrency_limit=1)
-    first = asyncio.create_task(ask(client, key))
-    while fake.calls.get("hold", 0) < 1:
-        await asyncio.sleep(0.01)
+    first = await held_request(client, key, fake)
     refused = await ask(client, key)
     assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
     assert "1" in refused.json()["error"]["message"]
@@ -177,9 +185,7 @@ async def test_limits_through_redis(runtime, client, fake):
 async def test_concurrency_and_tokens_through_redis(runtime, client, fake):
     await add_channel(runtime, fake.url, "hold")
     key = await token(runtime, concurrency_limit=1, tpm_limit=40)
-    first = asyncio.create_task(ask(client, key))
-    while fake.calls.get("hold", 0) < 1:
-        await asyncio.sleep(0.01)
+    first = await held_request(client, key, fake)
     assert (await ask(client, key)).status_code == 429
     fake.gate.set()
     assert (await first).status_code == 200
@@ -312,9 +318,7 @@ async def test_count_tokens_uses_up_the_requests_of_messages(runtime, client, fa
 async def test_count_tokens_holds_a_concurrency_slot_only_while_it_runs(runtime, client, fake):
     await add_channel(runtime, fake.url, "hold")
     key = await token(runtime, concurrency_limit=1)
-    first = asyncio.create_task(ask(client, key))
-    while fake.calls.get("hold", 0) < 1:
-        await asyncio.sleep(0.01)
+    first = await held_request(client, key, fake)
     refused = await count(client, key)
     assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
     assert refused.json()["type"] == "error"

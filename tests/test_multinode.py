@@ -9,7 +9,6 @@ keep serving from the database, and B forgets what it cached during the outage o
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from contextlib import ExitStack
 
@@ -20,8 +19,6 @@ import redis
 from . import nodes
 from .conftest import _fresh_postgres
 from .servers import ROOT, free_port, running_server
-
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 
 
 class OwnRedis:
@@ -105,7 +102,6 @@ def test_spending_split_over_both_nodes_never_overspends(cluster):
     assert race["used"] == race["charged"] and race["rows"] == ok, race
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx (test.sh installs nginx-light)")
 def test_the_shipped_load_balancer_spreads_the_relay_and_keeps_the_dashboard_on_the_master(cluster, tmp_path):
     """deploy/nginx.conf, as docker-compose.postgres.yml mounts it (its service names pointed at the two nodes):
     relay calls reach both nodes, a stream passes through whole, the dashboard's paths go to the master."""

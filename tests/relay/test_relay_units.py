@@ -225,13 +225,27 @@ def test_weight_zero_counts_as_one():
 
 
 # -- the SQLite writer ------------------------------------------------------------------------------------
+def ledger_db(path, token_quota: int, user_quota: int):
+    """A WAL database with the ledger's three tables (token 1, user 1); the returned connection is autocommit."""
+    import sqlite3
+
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE tokens (id INTEGER PRIMARY KEY, remain_quota INT, used_quota INT)")
+    setup.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, quota INT)")
+    setup.execute("INSERT INTO tokens VALUES (1, ?, 0)", (token_quota,))
+    setup.execute("INSERT INTO users VALUES (1, ?)", (user_quota,))
+    setup.execute("CREATE TABLE ledger_holds (instance TEXT, seq INT, token_id INT, user_id INT, unlimited BOOL, "
+                  "amount INT, request_id TEXT, created_at INT, PRIMARY KEY (instance, seq))")
+    return setup
+
+
 async def reserved(writer, hold):
     outcome = writer.reserve_now_or_in_turn(hold)
     return await outcome if isinstance(outcome, asyncio.Future) else outcome
 
 
 async def test_sqlite_reservations_of_one_loop_turn_share_a_transaction_and_yield_to_a_locked_database(tmp_path):
-    import sqlite3
 
     from oneapi_app.services.ledger import Hold
     from oneapi_app.services.ledger.sqlite import SqliteWriter
@@ -241,14 +255,7 @@ async def test_sqlite_reservations_of_one_loop_turn_share_a_transaction_and_yiel
         return Hold(1, unlimited, 1, amount, "i", seq[0])
 
     path = tmp_path / "w.db"
-    setup = sqlite3.connect(path, isolation_level=None)
-    setup.execute("PRAGMA journal_mode=WAL")
-    setup.execute("CREATE TABLE tokens (id INTEGER PRIMARY KEY, remain_quota INT, used_quota INT)")
-    setup.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, quota INT)")
-    setup.execute("INSERT INTO tokens VALUES (1, 100, 0)")
-    setup.execute("INSERT INTO users VALUES (1, 1000)")
-    setup.execute("CREATE TABLE ledger_holds (instance TEXT, seq INT, token_id INT, user_id INT, unlimited BOOL, "
-                  "amount INT, request_id TEXT, created_at INT, PRIMARY KEY (instance, seq))")
+    setup = ledger_db(path, token_quota=100, user_quota=1000)
     writer = SqliteWriter(str(path), 3000)
     await writer.start()
     try:
@@ -280,7 +287,6 @@ async def test_sqlite_reservations_of_one_loop_turn_share_a_transaction_and_yiel
 async def test_sqlite_checkpoint_restarts_a_grown_wal_and_never_waits_long_for_a_reader(tmp_path, monkeypatch):
     """Under steady commits a PASSIVE checkpoint never restarts the WAL (it grew without bound: 800 MB after 30 s
     of bench load); past RESTART_AT_FRAMES the checkpointer restarts it, waiting at most RESTART_WAIT_MS."""
-    import sqlite3
     import time
 
     from oneapi_app.services.ledger import Hold
@@ -288,14 +294,7 @@ async def test_sqlite_checkpoint_restarts_a_grown_wal_and_never_waits_long_for_a
 
     monkeypatch.setattr(ledger_sqlite, "RESTART_AT_FRAMES", 8)
     path = tmp_path / "w.db"
-    setup = sqlite3.connect(path, isolation_level=None)
-    setup.execute("PRAGMA journal_mode=WAL")
-    setup.execute("CREATE TABLE tokens (id INTEGER PRIMARY KEY, remain_quota INT, used_quota INT)")
-    setup.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, quota INT)")
-    setup.execute("INSERT INTO tokens VALUES (1, 1000000, 0)")
-    setup.execute("INSERT INTO users VALUES (1, 1000000)")
-    setup.execute("CREATE TABLE ledger_holds (instance TEXT, seq INT, token_id INT, user_id INT, unlimited BOOL, "
-                  "amount INT, request_id TEXT, created_at INT, PRIMARY KEY (instance, seq))")
+    setup = ledger_db(path, token_quota=1000000, user_quota=1000000)
     writer = ledger_sqlite.SqliteWriter(str(path), 3000)
     await writer.start()
     wal = tmp_path / "w.db-wal"
