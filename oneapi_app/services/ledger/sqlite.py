@@ -198,14 +198,6 @@ class SqliteWriter:
             self._next_batch()
         return batch[-1][1]
 
-    async def reserve(self, hold: Hold) -> str | None:
-        """Reservations on the writer thread, grouped into one transaction with those arriving together."""
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((hold, future))
-        if not self._running:
-            self._next_batch()
-        return await future
-
     def _next_batch(self) -> None:
         if not self._pending or self._executor is None or self._conn is None:
             self._running = False
