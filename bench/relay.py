@@ -233,6 +233,8 @@ def main() -> int:
     ap.add_argument("--burst", type=int, default=0, metavar="N",
                     help="instead of the load table: N simultaneous stream starts, direct and through the gateway "
                          "(bench/burst.py: added TTFT p50/p99, every stream completed, then the books)")
+    ap.add_argument("--burst-rounds", type=int, default=5, metavar="K",
+                    help="with --burst: K rounds of a direct then a warm gateway burst; the median round is reported")
     ap.add_argument("--signed", action=argparse.BooleanOptionalAction, default=True,
                     help="also measure an AWS Bedrock channel (SigV4, Converse, event stream) on the same mock")
     ap.add_argument("--limits", action="store_true",
@@ -319,7 +321,8 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
         if args.burst:  # (the format cases are for the load table)
             cmd = pinned(args.load_cpu, [python, str(HERE / "burst.py"), "--target", gw_url, "--token", f"sk-{key}",
                                          "--mock", mock_url, "--n", str(args.burst),
-                                         "--gw-pid", str(gateway.pid), "--mock-pid", str(procs[0].pid)])
+                                         "--gw-pid", str(gateway.pid), "--mock-pid", str(procs[0].pid),
+                                         "--rounds", str(args.burst_rounds)])
             cases = []
         result = subprocess.run(cmd + cases, capture_output=True, text=True)
         print(result.stdout, flush=True)

@@ -134,6 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             access_log=settings.debug,
             log_config=None,  # uvicorn's loggers propagate to ours (_configure_logging: text or JSON lines, files)
             ws="websockets-sansio",
+            http=http_protocol(),
             proxy_headers=False,  # the caller's address has one rule: oneapi_app/netaddr.py (TRUSTED_PROXIES)
         )
         server = _graceful_server_class()(config)
@@ -180,6 +181,13 @@ def _serve_workers(settings: Settings, host: str, count: int, serve: Callable[[l
         if metrics_dir:
             logging.getLogger("oneapi").info("the workers' metrics are merged in %s", metrics_dir)
         return Supervisor(sockets, lambda sock: serve([sock]), settings.shutdown_timeout).run()
+
+
+def http_protocol() -> type:
+    """uvicorn's httptools protocol, writing a response's head with its body (http_protocol.py)."""
+    from .http_protocol import Protocol
+
+    return Protocol
 
 
 def _graceful_server_class():

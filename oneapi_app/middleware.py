@@ -44,7 +44,7 @@ class RequestIdMiddleware:
             return
         request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
-        scope["oneapi.raw_send"] = send  # streaming bodies skip the send wrappers (relay/streaming.py)
+        scope.setdefault("oneapi.raw_send", send)  # streaming bodies skip the send wrappers (relay/streaming.py)
         header = (REQUEST_ID_HEADER, request_id.encode())
 
         async def send_with_id(message: Message) -> None:
@@ -225,6 +225,7 @@ class AccessLogMiddleware:
         status = 0
         if "state" not in scope:
             scope["state"] = {}  # shared with the inner layers: the request id they set is read below
+        scope["oneapi.raw_send"] = send  # a stream's body messages skip the wrappers: this one reads the start only
 
         async def send_status(message: Message) -> None:
             nonlocal status

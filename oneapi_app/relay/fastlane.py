@@ -66,7 +66,7 @@ class RelayFastLane:
         if state is None:
             state = scope["state"] = {}
         state["request_id"] = request_id
-        scope[RAW_SEND] = send
+        scope.setdefault(RAW_SEND, send)  # the server's own, when the access log left it (its wrapper reads the start)
         extra = [(REQUEST_ID_HEADER, request_id.encode()), (b"vary", b"Origin")]
 
         async def send_start(message: Message) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, cast
 
 import orjson
@@ -51,7 +50,7 @@ from .adaptors.base import (
 from .auth import authenticate, check_model_allowed
 from .client import read_body, until_client_leaves
 from .context import RelayContext
-from .convert import BrokenStream, Converter
+from .convert import Converter
 from .dialects import chat
 from .dialects.base import Dialect
 from .passthrough import STREAM_THROUGH_AT, pass_through, passes_through
@@ -63,8 +62,9 @@ from .retry import (
     first_channel,
     should_retry,
 )
-from .streaming import DONE_EVENT, SSEReader, SSEResponse, is_event
-from .upstream import MB, NETWORK_ERRORS, UpstreamResponse, network_failure, scrub, should_disable_channel
+from .stream_relay import RawChunks, UpstreamStream
+from .streaming import SSEReader, SSEResponse
+from .upstream import MB, NETWORK_ERRORS, network_failure, scrub, should_disable_channel
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -296,9 +296,8 @@ async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInf
             failure = scrub(adaptor.map_error(502, body), channel.key)
             failure.retryable = False
             raise failure
-        chunks = resp.chunks()
         try:
-            first = await anext(chunks, b"")  # a failure before the first byte can still be retried
+            first = await resp.readany()  # a failure before the first byte can still be retried
         except NETWORK_ERRORS as exc:
             resp.close()
             raise network_failure(exc) from None
@@ -323,8 +322,12 @@ async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInf
 
         if getattr(translator, "raw", False):  # a byte-for-byte pass-through reads the upstream's chunks
             frames = RawChunks()
-        events = _stream_events(runtime, ctx, resp, chunks, first, translator, frames or SSEReader(limit),
-                                frames is None)
+
+        def settle() -> Settlement:
+            return _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
+
+        events = UpstreamStream(ctx, resp, first, translator, frames or SSEReader(limit), frames is None, settle,
+                                runtime.ledger.committed, runtime.settings.relay_timeout or None)
         return SSEResponse(events, finalize=finalize)
     if native and passes_through(adaptor):  # the client gets the upstream's bytes: a large answer streams through
         body, complete = await resp.read_head(min(STREAM_THROUGH_AT, limit))
@@ -352,82 +355,6 @@ async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInf
     if settlement.done is not None:  # SETTLEMENT_WAIT: answer once the settlement is committed
         await runtime.ledger.committed(settlement)
     return Response(content=content, status_code=resp.status, headers=headers)
-
-
-class RawChunks:
-    """The frames of a raw pass-through: each upstream chunk as it came."""
-
-    __slots__ = ()
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        return [chunk]
-
-    def finish(self) -> list[bytes]:
-        return []
-
-
-async def _stream_events(runtime: Runtime, ctx: RelayContext, resp: UpstreamResponse,
-                         chunks: AsyncIterator[bytes], first: bytes, translator: StreamTranslator,
-                         reader: SSEReader | FrameReader, sse: bool) -> AsyncIterator[bytes]:
-    finished = False
-    feed = translator.feed
-    read = reader.feed
-
-    def events(payloads: list[bytes]) -> bytes:
-        if len(payloads) == 1:  # the usual case: one event per upstream chunk
-            return (feed(payloads[0]) or b"") if not sse or is_event(payloads[0]) else b""
-        done: list[bytes] = []  # the events of one read before a broken one still reach the client
-        try:
-            for payload in filter(is_event, payloads) if sse else payloads:
-                out = feed(payload)
-                if out:
-                    done.append(out)
-        except BrokenStream as broken:
-            raise BrokenStream(b"".join(done) + broken.out, broken.failure) from None
-        except UpstreamFailure as failure:
-            raise BrokenStream(b"".join(done), failure) from None
-        return b"".join(done)
-
-    try:
-        try:
-            out = events(read(first)) if first else b""
-            if out:
-                yield out
-            async for chunk in chunks:
-                out = events(read(chunk))
-                if out:
-                    yield out
-        except NETWORK_ERRORS as exc:
-            raise network_failure(exc) from None
-        out = events(reader.finish())
-        try:
-            tail = translator.finish()
-        except BrokenStream as broken:
-            raise BrokenStream(out + broken.out, broken.failure) from None
-        except UpstreamFailure as failure:
-            raise BrokenStream(out, failure) from None
-        if tail:
-            out += tail
-        finished = True
-        if not translator.done:
-            out += DONE_EVENT
-        if out:
-            yield out
-    except BrokenStream as broken:  # the upstream broke after bytes reached the client: end cleanly
-        finished = True
-        yield broken.out + ctx.dialect.encoder(ctx.model, ctx.request_id).error(broken.failure, ctx.request_id)
-    except UpstreamFailure as failure:
-        finished = True
-        yield ctx.dialect.encoder(ctx.model, ctx.request_id).error(failure, ctx.request_id)
-    finally:
-        if finished:
-            resp.release()
-        else:
-            resp.close()  # the client went away: drop the upstream request at once
-        if not ctx.settled:
-            settlement = _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
-            if finished and settlement.done is not None:  # SETTLEMENT_WAIT: end once it is committed
-                await runtime.ledger.committed(settlement)
 
 
 # -- settlement -----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ..http_protocol import body_writer
 from .upstream import too_large
 
 DONE_EVENT = b"data: [DONE]\n\n"
@@ -126,8 +127,11 @@ class SSEResponse(Response):
                     await body_send({"type": "http.response.body", "body": b"", "more_body": False})
             else:
                 await body_send({"type": "http.response.body", "body": first, "more_body": True})
-                pump = asyncio.ensure_future(self._pump(body_send))
-                await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+                if await self._push(body_send, watch):  # the stream ended while pushed: its end, in this task
+                    await self._pump(body_send)
+                elif not watch.done():
+                    pump = asyncio.ensure_future(self._pump(body_send))
+                    await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
         finally:
             first_pending = False
             tasks = [t for t in (pump, watch) if t is not None]
@@ -145,6 +149,25 @@ class SSEResponse(Response):
             error = pump.exception()
         if error is not None and not isinstance(error, OSError):
             raise error
+
+    async def _push(self, send: Send, watch: asyncio.Future) -> bool:
+        """Let the events write themselves from the upstream's callbacks while they can (see stream_relay.py);
+        True when the stream ended that way. The pump relays whatever is left."""
+        push = getattr(self.events, "push", None)
+        if push is None:
+            return False
+        write = body_writer(send)
+        pushing = push(write) if write is not None else None
+        if pushing is None:
+            return False
+        try:
+            await asyncio.wait((pushing, watch), timeout=getattr(self.events, "timeout", None),
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.events.stop_push()  # type: ignore[attr-defined]
+        if pushing.done() and pushing.exception() is not None:
+            raise pushing.exception()  # type: ignore[misc]
+        return bool(self.events.ended) and not watch.done()  # type: ignore[attr-defined]
 
     async def _pump(self, send: Send) -> None:
         async for chunk in self.events:

@@ -123,6 +123,7 @@ class UpstreamResponse:
     headers: list[tuple[str, str]]
     content_type: str
     _resp: aiohttp.ClientResponse = field(repr=False)
+    _bell: _Doorbell | None = field(default=None, repr=False)
 
     def header(self, name: str) -> str | None:
         return self._resp.headers.get(name)
@@ -166,12 +167,64 @@ class UpstreamResponse:
         them with ``network_failure``."""
         return self._resp.content.iter_any()
 
+    async def readany(self) -> bytes:
+        """The body bytes that arrived (waiting for some); b"" at its end. Network errors: ``NETWORK_ERRORS``."""
+        return await self._resp.content.readany()
+
+    # A push reader (stream_relay.py): the doorbell stands where aiohttp's reader keeps the future a waiting
+    # read awaits (``StreamReader._waiter``, set to None before it is resolved). aiohttp resolves that future
+    # from its protocol's callback when data, the end or an error arrives: the doorbell schedules the callback
+    # right after that one (``call_soon``: never inside aiohttp's parser, which reading re-enters), as the
+    # future would wake its task, but with no task step and no coroutine chain to resume. One ring per
+    # arming; ``take`` then reads what is buffered without waiting. An aiohttp without that attribute gets
+    # no doorbell (``ring`` says False): the stream is then read the ordinary way.
+    def ring(self, callback: Callable[[BaseException | None], None]) -> bool:
+        content = self._resp.content
+        if getattr(content, "_waiter", False) is not None:  # a read is waiting, or the doorbell is armed
+            return False
+        bell = self._bell
+        if bell is None or bell.callback is not callback:
+            bell = self._bell = _Doorbell(callback, asyncio.get_running_loop())
+        content._waiter = bell  # type: ignore[assignment]
+        return True
+
+    def unring(self) -> None:
+        content = self._resp.content
+        if type(getattr(content, "_waiter", None)) is _Doorbell:
+            content._waiter = None
+
+    def take(self) -> bytes:
+        """What is buffered now (b"" when nothing is); raises the error the connection ended with."""
+        return self._resp.content.read_nowait(-1)
+
+    def at_eof(self) -> bool:
+        return self._resp.content.at_eof()
+
     def close(self) -> None:
         """Drop the connection at once (a client went away mid-stream)."""
         self._resp.close()
 
     def release(self) -> None:
         self._resp.release()
+
+
+class _Doorbell:
+    """In place of a waiting read's future in aiohttp's reader (see ``UpstreamResponse.ring``)."""
+
+    __slots__ = ("callback", "loop")
+
+    def __init__(self, callback: Callable[[BaseException | None], None], loop: asyncio.AbstractEventLoop) -> None:
+        self.callback = callback
+        self.loop = loop
+
+    def done(self) -> bool:
+        return False
+
+    def set_result(self, _: object) -> None:
+        self.loop.call_soon(self.callback, None)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.loop.call_soon(self.callback, exc)
 
 
 class Upstream:

@@ -41,6 +41,7 @@ class WebSocketResponse:
         self.headers: list[tuple[str, str]] = []
         self.content_type = "application/json" if ws is None else "application/x-websocket-messages"
         self._body = body
+        self._reading: AsyncIterator[bytes] | None = None
 
     def header(self, name: str) -> str | None:
         return None
@@ -92,6 +93,18 @@ class WebSocketResponse:
 
     def chunks(self) -> AsyncIterator[bytes]:
         return self._messages()
+
+    async def readany(self) -> bytes:
+        """The next message; b"" after the last."""
+        if self._reading is None:
+            self._reading = self._messages()
+        return await anext(self._reading, b"")
+
+    def ring(self, callback: object) -> bool:  # (messages are read, never pushed: see UpstreamResponse.ring)
+        return False
+
+    def unring(self) -> None:
+        pass
 
     def close(self) -> None:
         ws = self._ws

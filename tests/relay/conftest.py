@@ -25,6 +25,7 @@ import uvicorn
 from aiohttp import web
 from sqlalchemy import text
 
+from oneapi_app.http_protocol import Protocol
 from oneapi_app.models import ChannelCreate, TokenCreate, User
 from oneapi_app.services.channels import create_channels
 from oneapi_app.services.tokens import create_token
@@ -119,6 +120,9 @@ def _error(status: int, message: str) -> web.Response:
                                         "code": f"code_{status}"}}, status=status)
 
 
+FLOOD = 3000  # chunks of 4 KB: 12 MB, more than the sockets between the gateway and a client buffer
+
+
 def _chunk(model: str, content: str | None = None, finish: str | None = None, usage: dict | None = None) -> bytes:
     event: dict = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": model,
                    "choices": [] if usage else [{"index": 0, "delta": {} if content is None else {"content": content},
@@ -164,6 +168,14 @@ async def _upstream_app(state: FakeUpstream) -> web.Application:
             except (ConnectionResetError, asyncio.CancelledError):
                 state.disconnected.set()
                 raise
+            return resp
+        if key == "flood":  # as fast as the gateway reads: a slow client's buffer fills (test_relay_trust.py)
+            for i in range(FLOOD):
+                await resp.write(_chunk(model, f"{i:05d}" + "x" * 4000 + " "))
+            await resp.write(_chunk(model, None, "stop"))
+            await resp.write(_chunk(model, usage={"prompt_tokens": 10, "completion_tokens": FLOOD,
+                                                  "total_tokens": 10 + FLOOD}))
+            await resp.write(b"data: [DONE]\n\n")
             return resp
         words = REPLY_WORDS[:2] if key == "drop" else REPLY_WORDS
         for word in words:
@@ -251,7 +263,7 @@ async def gateway(runtime, caplog):
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), lifespan="off", log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), lifespan="off", log_level="warning", http=Protocol,
                                            timeout_graceful_shutdown=2, access_log=False,
                                            timeout_keep_alive=runtime.settings.keep_alive_timeout))
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -197,6 +197,34 @@ async def test_an_endless_answer_is_dropped_when_the_client_leaves(runtime, gate
     assert "estimated" in entry["content"]  # no usage at the end: billed as an answer without usage
 
 
+async def test_a_stream_to_a_client_that_reads_late_arrives_whole_and_in_order(runtime, gateway, upstream):
+    """The gateway writes a stream's events from the upstream's callbacks (relay/stream_relay.py) until the
+    client's buffer is full, then waits for the client: nothing is lost, duplicated or reordered."""
+    from tests.relay.conftest import FLOOD
+
+    await add_channel(runtime, upstream.url, key="flood")
+    key = await add_token(runtime, unlimited=False, remain_quota=10_000_000)
+    async with httpx.AsyncClient(timeout=60) as client:
+        async with client.stream("POST", f"{gateway}/v1/chat/completions",
+                                 json={**BODY, "stream": True, "stream_options": {"include_usage": True}},
+                                 headers={"Authorization": f"Bearer sk-{key}"}) as resp:
+            assert resp.status_code == 200
+            await asyncio.sleep(1)  # the client reads nothing yet: the upstream's 12 MB fill the buffers
+            events = [line[6:] async for line in resp.aiter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [orjson.loads(e) for e in events[:-1]]
+    numbers = [int(c["choices"][0]["delta"]["content"][:5]) for c in chunks
+               if c["choices"] and c["choices"][0]["delta"].get("content")]
+    assert numbers == list(range(FLOOD))
+    assert chunks[-1]["usage"]["completion_tokens"] == FLOOD
+    async with asyncio.timeout(30):
+        while not (entries := await logs(runtime)):
+            await asyncio.sleep(0.05)
+    [entry] = entries
+    assert entry["completion_tokens"] == FLOOD and "estimated" not in entry["content"]
+    assert await remain(runtime, key) == 10_000_000 - entry["quota"]
+
+
 async def test_a_converted_answer_past_the_cap_is_a_502_and_refunded(runtime, gateway, upstream):
     use_settings(runtime, relay_max_response_size=1)
     await add_channel(runtime, upstream.url, key="endless", type=14, models="claude-3-haiku-20240307")
