@@ -315,11 +315,6 @@ async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInf
             translator = Converter(adaptor.decoder(call), ctx.dialect.encoder(ctx.model, ctx.request_id), keep_usage)
             frames = adaptor.frame_reader()
 
-        def finalize() -> None:  # the events generator never ran (client gone before the first send)
-            if not ctx.settled:
-                resp.close()
-                _settle(runtime, ctx, translator.usage, translator.text() if translator.usage is None else "")
-
         if getattr(translator, "raw", False):  # a byte-for-byte pass-through reads the upstream's chunks
             frames = RawChunks()
 
@@ -328,7 +323,7 @@ async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInf
 
         events = UpstreamStream(ctx, resp, first, translator, frames or SSEReader(limit), frames is None, settle,
                                 runtime.ledger.committed, runtime.settings.relay_timeout or None)
-        return SSEResponse(events, finalize=finalize)
+        return SSEResponse(events)  # (its end closes the stream: ``aclose`` settles one that never started)
     if native and passes_through(adaptor):  # the client gets the upstream's bytes: a large answer streams through
         body, complete = await resp.read_head(min(STREAM_THROUGH_AT, limit))
         if not complete:
