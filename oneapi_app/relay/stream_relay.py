@@ -151,19 +151,26 @@ class UpstreamStream:
         raise StopAsyncIteration
 
     # -- pushed ---------------------------------------------------------------------------------------------
-    def push(self, write: Callable[[bytes], bool]) -> asyncio.Future[None] | None:
+    async def push(self, write: Callable[[bytes], bool], client_gone: asyncio.Future) -> bool:
         """Relay from the upstream connection's callbacks with ``write`` (writes to the client now; False when
-        it did not: the client's buffer is full or the client left). The future is done when the push ends;
-        the pull way then relays whatever is left (nothing once the stream ended). None: nothing to push."""
+        it did not: the client's buffer is full or the client left) until the stream ends, the client's buffer
+        fills, ``client_gone`` is done or RELAY_TIMEOUT passes (the pump's read then times out). True when the
+        stream ended this way; otherwise the pull way relays whatever is left."""
         if self.ended or self._first is not None or self._held:
-            return None
+            return False
         pushing = self._pushing = asyncio.get_running_loop().create_future()
         self._write = write
         if not self.resp.ring(self._ring):
             self._pushing = None
-            return None
+            return False
         self._ring(None)  # what arrived before the push began
-        return pushing
+        try:
+            await asyncio.wait((pushing, client_gone), timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.stop_push()
+        if pushing.done() and (error := pushing.exception()) is not None:
+            raise error
+        return self.ended and not client_gone.done()
 
     def stop_push(self) -> None:
         """End the push (the client left, or it took too long): the upstream is not read from callbacks any more."""

@@ -151,23 +151,11 @@ class SSEResponse(Response):
             raise error
 
     async def _push(self, send: Send, watch: asyncio.Future) -> bool:
-        """Let the events write themselves from the upstream's callbacks while they can (see stream_relay.py);
-        True when the stream ended that way. The pump relays whatever is left."""
+        """Let the events write themselves from the upstream's callbacks while they can (stream_relay.py's
+        ``push``); True when the stream ended that way. The pump relays whatever is left."""
         push = getattr(self.events, "push", None)
-        if push is None:
-            return False
-        write = body_writer(send)
-        pushing = push(write) if write is not None else None
-        if pushing is None:
-            return False
-        try:
-            await asyncio.wait((pushing, watch), timeout=getattr(self.events, "timeout", None),
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self.events.stop_push()  # type: ignore[attr-defined]
-        if pushing.done() and pushing.exception() is not None:
-            raise pushing.exception()  # type: ignore[misc]
-        return bool(self.events.ended) and not watch.done()  # type: ignore[attr-defined]
+        write = body_writer(send) if push is not None else None
+        return write is not None and await push(write, watch)  # type: ignore[misc]
 
     async def _pump(self, send: Send) -> None:
         async for chunk in self.events:

@@ -183,7 +183,7 @@ class UpstreamResponse:
         if getattr(content, "_waiter", False) is not None:  # a read is waiting, or the doorbell is armed
             return False
         bell = self._bell
-        if bell is None or bell.callback is not callback:
+        if bell is None or bell.callback != callback:  # (a bound method is a new object each time it is read)
             bell = self._bell = _Doorbell(callback, asyncio.get_running_loop())
         content._waiter = bell  # type: ignore[assignment]
         return True
