@@ -8,7 +8,9 @@ connections are open, so the measure is the stream start, not the TCP accept que
 from sending the request to the first non-empty content delta. Prints p50/p90/p99 TTFT direct and through
 the gateway, how many streams completed ([DONE] received) and errors. With ``--rounds K`` a direct and a warm
 gateway burst alternate K times and the added TTFT is the median of the K rounds (one burst's p50 moves by
-tens of ms from run to run on a shared machine). Run by ``bench/relay.py --burst N [--burst-rounds K]``.
+tens of ms from run to run on a shared machine). With ``--floor URL`` every round also measures a bare proxy on
+the same server (bench/floor_proxy.py): what the server and the upstream client alone add, the floor under the
+gateway's figure. Run by ``bench/relay.py --burst N [--burst-rounds K] [--floor aiohttp|raw]``.
 """
 
 from __future__ import annotations
@@ -172,36 +174,55 @@ def main() -> int:
     ap.add_argument("--cpu", type=int)
     ap.add_argument("--gw-pid", type=int, help="report the gateway's CPU time and run-queue wait per burst")
     ap.add_argument("--mock-pid", type=int, help="the same for the mock upstream")
+    ap.add_argument("--floor", help="a bare proxy on the same server (bench/floor_proxy.py): measured in every round")
+    ap.add_argument("--floor-pid", type=int, help="its CPU time per burst")
     ap.add_argument("--rounds", type=int, default=1,
                     help="warm bursts, each after a direct one: the summary is the median of the rounds")
     a = ap.parse_args()
     if a.cpu is not None:
         os.sched_setaffinity(0, {a.cpu})
-    pids = {name: pid for name, pid in (("gateway", a.gw_pid), ("mock", a.mock_pid)) if pid}
+    pids = {name: pid for name, pid in (("gateway", a.gw_pid), ("floor", a.floor_pid), ("mock", a.mock_pid)) if pid}
     direct = run(burst(a.mock, "sk-direct", a.model, a.n, "/health", pids))
     cold = run(burst(a.target, a.token, a.model, a.n, "/v1/models", pids))  # the upstream pool starts empty
     gateway = run(burst(a.target, a.token, a.model, a.n, "/v1/models", pids))  # then holds connections
     print(line("direct", direct))
     print(line("gw cold", cold))
     print(line("gateway", gateway))
-    # Further rounds, each a direct burst then a warm gateway burst: the machine's noise (one burst's p50 moves
-    # by tens of ms from run to run) shows in the spread, and the median of the rounds is the figure.
-    rounds = [(direct, gateway)]
+    floor = None
+    if a.floor:
+        print(line("fl cold", run(burst(a.floor, "sk-floor", a.model, a.n, "/v1/models", pids))))
+        floor = run(burst(a.floor, "sk-floor", a.model, a.n, "/v1/models", pids))
+        print(line("floor", floor))
+    # Further rounds, each a direct burst then a warm gateway burst (and the floor's): the machine's noise (one
+    # burst's p50 moves by tens of ms from run to run) shows in the spread, and the median of the rounds is the
+    # figure.
+    rounds = [(direct, gateway, floor)]
     for i in range(2, a.rounds + 1):
-        pair = (run(burst(a.mock, "sk-direct", a.model, a.n, "/health", pids)),
-                run(burst(a.target, a.token, a.model, a.n, "/v1/models", pids)))
-        print(line(f"direct {i}", pair[0]))
-        print(line(f"gw {i}", pair[1]))
-        rounds.append(pair)
-    added = [pct(g["ttft"], 50) - pct(d["ttft"], 50) for d, g in rounds]
-    added99 = [pct(g["ttft"], 99) - pct(d["ttft"], 99) for d, g in rounds]
-    completed = sum(g["done"] for _, g in rounds)
-    errors = sum(sum(g["errors"].values()) for _, g in rounds)
+        d = run(burst(a.mock, "sk-direct", a.model, a.n, "/health", pids))
+        print(line(f"direct {i}", d))
+        f = run(burst(a.floor, "sk-floor", a.model, a.n, "/v1/models", pids)) if a.floor else None
+        if f is not None:
+            print(line(f"floor {i}", f))
+        g = run(burst(a.target, a.token, a.model, a.n, "/v1/models", pids))
+        print(line(f"gw {i}", g))
+        rounds.append((d, g, f))
+    added = [pct(g["ttft"], 50) - pct(d["ttft"], 50) for d, g, _ in rounds]
+    added99 = [pct(g["ttft"], 99) - pct(d["ttft"], 99) for d, g, _ in rounds]
+    completed = sum(g["done"] for _, g, _ in rounds)
+    errors = sum(sum(g["errors"].values()) for _, g, _ in rounds)
     each = ", ".join(f"{x:+.0f}" for x in added)
     print(f"SUMMARY burst {a.n} stream starts: gateway adds {statistics.median(added):+.1f} ms TTFT p50 "
           f"({statistics.median(added99):+.1f} p99), median of {len(rounds)} rounds ({each}); "
           f"completed {completed}/{a.n * len(rounds)}, errors {errors}")
-    ok = all(r["done"] == a.n and not r["errors"] for r in (cold, *(g for _, g in rounds)))
+    if a.floor:
+        floors = [pct(f["ttft"], 50) - pct(d["ttft"], 50) for d, _, f in rounds if f is not None]
+        floors99 = [pct(f["ttft"], 99) - pct(d["ttft"], 99) for d, _, f in rounds if f is not None]
+        print(f"FLOOR a bare proxy on the same server adds {statistics.median(floors):+.1f} ms TTFT p50 "
+              f"({statistics.median(floors99):+.1f} p99), median of {len(floors)} rounds "
+              f"({', '.join(f'{x:+.0f}' for x in floors)}); the gateway over the floor: "
+              f"{statistics.median(added) - statistics.median(floors):+.1f} ms p50")
+    measured = [cold, *(g for _, g, _ in rounds), *(f for _, _, f in rounds if f is not None)]
+    ok = all(r["done"] == a.n and not r["errors"] for r in measured)
     return 0 if ok else 1
 
 if __name__ == "__main__":

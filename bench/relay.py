@@ -79,6 +79,21 @@ def pinned(cpu: int | None, cmd: list[str]) -> list[str]:
     return cmd
 
 
+def start_floor(args: argparse.Namespace, python: str, mock_url: str) -> tuple[str, subprocess.Popen]:
+    """bench/floor_proxy.py on the gateway's server settings, worker count and cpu (``--floor``)."""
+    port = free_port()
+    env = {**os.environ, "MOCK_URL": mock_url, "FLOOR_CLIENT": args.floor}
+    proc = subprocess.Popen(pinned(args.gateway_cpu if args.workers == 1 else None, [
+        python, "-m", "uvicorn", "floor_proxy:app", "--app-dir", str(HERE), "--host", "127.0.0.1", "--port",
+        str(port), "--workers", str(args.workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+        "--log-level", "warning"]), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/health")
+    if args.workers > 1 and args.pin_workers:
+        pin_workers(proc.pid)
+    return url, proc
+
+
 def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -224,6 +239,9 @@ def main() -> int:
     ap.add_argument("--db", choices=["sqlite", "postgres", "mysql"], default="sqlite",
                     help="the gateway's database: SQLite in the data dir (default) or a fresh database on the local "
                          "PostgreSQL / MariaDB server (dropped afterwards)")
+    ap.add_argument("--floor", choices=["aiohttp", "raw"],
+                    help="with --burst: also measure a bare proxy on the same server and worker count "
+                         "(bench/floor_proxy.py: aiohttp, the gateway's client, or raw sockets) in every round")
     ap.add_argument("--pin-workers", action="store_true",
                     help="with --workers N: pin worker i to cpu i mod cores (the kernel may otherwise stack them)")
     ap.add_argument("--workers", type=int, default=1,
@@ -324,6 +342,12 @@ def run_mode(args: argparse.Namespace, mode: str) -> str | None:
                                          "--gw-pid", str(gateway.pid), "--mock-pid", str(procs[0].pid),
                                          "--rounds", str(args.burst_rounds)])
             cases = []
+            if args.floor:
+                floor_url, floor = start_floor(args, python, mock_url)
+                procs.append(floor)
+                print(f"# floor: a bare {args.floor} proxy on uvicorn (uvloop, httptools), {args.workers} "
+                      f"worker(s), pinned as the gateway (bench/floor_proxy.py)", flush=True)
+                cases = ["--floor", floor_url, "--floor-pid", str(floor.pid)]
         result = subprocess.run(cmd + cases, capture_output=True, text=True)
         print(result.stdout, flush=True)
         if result.returncode != 0:
