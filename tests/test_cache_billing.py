@@ -23,7 +23,7 @@ def settings(make_settings):
     ("gpt-4o", 0.5, 1), ("gpt-4o-mini", 0.5, 1), ("o1-mini", 0.5, 1), ("o3-mini", 0.5, 1),
     ("gpt-4.1-mini", 0.25, 1), ("o3", 0.25, 1), ("gpt-5", 0.1, 1), ("claude-3-5-sonnet-20241022", 0.1, 1.25),
     ("anthropic.claude-3-5-sonnet-20241022-v2:0", 0.1, 1.25),
-    ("deepseek-chat", 0.25, 1), ("gemini-2.0-flash", 0.25, 1), ("gpt-4o-2024-05-13", 1, 1),
+    ("deepseek-chat", 0.1, 1), ("gemini-3-pro-preview", 0.1, 1), ("gemini-2.0-flash", 0.25, 1), ("gpt-4o-2024-05-13", 1, 1),
     ("gpt-3.5-turbo", 1, 1), ("some-local-model", 1, 1),
 ])
 def test_builtin_cache_ratios(model, read, write):
@@ -33,11 +33,11 @@ def test_builtin_cache_ratios(model, read, write):
 
 
 def test_openai_cached_tokens_cost_half_on_gpt_4o():
-    price = price_for(Options(), "gpt-4o", 1, "default")  # ratio 2.5, completion 4, cache 0.5
+    price = price_for(Options(), "gpt-4o", 1, "default")  # ratio 1.25 ($2.50/M), completion 4, cache 0.5
     usage = Usage(prompt_tokens=1000, completion_tokens=20, cached_tokens=800)
-    # (200 + 800 x 0.5 + 20 x 4) x 2.5 = 1700; without the cache (1000 + 80) x 2.5 = 2700
-    assert price.charge(usage) == 1700
-    assert price.charge(Usage(1000, 20)) == price.quota(1000, 20) == 2700
+    # (200 + 800 x 0.5 + 20 x 4) x 1.25 = 850; without the cache (1000 + 80) x 1.25 = 1350
+    assert price.charge(usage) == 850
+    assert price.charge(Usage(1000, 20)) == price.quota(1000, 20) == 1350
     assert "cache ratio 0.50" in price.describe(usage) and "cache" not in price.describe(Usage(1000, 20))
 
 
@@ -67,7 +67,7 @@ def test_cache_ratio_options_override_and_validate():
     assert cache_ratio(options, "my-model", 1) == 0.2 and cache_ratio(options, "my-model", 8) == 1
     assert cache_write_ratio(options, "claude-3-opus-20240229", 14) == 2
     price = price_for(options, "gpt-4o", 1, "default")
-    assert price.charge(Usage(1000, 0, cached_tokens=1000)) == 750  # 1000 x 0.3 x 2.5
+    assert price.charge(Usage(1000, 0, cached_tokens=1000)) == 375  # 1000 x 0.3 x 1.25
     with pytest.raises(ConfigError):
         option_service._parse("CacheRatio", '{"gpt-4o": -1}')
     with pytest.raises(ConfigError):

@@ -111,6 +111,47 @@ COMPLETION_RATIOS = {m: p[1] for m, p in (_BEDROCK_PRICES | _VERTEX_PRICES).item
 MODEL_RATIOS = MODEL_RATIOS_CN | MODEL_RATIOS
 COMPLETION_RATIOS = COMPLETION_RATIOS_CN | COMPLETION_RATIOS
 
+# -- current models (the providers' list prices, 2025-2026) ----------------------------------------------
+# One-api's table stops at early 2025: a model missing from it costs ratio 30 ($60 per million input tokens).
+# These rows are the providers' published standard prices (text, at most 200K input tokens), and they win over
+# one-api's older values for the same names (gpt-4o is $2.50 per million since 2024, one-api says $5). An install
+# migrated from one-api keeps its own stored ModelRatio; only names it lacks take these (spec: merge of new
+# built-in ratios). model -> (ratio = USD per million input tokens / 2, completion ratio = output / input price)
+_CURRENT_PRICES: dict[str, tuple[float, float]] = {
+    # OpenAI
+    "gpt-4o": (1.25, 4),
+    "gpt-4.1": (1, 4), "gpt-4.1-2025-04-14": (1, 4), "gpt-4.1-mini": (0.2, 4), "gpt-4.1-mini-2025-04-14": (0.2, 4),
+    "gpt-4.1-nano": (0.05, 4), "gpt-4.1-nano-2025-04-14": (0.05, 4),
+    "gpt-4.5-preview": (37.5, 2), "gpt-4.5-preview-2025-02-27": (37.5, 2),
+    "gpt-5": (0.625, 8), "gpt-5-2025-08-07": (0.625, 8), "gpt-5-chat-latest": (0.625, 8), "gpt-5-codex": (0.625, 8),
+    "gpt-5-mini": (0.125, 8), "gpt-5-mini-2025-08-07": (0.125, 8), "gpt-5-nano": (0.025, 8),
+    "gpt-5-nano-2025-08-07": (0.025, 8), "gpt-5-pro": (7.5, 8),
+    "gpt-5.1": (0.625, 8), "gpt-5.1-chat-latest": (0.625, 8), "gpt-5.1-codex": (0.625, 8),
+    "gpt-5.1-codex-mini": (0.125, 8),
+    "gpt-5.2": (0.875, 8), "gpt-5.2-chat-latest": (0.875, 8), "gpt-5.2-codex": (0.875, 8), "gpt-5.2-pro": (10.5, 8),
+    "gpt-5.3-codex": (0.875, 8),
+    "gpt-5.4": (1.25, 6), "gpt-5.4-mini": (0.375, 6), "gpt-5.4-nano": (0.1, 6.25), "gpt-5.4-pro": (15, 6),
+    "gpt-5.5": (2.5, 6), "gpt-5.5-pro": (15, 6),
+    "gpt-5.6-sol": (2.5, 6), "gpt-5.6-terra": (1.25, 6), "gpt-5.6-luna": (0.5, 6),
+    "o1-mini": (0.55, 4), "o1-mini-2024-09-12": (0.55, 4), "o1-pro": (75, 4), "o1-pro-2025-03-19": (75, 4),
+    "o3-mini": (0.55, 4), "o3-mini-2025-01-31": (0.55, 4), "o3": (1, 4), "o3-2025-04-16": (1, 4),
+    "o3-pro": (10, 4), "o3-pro-2025-06-10": (10, 4), "o3-deep-research": (5, 4), "o4-mini": (0.55, 4),
+    "o4-mini-2025-04-16": (0.55, 4), "o4-mini-deep-research": (1, 4), "codex-mini-latest": (0.75, 4),
+    # Anthropic (aliases and dated names)
+    "claude-3-5-haiku-20241022": (0.4, 5), "claude-3-5-haiku-latest": (0.4, 5), "claude-3-7-sonnet-latest": (1.5, 5),
+    "claude-sonnet-4-0": (1.5, 5), "claude-opus-4-0": (7.5, 5), "claude-opus-4-1": (7.5, 5),
+    "claude-sonnet-4-5": (1.5, 5), "claude-haiku-4-5": (0.5, 5), "claude-opus-4-5": (2.5, 5),
+    "claude-opus-4-5-20251101": (2.5, 5), "claude-sonnet-4-6": (1.5, 5), "claude-opus-4-6": (2.5, 5),
+    "claude-opus-4-7": (2.5, 5), "claude-opus-4-8": (2.5, 5),
+    "claude-sonnet-5": (1.5, 5), "claude-opus-5": (2.5, 5), "claude-fable-5": (5, 5),
+    # Google
+    "gemini-3-pro-preview": (1, 6), "gemini-3-flash-preview": (0.25, 6),
+    # DeepSeek (V3.2 behind both names: $0.28 in, $0.42 out)
+    "deepseek-chat": (0.14, 1.5), "deepseek-reasoner": (0.14, 1.5),
+}
+MODEL_RATIOS = MODEL_RATIOS | {m: p[0] for m, p in _CURRENT_PRICES.items()}
+COMPLETION_RATIOS = COMPLETION_RATIOS | {m: p[1] for m, p in _CURRENT_PRICES.items()}
+
 # -- images (one-api's relay/billing/ratio/image.go) ------------------------------------------------------
 # Sizes a model accepts, each with its price multiplier; a model not listed here accepts any size (x1).
 IMAGE_SIZE_RATIOS: dict[str, dict[str, float]] = {

@@ -28,6 +28,8 @@ DEFAULT_MODEL_RATIO = 30.0
 DIGITS = 9  # quota arithmetic is rounded here before ceil (0.1 + 0.2 must not cost one more quota)
 
 def _builtin_completion_ratio(name: str) -> float:
+    """Output price / input price by model family, for a name with no row in the tables: one-api's rules, with
+    the families it predates (o3/o4, GPT-4.1/4.5/5, Claude 4 and later, Gemini 2.5 and 3) at their list prices."""
     if name.startswith("gpt-3.5"):
         if name == "gpt-3.5-turbo" or name.endswith("0125"):
             return 3
@@ -36,17 +38,26 @@ def _builtin_completion_ratio(name: str) -> float:
         return 4 / 3
     if name.startswith("gpt-4o"):
         return 3 if name == "gpt-4o-2024-05-13" else 4
+    if name.startswith("gpt-4.1"):
+        return 4
+    if name.startswith("gpt-4.5"):
+        return 2
     if name.startswith("gpt-4"):
         return 3 if name.startswith("gpt-4-turbo") or name.endswith("preview") else 2
-    if name.startswith("o1"):
+    if name.startswith("gpt-5"):
+        minor = name[6:].split("-", 1)[0] if name.startswith("gpt-5.") else ""
+        return 6 if minor.isdigit() and int(minor) >= 4 else 8  # gpt-5.4 and later: 6
+    if name.startswith(("o1", "o3", "o4")):
         return 4
     if name == "chatgpt-4o-latest":
         return 3
-    if name.startswith("claude-3"):
-        return 5
-    if name.startswith("claude-"):
+    if name.startswith(("claude-2", "claude-instant")):
         return 3
-    if name.startswith(("mistral-", "gemini-")):
+    if name.startswith("claude-"):
+        return 5
+    if name.startswith("gemini-"):
+        return _gemini_completion_ratio(name)
+    if name.startswith("mistral-"):
         return 3
     if name.startswith("deepseek-"):
         return 2
@@ -55,11 +66,27 @@ def _builtin_completion_ratio(name: str) -> float:
     return fixed.get(name, 1)
 
 
+def _gemini_completion_ratio(name: str) -> float:
+    if name.startswith(("gemini-2.5-pro", "gemini-2.5-flash-preview")):
+        return 8
+    if name.startswith("gemini-2.5-flash-lite"):
+        return 4
+    if name.startswith("gemini-2.5-flash"):
+        return 2.5 / 0.3
+    if name.startswith("gemini-3"):
+        return 6
+    if name.startswith(("gemini-1.5", "gemini-2.0")):
+        return 4
+    return 3  # gemini-pro / 1.0: one-api's
+
+
 def _builtin_cache_ratio(name: str) -> float:
     """A cache read's price / an input token's, by model family (the providers' published prices)."""
     if name.startswith("gpt-5") or "claude" in name:  # Claude also by its Bedrock ids (anthropic.claude-...)
         return 0.1
-    if name.startswith(("gpt-4.1", "o3", "o4", "gemini-", "deepseek-")) and not name.startswith("o3-mini"):
+    if name.startswith(("deepseek-", "gemini-3")):  # a cache hit: DeepSeek V3.2 $0.028 of $0.28, Gemini 3 1/10
+        return 0.1
+    if name.startswith(("gpt-4.1", "o3", "o4", "gemini-")) and not name.startswith("o3-mini"):
         return 0.25
     if name.startswith(("gpt-4o", "o1", "o3-mini")):
         return 0.5
@@ -96,14 +123,26 @@ def _lookup(custom_json: str, builtin: dict, model: str, channel_type: int) -> f
     return None
 
 
+def _undated(model: str) -> str | None:
+    """``claude-opus-4-7-20260101`` -> ``claude-opus-4-7``: a dated snapshot priced as its model when only the
+    model has a row (providers publish one price per model)."""
+    stem, _, date = model.rpartition("-")
+    return stem if stem and len(date) == 8 and date.isdigit() else None
+
+
 def model_ratio(options: Options, model: str, channel_type: int) -> float:
-    ratio = _lookup(options.ModelRatio, MODEL_RATIOS, _base_name(model), channel_type)
+    model = _base_name(model)
+    ratio = _lookup(options.ModelRatio, MODEL_RATIOS, model, channel_type)
+    if ratio is None and (stem := _undated(model)) is not None:
+        ratio = _lookup(options.ModelRatio, MODEL_RATIOS, stem, channel_type)
     return DEFAULT_MODEL_RATIO if ratio is None else ratio
 
 
 def completion_ratio(options: Options, model: str, channel_type: int) -> float:
     model = _base_name(model)
     ratio = _lookup(options.CompletionRatio, COMPLETION_RATIOS, model, channel_type)
+    if ratio is None and (stem := _undated(model)) is not None:
+        ratio = _lookup(options.CompletionRatio, COMPLETION_RATIOS, stem, channel_type)
     return float(_builtin_completion_ratio(model)) if ratio is None else ratio
 
 

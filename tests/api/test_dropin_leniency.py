@@ -135,7 +135,7 @@ async def test_ratio_tables_are_read_whole_and_saved_back_unchanged(client, runt
         return {o["key"]: o["value"] for o in (await client.get("/api/option/", headers=ROOT)).json()["data"]}
 
     table = json.loads((await options())["ModelRatio"])
-    assert table["gpt-4o"] == 2.5 and len(table) == len(pricing.MODEL_RATIOS)
+    assert table["gpt-4o"] == 1.25 and len(table) == len(pricing.MODEL_RATIOS)
     assert json.loads((await options())["CompletionRatio"]) == pricing.COMPLETION_RATIOS
     samples = [("gpt-4o", 1), ("gpt-4o-mini", 1), ("llama3-8b-8192", 33), ("claude-3-5-sonnet-20241022", 14),
                ("no-such-model", 1)]

@@ -181,7 +181,7 @@ def test_ratio_lookup_order():
     assert completion_ratio(options, "gpt-4o-mini", 1) == 4
     assert completion_ratio(options, "claude-3-opus-20240229", 14) == 5
     assert completion_ratio(options, "llama3-70b-8192", 33) == pytest.approx(1.3207547)
-    assert completion_ratio(options, "o3-mini", 1) == 1
+    assert completion_ratio(options, "o3-mini", 1) == 4  # one-api says 1 (no rule for o3): OpenAI's $1.10/$4.40
     price = price_for(options, "gpt-4o-mini", 1, "vip")
     assert price.ratio == pytest.approx(0.0375)
     assert price.quota(1000, 1000) == 188  # ceil((1000 + 4000) * 0.0375)
