@@ -189,6 +189,44 @@ async def test_dashscope_refused_key_and_the_compatible_mode_base(runtime, gatew
     await check_billing(runtime, key, [])
 
 
+async def test_bailian_channel_generates_images_like_ali(runtime, gateway, fake):
+    # an Ali Bailian channel whose base is the OpenAI-compatible one: images go to the DashScope API root
+    await add_channel(runtime, f"{fake.url}/compatible-mode/v1/", key="sk-ali", models="wanx-v1", type=49)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    client = sdk(gateway, key)
+
+    answer = await client.images.generate(model="wanx-v1", prompt="山水画", n=2, size="1280x720")
+    assert [d.url for d in answer.data] == [f"{fake.url}/files/t1-0.png", f"{fake.url}/files/t1-1.png"]
+    assert fake.created[0] == {"path": "/api/v1/services/aigc/text2image/image-synthesis", "model": "wanx-v1",
+                               "input": {"prompt": "山水画"}, "parameters": {"size": "1280*720", "n": 2}}
+    assert fake.headers[0]["X-DashScope-Async"] == "enable" and fake.polls == 2
+
+    answer = await client.images.generate(model="wanx-v1", prompt="竹子", response_format="b64_json")
+    assert [base64.b64decode(d.b64_json or "") for d in answer.data] == [IMAGE]
+
+    with pytest.raises(openai.APIStatusError) as failed:  # failed upstream: Ali's words in OpenAI's envelope
+        await client.images.generate(model="wanx-v1", prompt="fail")
+    assert failed.value.status_code == 502 and "inappropriate content" in failed.value.message
+    assert failed.value.body["type"] == "ali_error"
+
+    with pytest.raises(openai.BadRequestError):  # One API's wanx rules hold on Bailian too: n 1-4
+        await client.images.generate(model="wanx-v1", prompt="x", n=5)
+    assert len(fake.created) == 3
+
+    await check_billing(runtime, key, [image_quota(runtime, "wanx-v1", 49, n=2, size="1280x720"),
+                                       image_quota(runtime, "wanx-v1", 49)])
+    assert image_quota(runtime, "wanx-v1", 49, n=2, size="1280x720") == 16000
+
+
+async def test_bailian_refused_key_is_openai_shaped_401(runtime, gateway, fake):
+    await add_channel(runtime, fake.url, key="sk-wrong", models="wanx-v1", type=49)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        await sdk(gateway, key).images.generate(model="wanx-v1", prompt="x")
+    assert "Invalid API-key provided." in caught.value.message and "sk-wrong" not in caught.value.message
+    await check_billing(runtime, key, [])
+
+
 def test_zhipu_cogview_goes_to_the_v4_images_endpoint():
     from oneapi_app.relay.adaptors.base import Call, Target
     from oneapi_app.relay.adaptors.openai import request_url
