@@ -3,9 +3,13 @@
 and reads each answer; this module does the I/O: send, poll while the answer says the task still runs
 (bounded by DEADLINE seconds), and, for ``response_format: b64_json``, download the images the provider
 gives as URLs. The result is OpenAI's images response ``{"created", "data": [{"url"} | {"b64_json"}]}``.
+Where the provider makes one image a call (``split_image``: Replicate), the ``n`` calls run concurrently
+and their images are joined in order; the request succeeds only if every call does (the caller charges
+the n images once, or refunds).
 
-A failure before the task exists upstream may be retried on another channel (as the adaptor's error says);
-once the task was created, a failure is final (a retry would generate, and be billed, twice upstream).
+A failure before the task exists upstream may be retried on another channel (as the adaptor's error says,
+and only if no other call of the request was created); once a task was created, a failure is final (a
+retry would generate, and be billed, twice upstream).
 """
 
 from __future__ import annotations
@@ -13,50 +17,86 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
 from ..errors import RelayError, UpstreamFailure
 from ..i18n import msg
-from .adaptors.base import ImageCall, ImageMaker, Target
+from .adaptors.base import ImageCall, ImageMaker, ImageStep, Target
 from .upstream import UpstreamRequest, scrub
 
 if TYPE_CHECKING:
     from .upstream import Upstream
 
 DEADLINE = 300.0  # seconds a task may run, polls included
+T = TypeVar("T")
 
 
 async def generate(upstream: Upstream, maker: ImageMaker, target: Target, image: ImageCall, limit: int) -> bytes:
-    request = maker.build_image_request(target, image)
+    """The images of ``image``: the maker's calls (``split_image``: one, or one per image) made concurrently,
+    their images joined in order. All or nothing: a call that fails fails the request (the others stop)."""
+    calls = maker.split_image(image)
+    ends = asyncio.get_running_loop().time() + DEADLINE
+    firsts = await asyncio.gather(*(_create(upstream, maker, target, call, limit) for call in calls),
+                                  return_exceptions=True)
+    failures = [first for first in firsts if isinstance(first, BaseException)]
+    if failures:
+        failure = failures[0]
+        if not isinstance(failure, UpstreamFailure):
+            raise failure
+        if len(failures) < len(firsts):  # others were created (billed upstream): another channel would repeat them
+            failure.retryable = False
+        raise scrub(failure, target.key) from None
+    steps = [first for first in firsts if not isinstance(first, BaseException)]
+    pairs = zip(calls, steps, strict=True)
+    parts = await _all([_finish(upstream, maker, target, call, step, limit, ends) for call, step in pairs])
+    data = [item for part in parts for item in part]
+    if image.response_format == "b64_json":
+        data = await _all([_as_b64(upstream, item, limit) for item in data])
+    return orjson.dumps({"created": int(time.time()), "data": data})
+
+
+async def _create(upstream: Upstream, maker: ImageMaker, target: Target, image: ImageCall, limit: int) -> ImageStep:
+    """The first answer of one call (retryable as the adaptor's error says: nothing exists upstream yet)."""
+    resp = await upstream.send(maker.build_image_request(target, image))
+    body = await resp.read(limit)
+    if resp.status not in (200, 201):
+        raise maker.map_error(resp.status, body)
+    return maker.parse_image_answer(target, image, body)
+
+
+async def _finish(upstream: Upstream, maker: ImageMaker, target: Target, image: ImageCall, step: ImageStep,
+                  limit: int, ends: float) -> list[dict]:
+    """A created task polled until it has its images (bounded by ``ends``); any failure now is final."""
     loop = asyncio.get_running_loop()
-    ends = loop.time() + DEADLINE
-    created = False
-    while True:
-        try:
-            resp = await upstream.send(request)
-            body = await resp.read(limit)
-            if resp.status not in (200, 201):
-                raise maker.map_error(resp.status, body)
-            step = maker.parse_image_answer(target, image, body)
-        except UpstreamFailure as failure:
-            if created:
-                failure.retryable = False
-            raise scrub(failure, target.key) from None
-        if step.poll is None:
-            break
-        created = True
+    while step.poll is not None:
         if loop.time() + step.wait > ends:
             raise UpstreamFailure(msg("media.task_timeout", provider=getattr(maker, "name", ""), id="",
                                       seconds=int(DEADLINE)), status=504, retryable=False, code="image_task_timeout",
                                   type="one_api_error")
         await asyncio.sleep(step.wait)
-        request = step.poll
-    data = step.images
-    if image.response_format == "b64_json":
-        data = [await _as_b64(upstream, item, limit) for item in data]
-    return orjson.dumps({"created": int(time.time()), "data": data})
+        try:
+            resp = await upstream.send(step.poll)
+            body = await resp.read(limit)
+            if resp.status not in (200, 201):
+                raise maker.map_error(resp.status, body)
+            step = maker.parse_image_answer(target, image, body)
+        except UpstreamFailure as failure:
+            failure.retryable = False
+            raise scrub(failure, target.key) from None
+    return step.images
+
+
+async def _all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Every coroutine's result, in order; the first failure is raised and the others are cancelled."""
+    tasks = [asyncio.ensure_future(coro) for coro in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()  # no-op on the finished ones; stops the polls of the others after a failure
 
 
 async def _as_b64(upstream: Upstream, item: dict, limit: int) -> dict:

@@ -5,6 +5,7 @@ through its OpenAI-compatible /api/paas/v4/images/generations."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from dataclasses import dataclass, field
 
@@ -31,6 +32,8 @@ class Fake:
     headers: list[dict] = field(default_factory=list)
     polls: int = 0
     downloads: int = 0
+    in_flight: int = 0
+    peak: int = 0  # most predictions being created at once
 
 
 def _app(state: Fake) -> web.Application:
@@ -49,7 +52,12 @@ def _app(state: Fake) -> web.Application:
         state.headers.append(dict(request.headers))
         prompt = body["input"]["prompt"]
         pid = f"p{len(state.created)}"
-        if "fail" in prompt:
+        nth = sum(1 for c in state.created if c["input"]["prompt"] == prompt)
+        state.in_flight += 1
+        state.peak = max(state.peak, state.in_flight)
+        await asyncio.sleep(0.05)  # time for the request's other predictions to arrive
+        state.in_flight -= 1
+        if "fail" in prompt and ("second" not in prompt or nth == 2):
             return web.json_response(prediction(pid, "failed", error="NSFW content detected"), status=201)
         output = [f"{state.url}/files/{pid}.webp"]
         if "slow" in prompt:
@@ -128,10 +136,11 @@ async def test_replicate_flux_through_images_generations(runtime, gateway, fake)
     assert base64.b64decode(answer.data[0].b64_json or "") == IMAGE and answer.data[0].url is None
     assert fake.polls == 1 and fake.downloads == 1
 
-    # n > 1: Replicate makes one image a request -- refused before anything is reserved or sent
+    # n beyond OpenAI's 10 -- refused before anything is reserved or sent
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.images.generate(model=FLUX, prompt="two foxes", n=2)
-    assert "n" in caught.value.message and len(fake.created) == 2
+        await client.images.generate(model=FLUX, prompt="eleven foxes", n=11)
+    assert "10" in caught.value.message and len(fake.created) == 2
+    assert caught.value.body["code"] == "n_not_within_range"
 
     # a failed prediction: a 502 with Replicate's words, refunded
     with pytest.raises(openai.APIStatusError) as failed:
@@ -142,6 +151,38 @@ async def test_replicate_flux_through_images_generations(runtime, gateway, fake)
     assert one == 1500  # $0.003 an image: ratio 1.5 x 1000
     entries = await check_billing(runtime, key, [one, one])
     assert all(e["model_name"] == FLUX for e in entries)
+
+
+async def test_replicate_n_images_are_n_concurrent_predictions_billed_per_image(runtime, gateway, fake):
+    await add_channel(runtime, f"{fake.url}/v1/models/", key="r8_ok", models=FLUX, type=46)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    client = sdk(gateway, key)
+
+    answer = await client.images.generate(model=FLUX, prompt="three foxes", n=3, size="1024x1792")
+    assert [d.url for d in answer.data] == [f"{fake.url}/files/p{i}.webp" for i in (1, 2, 3)]
+    assert fake.created == [{"path": f"/v1/models/{FLUX}/predictions",
+                             "input": {"prompt": "three foxes", "aspect_ratio": "9:16"}}] * 3
+    assert fake.peak == 3 and all(h["Prefer"] == "wait" for h in fake.headers)
+
+    # still running after the wait: each polled at its urls.get; b64_json downloads every image
+    answer = await client.images.generate(model=FLUX, prompt="slow foxes", n=2, response_format="b64_json")
+    assert [base64.b64decode(d.b64_json or "") for d in answer.data] == [IMAGE, IMAGE]
+    assert fake.polls == 2 and fake.downloads == 2
+
+    # the second of three predictions fails: the request fails in OpenAI's envelope, nothing is charged
+    with pytest.raises(openai.APIStatusError) as failed:
+        await client.images.generate(model=FLUX, prompt="fail the second fox", n=3)
+    assert failed.value.status_code == 502 and "NSFW content detected" in failed.value.message
+    assert failed.value.body["code"] == "prediction_failed" and len(fake.created) == 8
+
+    # the largest n OpenAI allows
+    answer = await client.images.generate(model=FLUX, prompt="ten foxes", n=10)
+    assert len(answer.data) == 10 and len({d.url for d in answer.data}) == 10 and fake.peak == 10
+
+    one = image_quota(runtime, FLUX, 46)
+    assert image_quota(runtime, FLUX, 46, n=3) == 3 * one == 4500
+    entries = await check_billing(runtime, key, [3 * one, 2 * one, 10 * one])
+    assert [e["content"].endswith(f"× {n}") for e, n in zip(entries, (3, 2, 10), strict=True)] == [True] * 3
 
 
 async def test_replicate_refused_key_is_openai_shaped_401(runtime, gateway, fake):

@@ -4,17 +4,21 @@ Replicate's predictions (one image each, n of them for n images)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
 
-from oneapi_app.errors import UpstreamFailure
-from oneapi_app.relay.adaptors import image_maker_for
+from oneapi_app.errors import RelayError, UpstreamFailure
+from oneapi_app.relay import native_images
+from oneapi_app.relay.adaptors import image_maker_for, replicate
 from oneapi_app.relay.adaptors.ali_image import AliImageAdaptor, dashscope_base
 from oneapi_app.relay.adaptors.base import ImageCall, Target
+from oneapi_app.relay.adaptors.replicate import ReplicateAdaptor
 
 from .cn_helpers import raw
 
-ALI = AliImageAdaptor()
+ALI, REPLICATE = AliImageAdaptor(), ReplicateAdaptor()
 WANX = ImageCall(model="wanx-v1", prompt="山水画", n=2, size="720x1280")
 
 
@@ -63,3 +67,103 @@ def test_dashscope_failed_task_is_a_final_502_with_alis_words():
         ALI.parse_image_answer(Target(49, "", "sk-ali"), WANX, raw("dashscope", "task_failed.json"))
     assert caught.value.status == 502 and not caught.value.retryable
     assert "inappropriate content" in str(caught.value.message)
+
+
+# -- Replicate: n one-image predictions -----------------------------------------------------------------------
+FLUX = "black-forest-labs/flux-schnell"
+
+
+def test_replicate_splits_n_images_into_n_one_image_predictions():
+    image = ImageCall(model=FLUX, prompt="a fox", n=3, size="1792x1024", response_format="b64_json")
+    calls = REPLICATE.split_image(image)
+    assert len(calls) == 3 and all(c.n == 1 and c.prompt == "a fox" and c.size == "1792x1024" for c in calls)
+    request = REPLICATE.build_image_request(Target(46, "", "r8_k"), calls[0])
+    assert request.url == f"https://api.replicate.com/v1/models/{FLUX}/predictions"
+    assert request.headers["Prefer"] == "wait" and request.headers["Authorization"] == "Bearer r8_k"
+    assert orjson.loads(request.body) == {"input": {"prompt": "a fox", "aspect_ratio": "16:9"}}
+    assert REPLICATE.split_image(ImageCall(model=FLUX, prompt="x")) == [ImageCall(model=FLUX, prompt="x")]
+
+
+@pytest.mark.parametrize("n", [1, 2, 10])
+def test_replicate_takes_n_up_to_openais_limit(n):
+    REPLICATE.check_image(ImageCall(model=FLUX, prompt="x", n=n))
+
+
+@pytest.mark.parametrize("n", [0, 11])
+def test_replicate_refuses_n_beyond_openais_limit(n):
+    with pytest.raises(RelayError) as caught:
+        REPLICATE.check_image(ImageCall(model=FLUX, prompt="x", n=n))
+    assert caught.value.status == 400 and caught.value.code == "n_not_within_range"
+    assert "10" in str(caught.value.message)
+
+
+def test_replicate_prediction_answers():
+    target, image = Target(46, "", "r8_k"), ImageCall(model=FLUX, prompt="x")
+    done = REPLICATE.parse_image_answer(target, image, raw("replicate", "prediction_image.json"))
+    assert done.poll is None and done.images == [
+        {"url": "https://replicate.delivery/czjl/9MBNrffKcxoqY0iprW66NF8MZaNeH322a27yE0sjFGtKMXLnA/out-0.webp"}]
+    running = REPLICATE.parse_image_answer(target, image, raw("replicate", "prediction_processing.json"))
+    assert running.poll is not None and running.poll.method == "GET" and running.images == []
+    assert running.poll.url == "https://api.replicate.com/v1/predictions/rrr4z55ocneqzikepnug6xezpe"
+    with pytest.raises(UpstreamFailure) as caught:
+        REPLICATE.parse_image_answer(target, image, raw("replicate", "prediction_failed.json"))
+    assert caught.value.status == 502 and not caught.value.retryable and "NSFW" in str(caught.value.message)
+
+
+# -- the fan-out (relay/native_images.py) with a scripted upstream ---------------------------------------------
+class Resp:
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status, self.body = status, body
+
+    async def read(self, limit: int) -> bytes:
+        return self.body
+
+
+class Scripted:
+    """Answers each POST with the next scripted (status, fixture) and each GET with prediction_image.json."""
+
+    def __init__(self, *answers: tuple[int, bytes]) -> None:
+        self.answers, self.sent = list(answers), []
+
+    async def send(self, request):
+        self.sent.append(request)
+        await asyncio.sleep(0)
+        if request.method == "GET":
+            return Resp(200, raw("replicate", "prediction_image.json"))
+        return Resp(*self.answers.pop(0))
+
+
+SUCCEEDED, RUNNING = (201, raw("replicate", "prediction_image.json")), (201, raw("replicate", "prediction_processing.json"))
+THROTTLED = (429, b'{"title": "Request was throttled", "detail": "Request was throttled. r8_secret", "status": 429}')
+
+
+async def test_generate_joins_the_images_of_every_prediction(monkeypatch):
+    monkeypatch.setattr(replicate, "POLL_SECONDS", 0.0)
+    upstream = Scripted(SUCCEEDED, RUNNING, SUCCEEDED)
+    body = await native_images.generate(upstream, REPLICATE, Target(46, "", "r8_secret"),  # type: ignore[arg-type]
+                                        ImageCall(model=FLUX, prompt="x", n=3), 1 << 20)
+    data = orjson.loads(body)["data"]
+    assert len(data) == 3 and all(d["url"].endswith("/out-0.webp") for d in data)
+    assert [r.method for r in upstream.sent] == ["POST", "POST", "POST", "GET"]
+
+
+async def test_a_refused_prediction_is_retryable_only_if_none_was_created():
+    target = Target(46, "", "r8_secret")
+    with pytest.raises(UpstreamFailure) as caught:  # every creation refused: another channel may try
+        await native_images.generate(Scripted(THROTTLED, THROTTLED), REPLICATE, target,  # type: ignore[arg-type]
+                                     ImageCall(model=FLUX, prompt="x", n=2), 1 << 20)
+    assert caught.value.status == 429 and caught.value.retryable
+    assert "r8_secret" not in str(caught.value.message)
+    with pytest.raises(UpstreamFailure) as caught:  # one was created (billed upstream): final
+        await native_images.generate(Scripted(SUCCEEDED, THROTTLED), REPLICATE, target,  # type: ignore[arg-type]
+                                     ImageCall(model=FLUX, prompt="x", n=2), 1 << 20)
+    assert caught.value.status == 429 and not caught.value.retryable
+
+
+async def test_a_failed_prediction_fails_at_once_without_waiting_for_the_others(monkeypatch):
+    monkeypatch.setattr(replicate, "POLL_SECONDS", 60.0)  # the running one would wait a minute
+    upstream = Scripted(RUNNING, (201, raw("replicate", "prediction_failed.json")))
+    with pytest.raises(UpstreamFailure) as caught:
+        await asyncio.wait_for(native_images.generate(upstream, REPLICATE, Target(46, "", "k"),  # type: ignore[arg-type]
+                                                      ImageCall(model=FLUX, prompt="x", n=2), 1 << 20), 5)
+    assert caught.value.status == 502 and not caught.value.retryable and len(upstream.sent) == 2

@@ -87,6 +87,9 @@ class AliImageAdaptor:
     def check_image(self, image: ImageCall) -> None:
         return None  # wanx's sizes, n and prompt length are One API's rules (relay/media_rules.py)
 
+    def split_image(self, image: ImageCall) -> list[ImageCall]:
+        return [image]  # one task makes the n images (``parameters.n``)
+
     def build_image_request(self, target: Target, image: ImageCall) -> UpstreamRequest:
         given: dict[str, str] = {"prompt": image.prompt}
         negative = image.body.get("negative_prompt")
