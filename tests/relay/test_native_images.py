@@ -34,6 +34,7 @@ class Fake:
     downloads: int = 0
     in_flight: int = 0
     peak: int = 0  # most predictions being created at once
+    cancelled: list[str] = field(default_factory=list)
 
 
 def _app(state: Fake) -> web.Application:
@@ -41,7 +42,7 @@ def _app(state: Fake) -> web.Application:
 
     def prediction(pid: str, status: str, output=None, error=None) -> dict:
         return {"id": pid, "status": status, "output": output, "error": error,
-                "urls": {"get": f"{state.url}/v1/predictions/{pid}", "cancel": f"{state.url}/v1/predictions/{pid}/c"}}
+                "urls": {"get": f"{state.url}/v1/predictions/{pid}", "cancel": f"{state.url}/v1/predictions/{pid}/cancel"}}
 
     async def create(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != "Bearer r8_ok":
@@ -68,6 +69,10 @@ def _app(state: Fake) -> web.Application:
     async def get_prediction(request: web.Request) -> web.Response:
         state.polls += 1
         return web.json_response(predictions[request.match_info["pid"]])
+
+    async def cancel(request: web.Request) -> web.Response:
+        state.cancelled.append(request.match_info["pid"])
+        return web.json_response(prediction(request.match_info["pid"], "canceled"))
 
     async def synthesis(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != "Bearer sk-ali":
@@ -101,6 +106,7 @@ def _app(state: Fake) -> web.Application:
     app = web.Application()
     app.add_routes([web.post("/v1/models/{owner}/{name}/predictions", create),
                     web.get("/v1/predictions/{pid}", get_prediction),
+                    web.post("/v1/predictions/{pid}/cancel", cancel),
                     web.post("/api/v1/services/aigc/text2image/image-synthesis", synthesis),
                     web.get("/api/v1/tasks/{tid}", task), web.get("/files/{name}", files)])
     return app
@@ -169,11 +175,13 @@ async def test_replicate_n_images_are_n_concurrent_predictions_billed_per_image(
     assert [base64.b64decode(d.b64_json or "") for d in answer.data] == [IMAGE, IMAGE]
     assert fake.polls == 2 and fake.downloads == 2
 
-    # the second of three predictions fails: the request fails in OpenAI's envelope, nothing is charged
+    # the second of three predictions fails: the request fails in OpenAI's envelope, nothing is charged, and
+    # the two still running are cancelled upstream
     with pytest.raises(openai.APIStatusError) as failed:
-        await client.images.generate(model=FLUX, prompt="fail the second fox", n=3)
+        await client.images.generate(model=FLUX, prompt="slow, fail the second fox", n=3)
     assert failed.value.status_code == 502 and "NSFW content detected" in failed.value.message
     assert failed.value.body["code"] == "prediction_failed" and len(fake.created) == 8
+    assert sorted(fake.cancelled) == ["p6", "p8"] and fake.polls == 2
 
     # the largest n OpenAI allows
     answer = await client.images.generate(model=FLUX, prompt="ten foxes", n=10)

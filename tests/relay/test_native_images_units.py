@@ -120,17 +120,34 @@ class Resp:
 
 
 class Scripted:
-    """Answers each POST with the next scripted (status, fixture) and each GET with prediction_image.json."""
+    """Answers each creation with the next scripted (status, body), each GET with ``gets[url]`` (default
+    prediction_image.json) and each cancel with 200."""
 
-    def __init__(self, *answers: tuple[int, bytes]) -> None:
-        self.answers, self.sent = list(answers), []
+    def __init__(self, *answers: tuple[int, bytes], gets: dict[str, bytes] | None = None) -> None:
+        self.answers, self.gets, self.sent = list(answers), gets or {}, []
 
     async def send(self, request):
         self.sent.append(request)
         await asyncio.sleep(0)
         if request.method == "GET":
-            return Resp(200, raw("replicate", "prediction_image.json"))
+            return Resp(200, self.gets.get(request.url, raw("replicate", "prediction_image.json")))
+        if request.url.endswith("/cancel"):
+            return Resp(200, b"{}")
         return Resp(*self.answers.pop(0))
+
+    def cancels(self) -> list[str]:
+        return [r.url for r in self.sent if r.url.endswith("/cancel")]
+
+
+def starting(pid: str) -> bytes:
+    return raw("replicate", "prediction_starting.json").replace(b"gm3qorzdhgbfurvjtvhg6dckhu", pid.encode())
+
+
+def failed(pid: str) -> bytes:
+    return raw("replicate", "prediction_failed.json").replace(b"gm3qorzdhgbfurvjtvhg6dckhu", pid.encode())
+
+
+PREDICTIONS = "https://api.replicate.com/v1/predictions"
 
 
 SUCCEEDED, RUNNING = (201, raw("replicate", "prediction_image.json")), (201, raw("replicate", "prediction_processing.json"))
@@ -167,3 +184,48 @@ async def test_a_failed_prediction_fails_at_once_without_waiting_for_the_others(
         await asyncio.wait_for(native_images.generate(upstream, REPLICATE, Target(46, "", "k"),  # type: ignore[arg-type]
                                                       ImageCall(model=FLUX, prompt="x", n=2), 1 << 20), 5)
     assert caught.value.status == 502 and not caught.value.retryable and len(upstream.sent) == 2
+
+
+def test_a_running_prediction_can_be_cancelled():
+    step = REPLICATE.parse_image_answer(Target(46, "", "r8_k"), ImageCall(model=FLUX, prompt="x"), starting("a1"))
+    assert step.cancel is not None and step.cancel.method == "POST" and step.cancel.url == f"{PREDICTIONS}/a1/cancel"
+    assert step.cancel.headers["Authorization"] == "Bearer r8_k"
+
+
+async def test_a_failed_creation_cancels_the_predictions_still_running():
+    upstream = Scripted((201, starting("a1")), (201, failed("b2")), SUCCEEDED)
+    with pytest.raises(UpstreamFailure) as caught:
+        await native_images.generate(upstream, REPLICATE, Target(46, "", "k"),  # type: ignore[arg-type]
+                                     ImageCall(model=FLUX, prompt="x", n=3), 1 << 20)
+    assert caught.value.status == 502 and not caught.value.retryable and "NSFW" in str(caught.value.message)
+    assert upstream.cancels() == [f"{PREDICTIONS}/a1/cancel"]  # not the failed one, not the finished one
+
+
+async def test_a_failed_poll_stops_and_cancels_the_others(monkeypatch):
+    monkeypatch.setattr(replicate, "POLL_SECONDS", 0.0)
+    gets = {f"{PREDICTIONS}/a1": failed("a1"), f"{PREDICTIONS}/b2": starting("b2")}  # b2 never finishes
+    upstream = Scripted((201, starting("a1")), (201, starting("b2")), gets=gets)
+    with pytest.raises(UpstreamFailure) as caught:
+        await asyncio.wait_for(native_images.generate(upstream, REPLICATE, Target(46, "", "k"),  # type: ignore[arg-type]
+                                                      ImageCall(model=FLUX, prompt="x", n=2), 1 << 20), 5)
+    assert caught.value.status == 502 and not caught.value.retryable
+    assert upstream.cancels() == [f"{PREDICTIONS}/b2/cancel"]
+    polls = len([r for r in upstream.sent if r.method == "GET"])
+    await asyncio.sleep(0.05)
+    assert len([r for r in upstream.sent if r.method == "GET"]) == polls  # b2 is no longer polled
+
+
+async def test_the_client_leaving_cancels_the_running_predictions(monkeypatch):
+    monkeypatch.setattr(replicate, "POLL_SECONDS", 60.0)
+    upstream = Scripted((201, starting("a1")), SUCCEEDED)
+    work = asyncio.ensure_future(native_images.generate(upstream, REPLICATE, Target(46, "", "k"),  # type: ignore[arg-type]
+                                                        ImageCall(model=FLUX, prompt="x", n=2), 1 << 20))
+    while len(upstream.sent) < 2:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    work.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await work
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert upstream.cancels() == [f"{PREDICTIONS}/a1/cancel"]

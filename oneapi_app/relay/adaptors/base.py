@@ -305,6 +305,7 @@ class ImageStep:
     images: list[dict] = field(default_factory=list)
     poll: UpstreamRequest | None = None
     wait: float = 0.0
+    cancel: UpstreamRequest | None = None  # stops the running task upstream (sent if the request fails)
 
 
 class ImageMaker(Protocol):

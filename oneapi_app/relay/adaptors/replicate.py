@@ -24,8 +24,8 @@ until it finishes; the output URLs are OpenAI's ``data`` items. A prediction mak
 predictions API has no image count: only some models take a ``num_outputs`` input, capped at 4, and
 flux-pro, flux-1.1-pro, ideogram and recraft take none; one-api asks for one image too), so ``n`` images
 (1 to MAX_IMAGES, OpenAI's limit) are ``n`` one-image predictions made concurrently (relay/native_images.py
-joins them in order; if one fails the request fails and nothing is charged). Billed as one-api does: ratio
-x 1000 quota per image, x n.
+joins them in order; if one fails the request fails and nothing is charged, and the predictions still
+running are cancelled at their ``urls.cancel``). Billed as one-api does: ratio x 1000 quota per image, x n.
 """
 
 from __future__ import annotations
@@ -241,12 +241,14 @@ def image_step(target: Target, data: dict) -> ImageStep:
             raise failure(str(msg("relay.empty_answer", provider=PROVIDER)), 502, code="prediction_failed",
                           retryable=False)
         return ImageStep([{"url": url} for url in urls])
-    again = obj(data.get("urls")).get("get")
+    links = obj(data.get("urls"))
+    again, cancel = links.get("get"), links.get("cancel")
     if not isinstance(again, str) or not again:
         raise failure(str(msg("relay.replicate_pending", id=prediction, status=status or "?")), 504,
                       code="prediction_pending", retryable=False)
-    return ImageStep(poll=UpstreamRequest("GET", again, {"Authorization": f"Bearer {target.key}",
-                                                         "Accept": "application/json"}), wait=POLL_SECONDS)
+    headers = {"Authorization": f"Bearer {target.key}", "Accept": "application/json"}
+    stop = UpstreamRequest("POST", cancel, headers) if isinstance(cancel, str) and cancel else None
+    return ImageStep(poll=UpstreamRequest("GET", again, headers), wait=POLL_SECONDS, cancel=stop)
 
 
 def replicate_failure(status: int, body: bytes) -> UpstreamFailure:
