@@ -357,8 +357,6 @@ SERVER: dict[str, dict[str, str]] = {
                                   "zh": "response_format 必须是以下之一：{formats}"},
     "media.bad_documents": {"en": "documents must be a non-empty list of strings or of objects with a text field",
                             "zh": "documents 必须是非空的字符串列表或含 text 字段的对象列表"},
-    "media.one_image_only": {"en": "{provider} answers one image per request: set n to 1",
-                             "zh": "{provider} 每次请求只生成一张图片：请将 n 设为 1"},
     "media.bad_size_shape": {"en": "size {size} is not WIDTHxHEIGHT (e.g. 1024x1024)",
                              "zh": "尺寸 {size} 不是 宽x高 的格式（例如 1024x1024）"},
     "media.task_failed": {"en": "{provider} image task {id} {status}: {detail}",

@@ -1,6 +1,7 @@
 """The relay's media endpoints: images (generations, edits), audio (speech, transcriptions, translations) and
 rerank -- every One API call beyond text, on the OpenAI-family channels; image generations also on the
-channels whose adaptor has an image half (``image_maker_for``: Replicate, Ali DashScope; relay/native_images.py).
+channels whose adaptor has an image half (``image_maker_for``: Replicate; Ali DashScope on Ali and Ali Bailian
+channels; relay/native_images.py).
 
 One path per request, the text pipeline's steps with the media rules (relay/media_rules.py):
 authenticate -> read the body (JSON, or multipart read in place: relay/multipart.py) -> rate limits (the

@@ -5,6 +5,7 @@ through its OpenAI-compatible /api/paas/v4/images/generations."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from dataclasses import dataclass, field
 
@@ -31,6 +32,9 @@ class Fake:
     headers: list[dict] = field(default_factory=list)
     polls: int = 0
     downloads: int = 0
+    in_flight: int = 0
+    peak: int = 0  # most predictions being created at once
+    cancelled: list[str] = field(default_factory=list)
 
 
 def _app(state: Fake) -> web.Application:
@@ -38,7 +42,7 @@ def _app(state: Fake) -> web.Application:
 
     def prediction(pid: str, status: str, output=None, error=None) -> dict:
         return {"id": pid, "status": status, "output": output, "error": error,
-                "urls": {"get": f"{state.url}/v1/predictions/{pid}", "cancel": f"{state.url}/v1/predictions/{pid}/c"}}
+                "urls": {"get": f"{state.url}/v1/predictions/{pid}", "cancel": f"{state.url}/v1/predictions/{pid}/cancel"}}
 
     async def create(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != "Bearer r8_ok":
@@ -49,7 +53,12 @@ def _app(state: Fake) -> web.Application:
         state.headers.append(dict(request.headers))
         prompt = body["input"]["prompt"]
         pid = f"p{len(state.created)}"
-        if "fail" in prompt:
+        nth = sum(1 for c in state.created if c["input"]["prompt"] == prompt)
+        state.in_flight += 1
+        state.peak = max(state.peak, state.in_flight)
+        await asyncio.sleep(0.05)  # time for the request's other predictions to arrive
+        state.in_flight -= 1
+        if "fail" in prompt and ("second" not in prompt or nth == 2):
             return web.json_response(prediction(pid, "failed", error="NSFW content detected"), status=201)
         output = [f"{state.url}/files/{pid}.webp"]
         if "slow" in prompt:
@@ -60,6 +69,10 @@ def _app(state: Fake) -> web.Application:
     async def get_prediction(request: web.Request) -> web.Response:
         state.polls += 1
         return web.json_response(predictions[request.match_info["pid"]])
+
+    async def cancel(request: web.Request) -> web.Response:
+        state.cancelled.append(request.match_info["pid"])
+        return web.json_response(prediction(request.match_info["pid"], "canceled"))
 
     async def synthesis(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != "Bearer sk-ali":
@@ -93,6 +106,7 @@ def _app(state: Fake) -> web.Application:
     app = web.Application()
     app.add_routes([web.post("/v1/models/{owner}/{name}/predictions", create),
                     web.get("/v1/predictions/{pid}", get_prediction),
+                    web.post("/v1/predictions/{pid}/cancel", cancel),
                     web.post("/api/v1/services/aigc/text2image/image-synthesis", synthesis),
                     web.get("/api/v1/tasks/{tid}", task), web.get("/files/{name}", files)])
     return app
@@ -128,10 +142,11 @@ async def test_replicate_flux_through_images_generations(runtime, gateway, fake)
     assert base64.b64decode(answer.data[0].b64_json or "") == IMAGE and answer.data[0].url is None
     assert fake.polls == 1 and fake.downloads == 1
 
-    # n > 1: Replicate makes one image a request -- refused before anything is reserved or sent
+    # n beyond OpenAI's 10 -- refused before anything is reserved or sent
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.images.generate(model=FLUX, prompt="two foxes", n=2)
-    assert "n" in caught.value.message and len(fake.created) == 2
+        await client.images.generate(model=FLUX, prompt="eleven foxes", n=11)
+    assert "10" in caught.value.message and len(fake.created) == 2
+    assert caught.value.body["code"] == "n_not_within_range"
 
     # a failed prediction: a 502 with Replicate's words, refunded
     with pytest.raises(openai.APIStatusError) as failed:
@@ -142,6 +157,40 @@ async def test_replicate_flux_through_images_generations(runtime, gateway, fake)
     assert one == 1500  # $0.003 an image: ratio 1.5 x 1000
     entries = await check_billing(runtime, key, [one, one])
     assert all(e["model_name"] == FLUX for e in entries)
+
+
+async def test_replicate_n_images_are_n_concurrent_predictions_billed_per_image(runtime, gateway, fake):
+    await add_channel(runtime, f"{fake.url}/v1/models/", key="r8_ok", models=FLUX, type=46)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    client = sdk(gateway, key)
+
+    answer = await client.images.generate(model=FLUX, prompt="three foxes", n=3, size="1024x1792")
+    assert [d.url for d in answer.data] == [f"{fake.url}/files/p{i}.webp" for i in (1, 2, 3)]
+    assert fake.created == [{"path": f"/v1/models/{FLUX}/predictions",
+                             "input": {"prompt": "three foxes", "aspect_ratio": "9:16"}}] * 3
+    assert fake.peak == 3 and all(h["Prefer"] == "wait" for h in fake.headers)
+
+    # still running after the wait: each polled at its urls.get; b64_json downloads every image
+    answer = await client.images.generate(model=FLUX, prompt="slow foxes", n=2, response_format="b64_json")
+    assert [base64.b64decode(d.b64_json or "") for d in answer.data] == [IMAGE, IMAGE]
+    assert fake.polls == 2 and fake.downloads == 2
+
+    # the second of three predictions fails: the request fails in OpenAI's envelope, nothing is charged, and
+    # the two still running are cancelled upstream
+    with pytest.raises(openai.APIStatusError) as failed:
+        await client.images.generate(model=FLUX, prompt="slow, fail the second fox", n=3)
+    assert failed.value.status_code == 502 and "NSFW content detected" in failed.value.message
+    assert failed.value.body["code"] == "prediction_failed" and len(fake.created) == 8
+    assert sorted(fake.cancelled) == ["p6", "p8"] and fake.polls == 2
+
+    # the largest n OpenAI allows
+    answer = await client.images.generate(model=FLUX, prompt="ten foxes", n=10)
+    assert len(answer.data) == 10 and len({d.url for d in answer.data}) == 10 and fake.peak == 10
+
+    one = image_quota(runtime, FLUX, 46)
+    assert image_quota(runtime, FLUX, 46, n=3) == 3 * one == 4500
+    entries = await check_billing(runtime, key, [3 * one, 2 * one, 10 * one])
+    assert [e["content"].endswith(f"× {n}") for e, n in zip(entries, (3, 2, 10), strict=True)] == [True] * 3
 
 
 async def test_replicate_refused_key_is_openai_shaped_401(runtime, gateway, fake):
@@ -186,6 +235,44 @@ async def test_dashscope_refused_key_and_the_compatible_mode_base(runtime, gatew
     with pytest.raises(openai.AuthenticationError) as caught:
         await sdk(gateway, key).images.generate(model="wanx-v1", prompt="x")
     assert "Invalid API-key provided." in caught.value.message
+    await check_billing(runtime, key, [])
+
+
+async def test_bailian_channel_generates_images_like_ali(runtime, gateway, fake):
+    # an Ali Bailian channel whose base is the OpenAI-compatible one: images go to the DashScope API root
+    await add_channel(runtime, f"{fake.url}/compatible-mode/v1/", key="sk-ali", models="wanx-v1", type=49)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    client = sdk(gateway, key)
+
+    answer = await client.images.generate(model="wanx-v1", prompt="山水画", n=2, size="1280x720")
+    assert [d.url for d in answer.data] == [f"{fake.url}/files/t1-0.png", f"{fake.url}/files/t1-1.png"]
+    assert fake.created[0] == {"path": "/api/v1/services/aigc/text2image/image-synthesis", "model": "wanx-v1",
+                               "input": {"prompt": "山水画"}, "parameters": {"size": "1280*720", "n": 2}}
+    assert fake.headers[0]["X-DashScope-Async"] == "enable" and fake.polls == 2
+
+    answer = await client.images.generate(model="wanx-v1", prompt="竹子", response_format="b64_json")
+    assert [base64.b64decode(d.b64_json or "") for d in answer.data] == [IMAGE]
+
+    with pytest.raises(openai.APIStatusError) as failed:  # failed upstream: Ali's words in OpenAI's envelope
+        await client.images.generate(model="wanx-v1", prompt="fail")
+    assert failed.value.status_code == 502 and "inappropriate content" in failed.value.message
+    assert failed.value.body["type"] == "ali_error"
+
+    with pytest.raises(openai.BadRequestError):  # One API's wanx rules hold on Bailian too: n 1-4
+        await client.images.generate(model="wanx-v1", prompt="x", n=5)
+    assert len(fake.created) == 3
+
+    await check_billing(runtime, key, [image_quota(runtime, "wanx-v1", 49, n=2, size="1280x720"),
+                                       image_quota(runtime, "wanx-v1", 49)])
+    assert image_quota(runtime, "wanx-v1", 49, n=2, size="1280x720") == 16000
+
+
+async def test_bailian_refused_key_is_openai_shaped_401(runtime, gateway, fake):
+    await add_channel(runtime, fake.url, key="sk-wrong", models="wanx-v1", type=49)
+    key = await add_token(runtime, unlimited=False, remain_quota=START)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        await sdk(gateway, key).images.generate(model="wanx-v1", prompt="x")
+    assert "Invalid API-key provided." in caught.value.message and "sk-wrong" not in caught.value.message
     await check_billing(runtime, key, [])
 
 

@@ -1,7 +1,8 @@
 """Provider adaptors: pure translators behind one Adaptor protocol (one module per provider family).
 
 ``adaptor_for(type_id)`` returns the adaptor of a channel type, or None when that family has no adaptor yet;
-``image_maker_for(type_id)`` the one generating images with a provider's own API (Replicate, DashScope).
+``image_maker_for(type_id)`` the one generating images with a provider's own API (Replicate; DashScope for Ali
+and Ali Bailian channels alike).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def adaptor_for(type_id: int) -> Adaptor | None:
 
 _REPLICATE = _BY_FAMILY["replicate"]
 assert isinstance(_REPLICATE, ReplicateAdaptor)
-_IMAGE_MAKERS: dict[int, ImageMaker] = {46: _REPLICATE, 17: AliImageAdaptor()}  # Replicate, Ali DashScope
+_DASHSCOPE = AliImageAdaptor()  # Ali (17) and Ali Bailian (49): the same DashScope text2image API and host
+_IMAGE_MAKERS: dict[int, ImageMaker] = {46: _REPLICATE, 17: _DASHSCOPE, 49: _DASHSCOPE}
 
 
 def image_maker_for(type_id: int) -> ImageMaker | None:

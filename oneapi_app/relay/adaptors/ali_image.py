@@ -1,6 +1,9 @@
-"""Ali DashScope image generation (channel type 17, /v1/images/generations), as one-api's ali/image.go: the
-ImageMaker half for the wanx and stable-diffusion models (Ali's chat goes through the OpenAI-compatible
-endpoint, the OpenAI adaptor).
+"""Ali DashScope image generation (/v1/images/generations), as one-api's ali/image.go: the ImageMaker half for
+the wanx and stable-diffusion models, on Ali (channel type 17) and Ali Bailian (type 49) channels alike -- the
+same DashScope API on the same host (their chat goes through the OpenAI-compatible endpoint, the OpenAI
+adaptor). The API root is the channel's base URL without the OpenAI-compatible suffix a channel may carry
+(``https://dashscope.aliyuncs.com/compatible-mode/v1`` -> ``https://dashscope.aliyuncs.com``; the
+international ``dashscope-intl`` host likewise).
 
 - ``POST {base}/api/v1/services/aigc/text2image/image-synthesis`` with ``X-DashScope-Async: enable``:
   ``{"model", "input": {"prompt"}, "parameters": {"size": "1024*1024", "n"}}`` creates a task;
@@ -30,7 +33,8 @@ FAILED = ("FAILED", "CANCELED", "UNKNOWN")
 
 
 def dashscope_base(target: Target) -> str:
-    """The channel's base URL without the OpenAI-compatible suffix a channel may carry."""
+    """The DashScope API root: the channel's base URL (else the default host) without the OpenAI-compatible
+    or native API suffix a channel may carry (``/compatible-mode/v1``, ``/api/v1``; trailing slashes too)."""
     base = base_url(target, DEFAULT_BASE)
     for suffix in ("/compatible-mode/v1", "/compatible-mode", "/api/v1"):
         base = base.removesuffix(suffix)
@@ -82,6 +86,9 @@ class AliImageAdaptor:
 
     def check_image(self, image: ImageCall) -> None:
         return None  # wanx's sizes, n and prompt length are One API's rules (relay/media_rules.py)
+
+    def split_image(self, image: ImageCall) -> list[ImageCall]:
+        return [image]  # one task makes the n images (``parameters.n``)
 
     def build_image_request(self, target: Target, image: ImageCall) -> UpstreamRequest:
         given: dict[str, str] = {"prompt": image.prompt}

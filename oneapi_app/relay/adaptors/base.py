@@ -305,6 +305,7 @@ class ImageStep:
     images: list[dict] = field(default_factory=list)
     poll: UpstreamRequest | None = None
     wait: float = 0.0
+    cancel: UpstreamRequest | None = None  # stops the running task upstream (sent if the request fails)
 
 
 class ImageMaker(Protocol):
@@ -312,9 +313,13 @@ class ImageMaker(Protocol):
     predictions, DashScope's text2image tasks). relay/media.py sends ``build_image_request``, reads each
     answer through ``parse_image_answer`` (polling while it says so) and answers OpenAI's images response;
     billing is One API's image pricing (relay/media_rules.py). ``check_image`` refuses, before anything is
-    reserved, what the provider cannot do (a RelayError 400)."""
+    reserved, what the provider cannot do (a RelayError 400). ``split_image`` says how the request's ``n``
+    images are made: one call (``[image]``: the provider takes ``n``, as DashScope does) or several calls made
+    concurrently whose images are joined in order (Replicate: ``n`` one-image predictions)."""
 
     def check_image(self, image: ImageCall) -> None: ...
+
+    def split_image(self, image: ImageCall) -> list[ImageCall]: ...
 
     def build_image_request(self, target: Target, image: ImageCall) -> UpstreamRequest: ...
 

@@ -19,15 +19,20 @@ A prediction that has not finished when the wait ends is a 504 naming its id (no
 running upstream); ``failed``/``canceled`` predictions are a 502 with Replicate's error text.
 
 /v1/images/generations (the ImageMaker half, as one-api's replicate/image.go): the prompt and the size's
-nearest aspect ratio make the prediction (``Prefer: wait``); one still running is polled at ``urls.get``
-until it finishes; the output URLs are OpenAI's ``data`` items. One image per request (``n`` must be 1),
-billed as one-api does: ratio x 1000 quota per image.
+nearest aspect ratio make a prediction (``Prefer: wait``); one still running is polled at ``urls.get``
+until it finishes; the output URLs are OpenAI's ``data`` items. A prediction makes one image (the
+predictions API has no image count: only some models take a ``num_outputs`` input, capped at 4, and
+flux-pro, flux-1.1-pro, ideogram and recraft take none; one-api asks for one image too), so ``n`` images
+(1 to MAX_IMAGES, OpenAI's limit) are ``n`` one-image predictions made concurrently (relay/native_images.py
+joins them in order; if one fails the request fails and nothing is charged, and the predictions still
+running are cancelled at their ``urls.cancel``). Billed as one-api does: ratio x 1000 quota per image, x n.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import orjson
 
@@ -59,6 +64,7 @@ DEFAULT_BASE = "https://api.replicate.com/v1/models"
 PROVIDER = "Replicate"
 IMAGE_OWNERS = ("black-forest-labs/", "ideogram-ai/", "recraft-ai/", "stability-ai/")
 IMAGE_TOKENS = 1000  # prompt tokens reported per image
+MAX_IMAGES = 10  # n of /v1/images/generations: OpenAI's limit, one prediction each
 TERMINAL_FAILURES = ("failed", "canceled", "aborted")
 
 
@@ -235,12 +241,14 @@ def image_step(target: Target, data: dict) -> ImageStep:
             raise failure(str(msg("relay.empty_answer", provider=PROVIDER)), 502, code="prediction_failed",
                           retryable=False)
         return ImageStep([{"url": url} for url in urls])
-    again = obj(data.get("urls")).get("get")
+    links = obj(data.get("urls"))
+    again, cancel = links.get("get"), links.get("cancel")
     if not isinstance(again, str) or not again:
         raise failure(str(msg("relay.replicate_pending", id=prediction, status=status or "?")), 504,
                       code="prediction_pending", retryable=False)
-    return ImageStep(poll=UpstreamRequest("GET", again, {"Authorization": f"Bearer {target.key}",
-                                                         "Accept": "application/json"}), wait=POLL_SECONDS)
+    headers = {"Authorization": f"Bearer {target.key}", "Accept": "application/json"}
+    stop = UpstreamRequest("POST", cancel, headers) if isinstance(cancel, str) and cancel else None
+    return ImageStep(poll=UpstreamRequest("GET", again, headers), wait=POLL_SECONDS, cancel=stop)
 
 
 def replicate_failure(status: int, body: bytes) -> UpstreamFailure:
@@ -286,10 +294,14 @@ class ReplicateAdaptor:
 
     # -- /v1/images/generations ------------------------------------------------------------------------
     def check_image(self, image: ImageCall) -> None:
-        if image.n != 1:
-            raise RelayError(msg("media.one_image_only", provider=PROVIDER), status=400, code="n_not_within_range")
+        if not 1 <= image.n <= MAX_IMAGES:
+            raise RelayError(msg("media.bad_n", model=image.model, low=1, high=MAX_IMAGES), status=400,
+                             code="n_not_within_range")
         if aspect_ratio(image.size) is None:
             raise RelayError(msg("media.bad_size_shape", size=image.size), status=400, code="size_not_supported")
+
+    def split_image(self, image: ImageCall) -> list[ImageCall]:
+        return [replace(image, n=1)] * image.n  # one image a prediction: n predictions, made concurrently
 
     def build_image_request(self, target: Target, image: ImageCall) -> UpstreamRequest:
         body = {"input": {"prompt": image.prompt, "aspect_ratio": aspect_ratio(image.size) or "1:1"}}
