@@ -64,8 +64,10 @@ SERVER: dict[str, dict[str, str]] = {
     "relay.cloud_chat_only": {"en": "{provider} channels serve chat completions only, not {kind}",
                               "zh": "{provider} 渠道只支持 chat completions，不支持 {kind}"},
     "relay.bedrock_no_credentials": {
-        "en": "this AWS Bedrock channel has no credentials: set ak, sk and region in its config (or the key AK|SK|Region)",
-        "zh": "该 AWS Bedrock 渠道缺少凭证：请在其配置中设置 ak、sk 和 region（或密钥 AK|SK|Region）"},
+        "en": "this AWS Bedrock channel has no credentials: set ak, sk and region in its config (or the key "
+              "AK|SK|Region), plus session_token for temporary credentials (or the key AK|SK|Region|SessionToken)",
+        "zh": "该 AWS Bedrock 渠道缺少凭证：请在其配置中设置 ak、sk 和 region（或密钥 AK|SK|Region），临时凭证另需 "
+              "session_token（或密钥 AK|SK|Region|SessionToken）"},
     "relay.bedrock_image_url": {"en": "AWS Bedrock takes images as base64 data: URLs only (png, jpeg, gif, webp)",
                                 "zh": "AWS Bedrock 只接受 base64 data: URL 形式的图片（png、jpeg、gif、webp）"},
     "relay.bedrock_stream_broken": {"en": "the AWS event stream is broken: {detail}",

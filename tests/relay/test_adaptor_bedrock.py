@@ -36,6 +36,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "bedrock"
 ADAPTOR = BedrockAdaptor()
 AK, SK, REGION = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "us-east-1"
 CONFIG = {"ak": AK, "sk": SK, "region": REGION}
+TEMP_AK, TOKEN = "ASIAEXAMPLETEMPORARY", "IQoJb3JpZ2luX2VjEXAMPLEtoken+for/the/unit/tests0123456789=="
+NOVA = "amazon.nova-pro-v1:0"
 
 
 def fixture(name: str):
@@ -57,12 +59,54 @@ def test_registered_for_type_33():
 
 
 def test_credentials_from_config_or_key():
-    assert credentials(_target()) == (AK, SK, REGION)
-    assert credentials(Target(33, "", f"{AK}|{SK}|eu-west-1")) == (AK, SK, "eu-west-1")
-    assert credentials(Target(33, "", "x|y|eu-west-1", {"region": "us-west-2"})) == ("x", "y", "us-west-2")
+    assert credentials(_target()) == (AK, SK, REGION, "")
+    assert credentials(Target(33, "", f"{AK}|{SK}|eu-west-1")) == (AK, SK, "eu-west-1", "")
+    assert credentials(Target(33, "", "x|y|eu-west-1", {"region": "us-west-2"})) == ("x", "y", "us-west-2", "")
     with pytest.raises(UpstreamFailure) as info:
         credentials(Target(33, "", "just-a-key"))
     assert info.value.retryable and "ak" in str(info.value.message) and SK not in str(info.value.message)
+    assert "session_token" in str(info.value.message)
+
+
+def test_session_token_from_config_or_the_keys_fourth_part():
+    assert credentials(_target(**CONFIG, session_token=f" {TOKEN} ")).session_token == TOKEN
+    assert credentials(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}")) == (TEMP_AK, SK, REGION, TOKEN)
+    # the config's token wins over the key's; the key's token belongs to the key's access key only
+    assert credentials(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|old", {"session_token": TOKEN})).session_token == TOKEN
+    assert credentials(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}", {**CONFIG, "ak": TEMP_AK})).session_token == TOKEN
+    assert credentials(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}", CONFIG)).session_token == ""
+    with pytest.raises(UpstreamFailure):
+        credentials(Target(33, "", f"{TEMP_AK}||{REGION}|{TOKEN}"))
+    assert TOKEN not in repr(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}", {**CONFIG, "session_token": TOKEN}))
+
+
+def test_session_token_is_sent_signed():
+    """botocore adds X-Amz-Security-Token before signing: the fake's verifier wants it present, equal and in
+    SignedHeaders; a channel without a token sends none."""
+    body = {"model": NOVA, "messages": [{"role": "user", "content": "hi"}]}
+    target = Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}")
+    request = ADAPTOR.build_request(target, _call(body))
+    assert request.headers["X-Amz-Security-Token"] == TOKEN and TOKEN not in repr(request)
+    assert "x-amz-security-token" in request.headers["Authorization"].split("SignedHeaders=")[1].split(",")[0]
+    path = request.url.split("amazonaws.com", 1)[1]
+    headers = {**request.headers, "Host": "bedrock-runtime.us-east-1.amazonaws.com"}
+    raw = request.body or b""
+    assert verify_sigv4("POST", path, headers, raw, TEMP_AK, SK, REGION, session_token=TOKEN) == ""
+    assert verify_sigv4("POST", path, headers, raw, TEMP_AK, SK, REGION, session_token=TOKEN + "x") == \
+        "wrong session token"
+    assert verify_sigv4("POST", path, {**headers, "X-Amz-Security-Token": TOKEN + "x"}, raw, TEMP_AK, SK, REGION,
+                        session_token=TOKEN + "x") == "signature mismatch"  # the signature covers the token
+    plain = ADAPTOR.build_request(_target(), _call(body))
+    assert "X-Amz-Security-Token" not in plain.headers
+    plain_headers = {**plain.headers, "Host": "bedrock-runtime.us-east-1.amazonaws.com"}
+    assert verify_sigv4("POST", path, plain_headers, plain.body or b"", AK, SK, REGION) == ""
+    assert verify_sigv4("POST", path, plain_headers, plain.body or b"", AK, SK, REGION, session_token=TOKEN) == \
+        "no X-Amz-Security-Token header"
+
+
+def test_an_expired_session_token_reads_as_a_bad_credential():
+    expired = ADAPTOR.map_error(403, orjson.dumps({"message": "The security token included in the request is expired"}))
+    assert (expired.body or {})["type"] == "authentication_error" and should_disable_channel(expired)
 
 
 def test_model_ids_as_one_api_maps_them():
