@@ -182,7 +182,23 @@ def anthropic_answer(model: str) -> dict:
                       "cache_creation_input_tokens": 0}}
 
 
+# What the fake's model answers through a forced tool other than top_song (response_format json_schema).
+FORCED_TOOL_INPUT = {"city": "Paris", "temperature_c": 21.5}
+
+
+def forced_tool(body: dict) -> str:
+    """The tool the request forces (toolChoice {"tool": {"name"}}), unless it is the client tool top_song."""
+    choice = (body.get("toolConfig") or {}).get("toolChoice") or {}
+    name = (choice.get("tool") or {}).get("name") or ""
+    return "" if name == "top_song" else name
+
+
 def converse_answer(body: dict) -> dict:
+    if forced_tool(body):
+        return {"output": {"message": {"role": "assistant", "content": [
+            {"toolUse": {"toolUseId": "tooluse_forced_1", "name": forced_tool(body), "input": FORCED_TOOL_INPUT}}]}},
+            "stopReason": "tool_use", "usage": {"inputTokens": 50, "outputTokens": 11, "totalTokens": 61},
+            "metrics": {"latencyMs": 5}}
     if body.get("toolConfig"):
         content: list[dict] = [{"toolUse": {"toolUseId": "tooluse_fake_1", "name": "top_song",
                                             "input": {"sign": "WZPZ"}}}]
@@ -196,6 +212,16 @@ def converse_answer(body: dict) -> dict:
 def converse_stream(body: dict, break_midway: bool = False) -> list[bytes]:
     """ConverseStream messages, cut into network chunks that split messages (and a tool call's JSON)."""
     messages = [event("messageStart", {"role": "assistant"})]
+    if forced_tool(body):  # a forced tool's input, its JSON split across events (the model writes no text)
+        text = orjson.dumps(FORCED_TOOL_INPUT).decode()
+        messages += [event("contentBlockStart", {"contentBlockIndex": 0, "start": {"toolUse": {
+            "toolUseId": "tooluse_forced_s1", "name": forced_tool(body)}}})]
+        messages += [event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"toolUse": {"input": text[i:i + 7]}}})
+                     for i in range(0, len(text), 7)]
+        messages += [event("contentBlockStop", {"contentBlockIndex": 0}), event("messageStop", {"stopReason": "tool_use"}),
+                     event("metadata", {"usage": {"inputTokens": 50, "outputTokens": 11, "totalTokens": 61}})]
+        data = b"".join(messages)
+        return [data[i:i + 37] for i in range(0, len(data), 37)]
     messages += [event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in REPLY]
     messages.append(event("contentBlockStop", {"contentBlockIndex": 0}))
     if body.get("toolConfig"):

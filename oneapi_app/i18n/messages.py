@@ -72,6 +72,11 @@ SERVER: dict[str, dict[str, str]] = {
                                 "zh": "AWS Bedrock 只接受 base64 data: URL 形式的图片（png、jpeg、gif、webp）"},
     "relay.bedrock_stream_broken": {"en": "the AWS event stream is broken: {detail}",
                                     "zh": "AWS 事件流损坏：{detail}"},
+    "relay.bad_response_format": {
+        "en": "response_format must have type text, json_object or json_schema (json_schema: an object whose schema "
+              "is a JSON schema object)",
+        "zh": "response_format 的 type 必须是 text、json_object 或 json_schema（json_schema 须为对象，其 schema 须为 "
+              "JSON schema 对象）"},
     "relay.vertex_no_credentials": {
         "en": "this Vertex AI channel has no usable service account: set vertex_ai_adc (the service-account JSON), "
               "region and vertex_ai_project_id in its config",

@@ -13,8 +13,10 @@ Models: Claude (the Anthropic names, mapped to Bedrock ids as one-api does, e.g.
 inference profile) goes to ``/model/{id}/invoke`` (``/invoke-with-response-stream``) with the Messages body
 (bedrock_claude.py) and comes back through the Anthropic adaptor's answer and event conversion. Every other
 model (Llama, Mistral, Nova, Cohere, DeepSeek: a Bedrock model id, or one-api's llama3 names) goes through the
-Converse API (``/converse``, ``/converse-stream``; bedrock_converse.py). Streams are AWS binary event
-streams (bedrock_stream.py). Only chat is served: other kinds get a retryable 501.
+Converse API (``/converse``, ``/converse-stream``; bedrock_converse.py, which also serves ``response_format``:
+json_schema through a forced tool whose input is the answer's JSON text, json_object through a system
+instruction). Streams are AWS binary event streams (bedrock_stream.py). Only chat is served: other kinds get
+a retryable 501.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from ..upstream import UpstreamRequest
 from .anthropic import AnthropicAdaptor
 from .base import Call, Target, load_object, not_supported
 from .bedrock_claude import BEDROCK_VERSION, claude_body
-from .bedrock_converse import ConverseDecoder, convert_request, parse_answer
+from .bedrock_converse import ConverseDecoder, convert_request, parse_answer, response_tool
 from .bedrock_stream import EventStreamReader, map_error, split_frame, stream_failure
 
 SERVICE = "bedrock"  # Bedrock Runtime's SigV4 signing name
@@ -144,12 +146,12 @@ class BedrockAdaptor:
     def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
         if is_claude(model_id(call.model)):
             return _ANTHROPIC.parse_answer(call, body, content_type)
-        return parse_answer(load_object(body), call.model)
+        return parse_answer(load_object(body), call.model, response_tool(call.body))
 
     def decoder(self, call: Call) -> EventDecoder:
         if is_claude(model_id(call.model)):
             return ClaudeChunkDecoder(_ANTHROPIC.decoder(call))
-        return ConverseDecoder(call.model)
+        return ConverseDecoder(call.model, response_tool(call.body))
 
     def frame_reader(self) -> EventStreamReader:
         return EventStreamReader()
