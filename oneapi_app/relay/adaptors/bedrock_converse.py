@@ -113,7 +113,7 @@ def response_format(body: dict) -> ResponseFormat | None:
     if not isinstance(spec, dict) or not isinstance(schema, dict):
         raise _bad_format()
     name = _NOT_IN_NAME.sub("_", str(spec.get("name") or ""))[:64] or RESPONSE_TOOL
-    taken = {spec["name"] for spec, _ in function_tools(body.get("tools"))}
+    taken = {tool["name"] for tool, _ in function_tools(body.get("tools"))}
     if name in taken:  # a client tool has the name: the response tool takes another
         name = next(n for n in (f"{name[:50]}_response{i}" for i in count(1)) if n not in taken)
     description = spec.get("description")
