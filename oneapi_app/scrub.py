@@ -3,8 +3,10 @@
 Every path that keeps or shows what an upstream said -- relay errors, channel tests, balance queries, log rows,
 notices to root -- passes the text through :func:`scrub_text` (or an error body through :func:`scrub_value`).
 Two layers: the channel's own key (each line of a multi-key value, each ``|``-separated part such as AK|SK,
-the string values of a JSON credential), and common secret shapes wherever they appear (``sk-...``, Google
-``AIza...``, AWS ``AKIA...``, ``Bearer ...``, ``key=`` / ``token=`` query parameters).
+the string values of a JSON credential, and the secret values of its config such as an AWS session token, when
+the caller passes them), and common secret shapes wherever they appear (``sk-...``, Google ``AIza...``, AWS
+``AKIA...``/``ASIA...`` access key ids and STS session tokens, ``Bearer ...``, ``key=`` / ``token=`` query
+parameters).
 
 No dependencies beyond the standard library, so relay, services and pages can all import it.
 """
@@ -23,6 +25,9 @@ _SHAPES = (
     (re.compile(r"\b(?:sk|key|AIza)[-_][A-Za-z0-9*._-]{5,}[A-Za-z0-9*]"), MASK),
     (re.compile(r"\bAIza[0-9A-Za-z_-]{20,}"), MASK),  # Google API keys
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), MASK),  # AWS access key ids
+    # AWS STS session tokens (temporary credentials): base64 with the service's known openings
+    (re.compile(r"\b(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz|FQoDYXdz|AQoDYXdz|AQoEXAMPLE)[A-Za-z0-9+/=]{16,}"),
+     MASK),
     # Bearer credentials (with a digit, so prose like "Bearer authentication" stays)
     (re.compile(r"(?i)\b(Bearer)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{5,}[A-Za-z0-9=]"), r"\1 " + MASK),
     (re.compile(r"(?i)([?&;](?:api[_-]?key|key|access[_-]?token|token|secret|signature|sig|password)=)[^&\s\"'<>]+"),

@@ -77,8 +77,9 @@ def sigv4_signature(method: str, raw_path: str, query: str, headers: dict[str, s
 
 
 def verify_sigv4(method: str, raw_path: str, headers: dict[str, str], body: bytes, access_key: str, secret: str,
-                 region: str, service: str = "bedrock") -> str:
-    """'' when the request's Authorization is a valid SigV4 signature of it, else what is wrong."""
+                 region: str, service: str = "bedrock", session_token: str | None = None) -> str:
+    """'' when the request's Authorization is a valid SigV4 signature of it, else what is wrong. With a
+    ``session_token`` (temporary credentials), the request must carry it as X-Amz-Security-Token, signed."""
     auth = headers.get("Authorization", "")
     if not auth.startswith("AWS4-HMAC-SHA256 "):
         return "no SigV4 Authorization header"
@@ -89,6 +90,16 @@ def verify_sigv4(method: str, raw_path: str, headers: dict[str, str], body: byte
     signed = fields["SignedHeaders"].split(";")
     if "host" not in signed or "x-amz-date" not in signed:
         return "host and x-amz-date must be signed"
+    sent_token = next((v for k, v in headers.items() if k.lower() == "x-amz-security-token"), None)
+    if session_token is not None:
+        if sent_token is None:
+            return "no X-Amz-Security-Token header"
+        if "x-amz-security-token" not in signed:
+            return "x-amz-security-token must be signed"
+        if not hmac.compare_digest(sent_token, session_token):
+            return "wrong session token"
+    elif sent_token is not None:
+        return "unexpected X-Amz-Security-Token header"
     path, _, query = raw_path.partition("?")
     expected = sigv4_signature(method, path, query, headers, signed, body, amz_date, secret, region, service)
     return "" if hmac.compare_digest(expected, fields.get("Signature", "")) else "signature mismatch"
@@ -130,6 +141,10 @@ def verify_jwt(assertion: str, info: dict) -> dict:
 # Both speak their provider's wire format and check its authentication on every request; what they saw is
 # in ``state.seen`` (path, headers, JSON body).
 TEST_AK, TEST_SK, TEST_REGION = "AKIDTESTCLOUDPROV", "test/Secret+Key/For/The/Fake/Bedrock00", "us-east-1"
+# temporary credentials (STS): their own access key id, secret and session token (the shape STS issues)
+TEST_TEMP_AK, TEST_TEMP_SK = "ASIATESTCLOUDTEMP0001", "temp/Secret+Key/For/The/Fake/Bedrock0"
+TEST_SESSION_TOKEN = ("IQoJb3JpZ2luX2VjEFAKEaCXVzLWVhc3QtMSJHMEUCIQDfakeSessionTokenForTheFakeBedrock+0123456789/"
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ==")
 REPLY = ["Hello", " from", " the", " cloud", "."]
 
 
@@ -167,7 +182,23 @@ def anthropic_answer(model: str) -> dict:
                       "cache_creation_input_tokens": 0}}
 
 
+# What the fake's model answers through a forced tool other than top_song (response_format json_schema).
+FORCED_TOOL_INPUT = {"city": "Paris", "temperature_c": 21.5}
+
+
+def forced_tool(body: dict) -> str:
+    """The tool the request forces (toolChoice {"tool": {"name"}}), unless it is the client tool top_song."""
+    choice = (body.get("toolConfig") or {}).get("toolChoice") or {}
+    name = (choice.get("tool") or {}).get("name") or ""
+    return "" if name == "top_song" else name
+
+
 def converse_answer(body: dict) -> dict:
+    if forced_tool(body):
+        return {"output": {"message": {"role": "assistant", "content": [
+            {"toolUse": {"toolUseId": "tooluse_forced_1", "name": forced_tool(body), "input": FORCED_TOOL_INPUT}}]}},
+            "stopReason": "tool_use", "usage": {"inputTokens": 50, "outputTokens": 11, "totalTokens": 61},
+            "metrics": {"latencyMs": 5}}
     if body.get("toolConfig"):
         content: list[dict] = [{"toolUse": {"toolUseId": "tooluse_fake_1", "name": "top_song",
                                             "input": {"sign": "WZPZ"}}}]
@@ -181,6 +212,16 @@ def converse_answer(body: dict) -> dict:
 def converse_stream(body: dict, break_midway: bool = False) -> list[bytes]:
     """ConverseStream messages, cut into network chunks that split messages (and a tool call's JSON)."""
     messages = [event("messageStart", {"role": "assistant"})]
+    if forced_tool(body):  # a forced tool's input, its JSON split across events (the model writes no text)
+        text = orjson.dumps(FORCED_TOOL_INPUT).decode()
+        messages += [event("contentBlockStart", {"contentBlockIndex": 0, "start": {"toolUse": {
+            "toolUseId": "tooluse_forced_s1", "name": forced_tool(body)}}})]
+        messages += [event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"toolUse": {"input": text[i:i + 7]}}})
+                     for i in range(0, len(text), 7)]
+        messages += [event("contentBlockStop", {"contentBlockIndex": 0}), event("messageStop", {"stopReason": "tool_use"}),
+                     event("metadata", {"usage": {"inputTokens": 50, "outputTokens": 11, "totalTokens": 61}})]
+        data = b"".join(messages)
+        return [data[i:i + 37] for i in range(0, len(data), 37)]
     messages += [event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in REPLY]
     messages.append(event("contentBlockStop", {"contentBlockIndex": 0}))
     if body.get("toolConfig"):
@@ -213,23 +254,36 @@ async def _serve(app: web.Application, state: CloudState):
 
 @asynccontextmanager
 async def fake_bedrock():
-    """Bedrock Runtime: every request's SigV4 signature is recomputed with TEST_AK/TEST_SK (403 when wrong);
-    /model/{id}/invoke[-with-response-stream] speak Claude, /converse[-stream] the Converse API. A model id
-    containing ``midbreak`` breaks its stream with an exception message; ``throttled`` answers 429."""
+    """Bedrock Runtime: every request's SigV4 signature is recomputed with TEST_AK/TEST_SK (403 when wrong),
+    or, for the temporary access key TEST_TEMP_AK, with TEST_TEMP_SK and a signed X-Amz-Security-Token that
+    must be TEST_SESSION_TOKEN (403 ``The security token included in the request is invalid`` otherwise, as
+    AWS answers); /model/{id}/invoke[-with-response-stream] speak Claude, /converse[-stream] the Converse API.
+    A model id containing ``midbreak`` breaks its stream with an exception message; ``throttled`` answers
+    429; ``echotoken`` answers 400 quoting the session token it got (an upstream that echoes a secret)."""
     state = CloudState()
 
     async def handle(request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         headers = dict(request.headers)
-        problem = verify_sigv4(request.method, request.raw_path, headers, raw, TEST_AK, TEST_SK, TEST_REGION)
+        temporary = f"Credential={TEST_TEMP_AK}/" in headers.get("Authorization", "")
+        problem = verify_sigv4(request.method, request.raw_path, headers, raw, *(
+            (TEST_TEMP_AK, TEST_TEMP_SK, TEST_REGION, "bedrock", TEST_SESSION_TOKEN) if temporary else
+            (TEST_AK, TEST_SK, TEST_REGION)))
         model, action = request.match_info["model"], request.match_info["action"]
         state.seen.append({"path": request.raw_path, "model": model, "action": action, "headers": headers,
                            "json": orjson.loads(raw) if raw else None})
         if problem:
             state.rejected.append(problem)
+            if "token" in problem.lower():
+                return web.json_response({"message": "The security token included in the request is invalid."},
+                                         status=403, headers={"x-amzn-ErrorType": "UnrecognizedClientException"})
             return web.json_response({"message": "The request signature we calculated does not match the signature "
                                                  "you provided. Check your AWS Secret Access Key and signing method."},
                                      status=403, headers={"x-amzn-ErrorType": "InvalidSignatureException"})
+        if "echotoken" in model:
+            sent = headers.get("X-Amz-Security-Token", "")
+            return web.json_response({"message": f"Malformed input request: token {sent} is not accepted here"},
+                                     status=400, headers={"x-amzn-ErrorType": "ValidationException"})
         if "throttled" in model:
             return web.json_response({"message": "Too many requests, please wait before trying again."}, status=429)
         body = orjson.loads(raw)

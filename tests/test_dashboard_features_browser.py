@@ -185,7 +185,9 @@ def test_channel_editor_per_type_and_test_all(appliance, root_page, streaming_up
     expect(page.locator("#channel-retired")).to_contain_text("Gemini")
     page.locator("#channel-type").select_option("33")  # AWS: region, AK, SK
     expect(page.locator("#channel-cfg-api_version")).to_have_count(0)
-    expect(page.locator("#channel-key")).to_have_attribute("placeholder", "empty: built from AK|SK|region below")
+    expect(page.locator("#channel-key")).to_have_attribute("placeholder",
+                                                           "empty: built from AK|SK|region[|session token] below")
+    expect(page.locator("#channel-cfg-session_token")).to_be_visible()  # temporary credentials (secret)
     page.locator("#channel-cfg-region").fill("us-west-2")
     page.locator("#channel-cfg-ak").fill("AKIABROWSER")
     page.locator("#channel-cfg-sk").fill("aws-secret-browser")

@@ -18,7 +18,7 @@ from oneapi_app.services import channels, stats
 from oneapi_app.services.channel_registry import channel_types, default_models
 
 CONFIG_KEYS = {"region", "ak", "sk", "user_id", "api_version", "library_id", "plugin", "vertex_ai_project_id",
-               "vertex_ai_adc", "proxy_price"}
+               "vertex_ai_adc", "proxy_price", "session_token"}
 
 
 def test_every_channel_type_declares_a_key_hint_and_its_fields():
@@ -27,10 +27,12 @@ def test_every_channel_type_declares_a_key_hint_and_its_fields():
         assert isinstance(kind.fields, tuple)
         assert {f.key for f in kind.fields} <= CONFIG_KEYS, kind
         assert all(f.label for f in kind.fields)
-        assert set(kind.key_from_config) <= {f.key for f in kind.fields}
+        assert set(kind.key_from_config) | set(kind.key_from_config_optional) <= {f.key for f in kind.fields}
     assert [f.key for f in CHANNEL_TYPES[3].fields] == ["api_version"]
-    assert [f.key for f in CHANNEL_TYPES[33].fields] == ["region", "ak", "sk"]
-    assert [f.secret for f in CHANNEL_TYPES[33].fields] == [False, False, True]
+    assert [f.key for f in CHANNEL_TYPES[33].fields] == ["region", "ak", "sk", "session_token"]
+    assert [f.secret for f in CHANNEL_TYPES[33].fields] == [False, False, True, True]
+    assert not CHANNEL_TYPES[33].fields[3].required and "session token" in CHANNEL_TYPES[33].key_hint
+    assert channels.SECRET_CONFIG_KEYS == ("session_token", "sk", "vertex_ai_adc")
     assert {f.key for f in CHANNEL_TYPES[42].fields} == {"region", "vertex_ai_project_id", "vertex_ai_adc"}
     assert CHANNEL_TYPES[37].fields[0].key == "user_id" and CHANNEL_TYPES[34].fields[0].key == "user_id"
     assert CHANNEL_TYPES[43].fields[0].key == "proxy_price"
@@ -47,7 +49,8 @@ def test_every_channel_type_declares_a_key_hint_and_its_fields():
 def test_the_editor_shows_the_type_fields_and_merges_the_config():
     assert any(o["id"] == "11" and o["retired"] for o in type_options())
     aws = type_details("33")
-    assert [f["key"] for f in aws["fields"]] == ["region", "ak", "sk"] and aws["fields"][2]["secret"] == "1"
+    assert [f["key"] for f in aws["fields"]] == ["region", "ak", "sk", "session_token"]
+    assert aws["fields"][2]["secret"] == aws["fields"][3]["secret"] == "1"
     assert type_details("3")["fields"][0]["key"] == "api_version" and type_details("1")["fields"] == []
     raw = '{"region": "eu-west-1", "sk": "", "extra": 1}'
     assert field_values(parse_config(raw), aws["fields"]) == {"region": "eu-west-1", "ak": ""}
@@ -68,6 +71,13 @@ def test_the_editor_shows_the_type_fields_and_merges_the_config():
 def test_key_from_config():
     assert channels.key_from_config(33, '{"ak": "A", "sk": "S", "region": "R"}') == "A|S|R"
     assert channels.key_from_config(33, '{"ak": "A", "region": "R"}') == ""
+    assert channels.key_from_config(33, '{"ak": "A", "sk": "S", "region": "R", "session_token": " T "}') == "A|S|R|T"
+    assert channels.key_from_config(33, '{"ak": "A", "region": "R", "session_token": "T"}') == ""
+    # the session token is a secret: never shown back, kept when an edit sends it empty
+    shown = json.loads(channels.redact_config('{"ak": "A", "sk": "S", "session_token": "T"}'))
+    assert shown == {"ak": "A", "sk": "", "session_token": ""}
+    kept = channels.keep_config_secrets('{"session_token": "T"}', '{"session_token": "", "ak": "B"}')
+    assert json.loads(kept) == {"session_token": "T", "ak": "B"}
     assert channels.key_from_config(42, '{"region": "r", "vertex_ai_project_id": "p", "vertex_ai_adc": "{}"}') == "r|p|{}"
     assert channels.key_from_config(1, '{"ak": "A"}') == ""
 

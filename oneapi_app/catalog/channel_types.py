@@ -10,6 +10,7 @@ their adaptor exists.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -21,7 +22,7 @@ Family = Literal["openai", "anthropic", "gemini", "bedrock", "vertex", "native",
 class ConfigField:
     """One extra setting a channel type asks for in the dashboard's editor. ``key`` is the key of the channel's
     ``config`` JSON (one-api's names: region, ak, sk, user_id, api_version, library_id, plugin,
-    vertex_ai_project_id, vertex_ai_adc; plus proxy_price). Secret fields are never shown back (an edit that
+    vertex_ai_project_id, vertex_ai_adc; plus proxy_price and AWS's session_token). Secret fields are never shown back (an edit that
     leaves them empty keeps the stored value)."""
 
     key: str
@@ -56,6 +57,8 @@ class ChannelType:
     # The key may be left empty on creation: it is then built from config fields joined by "|" (one-api's
     # editor does the same for AWS: ak|sk|region, and Vertex AI: region|project|service-account JSON).
     key_from_config: tuple[str, ...] = ()
+    # Config fields appended to that key when set (AWS temporary credentials: ak|sk|region|session_token).
+    key_from_config_optional: tuple[str, ...] = ()
 
 
 _ROWS = [
@@ -123,7 +126,8 @@ _FIELDS: dict[int, tuple[ConfigField, ...]] = {
     23: (ConfigField("region", "Region", "ap-guangzhou (optional)"),),
     24: (ConfigField("api_version", "API version", "v1beta"),),
     33: (replace(_REGION, placeholder="us-west-2"), ConfigField("ak", "Access key (AK)", "AKIA...", required=True),
-         ConfigField("sk", "Secret key (SK)", "secret access key", secret=True, required=True)),
+         ConfigField("sk", "Secret key (SK)", "secret access key", secret=True, required=True),
+         ConfigField("session_token", "Session token", "temporary credentials only (STS / SSO)", secret=True)),
     34: (ConfigField("user_id", "User ID", "the Coze user id the bot answers"),),
     37: (ConfigField("user_id", "Account ID", "Cloudflare account id", required=True),),
     42: (replace(_REGION, placeholder="us-central1"),
@@ -136,7 +140,7 @@ _KEY_HINTS: dict[int, str] = {
     3: "The Azure OpenAI key", 11: "API key (PaLM is retired)", 14: "sk-ant-...", 15: "API Key|Secret Key",
     16: "id.secret (Zhipu API key)", 17: "sk-... (DashScope API key)", 18: "APPID|APISecret|APIKey",
     21: "The AIProxy library key", 23: "AppId|SecretId|SecretKey", 24: "AIza... (Google AI Studio key)",
-    30: "any text (Ollama needs no key)", 33: "empty: built from AK|SK|region below",
+    30: "any text (Ollama needs no key)", 33: "empty: built from AK|SK|region[|session token] below",
     34: "pat_... (Coze personal access token)", 37: "Cloudflare API token", 38: "DeepL auth key",
     42: "empty: built from region|project|service account below", 43: "the upstream's key (sent as is)",
     46: "r8_... (Replicate API token)", 47: "bce-v3/... (Qianfan API key)", 48: "APIKey:APISecret (Spark HTTP)",
@@ -152,15 +156,33 @@ _DEFAULT_MODELS: dict[int, tuple[str, ...]] = {
 _RETIRED: dict[int, str] = {11: "PaLM2 is retired: use Gemini (type 24)."}
 _KEY_FROM_CONFIG: dict[int, tuple[str, ...]] = {33: ("ak", "sk", "region"),
                                                  42: ("region", "vertex_ai_project_id", "vertex_ai_adc")}
+_KEY_FROM_CONFIG_OPTIONAL: dict[int, tuple[str, ...]] = {33: ("session_token",)}
 
 
 def _declared(row: ChannelType) -> ChannelType:
     return replace(row, fields=_FIELDS.get(row.id, ()), key_hint=_KEY_HINTS.get(row.id, row.key_hint),
                    default_models=_DEFAULT_MODELS.get(row.id, ()), retired_note=_RETIRED.get(row.id, ""),
-                   key_from_config=_KEY_FROM_CONFIG.get(row.id, ()))
+                   key_from_config=_KEY_FROM_CONFIG.get(row.id, ()),
+                   key_from_config_optional=_KEY_FROM_CONFIG_OPTIONAL.get(row.id, ()))
 
 
 CHANNEL_TYPES: dict[int, ChannelType] = {row.id: _declared(row) for row in _ROWS}
+# Every config key a type declares secret (AWS sk and session_token, Vertex AI's service account): never shown
+# back, kept when an edit sends it empty, and masked wherever an upstream's words are kept or shown.
+SECRET_CONFIG_KEYS: tuple[str, ...] = tuple(sorted({f.key for t in CHANNEL_TYPES.values() for f in t.fields
+                                                    if f.secret}))
+
+
+def config_secrets(config: object) -> list[str]:
+    """The secret values of a channel's config (a dict or its JSON text): for the scrubber."""
+    if isinstance(config, str):
+        try:
+            config = json.loads(config or "{}")
+        except ValueError:
+            return []
+    if not isinstance(config, dict):
+        return []
+    return [str(config[k]) for k in SECRET_CONFIG_KEYS if isinstance(config.get(k), str) and config[k]]
 AZURE, OPENROUTER, BAICHUAN = 3, 20, 26
 
 

@@ -64,12 +64,19 @@ SERVER: dict[str, dict[str, str]] = {
     "relay.cloud_chat_only": {"en": "{provider} channels serve chat completions only, not {kind}",
                               "zh": "{provider} 渠道只支持 chat completions，不支持 {kind}"},
     "relay.bedrock_no_credentials": {
-        "en": "this AWS Bedrock channel has no credentials: set ak, sk and region in its config (or the key AK|SK|Region)",
-        "zh": "该 AWS Bedrock 渠道缺少凭证：请在其配置中设置 ak、sk 和 region（或密钥 AK|SK|Region）"},
+        "en": "this AWS Bedrock channel has no credentials: set ak, sk and region in its config (or the key "
+              "AK|SK|Region), plus session_token for temporary credentials (or the key AK|SK|Region|SessionToken)",
+        "zh": "该 AWS Bedrock 渠道缺少凭证：请在其配置中设置 ak、sk 和 region（或密钥 AK|SK|Region），临时凭证另需 "
+              "session_token（或密钥 AK|SK|Region|SessionToken）"},
     "relay.bedrock_image_url": {"en": "AWS Bedrock takes images as base64 data: URLs only (png, jpeg, gif, webp)",
                                 "zh": "AWS Bedrock 只接受 base64 data: URL 形式的图片（png、jpeg、gif、webp）"},
     "relay.bedrock_stream_broken": {"en": "the AWS event stream is broken: {detail}",
                                     "zh": "AWS 事件流损坏：{detail}"},
+    "relay.bad_response_format": {
+        "en": "response_format must have type text, json_object or json_schema (json_schema: an object whose schema "
+              "is a JSON schema object)",
+        "zh": "response_format 的 type 必须是 text、json_object 或 json_schema（json_schema 须为对象，其 schema 须为 "
+              "JSON schema 对象）"},
     "relay.vertex_no_credentials": {
         "en": "this Vertex AI channel has no usable service account: set vertex_ai_adc (the service-account JSON), "
               "region and vertex_ai_project_id in its config",

@@ -26,7 +26,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..catalog.channel_types import channel_type
+from ..catalog.channel_types import channel_type, config_secrets
 from ..errors import BodyError, CredentialRevoked, TokenQuotaExhausted, UpstreamFailure, UserQuotaExhausted
 from ..i18n import msg
 from ..middleware import request_id
@@ -285,7 +285,8 @@ async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInf
     if resp.status not in (200, 201):
         if resp.status == 401 and wanted is not None:  # the credential was revoked early: the next call renews it
             runtime.credentials.forget(wanted.cache_key)
-        failure = scrub(adaptor.map_error(resp.status, await resp.read(limit)), channel.key)
+        failure = scrub(adaptor.map_error(resp.status, await resp.read(limit)), channel.key,
+                        *config_secrets(channel.config))
         retry_after = resp.header("Retry-After")
         if retry_after:
             failure.headers = {"Retry-After": retry_after}
@@ -293,7 +294,7 @@ async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInf
     if ctx.stream:
         if resp.content_type.startswith("application/json") and not getattr(adaptor, "streams_json", False):
             body = await resp.read(limit)
-            failure = scrub(adaptor.map_error(502, body), channel.key)
+            failure = scrub(adaptor.map_error(502, body), channel.key, *config_secrets(channel.config))
             failure.retryable = False
             raise failure
         try:
@@ -345,7 +346,7 @@ async def _attempt_once(runtime: Runtime, ctx: RelayContext, channel: ChannelInf
             headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
             headers["Content-Type"] = "application/json"
     except UpstreamFailure as failure:
-        raise scrub(failure, channel.key) from None
+        raise scrub(failure, channel.key, *config_secrets(channel.config)) from None
     settlement = _settle(runtime, ctx, usage, text)
     if settlement.done is not None:  # SETTLEMENT_WAIT: answer once the settlement is committed
         await runtime.ledger.committed(settlement)

@@ -12,6 +12,7 @@ import time
 import httpx
 import orjson
 
+from ..catalog.channel_types import config_secrets
 from ..errors import AppError, UpstreamFailure
 from ..models import Channel
 from ..scrub import scrub_text
@@ -96,7 +97,7 @@ async def run_test(http: httpx.AsyncClient, channel: Channel, asked_model: str, 
     """(result, the model tested): never raises for an upstream's failure, the result says it; its message
     (the upstream's words) never carries the channel's key."""
     result, model = await _run_test(http, channel, asked_model, prompt, provider)
-    result.message = scrub_text(result.message, channel.key)
+    result.message = scrub_text(result.message, channel.key, *config_secrets(channel.config))
     return result, model
 
 

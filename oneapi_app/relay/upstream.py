@@ -33,7 +33,7 @@ SKIP_RESPONSE_HEADERS = frozenset({
 class UpstreamRequest:
     method: str
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # credentials (Authorization, X-Amz-Security-Token...)
     body: bytes | AsyncIterable[bytes] | None = None  # an iterable streams (a large upload as it arrives)
     # set: a websocket call (relay/ws_upstream.py): ``url`` is ws(s)://, this is the first message sent, and
     # each message received is one chunk of the response
@@ -44,11 +44,13 @@ class UpstreamRequest:
     follow: Callable[[bytes], UpstreamRequest | None] | None = field(default=None, repr=False)
 
 
-def scrub(failure: UpstreamFailure, key: str) -> UpstreamFailure:
-    """The failure with the channel's key and secret-shaped text removed (the one rule: oneapi_app/scrub.py)."""
-    failure.message = scrub_text(failure.message, key)
+def scrub(failure: UpstreamFailure, key: str, *secrets: str) -> UpstreamFailure:
+    """The failure with the channel's key (and the other ``secrets`` given: its config's, such as an AWS
+    session token) and secret-shaped text removed (the one rule: oneapi_app/scrub.py)."""
+    failure.message = scrub_text(failure.message, key, *secrets)
     if failure.body is not None:  # every field but the error's type and code (identifiers clients match on)
-        failure.body = {k: v if k in ("type", "code") else scrub_value(v, key) for k, v in failure.body.items()}
+        failure.body = {k: v if k in ("type", "code") else scrub_value(v, key, *secrets)
+                        for k, v in failure.body.items()}
     return failure
 
 

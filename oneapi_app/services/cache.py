@@ -77,7 +77,7 @@ class ChannelInfo:
     priority: int
     model_mapping: dict[str, str]
     system_prompt: str
-    config: dict
+    config: dict = field(repr=False)  # may hold secrets (AWS sk and session_token, a service account)
     other: str
 
 

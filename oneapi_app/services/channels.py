@@ -12,7 +12,7 @@ import json
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..catalog.channel_types import channel_type
+from ..catalog.channel_types import SECRET_CONFIG_KEYS, channel_type
 from ..changes import Changes
 from ..errors import BadRequest, NotFound
 from ..i18n import msg
@@ -55,9 +55,9 @@ def _validate(channel: Channel) -> None:
     channel.group = ",".join(split_list(channel.group)) or "default"
 
 
-# Credentials inside the channel's config JSON (AWS secret key, Vertex AI service account): never shown, and an
-# edit that sends them back empty keeps the stored value (as an empty channel key does).
-SECRET_CONFIG_KEYS = ("sk", "vertex_ai_adc")
+# Credentials inside the channel's config JSON (AWS secret key and session token, Vertex AI service account: the
+# fields the catalogue declares secret): never shown, and an edit that sends them back empty keeps the stored
+# value (as an empty channel key does). SECRET_CONFIG_KEYS (imported above) lists them.
 
 
 def redact_config(config: str) -> str:
@@ -98,8 +98,10 @@ async def rebuild_abilities(session: AsyncSession, channel: Channel) -> None:
 
 def key_from_config(type_id: int, config: str) -> str:
     """The key one-api's editor builds when it is left empty for a type that keeps its credentials in the
-    config (AWS: ak|sk|region, Vertex AI: region|project|service account); "" when a part is missing."""
-    parts = channel_type(type_id).key_from_config
+    config (AWS: ak|sk|region, plus |session_token when set; Vertex AI: region|project|service account); ""
+    when a required part is missing."""
+    kind = channel_type(type_id)
+    parts = kind.key_from_config
     try:
         data = json.loads(config or "{}")
     except ValueError:
@@ -107,7 +109,10 @@ def key_from_config(type_id: int, config: str) -> str:
     if not parts or not isinstance(data, dict):
         return ""
     values = [str(data.get(part) or "").strip() for part in parts]
-    return "|".join(values) if all(values) else ""
+    if not all(values):
+        return ""
+    values += [v for v in (str(data.get(part) or "").strip() for part in kind.key_from_config_optional) if v]
+    return "|".join(values)
 
 
 async def create_channels(session: AsyncSession, data: ChannelCreate, *, bus: Changes) -> list[Channel]:

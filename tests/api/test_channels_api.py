@@ -206,7 +206,8 @@ async def test_channel_types_and_default_models_come_from_the_relay_registry(cli
     anthropic = next(row for row in rows if row["id"] == 14)
     assert anthropic["name"] == "Anthropic" and anthropic["default_base_url"] == "https://api.anthropic.com"
     aws = next(row for row in rows if row["id"] == 33)
-    assert [f["key"] for f in aws["fields"]] == ["region", "ak", "sk"] and aws["key_hint"]
+    assert [f["key"] for f in aws["fields"]] == ["region", "ak", "sk", "session_token"] and aws["key_hint"]
+    assert [f["secret"] for f in aws["fields"]] == [False, False, True, True]
     r = await client.get("/api/models", headers=common.headers)
     models = r.json()["data"]
     assert "gpt-4o-mini" in models["1"] and "gpt-4o-mini" in models["3"]
@@ -295,20 +296,22 @@ async def test_gemini_channel_test_goes_through_its_adaptor(client, runtime, mon
 
 
 async def test_config_credentials_are_never_shown_and_survive_edits(client, runtime):
-    config = '{"region": "us-east-1", "ak": "AKIA1", "sk": "very-secret"}'
+    config = '{"region": "us-east-1", "ak": "AKIA1", "sk": "very-secret", "session_token": "temp-session-token"}'
     channel = await create(client, type=33, name="aws", config=config)
     shown = (await client.get(f"/api/channel/{channel['id']}", headers=ROOT)).json()["data"]
     assert "very-secret" not in str(shown) and '"region": "us-east-1"' in shown["config"]
-    assert "very-secret" not in str((await client.get("/api/channel/", headers=ROOT)).json())
+    assert "temp-session-token" not in str(shown) and json.loads(shown["config"])["session_token"] == ""
+    listed = str((await client.get("/api/channel/", headers=ROOT)).json())
+    assert "very-secret" not in listed and "temp-session-token" not in listed
     r = await client.put("/api/channel/", json={"id": channel["id"], "config": shown["config"].replace("us-east-1",
                                                                                                       "eu-west-1")},
                          headers=ROOT)
-    assert r.json()["success"] and "very-secret" not in str(r.json())
+    assert r.json()["success"] and "very-secret" not in str(r.json()) and "temp-session-token" not in str(r.json())
     async with runtime.db.session() as s:
         from oneapi_app.models import Channel
 
         stored = json.loads((await s.get(Channel, channel["id"])).config)
-    assert stored == {"region": "eu-west-1", "ak": "AKIA1", "sk": "very-secret"}
+    assert stored == {"region": "eu-west-1", "ak": "AKIA1", "sk": "very-secret", "session_token": "temp-session-token"}
 
 
 async def test_available_models_follow_enabled_abilities_of_the_users_group(client, common):

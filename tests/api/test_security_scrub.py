@@ -40,6 +40,9 @@ def test_scrub_text_masks_channel_keys_and_secret_shapes():
         "see https://h.test/s?api_key=whatever-secret": "see https://h.test/s?api_key=***",
         "google AIzaSyA1234567890abcdefghijklmnop": "google ***",
         "aws AKIAABCDEFGHIJKLMNOP": "aws ***",
+        "aws ASIAABCDEFGHIJKLMNOP": "aws ***",
+        "token IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+abc= expired": "token *** expired",
+        "FwoGZXIvYXdzEBYaDHhBTEST0123456789abcdef/x+y=": "***",
     }
     for text, expected in cases.items():
         assert scrub_text(text) == expected, text
@@ -48,6 +51,13 @@ def test_scrub_text_masks_channel_keys_and_secret_shapes():
                  "invalid_api_key", "渠道 #3 测试失败：upstream says 401"):
         assert scrub_text(text) == text
     assert scrub_text("too short abc", "abc") == "too short abc"  # parts under 6 characters are left alone
+    # a channel's config secrets (an AWS session token of any shape) when the caller passes them
+    from oneapi_app.catalog.channel_types import config_secrets
+
+    secrets = config_secrets('{"ak": "AKIDPUBLIC", "sk": "sk/secret/value", "session_token": "opaqueTokenValue1"}')
+    assert sorted(secrets) == ["opaqueTokenValue1", "sk/secret/value"]
+    assert scrub_text("bad opaqueTokenValue1 here", "AK|SK|us-east-1", *secrets) == "bad *** here"
+    assert config_secrets({"session_token": ""}) == [] and config_secrets("{nope") == []
     assert scrub_value({"message": f"x {KEY}", "param": [KEY], "code": 401}, KEY) == \
         {"message": "x ***", "param": ["***"], "code": 401}
 

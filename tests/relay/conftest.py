@@ -287,7 +287,7 @@ async def add_channel(runtime, base_url: str, *, key: str = "ok", models: str = 
                       priority: int = 0, weight: int = 0, group: str = "default", **extra) -> int:
     async with runtime.db.session() as session:
         [channel] = await create_channels(session, ChannelCreate(
-            type=type, key=key, name=f"ch-{key}", base_url=base_url, models=models, group=group,
+            type=type, key=key, name=f"ch-{key}"[:100], base_url=base_url, models=models, group=group,
             priority=priority, weight=weight, **extra), bus=runtime.changes)
     return channel.id
 

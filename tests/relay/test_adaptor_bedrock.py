@@ -16,7 +16,7 @@ from oneapi_app.relay.adaptors import adaptor_for
 from oneapi_app.relay.adaptors.base import Call, Target, Usage
 from oneapi_app.relay.adaptors.bedrock import BedrockAdaptor, credentials, model_id, sign
 from oneapi_app.relay.adaptors.bedrock_claude import claude_body
-from oneapi_app.relay.adaptors.bedrock_converse import ConverseDecoder
+from oneapi_app.relay.adaptors.bedrock_converse import JSON_OBJECT_INSTRUCTION, ConverseDecoder
 from oneapi_app.relay.adaptors.bedrock_stream import EventStreamReader
 from oneapi_app.relay.events import (
     Finish,
@@ -36,6 +36,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "bedrock"
 ADAPTOR = BedrockAdaptor()
 AK, SK, REGION = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "us-east-1"
 CONFIG = {"ak": AK, "sk": SK, "region": REGION}
+TEMP_AK, TOKEN = "ASIAEXAMPLETEMPORARY", "IQoJb3JpZ2luX2VjEXAMPLEtoken+for/the/unit/tests0123456789=="
+NOVA = "amazon.nova-pro-v1:0"
 
 
 def fixture(name: str):
@@ -57,12 +59,54 @@ def test_registered_for_type_33():
 
 
 def test_credentials_from_config_or_key():
-    assert credentials(_target()) == (AK, SK, REGION)
-    assert credentials(Target(33, "", f"{AK}|{SK}|eu-west-1")) == (AK, SK, "eu-west-1")
-    assert credentials(Target(33, "", "x|y|eu-west-1", {"region": "us-west-2"})) == ("x", "y", "us-west-2")
+    assert credentials(_target()) == (AK, SK, REGION, "")
+    assert credentials(Target(33, "", f"{AK}|{SK}|eu-west-1")) == (AK, SK, "eu-west-1", "")
+    assert credentials(Target(33, "", "x|y|eu-west-1", {"region": "us-west-2"})) == ("x", "y", "us-west-2", "")
     with pytest.raises(UpstreamFailure) as info:
         credentials(Target(33, "", "just-a-key"))
     assert info.value.retryable and "ak" in str(info.value.message) and SK not in str(info.value.message)
+    assert "session_token" in str(info.value.message)
+
+
+def test_session_token_from_config_or_the_keys_fourth_part():
+    assert credentials(_target(**CONFIG, session_token=f" {TOKEN} ")).session_token == TOKEN
+    assert credentials(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}")) == (TEMP_AK, SK, REGION, TOKEN)
+    # the config's token wins over the key's; the key's token belongs to the key's access key only
+    assert credentials(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|old", {"session_token": TOKEN})).session_token == TOKEN
+    assert credentials(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}", {**CONFIG, "ak": TEMP_AK})).session_token == TOKEN
+    assert credentials(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}", CONFIG)).session_token == ""
+    with pytest.raises(UpstreamFailure):
+        credentials(Target(33, "", f"{TEMP_AK}||{REGION}|{TOKEN}"))
+    assert TOKEN not in repr(Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}", {**CONFIG, "session_token": TOKEN}))
+
+
+def test_session_token_is_sent_signed():
+    """botocore adds X-Amz-Security-Token before signing: the fake's verifier wants it present, equal and in
+    SignedHeaders; a channel without a token sends none."""
+    body = {"model": NOVA, "messages": [{"role": "user", "content": "hi"}]}
+    target = Target(33, "", f"{TEMP_AK}|{SK}|{REGION}|{TOKEN}")
+    request = ADAPTOR.build_request(target, _call(body))
+    assert request.headers["X-Amz-Security-Token"] == TOKEN and TOKEN not in repr(request)
+    assert "x-amz-security-token" in request.headers["Authorization"].split("SignedHeaders=")[1].split(",")[0]
+    path = request.url.split("amazonaws.com", 1)[1]
+    headers = {**request.headers, "Host": "bedrock-runtime.us-east-1.amazonaws.com"}
+    raw = request.body or b""
+    assert verify_sigv4("POST", path, headers, raw, TEMP_AK, SK, REGION, session_token=TOKEN) == ""
+    assert verify_sigv4("POST", path, headers, raw, TEMP_AK, SK, REGION, session_token=TOKEN + "x") == \
+        "wrong session token"
+    assert verify_sigv4("POST", path, {**headers, "X-Amz-Security-Token": TOKEN + "x"}, raw, TEMP_AK, SK, REGION,
+                        session_token=TOKEN + "x") == "signature mismatch"  # the signature covers the token
+    plain = ADAPTOR.build_request(_target(), _call(body))
+    assert "X-Amz-Security-Token" not in plain.headers
+    plain_headers = {**plain.headers, "Host": "bedrock-runtime.us-east-1.amazonaws.com"}
+    assert verify_sigv4("POST", path, plain_headers, plain.body or b"", AK, SK, REGION) == ""
+    assert verify_sigv4("POST", path, plain_headers, plain.body or b"", AK, SK, REGION, session_token=TOKEN) == \
+        "no X-Amz-Security-Token header"
+
+
+def test_an_expired_session_token_reads_as_a_bad_credential():
+    expired = ADAPTOR.map_error(403, orjson.dumps({"message": "The security token included in the request is expired"}))
+    assert (expired.body or {})["type"] == "authentication_error" and should_disable_channel(expired)
 
 
 def test_model_ids_as_one_api_maps_them():
@@ -192,6 +236,135 @@ def test_converse_answer_not_json():
     with pytest.raises(UpstreamFailure) as info:
         ADAPTOR.parse_answer(_call({}, model="amazon.nova-pro-v1:0"), b"<html>", "text/html")
     assert info.value.status == 502
+
+
+# -- Converse: response_format --------------------------------------------------------------------------
+WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+TOP_SONG = {"type": "function", "function": {"name": "top_song", "parameters": {"type": "object", "properties": {}}}}
+
+
+def _sent(body: dict, stream: bool = False) -> dict:
+    return orjson.loads(ADAPTOR.build_request(_target(), _call(body, stream=stream)).body or b"")
+
+
+def _schema_body(**extra) -> dict:
+    return {"model": NOVA, "messages": [{"role": "user", "content": "Weather in Paris?"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "weather", "schema": WEATHER}}, **extra}
+
+
+def test_json_schema_forces_one_response_tool_golden():
+    pair = fixture("converse_json_schema_request.json")
+    assert _sent(pair["openai"]) == pair["converse"]  # the name made a valid tool name; strict is not sent
+
+
+def test_json_schema_answer_is_the_tools_input_as_text():
+    call = _call(fixture("converse_json_schema_request.json")["openai"])
+    answer = ADAPTOR.parse_answer(call, (FIXTURES / "converse_json_schema_response.json").read_bytes(),
+                                  "application/json")
+    assert orjson.loads(answer.text) == {"city": "Paris", "temperature_c": 21.5}  # the text beside it is dropped
+    assert answer.tool_calls == [] and answer.finish_reason == "stop"
+    assert answer.usage == Usage(prompt_tokens=410, completion_tokens=35)
+    # without response_format the same answer is a tool call, as before
+    plain = ADAPTOR.parse_answer(_call({"model": NOVA, "messages": []}),
+                                 (FIXTURES / "converse_json_schema_response.json").read_bytes(), "application/json")
+    assert plain.text == "Here is the report." and plain.tool_calls[0].name == "weather_report"
+    assert plain.finish_reason == "tool_calls"
+
+
+def test_json_schema_without_a_name_or_schema_and_a_description():
+    sent = _sent({"model": NOVA, "messages": [{"role": "user", "content": "hi"}],
+                  "response_format": {"type": "json_schema", "json_schema": {"description": "A greeting."}}})
+    assert sent["toolConfig"] == {"tools": [{"toolSpec": {"name": "json_response", "description": "A greeting.",
+                                                          "inputSchema": {"json": {"type": "object"}}}}],
+                                  "toolChoice": {"tool": {"name": "json_response"}}}
+
+
+def test_json_schema_with_the_clients_own_tools():
+    """The client's tools stay callable (an agent loop): they are declared beside the response tool and the
+    model must use one of them (toolChoice any); a named tool_choice is kept; none forces the answer."""
+    sent = _sent(_schema_body(tools=[TOP_SONG], tool_choice="auto"))
+    assert [t["toolSpec"]["name"] for t in sent["toolConfig"]["tools"]] == ["top_song", "weather"]
+    assert sent["toolConfig"]["toolChoice"] == {"any": {}}
+    assert _sent(_schema_body(tools=[TOP_SONG]))["toolConfig"]["toolChoice"] == {"any": {}}
+    named = _sent(_schema_body(tools=[TOP_SONG], tool_choice={"type": "function", "function": {"name": "top_song"}}))
+    assert named["toolConfig"]["toolChoice"] == {"tool": {"name": "top_song"}}
+    none = _sent(_schema_body(tools=[TOP_SONG], tool_choice="none"))
+    assert none["toolConfig"] == {"tools": [none["toolConfig"]["tools"][0]], "toolChoice": {"tool": {"name": "weather"}}}
+    # a client tool with the response tool's name: the response tool takes another one
+    clash = {"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}
+    sent = _sent(_schema_body(tools=[clash]))
+    assert [t["toolSpec"]["name"] for t in sent["toolConfig"]["tools"]] == ["weather", "weather_response1"]
+    body = _schema_body(tools=[clash])
+    data = {"output": {"message": {"role": "assistant", "content": [
+        {"toolUse": {"toolUseId": "t1", "name": "weather", "input": {"q": "Paris"}}}]}}, "stopReason": "tool_use"}
+    answer = ADAPTOR.parse_answer(_call(body), orjson.dumps(data), "application/json")
+    assert answer.text == "" and answer.tool_calls[0].name == "weather" and answer.finish_reason == "tool_calls"
+
+
+def test_json_object_adds_a_system_instruction():
+    sent = _sent({"model": NOVA, "response_format": {"type": "json_object"},
+                  "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]})
+    assert sent["system"] == [{"text": "Be brief."}, {"text": JSON_OBJECT_INSTRUCTION}] and "toolConfig" not in sent
+    alone = _sent({"model": NOVA, "response_format": {"type": "json_object"},
+                   "messages": [{"role": "user", "content": "hi"}]})
+    assert alone["system"] == [{"text": JSON_OBJECT_INSTRUCTION}]
+    assert "JSON object" in JSON_OBJECT_INSTRUCTION
+    text = _sent({"model": NOVA, "response_format": {"type": "text"}, "messages": [{"role": "user", "content": "hi"}]})
+    assert "system" not in text and "toolConfig" not in text
+
+
+@pytest.mark.parametrize("fmt", [{"type": "xml"}, "json", {"type": "json_schema"},
+                                 {"type": "json_schema", "json_schema": {"name": "x", "schema": "not an object"}}])
+def test_a_malformed_response_format_is_a_clear_400(fmt):
+    body = {"model": NOVA, "response_format": fmt, "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(RelayError) as info:
+        ADAPTOR.build_request(_target(), _call(body))
+    assert info.value.status == 400 and "json_schema" in str(info.value.message)
+    assert info.value.openai_body()["error"]["code"] == "invalid_response_format"
+
+
+def _json_stream(*, text_first: bool = True, client_tool: bool = False) -> bytes:
+    messages = [event("messageStart", {"role": "assistant"})]
+    if text_first:
+        messages += [event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Here it is: "}}),
+                     event("contentBlockStop", {"contentBlockIndex": 0})]
+    if client_tool:
+        messages += [event("contentBlockStart", {"contentBlockIndex": 1, "start": {"toolUse": {
+                         "toolUseId": "tooluse_c", "name": "top_song"}}}),
+                     event("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": "{}"}}})]
+    else:
+        messages += [event("contentBlockStart", {"contentBlockIndex": 1, "start": {"toolUse": {
+                         "toolUseId": "tooluse_j", "name": "weather"}}}),
+                     event("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": "{\"ci"}}}),
+                     event("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": "ty\": \"Paris\"}"}}}),
+                     event("contentBlockStop", {"contentBlockIndex": 1})]
+    messages += [event("messageStop", {"stopReason": "tool_use"}),
+                 event("metadata", {"usage": {"inputTokens": 30, "outputTokens": 12, "totalTokens": 42}})]
+    return b"".join(messages)
+
+
+@pytest.mark.parametrize("cuts", [0, 9, 120])
+def test_json_schema_stream_gives_the_json_as_text(cuts):
+    call = _call(_schema_body(), stream=True)
+    data = _json_stream()
+    events = _decode(data, ADAPTOR.decoder(call), min(cuts, len(data) - 1))
+    assert isinstance(events[0], Start)
+    assert events[1:] == [TextDelta("{\"ci"), TextDelta("ty\": \"Paris\"}"), UsageReport(Usage(30, 12)),
+                          Finish("stop")]
+
+
+def test_json_schema_stream_with_a_client_tool_call_or_only_text():
+    call = _call(_schema_body(tools=[TOP_SONG]), stream=True)
+    events = _decode(_json_stream(text_first=False, client_tool=True), ADAPTOR.decoder(call))
+    assert events[1:] == [ToolCallDelta(0, id="tooluse_c", name="top_song"), ToolCallDelta(0, arguments="{}"),
+                          UsageReport(Usage(30, 12)), Finish("tool_calls")]
+    # the model never used the response tool: the held text comes, before the end
+    only_text = event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "{\"city\":"}}) + \
+        event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": " \"Paris\"}"}}) + \
+        event("messageStop", {"stopReason": "end_turn"})
+    assert _decode(only_text, ADAPTOR.decoder(call))[1:] == [TextDelta("{\"city\": \"Paris\"}"), Finish("stop")]
+    cut = event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "partial"}})
+    assert _decode(cut, ADAPTOR.decoder(call))[1:] == [TextDelta("partial")]  # a stream ending early keeps it
 
 
 # -- event stream ---------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ class Target:
     channel_type: int
     base_url: str
     key: str = field(repr=False)
-    config: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict, repr=False)  # may hold secrets (AWS sk and session_token...)
     other: str = ""
     provider: ProviderSettings = ProviderSettings()
     credential: str = field(default="", repr=False)  # the result of the adaptor's credentials exchange

@@ -12,11 +12,29 @@ blocks and ``tool`` messages ``toolResult`` blocks of a user turn; consecutive t
 Answer: ``output.message.content`` (text, toolUse, reasoningContent) -> ``Answer``; ``usage`` (inputTokens,
 outputTokens, cacheReadInputTokens, cacheWriteInputTokens) -> ``Usage`` where prompt tokens count the cached
 input too. Stream: the event-stream messages (see bedrock.py's frame reader) -> typed events.
+
+``response_format`` (Converse has no JSON mode of its own):
+
+- ``json_schema``: one more tool, the *response tool*, whose ``inputSchema`` is the schema (named after the
+  schema, ``json_response`` when it has no name), is forced with ``toolChoice {"tool": {"name": ...}}``; the
+  input the model gives it comes back as the assistant message's text -- the JSON the client asked for, not a
+  tool call -- whole and streamed, with finish reason ``stop``. Text the model writes beside it is dropped
+  (a stream holds text until it knows whether the response tool comes).
+- with the client's own ``tools``: they are declared beside the response tool (renamed if a client tool has
+  its name) and ``toolChoice`` is ``any`` -- the model either calls the client's tools (tool calls, as
+  usual, for an agent loop) or answers through the response tool; a ``tool_choice`` naming a function is
+  kept, ``none`` forces the response tool. (Bedrock accepts ``any``/``tool`` for the models that take a tool
+  choice -- Anthropic, Mistral Large, Nova; others answer the validation error.)
+- ``json_object``: a system instruction to answer with one JSON object only.
+- ``text`` (or none): nothing changes; any other value is a 400.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import dataclass, field
+from itertools import count
 
 import orjson
 
@@ -53,6 +71,63 @@ IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", 
                  "image/webp": "webp"}
 # reasoning_effort -> Nova 2's reasoningConfig.maxReasoningEffort
 NOVA_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high"}
+
+
+# The system instruction of response_format json_object (Converse has no JSON switch).
+JSON_OBJECT_INSTRUCTION = ("Respond with a single valid JSON object and nothing else: no text before or after it, "
+                           "no Markdown code fences.")
+RESPONSE_TOOL = "json_response"  # the response tool's name when the json_schema has none
+RESPONSE_TOOL_DESCRIPTION = ("Respond by calling this tool: its input is your whole answer, in the JSON schema the "
+                             "user requires.")
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_-]+")  # a Converse tool name is [a-zA-Z0-9_-]{1,64}
+
+
+# -- response_format ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ResponseFormat:
+    """What a chat body's ``response_format`` asks of Converse: ``json_object`` (an instruction) or
+    ``json_schema`` (the response tool ``tool`` with this ``schema``)."""
+
+    kind: str
+    tool: str = ""
+    schema: dict = field(default_factory=dict)
+    description: str = ""
+
+
+def _bad_format() -> RelayError:
+    return RelayError(msg("relay.bad_response_format"), status=400, code="invalid_response_format")
+
+
+def response_format(body: dict) -> ResponseFormat | None:
+    """The body's ``response_format``: None for text or none; a 400 when it is not one OpenAI defines."""
+    fmt = body.get("response_format")
+    if fmt is None:
+        return None
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return ResponseFormat("json_object")
+    spec = fmt.get("json_schema") if isinstance(fmt, dict) and kind == "json_schema" else None
+    schema = spec.get("schema", {"type": "object"}) if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or not isinstance(schema, dict):
+        raise _bad_format()
+    name = _NOT_IN_NAME.sub("_", str(spec.get("name") or ""))[:64] or RESPONSE_TOOL
+    taken = {tool["name"] for tool, _ in function_tools(body.get("tools"))}
+    if name in taken:  # a client tool has the name: the response tool takes another
+        name = next(n for n in (f"{name[:50]}_response{i}" for i in count(1)) if n not in taken)
+    description = spec.get("description")
+    return ResponseFormat("json_schema", name, schema,
+                          description if isinstance(description, str) and description else RESPONSE_TOOL_DESCRIPTION)
+
+
+def response_tool(body: dict) -> str:
+    """The response tool's name for this body ("" when it asks no json_schema)."""
+    try:
+        fmt = response_format(body)
+    except RelayError:
+        return ""
+    return fmt.tool if fmt is not None else ""
 
 
 # -- request --------------------------------------------------------------------------------------------
@@ -126,7 +201,10 @@ def _has_tool_blocks(messages: list[dict]) -> bool:
 
 def convert_request(body: dict, model_id: str) -> dict:
     """An OpenAI chat completion body -> a Converse request body (the model id goes in the URL)."""
+    fmt = response_format(body)
     system, messages = convert_messages(body.get("messages") or [])
+    if fmt is not None and fmt.kind == "json_object":
+        system.append({"text": JSON_OBJECT_INSTRUCTION})
     out: dict = {"messages": messages}
     if system:
         out["system"] = system
@@ -146,9 +224,16 @@ def convert_request(body: dict, model_id: str) -> dict:
     tools = _tools(body.get("tools"))
     if tools and body.get("tool_choice") == "none" and not _has_tool_blocks(messages):
         tools = []  # Converse has no "none": no tools declared is the same (unless the history has tool blocks)
+    choice = _tool_choice(body.get("tool_choice")) if tools else None
+    if fmt is not None and fmt.kind == "json_schema":
+        if not tools or body.get("tool_choice") == "none":
+            choice = {"tool": {"name": fmt.tool}}  # the answer comes through the response tool
+        elif choice is None or "tool" not in choice:
+            choice = {"any": {}}  # a client's tool, or the answer through the response tool
+        tools.append({"toolSpec": {"name": fmt.tool, "description": fmt.description,
+                                   "inputSchema": {"json": fmt.schema}}})
     if tools:
         tool_config: dict = {"tools": tools}
-        choice = _tool_choice(body.get("tool_choice"))
         if choice is not None:
             tool_config["toolChoice"] = choice
         out["toolConfig"] = tool_config
@@ -174,8 +259,9 @@ def new_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def parse_answer(data: dict, model: str) -> Answer:
-    """A Converse answer -> Answer."""
+def parse_answer(data: dict, model: str, response_tool: str = "") -> Answer:
+    """A Converse answer -> Answer. The input of ``response_tool`` (response_format json_schema) is the
+    answer's text: the other text blocks are dropped, and without other tool calls it finished with ``stop``."""
     output = data.get("output")
     message = output.get("message") if isinstance(output, dict) else None
     content = message.get("content") if isinstance(message, dict) else None
@@ -183,6 +269,7 @@ def parse_answer(data: dict, model: str) -> Answer:
     reasoning: list[str] = []
     signature = ""
     calls: list[ToolCall] = []
+    answer_json: str | None = None
     for block in content if isinstance(content, list) else ():
         if not isinstance(block, dict):
             continue
@@ -190,6 +277,10 @@ def parse_answer(data: dict, model: str) -> Answer:
             texts.append(block["text"])
         elif isinstance(block.get("toolUse"), dict):
             use = block["toolUse"]
+            if response_tool and use.get("name") == response_tool:
+                if answer_json is None:
+                    answer_json = orjson.dumps(use.get("input") if use.get("input") is not None else {}).decode()
+                continue
             calls.append(ToolCall(str(use.get("toolUseId") or ""), str(use.get("name") or ""),
                                   orjson.dumps(use.get("input") if use.get("input") is not None else {}).decode()))
         elif isinstance(block.get("reasoningContent"), dict):
@@ -197,21 +288,34 @@ def parse_answer(data: dict, model: str) -> Answer:
             if isinstance(text, dict):
                 reasoning.append(str(text.get("text") or ""))
                 signature = str(text.get("signature") or signature)
+    finish = finish_reason(data.get("stopReason"))
+    if answer_json is not None:
+        texts = [answer_json]
+        if finish == "tool_calls" and not calls:
+            finish = "stop"
     return Answer(id=new_id(), model=model, text="".join(texts), reasoning="".join(reasoning),
-                  reasoning_signature=signature, tool_calls=calls,
-                  finish_reason=finish_reason(data.get("stopReason")), usage=usage_of(data.get("usage")))
+                  reasoning_signature=signature, tool_calls=calls, finish_reason=finish,
+                  usage=usage_of(data.get("usage")))
 
 
 # -- stream ---------------------------------------------------------------------------------------------
 class ConverseDecoder:
     """ConverseStream events (frames of bedrock_stream.EventStreamReader: event type + JSON payload) -> typed
-    events; an exception message becomes a ``StreamError``. ``messageStop`` brings the stop reason and ``metadata`` the usage after it: the ``Finish`` is held
-    until the usage came (or the stream ended), so every client format gets its usage with its last event."""
+    events; an exception message becomes a ``StreamError``. ``messageStop`` brings the stop reason and
+    ``metadata`` the usage after it: the ``Finish`` is held until the usage came (or the stream ended), so every
+    client format gets its usage with its last event.
 
-    def __init__(self, model: str) -> None:
+    With a ``response_tool`` (response_format json_schema), that tool's input arrives as text deltas (not a
+    tool call); text the model writes is held until it is known whether the response tool comes (then the
+    text is dropped: the answer is the JSON), and given at the end when it never came."""
+
+    def __init__(self, model: str, response_tool: str = "") -> None:
         self.model = model
+        self.response_tool = response_tool
         self._started = False
         self._tools: dict[int, int] = {}  # contentBlockIndex -> tool call index
+        self._json_block: int | None = None  # contentBlockIndex of the response tool's use
+        self._held: list[str] = []  # text while the response tool may still come
         self._finish: str | None = None
         self._finished = False
 
@@ -228,11 +332,18 @@ class ConverseDecoder:
             if not isinstance(delta, dict):
                 return events
             if isinstance(delta.get("text"), str):
-                if delta["text"]:
+                if delta["text"] and self.response_tool:
+                    if self._json_block is None:
+                        self._held.append(delta["text"])
+                elif delta["text"]:
                     events.append(TextDelta(delta["text"]))
             elif isinstance(delta.get("toolUse"), dict):
-                index = self._tool_index(data)
                 partial = delta["toolUse"].get("input")
+                if self._json_block is not None and data.get("contentBlockIndex", -1) == self._json_block:
+                    if isinstance(partial, str) and partial:
+                        events.append(TextDelta(partial))
+                    return events
+                index = self._tool_index(data)
                 if isinstance(partial, str) and partial:
                     events.append(ToolCallDelta(index, arguments=partial))
             elif isinstance(delta.get("reasoningContent"), dict):
@@ -244,11 +355,18 @@ class ConverseDecoder:
         elif kind == "contentBlockStart":
             start = data.get("start")
             use = start.get("toolUse") if isinstance(start, dict) else None
-            if isinstance(use, dict):
+            if isinstance(use, dict) and self.response_tool and use.get("name") == self.response_tool:
+                if self._json_block is None:  # the answer: its input streams as text, held text is dropped
+                    self._json_block = data.get("contentBlockIndex", -1)
+                    self._held = []
+            elif isinstance(use, dict):
                 index = self._tool_index(data)
                 events.append(ToolCallDelta(index, id=str(use.get("toolUseId") or ""), name=str(use.get("name") or "")))
         elif kind == "messageStop":
+            events += self._release()
             self._finish = finish_reason(data.get("stopReason"))
+            if self._json_block is not None and self._finish == "tool_calls" and not self._tools:
+                self._finish = "stop"
         elif kind == "metadata":
             usage = usage_of(data.get("usage"))
             if usage is not None:
@@ -261,6 +379,11 @@ class ConverseDecoder:
         if block not in self._tools:
             self._tools[block] = len(self._tools)
         return self._tools[block]
+
+    def _release(self) -> list[Event]:
+        """The held text, when the response tool never came."""
+        held, self._held = self._held, []
+        return [TextDelta("".join(held))] if held else []
 
     def _end(self) -> list[Event]:
         if self._finished or self._finish is None:
@@ -275,5 +398,5 @@ class ConverseDecoder:
         return self.feed_event(tag, data)
 
     def finish(self) -> list[Event]:
-        return self._end()
+        return self._release() + self._end()
 

@@ -16,6 +16,7 @@ import orjson
 
 from ...errors import UpstreamFailure
 from ...i18n import msg
+from ...scrub import scrub_text
 from ..upstream import status_failure
 
 if TYPE_CHECKING:
@@ -108,7 +109,9 @@ def _failure(status: int, kind: str, message: str) -> UpstreamFailure:
 def stream_failure(kind: str, data: dict) -> UpstreamFailure:
     """An exception message inside a stream -> UpstreamFailure."""
     status = EXCEPTION_STATUS.get(kind[:1].lower() + kind[1:], 500)
-    return _failure(status, kind, _message(data) or kind)
+    # secret shapes (an echoed access key id or session token) never reach the client: a stream's failure
+    # skips the relay's scrub with the channel's key, which covers answers that fail before streaming
+    return _failure(status, kind, scrub_text(_message(data) or kind))
 
 
 def map_error(status: int, body: bytes) -> UpstreamFailure:
