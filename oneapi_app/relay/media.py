@@ -338,7 +338,7 @@ async def _native_image(runtime: Runtime, job: MediaJob, channel: ChannelInfo, m
     answered as OpenAI's images response and charged as an OpenAI channel's image."""
     target = Target(channel.type, channel.base_url, channel.key, channel.config, channel.other)
     body = await native_images.generate(runtime.upstream, maker, target, _image_call(job),
-                                        runtime.settings.relay_max_response_size * MB)
+                                        runtime.settings.relay_max_response_size * MB, runtime.background.spawn)
     await runtime.ledger.committed(_charge_image(runtime, job))
     return Response(content=body, media_type="application/json")
 

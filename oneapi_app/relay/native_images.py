@@ -19,7 +19,7 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -35,14 +35,18 @@ if TYPE_CHECKING:
 DEADLINE = 300.0  # seconds a task may run, polls included
 CANCEL_SECONDS = 10.0  # for each cancel request of a failed request's running tasks
 log = logging.getLogger(__name__)
-_cancelling: set[asyncio.Future] = set()  # cancels sent after the client left (a reference until they end)
 T = TypeVar("T")
 
 
-async def generate(upstream: Upstream, maker: ImageMaker, target: Target, image: ImageCall, limit: int) -> bytes:
+Spawn = Callable[[Coroutine[Any, Any, Any], str], object]  # the runtime's tracked background work
+
+
+async def generate(upstream: Upstream, maker: ImageMaker, target: Target, image: ImageCall, limit: int,
+                   spawn: Spawn) -> bytes:
     """The images of ``image``: the maker's calls (``split_image``: one, or one per image) made concurrently,
     their images joined in order. All or nothing: a call that fails fails the request; the others stop being
-    polled and those still running upstream are cancelled there when the provider can (best effort)."""
+    polled and those still running upstream are cancelled there when the provider can (best effort; when the
+    client left, as background work given to ``spawn``: runtime.background, awaited at shutdown)."""
     calls = maker.split_image(image)
     ends = asyncio.get_running_loop().time() + DEADLINE
     firsts = await asyncio.gather(*(_create(upstream, maker, target, call, limit) for call in calls),
@@ -64,8 +68,10 @@ async def generate(upstream: Upstream, maker: ImageMaker, target: Target, image:
         await _cancel(upstream, steps)
         raise
     except asyncio.CancelledError:  # the client left: cancel them upstream without holding its request
-        _cancelling.add(task := asyncio.ensure_future(_cancel(upstream, steps)))
-        task.add_done_callback(_cancelling.discard)
+        try:
+            spawn(_cancel(upstream, steps), "image-task-cancel")
+        except RuntimeError:  # shutting down (no new background work): the tasks end upstream on their own
+            pass
         raise
     data = [item for part in parts for item in part]
     if image.response_format == "b64_json":

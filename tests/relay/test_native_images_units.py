@@ -148,6 +148,13 @@ def failed(pid: str) -> bytes:
 
 
 PREDICTIONS = "https://api.replicate.com/v1/predictions"
+_spawned: list[asyncio.Task] = []
+
+
+def spawn(coro, name: str) -> asyncio.Task:
+    """The runtime's background work, as the relay passes it (runtime.background.spawn)."""
+    _spawned.append(task := asyncio.ensure_future(coro))
+    return task
 
 
 SUCCEEDED, RUNNING = (201, raw("replicate", "prediction_image.json")), (201, raw("replicate", "prediction_processing.json"))
@@ -158,7 +165,7 @@ async def test_generate_joins_the_images_of_every_prediction(monkeypatch):
     monkeypatch.setattr(replicate, "POLL_SECONDS", 0.0)
     upstream = Scripted(SUCCEEDED, RUNNING, SUCCEEDED)
     body = await native_images.generate(upstream, REPLICATE, Target(46, "", "r8_secret"),  # type: ignore[arg-type]
-                                        ImageCall(model=FLUX, prompt="x", n=3), 1 << 20)
+                                        ImageCall(model=FLUX, prompt="x", n=3), 1 << 20, spawn)
     data = orjson.loads(body)["data"]
     assert len(data) == 3 and all(d["url"].endswith("/out-0.webp") for d in data)
     assert [r.method for r in upstream.sent] == ["POST", "POST", "POST", "GET"]
@@ -168,12 +175,12 @@ async def test_a_refused_prediction_is_retryable_only_if_none_was_created():
     target = Target(46, "", "r8_secret")
     with pytest.raises(UpstreamFailure) as caught:  # every creation refused: another channel may try
         await native_images.generate(Scripted(THROTTLED, THROTTLED), REPLICATE, target,  # type: ignore[arg-type]
-                                     ImageCall(model=FLUX, prompt="x", n=2), 1 << 20)
+                                     ImageCall(model=FLUX, prompt="x", n=2), 1 << 20, spawn)
     assert caught.value.status == 429 and caught.value.retryable
     assert "r8_secret" not in str(caught.value.message)
     with pytest.raises(UpstreamFailure) as caught:  # one was created (billed upstream): final
         await native_images.generate(Scripted(SUCCEEDED, THROTTLED), REPLICATE, target,  # type: ignore[arg-type]
-                                     ImageCall(model=FLUX, prompt="x", n=2), 1 << 20)
+                                     ImageCall(model=FLUX, prompt="x", n=2), 1 << 20, spawn)
     assert caught.value.status == 429 and not caught.value.retryable
 
 
@@ -182,7 +189,7 @@ async def test_a_failed_prediction_fails_at_once_without_waiting_for_the_others(
     upstream = Scripted(RUNNING, (201, raw("replicate", "prediction_failed.json")))
     with pytest.raises(UpstreamFailure) as caught:
         await asyncio.wait_for(native_images.generate(upstream, REPLICATE, Target(46, "", "k"),  # type: ignore[arg-type]
-                                                      ImageCall(model=FLUX, prompt="x", n=2), 1 << 20), 5)
+                                                      ImageCall(model=FLUX, prompt="x", n=2), 1 << 20, spawn), 5)
     assert caught.value.status == 502 and not caught.value.retryable and len(upstream.sent) == 2
 
 
@@ -196,7 +203,7 @@ async def test_a_failed_creation_cancels_the_predictions_still_running():
     upstream = Scripted((201, starting("a1")), (201, failed("b2")), SUCCEEDED)
     with pytest.raises(UpstreamFailure) as caught:
         await native_images.generate(upstream, REPLICATE, Target(46, "", "k"),  # type: ignore[arg-type]
-                                     ImageCall(model=FLUX, prompt="x", n=3), 1 << 20)
+                                     ImageCall(model=FLUX, prompt="x", n=3), 1 << 20, spawn)
     assert caught.value.status == 502 and not caught.value.retryable and "NSFW" in str(caught.value.message)
     assert upstream.cancels() == [f"{PREDICTIONS}/a1/cancel"]  # not the failed one, not the finished one
 
@@ -207,7 +214,7 @@ async def test_a_failed_poll_stops_and_cancels_the_others(monkeypatch):
     upstream = Scripted((201, starting("a1")), (201, starting("b2")), gets=gets)
     with pytest.raises(UpstreamFailure) as caught:
         await asyncio.wait_for(native_images.generate(upstream, REPLICATE, Target(46, "", "k"),  # type: ignore[arg-type]
-                                                      ImageCall(model=FLUX, prompt="x", n=2), 1 << 20), 5)
+                                                      ImageCall(model=FLUX, prompt="x", n=2), 1 << 20, spawn), 5)
     assert caught.value.status == 502 and not caught.value.retryable
     assert upstream.cancels() == [f"{PREDICTIONS}/b2/cancel"]
     polls = len([r for r in upstream.sent if r.method == "GET"])
@@ -219,7 +226,7 @@ async def test_the_client_leaving_cancels_the_running_predictions(monkeypatch):
     monkeypatch.setattr(replicate, "POLL_SECONDS", 60.0)
     upstream = Scripted((201, starting("a1")), SUCCEEDED)
     work = asyncio.ensure_future(native_images.generate(upstream, REPLICATE, Target(46, "", "k"),  # type: ignore[arg-type]
-                                                        ImageCall(model=FLUX, prompt="x", n=2), 1 << 20))
+                                                        ImageCall(model=FLUX, prompt="x", n=2), 1 << 20, spawn))
     while len(upstream.sent) < 2:
         await asyncio.sleep(0)
     await asyncio.sleep(0.01)
