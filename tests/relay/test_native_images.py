@@ -203,8 +203,13 @@ async def test_replicate_refused_key_is_openai_shaped_401(runtime, gateway, fake
     await check_billing(runtime, key, [])
 
 
-async def test_dashscope_wanx_task_polled_and_billed_like_one_api(runtime, gateway, fake):
-    await add_channel(runtime, fake.url, key="sk-ali", models="wanx-v1", type=17)
+# Ali (17) and Ali Bailian (49, whose base is often the OpenAI-compatible one: images go to the DashScope root)
+DASHSCOPE_CHANNELS = [(17, ""), (49, "/compatible-mode/v1/")]
+
+
+@pytest.mark.parametrize(("channel_type", "base"), DASHSCOPE_CHANNELS)
+async def test_dashscope_wanx_task_polled_and_billed_like_one_api(runtime, gateway, fake, channel_type, base):
+    await add_channel(runtime, fake.url + base, key="sk-ali", models="wanx-v1", type=channel_type)
     key = await add_token(runtime, unlimited=False, remain_quota=START)
     client = sdk(gateway, key)
 
@@ -220,55 +225,22 @@ async def test_dashscope_wanx_task_polled_and_billed_like_one_api(runtime, gatew
     with pytest.raises(openai.APIStatusError) as failed:  # the task failed upstream: Ali's words, refunded
         await client.images.generate(model="wanx-v1", prompt="fail")
     assert failed.value.status_code == 502 and "inappropriate content" in failed.value.message
+    assert failed.value.body["type"] == "ali_error"
 
     with pytest.raises(openai.BadRequestError):  # One API's wanx rules: size whitelist
         await client.images.generate(model="wanx-v1", prompt="x", size="512x512")
-
-    await check_billing(runtime, key, [image_quota(runtime, "wanx-v1", 17, n=2, size="720x1280"),
-                                       image_quota(runtime, "wanx-v1", 17)])
-    assert image_quota(runtime, "wanx-v1", 17, n=2, size="720x1280") == 16000  # ratio 8 x 1 x 1000 x 2
-
-
-async def test_dashscope_refused_key_and_the_compatible_mode_base(runtime, gateway, fake):
-    await add_channel(runtime, f"{fake.url}/compatible-mode/v1", key="sk-wrong", models="wanx-v1", type=17)
-    key = await add_token(runtime, unlimited=False, remain_quota=START)
-    with pytest.raises(openai.AuthenticationError) as caught:
-        await sdk(gateway, key).images.generate(model="wanx-v1", prompt="x")
-    assert "Invalid API-key provided." in caught.value.message
-    await check_billing(runtime, key, [])
-
-
-async def test_bailian_channel_generates_images_like_ali(runtime, gateway, fake):
-    # an Ali Bailian channel whose base is the OpenAI-compatible one: images go to the DashScope API root
-    await add_channel(runtime, f"{fake.url}/compatible-mode/v1/", key="sk-ali", models="wanx-v1", type=49)
-    key = await add_token(runtime, unlimited=False, remain_quota=START)
-    client = sdk(gateway, key)
-
-    answer = await client.images.generate(model="wanx-v1", prompt="山水画", n=2, size="1280x720")
-    assert [d.url for d in answer.data] == [f"{fake.url}/files/t1-0.png", f"{fake.url}/files/t1-1.png"]
-    assert fake.created[0] == {"path": "/api/v1/services/aigc/text2image/image-synthesis", "model": "wanx-v1",
-                               "input": {"prompt": "山水画"}, "parameters": {"size": "1280*720", "n": 2}}
-    assert fake.headers[0]["X-DashScope-Async"] == "enable" and fake.polls == 2
-
-    answer = await client.images.generate(model="wanx-v1", prompt="竹子", response_format="b64_json")
-    assert [base64.b64decode(d.b64_json or "") for d in answer.data] == [IMAGE]
-
-    with pytest.raises(openai.APIStatusError) as failed:  # failed upstream: Ali's words in OpenAI's envelope
-        await client.images.generate(model="wanx-v1", prompt="fail")
-    assert failed.value.status_code == 502 and "inappropriate content" in failed.value.message
-    assert failed.value.body["type"] == "ali_error"
-
-    with pytest.raises(openai.BadRequestError):  # One API's wanx rules hold on Bailian too: n 1-4
+    with pytest.raises(openai.BadRequestError):  # and n 1-4
         await client.images.generate(model="wanx-v1", prompt="x", n=5)
     assert len(fake.created) == 3
 
-    await check_billing(runtime, key, [image_quota(runtime, "wanx-v1", 49, n=2, size="1280x720"),
-                                       image_quota(runtime, "wanx-v1", 49)])
-    assert image_quota(runtime, "wanx-v1", 49, n=2, size="1280x720") == 16000
+    await check_billing(runtime, key, [image_quota(runtime, "wanx-v1", channel_type, n=2, size="720x1280"),
+                                       image_quota(runtime, "wanx-v1", channel_type)])
+    assert image_quota(runtime, "wanx-v1", channel_type, n=2, size="720x1280") == 16000  # ratio 8 x 1 x 1000 x 2
 
 
-async def test_bailian_refused_key_is_openai_shaped_401(runtime, gateway, fake):
-    await add_channel(runtime, fake.url, key="sk-wrong", models="wanx-v1", type=49)
+@pytest.mark.parametrize(("channel_type", "base"), [(17, "/compatible-mode/v1"), (49, "")])
+async def test_dashscope_refused_key_in_openais_envelope(runtime, gateway, fake, channel_type, base):
+    await add_channel(runtime, fake.url + base, key="sk-wrong", models="wanx-v1", type=channel_type)
     key = await add_token(runtime, unlimited=False, remain_quota=START)
     with pytest.raises(openai.AuthenticationError) as caught:
         await sdk(gateway, key).images.generate(model="wanx-v1", prompt="x")
