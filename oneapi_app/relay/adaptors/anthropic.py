@@ -27,6 +27,7 @@ from .anthropic_messages import answer_of, anthropic_failure, convert_request, f
 from .anthropic_stream import AnthropicDecoder, AnthropicPassStream
 from .base import Call, FrameReader, Parsed, Target, load_object, not_supported
 from .bedrock_claude import with_thinking  # reasoning_effort -> extended thinking, as on Bedrock and Vertex
+from .response_format import response_tool
 
 API_VERSION = "2023-06-01"
 def messages_url(target: Target) -> str:
@@ -66,10 +67,10 @@ class AnthropicAdaptor:
 
     # -- converted (the client speaks another dialect) --
     def parse_answer(self, call: Call, body: bytes, content_type: str) -> Answer:
-        return answer_of(_load(body))
+        return answer_of(_load(body), response_tool(call.body))
 
     def decoder(self, call: Call) -> AnthropicDecoder:
-        return AnthropicDecoder()
+        return AnthropicDecoder(response_tool(call.body))
 
     def frame_reader(self) -> FrameReader | None:
         return None

@@ -20,6 +20,7 @@ from ..events import Answer, ToolCall
 from ..upstream import status_failure
 from .base import Usage, try_object
 from .chat_blocks import alternate_turns, cache_usage, content_blocks, function_tools, is_number, stop_sequences
+from .response_format import JSON_OBJECT_INSTRUCTION, response_format
 
 DEFAULT_MAX_TOKENS = 4096
 MAX_TOKENS_CAP = 128_000  # above every Claude model's output limit: a larger value can only be refused
@@ -104,8 +105,14 @@ def _tool_choice(choice: object, parallel: object) -> dict | None:
 
 
 def convert_request(body: dict, model: str, stream: bool) -> dict:
-    """An OpenAI chat completion body -> a Messages API body."""
+    """An OpenAI chat completion body -> a Messages API body. ``response_format`` (response_format.py):
+    json_schema declares the response tool beside the client's tools and forces it (``tool``), or, with the
+    client's own tools, asks for some tool (``any``: the model calls the client's or answers through it);
+    json_object adds the instruction to the system prompt."""
+    fmt = response_format(body)
     system, messages = convert_messages(body.get("messages") or [])
+    if fmt is not None and fmt.kind == "json_object":
+        system = f"{system}\n\n{JSON_OBJECT_INSTRUCTION}" if system else JSON_OBJECT_INSTRUCTION
     max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or DEFAULT_MAX_TOKENS
     out: dict = {"model": model, "messages": messages, "max_tokens": min(int(max_tokens), MAX_TOKENS_CAP)}
     if system:
@@ -120,9 +127,15 @@ def convert_request(body: dict, model: str, stream: bool) -> dict:
     if stops is not None:
         out["stop_sequences"] = stops
     tools = _tools(body.get("tools"))
+    choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls")) if tools else None
+    if fmt is not None and fmt.kind == "json_schema":
+        if not tools or body.get("tool_choice") == "none":
+            choice = {"type": "tool", "name": fmt.tool}  # the answer comes through the response tool
+        elif choice is None or choice.get("type") not in ("tool", "any"):
+            choice = {"type": "any"}  # a client's tool, or the answer through the response tool
+        tools.append({"name": fmt.tool, "description": fmt.description, "input_schema": fmt.schema})
     if tools:
         out["tools"] = tools
-        choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
         if choice is not None:
             out["tool_choice"] = choice
     if isinstance(body.get("user"), str) and body["user"]:
@@ -144,8 +157,11 @@ def finish_reason(stop_reason: object) -> str | None:
     return FINISH_REASONS.get(stop_reason, "stop")
 
 
-def answer_of(data: dict) -> Answer:
-    """A Messages answer -> the internal Answer (thinking signature kept)."""
+def answer_of(data: dict, response_tool: str = "") -> Answer:
+    """A Messages answer -> the internal Answer (thinking signature kept). The input of ``response_tool``
+    (response_format json_schema) is the answer's text: the other text blocks are dropped, and without other
+    tool calls it finished with ``stop``."""
+    answer_json: str | None = None
     texts: list[str] = []
     thinking: list[str] = []
     signature = ""
@@ -161,11 +177,18 @@ def answer_of(data: dict) -> Answer:
             signature = str(block.get("signature") or signature)
         elif kind == "tool_use":
             arguments = orjson.dumps(block.get("input") if block.get("input") is not None else {}).decode()
+            if response_tool and block.get("name") == response_tool:
+                answer_json = arguments if answer_json is None else answer_json
+                continue
             calls.append(ToolCall(str(block.get("id") or ""), str(block.get("name") or ""), arguments))
+    finish = finish_reason(data.get("stop_reason")) or "stop"
+    if answer_json is not None:
+        texts = [answer_json]
+        if finish == "tool_calls" and not calls:
+            finish = "stop"
     return Answer(id=str(data.get("id") or ""), model=str(data.get("model") or ""), text="".join(texts),
                   reasoning="".join(thinking), reasoning_signature=signature, tool_calls=calls,
-                  finish_reason=finish_reason(data.get("stop_reason")) or "stop", usage=usage_of(data.get("usage")),
-                  created=int(time.time()))
+                  finish_reason=finish, usage=usage_of(data.get("usage")), created=int(time.time()))
 
 
 # -- errors ---------------------------------------------------------------------------------------------

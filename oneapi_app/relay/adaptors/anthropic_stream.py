@@ -23,11 +23,18 @@ def _merged_usage(start: dict, usage: dict) -> Usage | None:
 
 
 class AnthropicDecoder:
-    __slots__ = ("_start", "_tools")
+    """With a ``response_tool`` (response_format json_schema), that tool's input arrives as text deltas (not a
+    tool call); text the model writes is held until it is known whether the response tool comes (then the
+    text is dropped: the answer is the JSON), and given before the finish when it never came."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_held", "_json_block", "_start", "_tools", "response_tool")
+
+    def __init__(self, response_tool: str = "") -> None:
         self._start: dict = {}  # message_start's usage (input and cache tokens)
         self._tools: dict[int, int] = {}  # Anthropic block index -> tool call index
+        self.response_tool = response_tool
+        self._json_block: int | None = None  # the block index of the response tool's use
+        self._held: list[str] = []  # text while the response tool may still come
 
     def feed(self, payload: bytes) -> list[Event]:
         event = try_object(payload)
@@ -44,11 +51,16 @@ class AnthropicDecoder:
             block = event.get("content_block")
             if not isinstance(block, dict):
                 return []
+            if block.get("type") == "tool_use" and self.response_tool and block.get("name") == self.response_tool:
+                if self._json_block is None:
+                    self._json_block = event.get("index", -1)
+                    self._held.clear()
+                return []
             if block.get("type") == "tool_use":
                 index = self._tools[event.get("index", -1)] = len(self._tools)
                 return [ToolCallDelta(index, str(block.get("id") or ""), str(block.get("name") or ""))]
             if block.get("type") == "text" and block.get("text"):
-                return [TextDelta(block["text"])]
+                return self._text(block["text"])
             if block.get("type") == "thinking" and (block.get("thinking") or block.get("signature")):
                 return [ReasoningDelta(str(block.get("thinking") or ""), str(block.get("signature") or ""))]
             if block.get("type") == "redacted_thinking" and block.get("data"):
@@ -58,6 +70,11 @@ class AnthropicDecoder:
             out: list[Event] = []
             delta = v if isinstance(v := event.get("delta"), dict) else {}
             reason = finish_reason(delta.get("stop_reason"))
+            if self._held:  # the response tool never came: the model's text is the answer
+                out.append(TextDelta("".join(self._held)))
+                self._held.clear()
+            if reason == "tool_calls" and self._json_block is not None and not self._tools:
+                reason = "stop"  # the answer came through the response tool
             if reason:
                 out.append(Finish(reason))
             usage = event.get("usage")
@@ -76,8 +93,10 @@ class AnthropicDecoder:
             return []
         kind = delta.get("type")
         if kind == "text_delta" and isinstance(delta.get("text"), str):
-            return [TextDelta(delta["text"])]
+            return self._text(delta["text"])
         if kind == "input_json_delta" and isinstance(delta.get("partial_json"), str):
+            if self._json_block is not None and event.get("index", -1) == self._json_block:
+                return [TextDelta(delta["partial_json"])] if delta["partial_json"] else []
             index = self._tools.get(event.get("index", -1))
             if index is None or not delta["partial_json"]:
                 return []
@@ -88,7 +107,17 @@ class AnthropicDecoder:
             return [ReasoningDelta("", delta["signature"])]
         return []
 
+    def _text(self, text: str) -> list[Event]:
+        if not self.response_tool:
+            return [TextDelta(text)]
+        if self._json_block is None:
+            self._held.append(text)
+        return []
+
     def finish(self) -> list[Event]:
+        if self._held:  # a stream that ended without its message_delta
+            held, self._held = "".join(self._held), []
+            return [TextDelta(held)]
         return []
 
 

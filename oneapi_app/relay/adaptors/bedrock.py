@@ -36,8 +36,9 @@ from ..upstream import UpstreamRequest
 from .anthropic import AnthropicAdaptor
 from .base import Call, Target, load_object, not_supported
 from .bedrock_claude import BEDROCK_VERSION, claude_body
-from .bedrock_converse import ConverseDecoder, convert_request, parse_answer, response_tool
+from .bedrock_converse import ConverseDecoder, convert_request, parse_answer
 from .bedrock_stream import EventStreamReader, map_error, split_frame, stream_failure
+from .response_format import response_tool
 
 SERVICE = "bedrock"  # Bedrock Runtime's SigV4 signing name
 _ANTHROPIC = AnthropicAdaptor()

@@ -50,6 +50,9 @@ def claude_body(body: dict, model: str, version: str, stream: bool) -> dict:
     return with_thinking({"anthropic_version": version, **out}, body, model)
 
 
+TOOL_REQUIRED_INSTRUCTION = "Answer by calling {tool}."
+
+
 def with_thinking(out: dict, body: dict, model: str) -> dict:
     """A Messages body with extended thinking as ``body`` asks it (``reasoning_effort`` or ``thinking``)."""
     thinking = thinking_of(body, model)
@@ -63,4 +66,10 @@ def with_thinking(out: dict, body: dict, model: str) -> dict:
                 out.pop("top_p")
             if out["max_tokens"] <= budget:
                 out["max_tokens"] = min(budget + out["max_tokens"], MAX_TOKENS_CAP)
+        choice = out.get("tool_choice")
+        if thinking.get("type") == "enabled" and isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+            # with thinking Anthropic takes only auto/none (a forced choice is a 400): the model is asked instead
+            out["tool_choice"] = {"type": "auto"}
+            ask = TOOL_REQUIRED_INSTRUCTION.format(tool=choice.get("name") or "one of the tools")
+            out["system"] = f"{out['system']}\n\n{ask}" if out.get("system") else ask
     return out
