@@ -183,6 +183,8 @@ def config_secrets(config: object) -> list[str]:
     if not isinstance(config, dict):
         return []
     return [str(config[k]) for k in SECRET_CONFIG_KEYS if isinstance(config.get(k), str) and config[k]]
+
+
 AZURE, OPENROUTER, BAICHUAN = 3, 20, 26
 
 

@@ -55,12 +55,9 @@ def _validate(channel: Channel) -> None:
     channel.group = ",".join(split_list(channel.group)) or "default"
 
 
-# Credentials inside the channel's config JSON (AWS secret key and session token, Vertex AI service account: the
-# fields the catalogue declares secret): never shown, and an edit that sends them back empty keeps the stored
-# value (as an empty channel key does). SECRET_CONFIG_KEYS (imported above) lists them.
-
-
 def redact_config(config: str) -> str:
+    """The config JSON without its credentials (SECRET_CONFIG_KEYS: the fields the catalogue declares secret,
+    AWS sk and session_token, Vertex AI's service account), as every answer shows it."""
     try:
         data = json.loads(config or "{}")
     except ValueError:
@@ -74,6 +71,7 @@ def redact_config(config: str) -> str:
 
 
 def keep_config_secrets(old: str, new: str) -> str:
+    """An edit's config with the credentials it sent back empty kept from the stored one (as an empty key)."""
     try:
         old_data, new_data = json.loads(old or "{}"), json.loads(new or "{}")
     except ValueError:
